@@ -1,0 +1,80 @@
+//! Command line and environment: every setting is a flag and a `FOLIO_*` (or `DATABASE_URL`) variable.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "folio", version, about = "A self-hosted blog server on PostgreSQL")]
+pub struct Cli {
+    /// PostgreSQL connection URL, e.g. postgres://folio:folio@127.0.0.1:5432/folio
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Log filter in tracing's syntax, e.g. `info` or `folio=debug,tower_http=info`
+    #[arg(long, env = "FOLIO_LOG", global = true, default_value = "info")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the blog
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit
+    Migrate,
+    /// Fill the blog with demo posts, labels and comments
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "FOLIO_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Public URL of the blog (for absolute links in feeds and canonical links);
+    /// defaults to http://ADDR
+    #[arg(long, env = "FOLIO_BASE_URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// How many posts to write
+    #[arg(long, default_value_t = 60)]
+    pub posts: u32,
+
+    /// How many approved comments on each post
+    #[arg(long, default_value_t = 3)]
+    pub comments: u32,
+
+    /// Seed for the generator: the same seed writes the same blog
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// What the HTTP layer needs to know about how it is deployed.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Absolute URL without a trailing slash, e.g. `https://blog.example.org`.
+    pub base_url: String,
+}
+
+impl Config {
+    pub fn from_serve_args(args: &ServeArgs) -> Self {
+        let base_url = args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.addr));
+        Self::with_base_url(&base_url)
+    }
+
+    pub fn with_base_url(base_url: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+}

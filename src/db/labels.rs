@@ -1,0 +1,69 @@
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelCount {
+    pub name: String,
+    pub count: i64,
+}
+
+/// Labels that have at least one visible post, by name, with their post counts.
+pub async fn counts(db: &PgPool) -> Result<Vec<LabelCount>, sqlx::Error> {
+    sqlx::query_as!(
+        LabelCount,
+        r#"select l.name, count(*) as "count!"
+           from labels l
+           join post_labels pl on pl.label_id = l.id
+           join posts p on p.id = pl.post_id
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+           group by l.name
+           order by l.name"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find_id(db: &PgPool, name: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select id from labels where name = $1"#, name)
+        .fetch_optional(db)
+        .await
+}
+
+/// Makes sure every name exists as a label and returns (id, name) for each.
+pub async fn ensure(db: &PgPool, names: &[String]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query!(
+        r#"insert into labels (name) select unnest($1::text[]) on conflict (name) do nothing"#,
+        names
+    )
+    .execute(db)
+    .await?;
+    let rows = sqlx::query!(
+        r#"select id, name from labels where name = any($1)"#,
+        names
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// Replaces a post's labels with these names.
+pub async fn set_for_post(db: &PgPool, post_id: i64, names: &[String]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"insert into labels (name) select unnest($1::text[]) on conflict (name) do nothing"#,
+        names
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(r#"delete from post_labels where post_id = $1"#, post_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        r#"insert into post_labels (post_id, label_id)
+           select $1, id from labels where name = any($2)"#,
+        post_id,
+        names
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

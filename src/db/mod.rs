@@ -1,0 +1,125 @@
+//! All SQL lives below this module. Nothing here knows about HTTP.
+
+pub mod comments;
+pub mod demo;
+pub mod labels;
+pub mod posts;
+pub mod settings;
+pub mod users;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Why Folio could not start on its database, worded for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "DATABASE_URL is not set; set it to your PostgreSQL, e.g. \
+         DATABASE_URL=postgres://postgres@127.0.0.1:5432/folio (or start everything with `docker compose up`)"
+    )]
+    Missing,
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    BadUrl(String),
+    #[error(
+        "cannot reach PostgreSQL at {host}:{port}: {reason}; start it with `docker compose up -d db` or set DATABASE_URL"
+    )]
+    Unreachable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+    #[error("PostgreSQL at {host}:{port} refused Folio: {reason}")]
+    Refused {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+    #[error("could not migrate the database: {0}")]
+    Migrate(String),
+}
+
+/// The pool every process uses. Acquiring waits a bounded time, so an outage becomes a quick
+/// 503 rather than a pile of hung requests; connections are re-made as soon as the database is back.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(3))
+        .idle_timeout(Duration::from_secs(600))
+}
+
+pub async fn connect(url: Option<&str>) -> Result<PgPool, ConnectError> {
+    let url = url.filter(|u| !u.trim().is_empty()).ok_or(ConnectError::Missing)?;
+    let options =
+        PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+    let host = options.get_host().to_owned();
+    let port = options.get_port();
+    pool_options()
+        .connect_with(options)
+        .await
+        .map_err(|error| describe_connect_error(host, port, error))
+}
+
+fn describe_connect_error(host: String, port: u16, error: sqlx::Error) -> ConnectError {
+    match error {
+        sqlx::Error::Io(io) => {
+            let reason = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::TimedOut => "timed out".to_owned(),
+                std::io::ErrorKind::NotFound => "no such host or socket".to_owned(),
+                _ => io.to_string(),
+            };
+            ConnectError::Unreachable { host, port, reason }
+        }
+        sqlx::Error::PoolTimedOut => ConnectError::Unreachable {
+            host,
+            port,
+            reason: "timed out".to_owned(),
+        },
+        sqlx::Error::Database(db) => ConnectError::Refused {
+            host,
+            port,
+            reason: db.message().to_owned(),
+        },
+        other => ConnectError::Unreachable {
+            host,
+            port,
+            reason: other.to_string(),
+        },
+    }
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), ConnectError> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| ConnectError::Migrate(e.to_string()))
+}
+
+/// Whether a connection can be had and answers.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    pool.acquire().await?.ping().await
+}
+
+/// True when the error means the database cannot be reached now (as opposed to a bug).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}

@@ -1,0 +1,349 @@
+//! Posts and static pages. A post is visible to readers when it is not a draft and its
+//! `published_at` has come: scheduled posts appear on their own, with no job to run.
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+/// A visible post (or page) with what every listing shows beside it.
+#[derive(Debug, Clone)]
+pub struct PostRow {
+    pub id: i64,
+    pub kind: String,
+    pub path: String,
+    pub title: String,
+    pub body_html: String,
+    pub excerpt: String,
+    pub published_at: OffsetDateTime,
+    pub author_name: Option<String>,
+    pub labels: Vec<String>,
+    pub comment_count: i64,
+}
+
+/// The place of a post in the (published_at, id) order that every listing follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub at: OffsetDateTime,
+    pub id: i64,
+}
+
+impl Key {
+    /// Before every post: `updated-max` without an id is exclusive of that instant, as on Blogger.
+    pub fn before_instant(at: OffsetDateTime) -> Self {
+        Self { at, id: 0 }
+    }
+
+    /// After every post at that instant.
+    pub fn after_instant(at: OffsetDateTime) -> Self {
+        Self { at, id: i64::MAX }
+    }
+}
+
+/// Which posts a listing covers: a time range (an archive) and optionally one label.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub from: OffsetDateTime,
+    pub until: OffsetDateTime,
+    pub label_id: Option<i64>,
+}
+
+impl Scope {
+    pub const EVERYTHING: Scope = Scope {
+        from: time::macros::datetime!(0001-01-01 00:00 UTC),
+        until: time::macros::datetime!(9999-12-31 00:00 UTC),
+        label_id: None,
+    };
+
+    pub fn label(label_id: i64) -> Self {
+        Self {
+            label_id: Some(label_id),
+            ..Self::EVERYTHING
+        }
+    }
+
+    pub fn range(from: OffsetDateTime, until: OffsetDateTime) -> Self {
+        Self {
+            from,
+            until,
+            label_id: None,
+        }
+    }
+}
+
+/// Up to `limit` posts older than `key`, newest first.
+pub async fn list_older(
+    db: &PgPool,
+    scope: Scope,
+    key: Key,
+    limit: i64,
+) -> Result<Vec<PostRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PostRow,
+        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
+                  p.published_at as "published_at!",
+                  u.display_name as "author_name?",
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  (select count(*) from comments c
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+           from posts p
+           left join users u on u.id = p.author_id
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+             and p.published_at >= $1 and p.published_at < $2
+             and ($3::bigint is null
+                  or exists (select 1 from post_labels pl where pl.post_id = p.id and pl.label_id = $3))
+             and (p.published_at, p.id) < ($4, $5)
+           order by p.published_at desc, p.id desc
+           limit $6"#,
+        scope.from,
+        scope.until,
+        scope.label_id,
+        key.at,
+        key.id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Up to `limit` posts newer than `key`, oldest first (callers reverse for display).
+pub async fn list_newer(
+    db: &PgPool,
+    scope: Scope,
+    key: Key,
+    limit: i64,
+) -> Result<Vec<PostRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PostRow,
+        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
+                  p.published_at as "published_at!",
+                  u.display_name as "author_name?",
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  (select count(*) from comments c
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+           from posts p
+           left join users u on u.id = p.author_id
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+             and p.published_at >= $1 and p.published_at < $2
+             and ($3::bigint is null
+                  or exists (select 1 from post_labels pl where pl.post_id = p.id and pl.label_id = $3))
+             and (p.published_at, p.id) > ($4, $5)
+           order by p.published_at asc, p.id asc
+           limit $6"#,
+        scope.from,
+        scope.until,
+        scope.label_id,
+        key.at,
+        key.id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Whether any post in scope comes after `key` (newer) or before it (older).
+pub async fn has_newer(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (
+               select 1 from posts p
+               where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+                 and p.published_at >= $1 and p.published_at < $2
+                 and ($3::bigint is null
+                      or exists (select 1 from post_labels pl where pl.post_id = p.id and pl.label_id = $3))
+                 and (p.published_at, p.id) > ($4, $5)
+           ) as "exists!""#,
+        scope.from,
+        scope.until,
+        scope.label_id,
+        key.at,
+        key.id
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn has_older(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (
+               select 1 from posts p
+               where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+                 and p.published_at >= $1 and p.published_at < $2
+                 and ($3::bigint is null
+                      or exists (select 1 from post_labels pl where pl.post_id = p.id and pl.label_id = $3))
+                 and (p.published_at, p.id) < ($4, $5)
+           ) as "exists!""#,
+        scope.from,
+        scope.until,
+        scope.label_id,
+        key.at,
+        key.id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The visible post or page at exactly this public path.
+pub async fn find_by_path(db: &PgPool, path: &str) -> Result<Option<PostRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PostRow,
+        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
+                  p.published_at as "published_at!",
+                  u.display_name as "author_name?",
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  (select count(*) from comments c
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+           from posts p
+           left join users u on u.id = p.author_id
+           where p.path = $1 and p.status <> 'draft' and p.published_at <= now()"#,
+        path
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A neighbouring post, for "Newer Post" / "Older Post" links.
+#[derive(Debug, Clone)]
+pub struct Neighbour {
+    pub path: String,
+    pub title: String,
+}
+
+pub async fn newer_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>, sqlx::Error> {
+    sqlx::query_as!(
+        Neighbour,
+        r#"select p.path, p.title from posts p
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+             and (p.published_at, p.id) > ($1, $2)
+           order by p.published_at asc, p.id asc
+           limit 1"#,
+        key.at,
+        key.id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn older_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>, sqlx::Error> {
+    sqlx::query_as!(
+        Neighbour,
+        r#"select p.path, p.title from posts p
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+             and (p.published_at, p.id) < ($1, $2)
+           order by p.published_at desc, p.id desc
+           limit 1"#,
+        key.at,
+        key.id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Where an old path now points, if the post it leads to is visible.
+pub async fn redirect_target(db: &PgPool, old_path: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select p.path from redirects r join posts p on p.id = r.post_id
+           where r.old_path = $1 and p.status <> 'draft' and p.published_at <= now()"#,
+        old_path
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Year and month (in the blog's time zone) with how many visible posts each holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthCount {
+    pub year: i32,
+    pub month: i32,
+    pub count: i64,
+}
+
+pub async fn month_counts(db: &PgPool, timezone: &str) -> Result<Vec<MonthCount>, sqlx::Error> {
+    sqlx::query_as!(
+        MonthCount,
+        r#"select extract(year from local)::int as "year!",
+                  extract(month from local)::int as "month!",
+                  count(*) as "count!"
+           from (select p.published_at at time zone $1 as local from posts p
+                 where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()) visible
+           group by 1, 2
+           order by 1 desc, 2 desc"#,
+        timezone
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// What a new post or page is made of (the admin editor and the demo write these).
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub kind: String,
+    pub path: String,
+    pub slug: String,
+    pub title: String,
+    pub body_source: String,
+    pub body_html: String,
+    pub excerpt: String,
+    pub status: String,
+    pub published_at: Option<OffsetDateTime>,
+    pub author_id: Option<i64>,
+}
+
+pub async fn insert(db: &PgPool, post: &NewPost) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
+                              published_at, author_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           returning id"#,
+        post.kind,
+        post.path,
+        post.slug,
+        post.title,
+        post.body_source,
+        post.body_html,
+        post.excerpt,
+        post.status,
+        post.published_at,
+        post.author_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Adds a redirect from a path the post no longer lives at.
+pub async fn add_redirect(db: &PgPool, old_path: &str, post_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into redirects (old_path, post_id) values ($1, $2)
+           on conflict (old_path) do update set post_id = excluded.post_id"#,
+        old_path,
+        post_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Visible posts matching a web-search style query (quotes, OR, -word), best first.
+pub async fn search(db: &PgPool, query: &str, limit: i64) -> Result<Vec<PostRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PostRow,
+        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
+                  p.published_at as "published_at!",
+                  u.display_name as "author_name?",
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  (select count(*) from comments c
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+           from posts p
+           left join users u on u.id = p.author_id
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+             and p.search @@ websearch_to_tsquery('simple', $1)
+           order by ts_rank(p.search, websearch_to_tsquery('simple', $1)) desc,
+                    p.published_at desc, p.id desc
+           limit $2"#,
+        query,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,60 @@
+use sqlx::PgPool;
+
+/// The blog-wide settings (one row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub title: String,
+    pub description: String,
+    pub timezone: String,
+    pub posts_per_page: i32,
+    pub comment_policy: String,
+    pub moderate_after_days: i32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            title: "Folio".to_owned(),
+            description: String::new(),
+            timezone: "UTC".to_owned(),
+            posts_per_page: 10,
+            comment_policy: "open".to_owned(),
+            moderate_after_days: 14,
+        }
+    }
+}
+
+impl Settings {
+    /// The blog's time zone; an unknown name falls back to UTC rather than breaking every page.
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
+    sqlx::query_as!(
+        Settings,
+        r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days
+           from settings where id = 1"#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Changes the blog's name and time zone (used by tests and, later, the admin settings page).
+pub async fn update_basics(
+    db: &PgPool,
+    title: &str,
+    description: &str,
+    timezone: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update settings set title = $1, description = $2, timezone = $3 where id = 1"#,
+        title,
+        description,
+        timezone
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

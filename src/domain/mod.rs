@@ -1,0 +1,3 @@
+//! Validated values shared by the HTTP layer, the database layer and the CLI.
+
+pub mod slug;

@@ -1,0 +1,106 @@
+//! One error type for every handler. The client sees a page in the blog's layout with a plain
+//! message; internal details go to the log only.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("template error: {0}")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            AppError::Unavailable(error)
+        } else {
+            AppError::Database(error)
+        }
+    }
+}
+
+/// What the error page says. Attached to error responses so that the error-page layer,
+/// which can reach the blog's settings, renders it in the blog's layout.
+#[derive(Debug, Clone)]
+pub struct ErrorPageText {
+    pub heading: &'static str,
+    pub message: &'static str,
+}
+
+impl ErrorPageText {
+    pub fn for_status(status: StatusCode) -> Self {
+        let (heading, message) = match status.as_u16() {
+            400 => ("Bad request", "The address or form could not be understood."),
+            404 => (
+                "Page not found",
+                "Sorry, the page you were looking for in this blog does not exist.",
+            ),
+            405 => ("Method not allowed", "This address does not accept that kind of request."),
+            408 => ("Request timeout", "The request took too long to arrive. Please try again."),
+            413 => ("Too large", "What you sent is larger than this blog accepts."),
+            503 => (
+                "Temporarily unavailable",
+                "The blog cannot reach its database right now. Please try again in a moment.",
+            ),
+            s if s >= 500 => (
+                "Something went wrong",
+                "The blog hit an unexpected error. It has been logged; please try again later.",
+            ),
+            _ => ("Request refused", "The blog could not handle this request."),
+        };
+        Self { heading, message }
+    }
+}
+
+/// Marks a 4xx/5xx response whose body is meant for machines and must be left as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct PlainErrorBody;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(error) => {
+                tracing::warn!(%error, "database unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Database(error) => {
+                tracing::error!(%error, "database error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            AppError::Render(error) => {
+                tracing::error!(%error, "template error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            AppError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut text = ErrorPageText::for_status(status);
+        if let AppError::BadRequest(message) = self {
+            text.message = message;
+        }
+        let mut response = (status, axum::Extension(text)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

@@ -1,0 +1,57 @@
+//! `ETag` on public pages, and `304 Not Modified` when the reader already has the page.
+
+use axum::{
+    body::{Body, to_bytes},
+    extract::Request,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+
+/// Pages are small; anything larger is passed through untagged.
+const MAX_TAGGED_BYTES: usize = 4 * 1024 * 1024;
+
+pub async fn etag(request: Request, next: Next) -> Response {
+    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    if !is_read || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_TAGGED_BYTES).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    // Weak: the compression layer may re-encode the body, which keeps its meaning.
+    let tag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
+    let tag = HeaderValue::from_str(&tag).expect("hex is a valid header value");
+    parts
+        .headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache"));
+    if if_none_match.is_some_and(|v| matches(&v, &tag)) {
+        let mut headers = HeaderMap::new();
+        for name in [header::CACHE_CONTROL, header::VARY, header::CONTENT_LOCATION] {
+            if let Some(value) = parts.headers.get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        headers.insert(header::ETAG, tag);
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    parts.headers.insert(header::ETAG, tag);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `If-None-Match` compares weakly: `*`, or any listed tag equal to ours with or without `W/`.
+fn matches(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
+    let Ok(list) = if_none_match.to_str() else {
+        return false;
+    };
+    let ours = tag.to_str().unwrap_or_default().trim_start_matches("W/");
+    list.split(',')
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
+}

@@ -1,0 +1,41 @@
+//! Liveness and readiness for orchestrators and load balancers.
+
+use std::time::Duration;
+
+use axum::{
+    Extension, Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{error::PlainErrorBody, state::AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// The process is up and answering.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The process can serve pages: its database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(3), crate::db::ping(&state.db)).await {
+        Ok(Ok(())) => "ready\n".into_response(),
+        _ => not_ready(),
+    }
+}
+
+fn not_ready() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Extension(PlainErrorBody),
+        "database unreachable\n",
+    )
+        .into_response()
+}

@@ -1,0 +1,172 @@
+//! The HTTP side: each module owns its routes; this one merges them and owns the layer stack.
+
+pub mod assets;
+mod etag;
+mod health;
+mod public;
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use askama::Template;
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{
+    error::{AppError, ErrorPageText, PlainErrorBody},
+    state::AppState,
+    views::{Layout, public::ErrorPage},
+};
+
+/// Requests larger than this are refused with 413 before any handler runs.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: https:; \
+     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(public::router())
+        .merge(health::router())
+        .merge(assets::router())
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        ))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, ProcessRequestId))
+        .with_state(state)
+}
+
+fn security_header(
+    name: HeaderName,
+    value: &'static str,
+) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Gives every 4xx/5xx response that is not already a page a page in the blog's layout.
+async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<PlainErrorBody>().is_some()
+        || response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+    {
+        return response;
+    }
+    let text = response
+        .extensions()
+        .get::<ErrorPageText>()
+        .cloned()
+        .unwrap_or_else(|| ErrorPageText::for_status(status));
+    let settings = state.last_settings();
+    let mut layout = Layout::new(&settings, &state.config, Some(text.heading), None);
+    layout.noindex = true;
+    let page = ErrorPage {
+        layout,
+        status: status.as_u16(),
+        heading: text.heading.to_owned(),
+        message: text.message.to_owned(),
+    };
+    let (mut parts, _) = response.into_parts();
+    let body = match page.render() {
+        Ok(html) => Body::from(html),
+        Err(error) => {
+            tracing::error!(%error, "error page failed to render");
+            Body::from(text.message)
+        }
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, body)
+}
+
+/// Renders a page template to a response.
+pub(crate) fn render(page: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(page.render()?).into_response())
+}
+
+/// Request ids unique within this process and distinct across restarts.
+#[derive(Clone)]
+struct ProcessRequestId;
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(0);
+static PROCESS_TAG: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or_default();
+    nanos ^ std::process::id().rotate_left(16)
+});
+
+impl MakeRequestId for ProcessRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:08x}-{n:x}", *PROCESS_TAG);
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}

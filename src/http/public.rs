@@ -1,0 +1,373 @@
+//! What readers see: the home page, posts, archives, labels, static pages, search.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::Uri,
+    middleware,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde::Deserialize;
+
+use super::{etag::etag, render};
+use crate::{
+    db::{
+        self,
+        posts::{Key, PostRow, Scope},
+        settings::Settings,
+    },
+    error::AppError,
+    render::dates,
+    state::AppState,
+    views::{
+        CommentView, Layout, NavLink, PostView, Sidebar, group_by_day,
+        public::{ListPage, PostPage, StaticPage},
+        query_value,
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/search", get(search))
+        .route("/search/label/{label}", get(label))
+        .route("/{year}/", get(year_archive))
+        .route("/{year}/{month}/", get(month_archive))
+        .route("/{year}/{month}/{file}", get(by_path))
+        .route("/p/{file}", get(by_path))
+        .layer(middleware::from_fn(etag))
+}
+
+/// Blogger's paging parameters, kept so an imported blog's links keep working.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParams {
+    #[serde(rename = "updated-max")]
+    updated_max: Option<String>,
+    #[serde(rename = "updated-min")]
+    updated_min: Option<String>,
+    #[serde(rename = "reverse-paginate")]
+    reverse_paginate: Option<String>,
+    #[serde(rename = "max-results")]
+    max_results: Option<String>,
+    /// Folio's tie-breaker for posts published at the same instant.
+    #[serde(rename = "cursor-id")]
+    cursor_id: Option<String>,
+    q: Option<String>,
+}
+
+/// Where a listing starts, parsed from its parameters.
+enum Start {
+    Newest,
+    OlderThan(Key),
+    NewerThan(Key),
+}
+
+impl PageParams {
+    fn start(&self) -> Result<Start, AppError> {
+        const BAD_LINK: AppError = AppError::BadRequest("That page link is not valid.");
+        let cursor_id = match self.cursor_id.as_deref().filter(|s| !s.is_empty()) {
+            Some(id) => Some(id.parse::<i64>().map_err(|_| BAD_LINK)?),
+            None => None,
+        };
+        let parse = |text: &str| dates::parse_rfc3339(text).ok_or(BAD_LINK);
+        let reverse = self.reverse_paginate.as_deref() == Some("true");
+        Ok(match (&self.updated_min, &self.updated_max) {
+            (Some(min), _) if reverse => {
+                let at = parse(min)?;
+                Start::NewerThan(cursor_id.map_or(Key::after_instant(at), |id| Key { at, id }))
+            }
+            (_, Some(max)) if !max.is_empty() => {
+                let at = parse(max)?;
+                Start::OlderThan(cursor_id.map_or(Key::before_instant(at), |id| Key { at, id }))
+            }
+            _ => Start::Newest,
+        })
+    }
+
+    fn limit(&self, settings: &Settings) -> i64 {
+        self.max_results
+            .as_deref()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(i64::from(settings.posts_per_page))
+            .clamp(1, 50)
+    }
+}
+
+/// The sidebar's two queries, run side by side.
+async fn sidebar(
+    state: &AppState,
+    settings: &Settings,
+    open_year: Option<i32>,
+) -> Result<Sidebar, AppError> {
+    let (months, labels) = tokio::try_join!(
+        db::posts::month_counts(&state.db, &settings.timezone),
+        db::labels::counts(&state.db),
+    )?;
+    Ok(Sidebar::new(&months, &labels, open_year))
+}
+
+async fn home(State(state): State<AppState>, Query(params): Query<PageParams>) -> Result<Response, AppError> {
+    listing(&state, &params, Listing::home()).await
+}
+
+async fn search(State(state): State<AppState>, Query(params): Query<PageParams>) -> Result<Response, AppError> {
+    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        return search_results(&state, q).await;
+    }
+    listing(&state, &params, Listing::home()).await
+}
+
+async fn label(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, AppError> {
+    let label_id = db::labels::find_id(&state.db, &name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let listing = Listing {
+        scope: Scope::label(label_id),
+        base_path: crate::views::label_url(&name),
+        heading: Some(format!("Showing posts with label {name}")),
+        page_title: Some(name),
+        open_year: None,
+    };
+    self::listing(&state, &params, listing).await
+}
+
+async fn year_archive(
+    State(state): State<AppState>,
+    Path(year): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, AppError> {
+    let year = parse_year(&year)?;
+    let settings = state.settings().await?;
+    let (from, until) =
+        dates::local_range(year, None, &settings.time_zone()).ok_or(AppError::NotFound)?;
+    let listing = Listing {
+        scope: Scope::range(from, until),
+        base_path: format!("/{year:04}/"),
+        heading: Some(format!("Posts from {year}")),
+        page_title: Some(year.to_string()),
+        open_year: Some(i32::from(year)),
+    };
+    self::listing(&state, &params, listing).await
+}
+
+async fn month_archive(
+    State(state): State<AppState>,
+    Path((year, month)): Path<(String, String)>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, AppError> {
+    let year = parse_year(&year)?;
+    let month = parse_month(&month)?;
+    let settings = state.settings().await?;
+    let (from, until) =
+        dates::local_range(year, Some(month), &settings.time_zone()).ok_or(AppError::NotFound)?;
+    let name = format!("{} {year}", dates::month_name(month));
+    let listing = Listing {
+        scope: Scope::range(from, until),
+        base_path: format!("/{year:04}/{month:02}/"),
+        heading: Some(format!("Posts from {name}")),
+        page_title: Some(name),
+        open_year: Some(i32::from(year)),
+    };
+    self::listing(&state, &params, listing).await
+}
+
+fn parse_year(text: &str) -> Result<i16, AppError> {
+    match text.parse::<i16>() {
+        Ok(year) if text.len() == 4 && (1..=9998).contains(&year) => Ok(year),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn parse_month(text: &str) -> Result<i8, AppError> {
+    match text.parse::<i8>() {
+        Ok(month) if text.len() == 2 && (1..=12).contains(&month) => Ok(month),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// What a listing page shows and where its pager links point.
+struct Listing {
+    scope: Scope,
+    base_path: String,
+    heading: Option<String>,
+    page_title: Option<String>,
+    open_year: Option<i32>,
+}
+
+impl Listing {
+    fn home() -> Self {
+        Self {
+            scope: Scope::EVERYTHING,
+            base_path: "/search".to_owned(),
+            heading: None,
+            page_title: None,
+            open_year: None,
+        }
+    }
+}
+
+/// A page of posts by keyset: newest first, `limit` of them, with links to newer and older pages.
+async fn listing(state: &AppState, params: &PageParams, listing: Listing) -> Result<Response, AppError> {
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let limit = params.limit(&settings);
+    let start = params.start()?;
+    let scope = listing.scope;
+
+    let (rows, newer_exists, older_exists) = match start {
+        Start::Newest | Start::OlderThan(_) => {
+            let key = match start {
+                Start::OlderThan(key) => key,
+                _ => Key::after_instant(Scope::EVERYTHING.until),
+            };
+            let mut rows = db::posts::list_older(&state.db, scope, key, limit + 1).await?;
+            let older = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let newer = match (&start, rows.first()) {
+                (Start::OlderThan(_), Some(first)) => {
+                    db::posts::has_newer(&state.db, scope, key_of(first)).await?
+                }
+                _ => false,
+            };
+            (rows, newer, older)
+        }
+        Start::NewerThan(key) => {
+            let mut rows = db::posts::list_newer(&state.db, scope, key, limit + 1).await?;
+            let newer = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            rows.reverse();
+            let older = match rows.last() {
+                Some(last) => db::posts::has_older(&state.db, scope, key_of(last)).await?,
+                None => false,
+            };
+            (rows, newer, older)
+        }
+    };
+
+    let extra = match params.max_results.as_deref() {
+        Some(n) if !n.is_empty() => format!("&max-results={limit}"),
+        _ => String::new(),
+    };
+    let link = |name: &str, row: &PostRow, reverse: bool| {
+        let at = dates::rfc3339(&dates::zoned(row.published_at, &tz));
+        format!(
+            "{}?{name}={}&cursor-id={}{extra}{}",
+            listing.base_path,
+            query_value(&at),
+            row.id,
+            if reverse { "&reverse-paginate=true" } else { "" }
+        )
+    };
+    let newer_url = rows
+        .first()
+        .filter(|_| newer_exists)
+        .map(|row| link("updated-min", row, true));
+    let older_url = rows
+        .last()
+        .filter(|_| older_exists)
+        .map(|row| link("updated-max", row, false));
+
+    let sidebar = sidebar(state, &settings, listing.open_year).await?;
+    let is_home = matches!(start, Start::Newest) && listing.heading.is_none();
+    let path = if is_home { Some("/") } else { None };
+    let page = ListPage {
+        layout: Layout::new(&settings, &state.config, listing.page_title.as_deref(), path),
+        fresh_blog: rows.is_empty() && sidebar.years.is_empty(),
+        sidebar,
+        is_home,
+        heading: listing.heading,
+        days: group_by_day(&rows, &tz),
+        newer_url,
+        older_url,
+    };
+    render(&page)
+}
+
+fn key_of(row: &PostRow) -> Key {
+    Key {
+        at: row.published_at,
+        id: row.id,
+    }
+}
+
+/// Full-text search over titles and bodies, best matches first.
+async fn search_results(state: &AppState, q: &str) -> Result<Response, AppError> {
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let q: String = q.chars().take(256).collect();
+    let rows = db::posts::search(&state.db, &q, 20).await?;
+    let sidebar = sidebar(state, &settings, None).await?;
+    let heading = if rows.is_empty() {
+        format!("No posts match “{q}”")
+    } else {
+        format!("Posts matching “{q}”")
+    };
+    let mut layout = Layout::new(&settings, &state.config, Some(&heading), None);
+    layout.noindex = true;
+    let page = ListPage {
+        layout,
+        fresh_blog: false,
+        sidebar,
+        is_home: false,
+        heading: Some(heading),
+        days: group_by_day(&rows, &tz),
+        newer_url: None,
+        older_url: None,
+    };
+    render(&page)
+}
+
+/// A post at `/yyyy/mm/slug.html` or a page at `/p/slug.html`, looked up by its stored path.
+async fn by_path(State(state): State<AppState>, uri: Uri) -> Result<Response, AppError> {
+    let path = uri.path();
+    if !path.ends_with(".html") {
+        return Err(AppError::NotFound);
+    }
+    let Some(row) = db::posts::find_by_path(&state.db, path).await? else {
+        return match db::posts::redirect_target(&state.db, path).await? {
+            Some(target) => Ok(Redirect::permanent(&target).into_response()),
+            None => Err(AppError::NotFound),
+        };
+    };
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let post = PostView::new(&row, &tz);
+    let mut layout = Layout::new(&settings, &state.config, Some(&row.title), Some(&row.path));
+    if !row.excerpt.is_empty() {
+        layout.meta_description = row.excerpt.clone();
+    }
+
+    if row.kind == "page" {
+        let sidebar = sidebar(&state, &settings, None).await?;
+        return render(&StaticPage {
+            layout,
+            sidebar,
+            page: post,
+        });
+    }
+
+    let key = key_of(&row);
+    let (comments, newer, older, sidebar) = tokio::try_join!(
+        async { Ok::<_, AppError>(db::comments::approved_for_post(&state.db, row.id).await?) },
+        async { Ok(db::posts::newer_neighbour(&state.db, key).await?) },
+        async { Ok(db::posts::older_neighbour(&state.db, key).await?) },
+        sidebar(&state, &settings, Some(post.local_year)),
+    )?;
+    let nav = |n: db::posts::Neighbour| NavLink {
+        url: n.path,
+        title: n.title,
+    };
+    render(&PostPage {
+        layout,
+        sidebar,
+        comments: comments.iter().map(|c| CommentView::new(c, &tz)).collect(),
+        post,
+        newer: newer.map(nav),
+        older: older.map(nav),
+    })
+}

@@ -1,0 +1,18 @@
+//! Folio: a self-hosted blog server on PostgreSQL.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod render;
+pub mod state;
+pub mod views;
+
+pub use state::AppState;
+
+/// The whole web application, used by `folio serve` and by the tests.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}

@@ -1,0 +1,76 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use folio::{
+    AppState,
+    config::{Cli, Command, Config, ServeArgs},
+    db,
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("folio: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let pool = db::connect(cli.database_url.as_deref()).await?;
+    db::migrate(&pool).await?;
+    match cli.command {
+        Command::Migrate => {
+            println!("folio: the database is up to date");
+            Ok(())
+        }
+        Command::Demo(args) => folio::demo::run(&pool, &args).await,
+        Command::Serve(args) => serve(pool, args).await,
+    }
+}
+
+async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
+    let state = AppState::new(pool, Config::from_serve_args(&args));
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+    let local = listener.local_addr()?;
+    tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
+    axum::serve(listener, folio::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("Folio stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

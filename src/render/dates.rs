@@ -1,0 +1,125 @@
+//! Dates as readers see them, in the blog's time zone.
+
+use jiff::{Timestamp, ZonedDateTime, civil::Date, tz::TimeZone};
+use time::OffsetDateTime;
+
+pub fn to_timestamp(at: OffsetDateTime) -> Timestamp {
+    // Every OffsetDateTime that PostgreSQL can hand us is within Timestamp's range.
+    Timestamp::from_nanosecond(at.unix_timestamp_nanos()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+pub fn to_offset_date_time(at: Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(at.as_nanosecond())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn zoned(at: OffsetDateTime, tz: &TimeZone) -> ZonedDateTime {
+    to_timestamp(at).to_zoned_datetime(tz.clone())
+}
+
+/// "Friday, September 10, 2021"
+pub fn date_header(at: &ZonedDateTime) -> String {
+    at.strftime("%A, %B %-d, %Y").to_string()
+}
+
+/// "4:12 AM"
+pub fn time_of_day(at: &ZonedDateTime) -> String {
+    at.strftime("%-I:%M %p").to_string()
+}
+
+/// "September 10, 2021 at 4:12 AM", for comments.
+pub fn date_and_time(at: &ZonedDateTime) -> String {
+    at.strftime("%B %-d, %Y at %-I:%M %p").to_string()
+}
+
+/// RFC 3339 with the zone's offset, as in `updated-max=` and `<time datetime>`; sub-second
+/// digits appear only when present, so keyset cursors stay exact.
+pub fn rfc3339(at: &ZonedDateTime) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.f%:z").to_string()
+}
+
+/// Parses `updated-max` / `updated-min` values as people and Blogger write them. A `+` in a
+/// query string arrives as a space when it was not percent-encoded, so a space is taken as `+`.
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim().replace(' ', "+");
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Some(to_offset_date_time(ts));
+    }
+    // A bare date means its midnight in UTC.
+    let date: Date = text.parse().ok()?;
+    let ts = date.to_zoned_datetime(TimeZone::UTC).ok()?.timestamp();
+    Some(to_offset_date_time(ts))
+}
+
+pub fn month_name(month: i8) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    NAMES
+        .get(usize::try_from(month - 1).unwrap_or(usize::MAX))
+        .copied()
+        .unwrap_or("")
+}
+
+/// The instants at which a local year or month begins and ends, for archive pages.
+pub fn local_range(
+    year: i16,
+    month: Option<i8>,
+    tz: &TimeZone,
+) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    let start = Date::new(year, month.unwrap_or(1), 1).ok()?;
+    let end = match month {
+        Some(_) => start.checked_add(jiff::Span::new().months(1)).ok()?,
+        None => start.checked_add(jiff::Span::new().years(1)).ok()?,
+    };
+    let from = start.to_zoned_datetime(tz.clone()).ok()?.timestamp();
+    let until = end.to_zoned_datetime(tz.clone()).ok()?.timestamp();
+    Some((to_offset_date_time(from), to_offset_date_time(until)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn headers_follow_the_blog_time_zone() {
+        let at = datetime!(2021-09-10 03:30 UTC);
+        assert_eq!(date_header(&zoned(at, &TimeZone::UTC)), "Friday, September 10, 2021");
+        let la = TimeZone::get("America/Los_Angeles").unwrap();
+        assert_eq!(date_header(&zoned(at, &la)), "Thursday, September 9, 2021");
+        assert_eq!(time_of_day(&zoned(at, &la)), "8:30 PM");
+    }
+
+    #[test]
+    fn rfc3339_round_trips_exactly() {
+        let at = datetime!(2021-09-10 03:30:00.123456 UTC);
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let text = rfc3339(&zoned(at, &tokyo));
+        assert_eq!(text, "2021-09-10T12:30:00.123456+09:00");
+        assert_eq!(parse_rfc3339(&text), Some(at));
+        assert_eq!(parse_rfc3339(&text.replace('+', " ")), Some(at));
+        assert_eq!(parse_rfc3339("2021-09-10T03:30:00Z"), Some(datetime!(2021-09-10 03:30 UTC)));
+        assert_eq!(parse_rfc3339("not a date"), None);
+    }
+
+    #[test]
+    fn month_ranges_are_local() {
+        let la = TimeZone::get("America/Los_Angeles").unwrap();
+        let (from, until) = local_range(2021, Some(12), &la).unwrap();
+        assert_eq!(from, datetime!(2021-12-01 08:00 UTC));
+        assert_eq!(until, datetime!(2022-01-01 08:00 UTC));
+        assert!(local_range(2021, Some(13), &la).is_none());
+    }
+}

@@ -1,0 +1,5 @@
+//! Turning stored text into what readers see: Markdown to safe HTML, and dates in the blog's zone.
+
+pub mod dates;
+pub mod markdown;
+pub mod sanitize;

@@ -1,0 +1,236 @@
+//! One askama struct per page, and the small view models they are built from.
+//! Views turn database rows into display text; they do no I/O.
+
+pub mod public;
+
+use jiff::tz::TimeZone;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::{
+    config::Config,
+    db::{
+        comments::CommentRow,
+        labels::LabelCount,
+        posts::{MonthCount, PostRow},
+        settings::Settings,
+    },
+    http::assets,
+    render::dates,
+};
+
+/// Everything `base.html` needs.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub blog_title: String,
+    pub blog_description: String,
+    /// The document title, e.g. "Post title - Blog title"
+    pub page_title: String,
+    pub meta_description: String,
+    pub canonical: Option<String>,
+    pub css_url: &'static str,
+    pub icon_url: &'static str,
+    pub noindex: bool,
+}
+
+impl Layout {
+    pub fn new(settings: &Settings, config: &Config, page: Option<&str>, path: Option<&str>) -> Self {
+        let page_title = match page {
+            Some(page) => format!("{page} - {}", settings.title),
+            None => settings.title.clone(),
+        };
+        Self {
+            blog_title: settings.title.clone(),
+            blog_description: settings.description.clone(),
+            page_title,
+            meta_description: settings.description.clone(),
+            canonical: path.map(|p| format!("{}{p}", config.base_url)),
+            css_url: assets::url("folio.css"),
+            icon_url: assets::url("favicon.svg"),
+            noindex: false,
+        }
+    }
+}
+
+/// Characters kept as they are in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+pub fn label_url(name: &str) -> String {
+    format!("/search/label/{}", utf8_percent_encode(name, SEGMENT))
+}
+
+/// Encodes a query-string value (a `+` in a time offset must not become a space).
+pub fn query_value(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+#[derive(Debug, Clone)]
+pub struct LabelLink {
+    pub name: String,
+    pub url: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArchiveMonth {
+    pub name: &'static str,
+    pub url: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArchiveYear {
+    pub year: i32,
+    pub url: String,
+    pub count: i64,
+    pub open: bool,
+    pub months: Vec<ArchiveMonth>,
+}
+
+/// The sidebar on every public page: the Blog Archive and the Labels.
+#[derive(Debug, Clone, Default)]
+pub struct Sidebar {
+    pub years: Vec<ArchiveYear>,
+    pub labels: Vec<LabelLink>,
+}
+
+impl Sidebar {
+    /// `open_year` is expanded (the year being read); by default the newest one.
+    pub fn new(months: &[MonthCount], labels: &[LabelCount], open_year: Option<i32>) -> Self {
+        let mut years: Vec<ArchiveYear> = Vec::new();
+        for m in months {
+            if years.last().is_none_or(|y| y.year != m.year) {
+                years.push(ArchiveYear {
+                    year: m.year,
+                    url: format!("/{:04}/", m.year),
+                    count: 0,
+                    open: false,
+                    months: Vec::new(),
+                });
+            }
+            if let Some(year) = years.last_mut() {
+                year.count += m.count;
+                year.months.push(ArchiveMonth {
+                    name: dates::month_name(i8::try_from(m.month).unwrap_or(0)),
+                    url: format!("/{:04}/{:02}/", m.year, m.month),
+                    count: m.count,
+                });
+            }
+        }
+        let open = open_year.or(years.first().map(|y| y.year));
+        for year in &mut years {
+            year.open = Some(year.year) == open;
+        }
+        let labels = labels
+            .iter()
+            .map(|l| LabelLink {
+                name: l.name.clone(),
+                url: label_url(&l.name),
+                count: l.count,
+            })
+            .collect();
+        Self { years, labels }
+    }
+}
+
+/// A post as a reader sees it in a listing or on its own page.
+#[derive(Debug, Clone)]
+pub struct PostView {
+    pub title: String,
+    pub url: String,
+    pub date_header: String,
+    pub datetime: String,
+    pub time_of_day: String,
+    pub author: Option<String>,
+    pub labels: Vec<LabelLink>,
+    pub body_html: String,
+    pub comment_count: i64,
+    pub local_year: i32,
+}
+
+impl PostView {
+    pub fn new(row: &PostRow, tz: &TimeZone) -> Self {
+        let at = dates::zoned(row.published_at, tz);
+        Self {
+            title: row.title.clone(),
+            url: row.path.clone(),
+            date_header: dates::date_header(&at),
+            datetime: dates::rfc3339(&at),
+            time_of_day: dates::time_of_day(&at),
+            author: row.author_name.clone(),
+            labels: row
+                .labels
+                .iter()
+                .map(|name| LabelLink {
+                    name: name.clone(),
+                    url: label_url(name),
+                    count: 0,
+                })
+                .collect(),
+            body_html: row.body_html.clone(),
+            comment_count: row.comment_count,
+            local_year: i32::from(at.year()),
+        }
+    }
+
+    /// "No comments:", "1 comment:", "5 comments:" (Blogger's wording).
+    pub fn comments_label(&self) -> String {
+        match self.comment_count {
+            0 => "No comments:".to_owned(),
+            1 => "1 comment:".to_owned(),
+            n => format!("{n} comments:"),
+        }
+    }
+}
+
+/// Posts published on one local day, under one date header.
+#[derive(Debug, Clone)]
+pub struct DayGroup {
+    pub header: String,
+    pub posts: Vec<PostView>,
+}
+
+/// Groups posts (already in display order) by their local date.
+pub fn group_by_day(rows: &[PostRow], tz: &TimeZone) -> Vec<DayGroup> {
+    let mut days: Vec<DayGroup> = Vec::new();
+    for row in rows {
+        let post = PostView::new(row, tz);
+        match days.last_mut() {
+            Some(day) if day.header == post.date_header => day.posts.push(post),
+            _ => days.push(DayGroup {
+                header: post.date_header.clone(),
+                posts: vec![post],
+            }),
+        }
+    }
+    days
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentView {
+    pub id: i64,
+    pub author_name: String,
+    pub author_url: Option<String>,
+    pub body_html: String,
+    pub when: String,
+    pub datetime: String,
+}
+
+impl CommentView {
+    pub fn new(row: &CommentRow, tz: &TimeZone) -> Self {
+        let at = dates::zoned(row.created_at, tz);
+        Self {
+            id: row.id,
+            author_name: row.author_name.clone(),
+            author_url: row.author_url.clone(),
+            body_html: row.body_html.clone(),
+            when: dates::date_and_time(&at),
+            datetime: dates::rfc3339(&at),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub url: String,
+    pub title: String,
+}

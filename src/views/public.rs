@@ -1,0 +1,47 @@
+use askama::Template;
+
+use super::{CommentView, DayGroup, Layout, NavLink, PostView, Sidebar};
+
+/// Home, archive and label pages: posts under date headers with pager links.
+#[derive(Template)]
+#[template(path = "public/list.html")]
+pub struct ListPage {
+    pub layout: Layout,
+    pub sidebar: Sidebar,
+    pub is_home: bool,
+    /// e.g. "Showing posts with label Garden." or "September 2021"
+    pub heading: Option<String>,
+    pub days: Vec<DayGroup>,
+    pub newer_url: Option<String>,
+    pub older_url: Option<String>,
+    /// The blog has no posts at all yet.
+    pub fresh_blog: bool,
+}
+
+#[derive(Template)]
+#[template(path = "public/post.html")]
+pub struct PostPage {
+    pub layout: Layout,
+    pub sidebar: Sidebar,
+    pub post: PostView,
+    pub comments: Vec<CommentView>,
+    pub newer: Option<NavLink>,
+    pub older: Option<NavLink>,
+}
+
+#[derive(Template)]
+#[template(path = "public/page.html")]
+pub struct StaticPage {
+    pub layout: Layout,
+    pub sidebar: Sidebar,
+    pub page: PostView,
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub heading: String,
+    pub message: String,
+}
