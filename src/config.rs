@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "folio", version, about = "A self-hosted blog server on PostgreSQL")]
+#[command(
+    name = "folio",
+    version,
+    about = "A self-hosted blog server on PostgreSQL"
+)]
 pub struct Cli {
     /// PostgreSQL connection URL, e.g. postgres://folio:folio@127.0.0.1:5432/folio
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -64,11 +68,12 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_serve_args(args: &ServeArgs) -> Self {
+    /// `listening` is the bound address (it differs from `args.addr` when that asks for port 0).
+    pub fn from_serve_args(args: &ServeArgs, listening: SocketAddr) -> Self {
         let base_url = args
             .base_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", args.addr));
+            .unwrap_or_else(|| format!("http://{listening}"));
         Self::with_base_url(&base_url)
     }
 

@@ -27,16 +27,70 @@ const LABELS: [&str; 10] = [
 
 /// Subjects by label index.
 const SUBJECTS: [&[&str]; 10] = [
-    &["the pear tree", "runner beans", "the compost heap", "tomato seedlings", "the herb bed", "the leeks"],
-    &["a rye sourdough", "oat crackers", "the starter", "seeded loaves", "a walnut cake"],
-    &["the coast road", "a slow puncture", "new brake pads", "the hill past the mill", "a wet commute"],
-    &["the estuary path", "the old railway line", "the beech wood", "the ridge at dusk"],
-    &["a pine bookshelf", "sharpened chisels", "the garden bench", "a box for seeds"],
-    &["the wrens", "a heron at dawn", "the feeder", "swallows leaving"],
-    &["a borrowed novel", "the library sale", "a field guide", "winter reading"],
-    &["a week of fog", "the first frost", "a dry spell", "the equinox gales"],
-    &["leek and potato soup", "plum chutney", "a quick flatbread", "bean stew"],
-    &["a quiet month", "the allotment rota", "small routines", "a tidy shed"],
+    &[
+        "the pear tree",
+        "runner beans",
+        "the compost heap",
+        "tomato seedlings",
+        "the herb bed",
+        "the leeks",
+    ],
+    &[
+        "a rye sourdough",
+        "oat crackers",
+        "the starter",
+        "seeded loaves",
+        "a walnut cake",
+    ],
+    &[
+        "the coast road",
+        "a slow puncture",
+        "new brake pads",
+        "the hill past the mill",
+        "a wet commute",
+    ],
+    &[
+        "the estuary path",
+        "the old railway line",
+        "the beech wood",
+        "the ridge at dusk",
+    ],
+    &[
+        "a pine bookshelf",
+        "sharpened chisels",
+        "the garden bench",
+        "a box for seeds",
+    ],
+    &[
+        "the wrens",
+        "a heron at dawn",
+        "the feeder",
+        "swallows leaving",
+    ],
+    &[
+        "a borrowed novel",
+        "the library sale",
+        "a field guide",
+        "winter reading",
+    ],
+    &[
+        "a week of fog",
+        "the first frost",
+        "a dry spell",
+        "the equinox gales",
+    ],
+    &[
+        "leek and potato soup",
+        "plum chutney",
+        "a quick flatbread",
+        "bean stew",
+    ],
+    &[
+        "a quiet month",
+        "the allotment rota",
+        "small routines",
+        "a tidy shed",
+    ],
 ];
 
 const TITLE_PATTERNS: [&str; 10] = [
@@ -91,8 +145,22 @@ const SENTENCES: [&str; 24] = [
 ];
 
 const NAMES: [&str; 16] = [
-    "Maple", "Tomasz K.", "Ingrid", "Olu", "Bea from next door", "Hamish", "Priya S.", "Jonah",
-    "Marguerite", "Dev", "Wren", "Lucía", "Kofi", "Agnes", "Theo", "Sunniva",
+    "Maple",
+    "Tomasz K.",
+    "Ingrid",
+    "Olu",
+    "Bea from next door",
+    "Hamish",
+    "Priya S.",
+    "Jonah",
+    "Marguerite",
+    "Dev",
+    "Wren",
+    "Lucía",
+    "Kofi",
+    "Agnes",
+    "Theo",
+    "Sunniva",
 ];
 
 const REPLIES: [&str; 12] = [
@@ -199,7 +267,9 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
-    let author = db::users::upsert_without_login(db, "rowan@demo.folio.invalid", "Rowan Ashby", "author").await?;
+    let author =
+        db::users::upsert_without_login(db, "rowan@demo.folio.invalid", "Rowan Ashby", "author")
+            .await?;
     let labels: Vec<String> = LABELS.iter().map(|l| (*l).to_owned()).collect();
     let label_ids: HashMap<String, i64> = db::labels::ensure(db, &labels)
         .await?
@@ -297,7 +367,10 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
-    if db::posts::find_by_path(db, "/p/about.html").await?.is_some() {
+    if db::posts::find_by_path(db, "/p/about.html")
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let source = "This is a demo blog written by `folio demo`. Its posts are made up from a \

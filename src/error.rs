@@ -43,14 +43,26 @@ pub struct ErrorPageText {
 impl ErrorPageText {
     pub fn for_status(status: StatusCode) -> Self {
         let (heading, message) = match status.as_u16() {
-            400 => ("Bad request", "The address or form could not be understood."),
+            400 => (
+                "Bad request",
+                "The address or form could not be understood.",
+            ),
             404 => (
                 "Page not found",
                 "Sorry, the page you were looking for in this blog does not exist.",
             ),
-            405 => ("Method not allowed", "This address does not accept that kind of request."),
-            408 => ("Request timeout", "The request took too long to arrive. Please try again."),
-            413 => ("Too large", "What you sent is larger than this blog accepts."),
+            405 => (
+                "Method not allowed",
+                "This address does not accept that kind of request.",
+            ),
+            408 => (
+                "Request timeout",
+                "The request took too long to arrive. Please try again.",
+            ),
+            413 => (
+                "Too large",
+                "What you sent is larger than this blog accepts.",
+            ),
             503 => (
                 "Temporarily unavailable",
                 "The blog cannot reach its database right now. Please try again in a moment.",

@@ -39,11 +39,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
-    let state = AppState::new(pool, Config::from_serve_args(&args));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
     let local = listener.local_addr()?;
+    let state = AppState::new(pool, Config::from_serve_args(&args, local));
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
     axum::serve(listener, folio::app(state))
         .with_graceful_shutdown(shutdown_signal())

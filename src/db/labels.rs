@@ -36,12 +36,9 @@ pub async fn ensure(db: &PgPool, names: &[String]) -> Result<Vec<(i64, String)>,
     )
     .execute(db)
     .await?;
-    let rows = sqlx::query!(
-        r#"select id, name from labels where name = any($1)"#,
-        names
-    )
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query!(r#"select id, name from labels where name = any($1)"#, names)
+        .fetch_all(db)
+        .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 

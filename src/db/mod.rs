@@ -10,7 +10,8 @@ pub mod users;
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    PgPool,
+    Connection, PgConnection, PgPool, Postgres,
+    migrate::MigrateDatabase,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
@@ -55,15 +56,39 @@ pub fn pool_options() -> PgPoolOptions {
 }
 
 pub async fn connect(url: Option<&str>) -> Result<PgPool, ConnectError> {
-    let url = url.filter(|u| !u.trim().is_empty()).ok_or(ConnectError::Missing)?;
+    let url = url
+        .filter(|u| !u.trim().is_empty())
+        .ok_or(ConnectError::Missing)?;
     let options =
         PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
     let host = options.get_host().to_owned();
     let port = options.get_port();
-    pool_options()
-        .connect_with(options)
-        .await
-        .map_err(|error| describe_connect_error(host, port, error))
+    // One direct attempt first: a pool would retry until its timeout and hide the reason.
+    let probe = tokio::time::timeout(
+        Duration::from_secs(10),
+        PgConnection::connect_with(&options),
+    );
+    match probe.await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+        }
+        // A server without the blog's database yet: make it, as a newcomer would expect.
+        Ok(Err(sqlx::Error::Database(db))) if db.code().as_deref() == Some("3D000") => {
+            Postgres::create_database(url)
+                .await
+                .map_err(|error| describe_connect_error(host.clone(), port, error))?;
+            tracing::info!(database = options.get_database(), "created the database");
+        }
+        Ok(Err(error)) => return Err(describe_connect_error(host, port, error)),
+        Err(_) => {
+            return Err(describe_connect_error(
+                host,
+                port,
+                sqlx::Error::PoolTimedOut,
+            ));
+        }
+    }
+    Ok(pool_options().connect_lazy_with(options))
 }
 
 fn describe_connect_error(host: String, port: u16, error: sqlx::Error) -> ConnectError {
@@ -104,7 +129,6 @@ pub async fn migrate(pool: &PgPool) -> Result<(), ConnectError> {
 
 /// Whether a connection can be had and answers.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    use sqlx::Connection;
     pool.acquire().await?.ping().await
 }
 

@@ -72,9 +72,10 @@ async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
         return Ok(response(asset, "public, max-age=31536000, immutable"));
     }
     // An older fingerprint (a page cached before an upgrade): serve today's file, briefly cached.
-    let stale = file
-        .split_once('.')
-        .and_then(|(stem, rest)| rest.rsplit_once('.').map(|(_, ext)| format!("{stem}.{ext}")));
+    let stale = file.split_once('.').and_then(|(stem, rest)| {
+        rest.rsplit_once('.')
+            .map(|(_, ext)| format!("{stem}.{ext}"))
+    });
     match stale.and_then(|name| ASSETS.iter().find(|a| a.name == name)) {
         Some(asset) => Ok(response(asset, "public, max-age=300")),
         None => Err(AppError::NotFound),
@@ -84,7 +85,10 @@ async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
 fn response(asset: &Asset, cache: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         asset.bytes,

@@ -16,7 +16,9 @@ pub async fn etag(request: Request, next: Next) -> Response {
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if !is_read || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG)
+    if !is_read
+        || response.status() != StatusCode::OK
+        || response.headers().contains_key(header::ETAG)
     {
         return response;
     }
@@ -33,7 +35,11 @@ pub async fn etag(request: Request, next: Next) -> Response {
         .or_insert(HeaderValue::from_static("no-cache"));
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
         let mut headers = HeaderMap::new();
-        for name in [header::CACHE_CONTROL, header::VARY, header::CONTENT_LOCATION] {
+        for name in [
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::CONTENT_LOCATION,
+        ] {
             if let Some(value) = parts.headers.get(&name) {
                 headers.insert(name, value.clone());
             }

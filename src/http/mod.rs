@@ -88,10 +88,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn security_header(
-    name: HeaderName,
-    value: &'static str,
-) -> SetResponseHeaderLayer<HeaderValue> {
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 

@@ -107,11 +107,17 @@ async fn sidebar(
     Ok(Sidebar::new(&months, &labels, open_year))
 }
 
-async fn home(State(state): State<AppState>, Query(params): Query<PageParams>) -> Result<Response, AppError> {
+async fn home(
+    State(state): State<AppState>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, AppError> {
     listing(&state, &params, Listing::home()).await
 }
 
-async fn search(State(state): State<AppState>, Query(params): Query<PageParams>) -> Result<Response, AppError> {
+async fn search(
+    State(state): State<AppState>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, AppError> {
     if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         return search_results(&state, q).await;
     }
@@ -212,7 +218,11 @@ impl Listing {
 }
 
 /// A page of posts by keyset: newest first, `limit` of them, with links to newer and older pages.
-async fn listing(state: &AppState, params: &PageParams, listing: Listing) -> Result<Response, AppError> {
+async fn listing(
+    state: &AppState,
+    params: &PageParams,
+    listing: Listing,
+) -> Result<Response, AppError> {
     let settings = state.settings().await?;
     let tz = settings.time_zone();
     let limit = params.limit(&settings);
@@ -260,7 +270,11 @@ async fn listing(state: &AppState, params: &PageParams, listing: Listing) -> Res
             listing.base_path,
             query_value(&at),
             row.id,
-            if reverse { "&reverse-paginate=true" } else { "" }
+            if reverse {
+                "&reverse-paginate=true"
+            } else {
+                ""
+            }
         )
     };
     let newer_url = rows
@@ -276,7 +290,12 @@ async fn listing(state: &AppState, params: &PageParams, listing: Listing) -> Res
     let is_home = matches!(start, Start::Newest) && listing.heading.is_none();
     let path = if is_home { Some("/") } else { None };
     let page = ListPage {
-        layout: Layout::new(&settings, &state.config, listing.page_title.as_deref(), path),
+        layout: Layout::new(
+            &settings,
+            &state.config,
+            listing.page_title.as_deref(),
+            path,
+        ),
         fresh_blog: rows.is_empty() && sidebar.years.is_empty(),
         sidebar,
         is_home,

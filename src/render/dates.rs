@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn headers_follow_the_blog_time_zone() {
         let at = datetime!(2021-09-10 03:30 UTC);
-        assert_eq!(date_header(&zoned(at, &TimeZone::UTC)), "Friday, September 10, 2021");
+        assert_eq!(
+            date_header(&zoned(at, &TimeZone::UTC)),
+            "Friday, September 10, 2021"
+        );
         let la = TimeZone::get("America/Los_Angeles").unwrap();
         assert_eq!(date_header(&zoned(at, &la)), "Thursday, September 9, 2021");
         assert_eq!(time_of_day(&zoned(at, &la)), "8:30 PM");
@@ -110,7 +113,10 @@ mod tests {
         assert_eq!(text, "2021-09-10T12:30:00.123456+09:00");
         assert_eq!(parse_rfc3339(&text), Some(at));
         assert_eq!(parse_rfc3339(&text.replace('+', " ")), Some(at));
-        assert_eq!(parse_rfc3339("2021-09-10T03:30:00Z"), Some(datetime!(2021-09-10 03:30 UTC)));
+        assert_eq!(
+            parse_rfc3339("2021-09-10T03:30:00Z"),
+            Some(datetime!(2021-09-10 03:30 UTC))
+        );
         assert_eq!(parse_rfc3339("not a date"), None);
     }
 

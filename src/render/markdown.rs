@@ -100,7 +100,8 @@ mod tests {
 
     #[test]
     fn captioned_image_becomes_a_figure() {
-        let html = to_html("Before.\n\n![A red kite](/media/kite.jpg \"Photo by Sam Reed\")\n\nAfter.");
+        let html =
+            to_html("Before.\n\n![A red kite](/media/kite.jpg \"Photo by Sam Reed\")\n\nAfter.");
         assert!(html.contains(
             r#"<figure><img src="/media/kite.jpg" alt="A red kite"><figcaption>Photo by Sam Reed</figcaption></figure>"#
         ), "{html}");
@@ -109,7 +110,10 @@ mod tests {
 
     #[test]
     fn image_without_caption_or_inline_stays_an_image() {
-        assert_eq!(to_html("![x](/a.png)"), "<p><img src=\"/a.png\" alt=\"x\"></p>\n");
+        assert_eq!(
+            to_html("![x](/a.png)"),
+            "<p><img src=\"/a.png\" alt=\"x\"></p>\n"
+        );
         let inline = to_html("see ![x](/a.png \"t\") here");
         assert!(!inline.contains("<figure>"), "{inline}");
     }
@@ -130,7 +134,10 @@ mod tests {
 
     #[test]
     fn excerpt_takes_the_first_paragraph_and_cuts_at_a_word() {
-        assert_eq!(excerpt("# Title\n\nOne *two* three.\n\nNext.", 100), "One two three.");
+        assert_eq!(
+            excerpt("# Title\n\nOne *two* three.\n\nNext.", 100),
+            "One two three."
+        );
         assert_eq!(excerpt("alpha beta gamma delta", 12), "alpha beta…");
     }
 }

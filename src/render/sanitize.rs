@@ -38,7 +38,9 @@ mod tests {
 
     #[test]
     fn scripts_and_handlers_are_removed() {
-        let clean = post_html(r#"<p onclick="x()">hi<script>alert(1)</script></p><a href="javascript:alert(1)">x</a>"#);
+        let clean = post_html(
+            r#"<p onclick="x()">hi<script>alert(1)</script></p><a href="javascript:alert(1)">x</a>"#,
+        );
         assert_eq!(clean, r#"<p>hi</p><a rel="noopener noreferrer">x</a>"#);
     }
 

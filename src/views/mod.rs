@@ -33,7 +33,12 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(settings: &Settings, config: &Config, page: Option<&str>, path: Option<&str>) -> Self {
+    pub fn new(
+        settings: &Settings,
+        config: &Config,
+        page: Option<&str>,
+        path: Option<&str>,
+    ) -> Self {
         let page_title = match page {
             Some(page) => format!("{page} - {}", settings.title),
             None => settings.title.clone(),
@@ -52,15 +57,22 @@ impl Layout {
 }
 
 /// Characters kept as they are in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 pub fn label_url(name: &str) -> String {
     format!("/search/label/{}", utf8_percent_encode(name, SEGMENT))
 }
 
-/// Encodes a query-string value (a `+` in a time offset must not become a space).
+/// Characters kept as they are in a query-string value; `+` is not (it would read as a space).
+const QUERY_VALUE: &AsciiSet = &SEGMENT.remove(b':');
+
+/// Encodes a query-string value, e.g. a time with its offset.
 pub fn query_value(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 #[derive(Debug, Clone)]

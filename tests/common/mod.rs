@@ -1,0 +1,260 @@
+//! Helpers shared by the integration tests: an app on a per-test database, requests, and posts.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Request, StatusCode},
+};
+use folio::{
+    AppState,
+    config::Config,
+    db::{self, posts::NewPost},
+    domain::slug::{post_path, slugify},
+    render::markdown,
+};
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+pub const BASE_URL: &str = "http://blog.test";
+
+pub fn app(pool: &PgPool) -> Router {
+    folio::app(AppState::new(pool.clone(), Config::with_base_url(BASE_URL)))
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The page's visible text: tags dropped, entities for quotes and ampersands decoded,
+    /// white space folded. What a reader would read.
+    pub fn text(&self) -> String {
+        visible_text(&self.body)
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Every `href` on the page that contains `needle`, in order.
+    pub fn links_containing(&self, needle: &str) -> Vec<String> {
+        self.body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|href| href.contains(needle))
+            .map(decode_entities)
+            .collect()
+    }
+
+    /// The titles of posts shown on a listing page, in order.
+    pub fn post_titles(&self) -> Vec<String> {
+        self.body
+            .split("class=\"post-title p-name\">")
+            .skip(1)
+            .filter_map(|rest| rest.split("</h").next())
+            .map(visible_text)
+            .collect()
+    }
+}
+
+pub fn visible_text(html: &str) -> String {
+    const BLOCKS: [&str; 24] = [
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "li",
+        "ul",
+        "ol",
+        "br",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "nav",
+        "main",
+        "aside",
+        "details",
+        "summary",
+        "figure",
+        "figcaption",
+        "blockquote",
+        "title",
+        "a",
+    ];
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        // Links get a space too, so that neighbouring links read as separate words.
+        if BLOCKS.contains(&name.to_ascii_lowercase().as_str())
+            && !(name == "a" && tag.starts_with('/'))
+        {
+            out.push(' ');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    decode_entities(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Decodes the entities that askama and ammonia write.
+pub fn decode_entities(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+pub async fn get(app: &Router, uri: &str) -> Page {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Page {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A post as the tests write it.
+pub struct Post {
+    pub title: String,
+    pub body: String,
+    pub status: &'static str,
+    pub kind: &'static str,
+    pub published_at: Option<OffsetDateTime>,
+    pub labels: Vec<String>,
+}
+
+impl Post {
+    pub fn published(title: &str, at: OffsetDateTime) -> Self {
+        Self {
+            title: title.to_owned(),
+            body: format!("The body of {title}."),
+            status: "published",
+            kind: "post",
+            published_at: Some(at),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn labels(mut self, labels: &[&str]) -> Self {
+        self.labels = labels.iter().map(|l| (*l).to_owned()).collect();
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.to_owned();
+        self
+    }
+
+    pub fn status(mut self, status: &'static str) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn page(mut self) -> Self {
+        self.kind = "page";
+        self
+    }
+}
+
+pub async fn author(pool: &PgPool) -> i64 {
+    db::users::upsert_without_login(pool, "casey@example.test", "Casey Writer", "author")
+        .await
+        .unwrap()
+}
+
+/// Writes a post (paths in UTC, like a blog in the default zone); returns (id, path).
+pub async fn add_post(pool: &PgPool, post: Post) -> (i64, String) {
+    let author = author(pool).await;
+    let slug = slugify(&post.title);
+    let at = post.published_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let path = match post.kind {
+        "page" => format!("/p/{slug}.html"),
+        _ => post_path(at.year() as i16, at.month() as i8, &slug),
+    };
+    let id = db::posts::insert(
+        pool,
+        &NewPost {
+            kind: post.kind.to_owned(),
+            path: path.clone(),
+            slug,
+            title: post.title.clone(),
+            body_html: markdown::to_html(&post.body),
+            excerpt: markdown::excerpt(&post.body, 200),
+            body_source: post.body,
+            status: post.status.to_owned(),
+            published_at: post.published_at,
+            author_id: Some(author),
+        },
+    )
+    .await
+    .unwrap();
+    if !post.labels.is_empty() {
+        db::labels::set_for_post(pool, id, &post.labels)
+            .await
+            .unwrap();
+    }
+    (id, path)
+}
+
+pub async fn add_comment(
+    pool: &PgPool,
+    post_id: i64,
+    name: &str,
+    body: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> i64 {
+    db::comments::insert(
+        pool,
+        &db::comments::NewComment {
+            post_id,
+            parent_id: None,
+            author_name: name.to_owned(),
+            author_email: None,
+            author_url: None,
+            body_source: body.to_owned(),
+            body_html: markdown::to_html(body),
+            status: status.to_owned(),
+            created_at: at,
+        },
+    )
+    .await
+    .unwrap()
+}

@@ -1,0 +1,322 @@
+//! The layer stack and what operators rely on: caching headers, security headers, assets,
+//! compression, health checks, and 503 pages while the database is away.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use common::{Post, add_post, app, get, send};
+use folio::{AppState, config::Config};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use time::macros::datetime;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+#[sqlx::test]
+async fn public_pages_carry_an_etag_and_answer_304(pool: PgPool) {
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Cached", datetime!(2022-02-02 10:00 UTC)),
+    )
+    .await;
+    let app = app(&pool);
+    for uri in ["/", path.as_str(), "/2022/", "/2022/02/"] {
+        let first = get(&app, uri).await;
+        let etag = first.header("etag").to_owned();
+        assert!(etag.starts_with("W/\""), "{uri}: {etag}");
+        assert_eq!(first.header("cache-control"), "no-cache");
+        let again = send(
+            &app,
+            Request::get(uri)
+                .header("if-none-match", &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header("etag"), etag);
+        let stale = send(
+            &app,
+            Request::get(uri)
+                .header("if-none-match", "W/\"other\"")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(stale.status, StatusCode::OK);
+    }
+    // A change to the page changes its tag.
+    let before = get(&app, "/").await.header("etag").to_owned();
+    add_post(
+        &pool,
+        Post::published("Another", datetime!(2022-02-03 10:00 UTC)),
+    )
+    .await;
+    assert_ne!(get(&app, "/").await.header("etag"), before);
+}
+
+#[sqlx::test]
+async fn every_response_carries_security_headers(pool: PgPool) {
+    let app = app(&pool);
+    for uri in ["/", "/missing", "/healthz"] {
+        let page = get(&app, uri).await;
+        let csp = page.header("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{uri}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(page.header("x-content-type-options"), "nosniff");
+        assert_eq!(
+            page.header("referrer-policy"),
+            "strict-origin-when-cross-origin"
+        );
+        assert!(!page.header("x-request-id").is_empty());
+    }
+}
+
+#[sqlx::test]
+async fn assets_are_fingerprinted_and_cached_for_a_year(pool: PgPool) {
+    let app = app(&pool);
+    let home = get(&app, "/").await;
+    let css = home.links_containing(".css");
+    assert_eq!(css.len(), 1);
+    assert!(
+        css[0].starts_with("/assets/folio.") && css[0].len() > "/assets/folio..css".len() + 8,
+        "{css:?}"
+    );
+    let file = get(&app, &css[0]).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.header("content-type"), "text/css; charset=utf-8");
+    assert_eq!(
+        file.header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(file.body.contains("prefers-color-scheme: dark"));
+
+    let old = get(&app, "/assets/folio.0123456789.css").await;
+    assert_eq!(
+        old.status,
+        StatusCode::OK,
+        "an old fingerprint still gets today's file"
+    );
+    assert_eq!(old.header("cache-control"), "public, max-age=300");
+    for missing in [
+        "/assets/nothing.css",
+        "/assets/..%2F..%2FCargo.toml",
+        "/assets/",
+    ] {
+        assert_eq!(
+            get(&app, missing).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn pages_are_compressed_and_light(pool: PgPool) {
+    for n in 0..10 {
+        let body = "A paragraph of ordinary length about the garden and the weather. ".repeat(25);
+        add_post(
+            &pool,
+            Post::published(
+                &format!("Post {n}"),
+                datetime!(2022-03-01 10:00 UTC) + time::Duration::days(n),
+            )
+            .body(&body),
+        )
+        .await;
+    }
+    let app = app(&pool);
+    let home = send(
+        &app,
+        Request::get("/")
+            .header("accept-encoding", "br")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(home.header("content-encoding"), "br");
+    let gz = send(
+        &app,
+        Request::get("/")
+            .header("accept-encoding", "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(gz.header("content-encoding"), "gzip");
+    let css = get(&app, &get(&app, "/").await.links_containing(".css")[0]).await;
+    let css_gz = send(
+        &app,
+        Request::get(get(&app, "/").await.links_containing(".css")[0].as_str())
+            .header("accept-encoding", "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(css.body.len() > css_gz.body.len());
+    // The home page with ten posts and its stylesheet weigh under 15 KB compressed.
+    let weight = gz.body.len() + css_gz.body.len();
+    assert!(weight < 15 * 1024, "{weight} bytes");
+}
+
+#[sqlx::test]
+async fn health_and_readiness(pool: PgPool) {
+    let app = app(&pool);
+    let health = get(&app, "/healthz").await;
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (StatusCode::OK, "ok\n")
+    );
+    let ready = get(&app, "/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (StatusCode::OK, "ready\n")
+    );
+}
+
+#[sqlx::test]
+async fn bad_requests_get_clear_pages_not_500s(pool: PgPool) {
+    let app = app(&pool);
+    let bad = get(&app, "/search?updated-max=yesterday").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.text().contains("That page link is not valid."),
+        "{}",
+        bad.text()
+    );
+    let bad = get(&app, "/search?updated-max=2022-01-01T00:00:00Z&cursor-id=x").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let post = send(&app, Request::post("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(post.text().contains("Method not allowed"));
+    let huge = send(
+        &app,
+        Request::post("/")
+            .header("content-length", "2000000")
+            .body(Body::from(vec![b'a'; 2_000_000]))
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        huge.status == StatusCode::PAYLOAD_TOO_LARGE
+            || huge.status == StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        huge.status
+    );
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore, on the same port.
+struct Proxy {
+    port: u16,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(port: u16, upstream: (String, u16)) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    break;
+                };
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            task: Some(task),
+        }
+    }
+
+    /// Drops the listener and every open connection (the JoinSet aborts them).
+    async fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+#[sqlx::test]
+async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
+    pool_options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let direct = pool_options
+        .clone()
+        .connect_with(connect.clone())
+        .await
+        .unwrap();
+    add_post(
+        &direct,
+        Post::published("Still here", datetime!(2022-04-04 10:00 UTC)),
+    )
+    .await;
+    let upstream = (connect.get_host().to_owned(), connect.get_port());
+    let mut proxy = Proxy::start(0, upstream.clone()).await;
+    let pool = folio::db::pool_options()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with(connect.clone().port(proxy.port))
+        .await
+        .unwrap();
+    let app = folio::app(AppState::new(
+        pool,
+        Config::with_base_url("http://blog.test"),
+    ));
+    assert!(get(&app, "/").await.text().contains("Still here"));
+
+    proxy.cut().await;
+    let started = std::time::Instant::now();
+    let down = get(&app, "/").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the outage is reported quickly"
+    );
+    assert_eq!(down.header("retry-after"), "5");
+    let text = down.text();
+    assert!(
+        text.contains("Temporarily unavailable") && text.contains("Folio"),
+        "{text}"
+    );
+    assert_eq!(
+        get(&app, "/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        get(&app, "/healthz").await.status,
+        StatusCode::OK,
+        "the process itself is alive"
+    );
+
+    let _proxy = Proxy::start(proxy.port, upstream).await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        let page = get(&app, "/").await;
+        if page.status == StatusCode::OK {
+            assert!(page.text().contains("Still here"));
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "Folio serves again once the database is back");
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+}
