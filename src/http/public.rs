@@ -32,7 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/search", get(search))
         .route("/search/label/{label}", get(label))
+        .route("/{year}", get(year_without_slash))
         .route("/{year}/", get(year_archive))
+        .route("/{year}/{month}", get(month_without_slash))
         .route("/{year}/{month}/", get(month_archive))
         .route("/{year}/{month}/{file}", get(by_path))
         .route("/p/{file}", get(by_path))
@@ -100,8 +102,10 @@ async fn sidebar(
     settings: &Settings,
     open_year: Option<i32>,
 ) -> Result<Sidebar, AppError> {
+    // The zone as jiff resolved it: an unknown name in the settings falls back to UTC everywhere.
+    let tz = settings.time_zone();
     let (months, labels) = tokio::try_join!(
-        db::posts::month_counts(&state.db, &settings.timezone),
+        db::posts::month_counts(&state.db, tz.iana_name().unwrap_or("UTC")),
         db::labels::counts(&state.db),
     )?;
     Ok(Sidebar::new(&months, &labels, open_year))
@@ -180,6 +184,19 @@ async fn month_archive(
         open_year: Some(i32::from(year)),
     };
     self::listing(&state, &params, listing).await
+}
+
+/// `/2021` and `/2021/09` are the archive pages without their final slash.
+async fn year_without_slash(Path(year): Path<String>) -> Result<Redirect, AppError> {
+    let year = parse_year(&year)?;
+    Ok(Redirect::permanent(&format!("/{year:04}/")))
+}
+
+async fn month_without_slash(
+    Path((year, month)): Path<(String, String)>,
+) -> Result<Redirect, AppError> {
+    let (year, month) = (parse_year(&year)?, parse_month(&month)?);
+    Ok(Redirect::permanent(&format!("/{year:04}/{month:02}/")))
 }
 
 fn parse_year(text: &str) -> Result<i16, AppError> {
@@ -288,7 +305,12 @@ async fn listing(
 
     let sidebar = sidebar(state, &settings, listing.open_year).await?;
     let is_home = matches!(start, Start::Newest) && listing.heading.is_none();
-    let path = if is_home { Some("/") } else { None };
+    // The first page of a listing is its canonical address; later pages are not.
+    let path = match start {
+        Start::Newest if is_home => Some("/"),
+        Start::Newest => Some(listing.base_path.as_str()),
+        _ => None,
+    };
     let page = ListPage {
         layout: Layout::new(
             &settings,

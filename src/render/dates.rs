@@ -38,6 +38,12 @@ pub fn rfc3339(at: &ZonedDateTime) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.f%:z").to_string()
 }
 
+/// For `<time datetime>`: whole seconds with the zone's offset (HTML allows at most three
+/// fractional digits, and readers need none).
+pub fn html_datetime(at: &ZonedDateTime) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
 /// Parses `updated-max` / `updated-min` values as people and Blogger write them. A `+` in a
 /// query string arrives as a space when it was not percent-encoded, so a space is taken as `+`.
 pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {

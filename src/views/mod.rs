@@ -166,7 +166,7 @@ impl PostView {
             title: row.title.clone(),
             url: row.path.clone(),
             date_header: dates::date_header(&at),
-            datetime: dates::rfc3339(&at),
+            datetime: dates::html_datetime(&at),
             time_of_day: dates::time_of_day(&at),
             author: row.author_name.clone(),
             labels: row
@@ -236,7 +236,7 @@ impl CommentView {
             author_url: row.author_url.clone(),
             body_html: row.body_html.clone(),
             when: dates::date_and_time(&at),
-            datetime: dates::rfc3339(&at),
+            datetime: dates::html_datetime(&at),
         }
     }
 }
