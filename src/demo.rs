@@ -357,6 +357,7 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
         index += count;
         eprintln!("folio demo: {index}/{total} posts");
     }
+    db::demo::vacuum_analyze(db).await?;
     println!(
         "folio demo: wrote {written} posts ({skipped} already there), {comments_written} comments \
          and {} labels in {:.1}s",

@@ -102,3 +102,12 @@ pub async fn insert_comments(db: &PgPool, batch: &CommentBatch) -> Result<u64, s
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Refreshes planner statistics and the visibility map after a bulk load, so the listing and
+/// archive queries get index-only scans at once instead of after autovacuum's next round.
+pub async fn vacuum_analyze(db: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql("vacuum (analyze) posts, post_labels, labels, comments")
+        .execute(db)
+        .await?;
+    Ok(())
+}
