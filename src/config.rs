@@ -43,6 +43,20 @@ pub struct ServeArgs {
     /// defaults to http://ADDR
     #[arg(long, env = "FOLIO_BASE_URL")]
     pub base_url: Option<String>,
+
+    /// Key for signing comment forms and cookies; by default one is generated and kept in the
+    /// database. Set it to keep signatures valid across a database restore into a new blog.
+    #[arg(long, env = "FOLIO_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Take the client address from the last X-Forwarded-For entry (set this only behind a
+    /// reverse proxy that sets that header)
+    #[arg(long, env = "FOLIO_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+
+    /// Comments one client address may post per minute (0: no limit; for benchmarks only)
+    #[arg(long, env = "FOLIO_COMMENT_RATE_LIMIT", default_value_t = 5)]
+    pub comment_rate_limit: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -65,6 +79,9 @@ pub struct DemoArgs {
 pub struct Config {
     /// Absolute URL without a trailing slash, e.g. `https://blog.example.org`.
     pub base_url: String,
+    pub trust_proxy: bool,
+    /// Comments per client address per minute; 0 means no limit.
+    pub comment_rate_limit: u32,
 }
 
 impl Config {
@@ -74,12 +91,23 @@ impl Config {
             .base_url
             .clone()
             .unwrap_or_else(|| format!("http://{listening}"));
-        Self::with_base_url(&base_url)
+        Self {
+            trust_proxy: args.trust_proxy,
+            comment_rate_limit: args.comment_rate_limit,
+            ..Self::with_base_url(&base_url)
+        }
     }
 
     pub fn with_base_url(base_url: &str) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
+            trust_proxy: false,
+            comment_rate_limit: 5,
         }
+    }
+
+    /// Cookies get the Secure flag when the blog is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
     }
 }

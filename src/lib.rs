@@ -1,5 +1,6 @@
 //! Folio: a self-hosted blog server on PostgreSQL.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -43,9 +43,15 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
     let local = listener.local_addr()?;
-    let state = AppState::new(pool, Config::from_serve_args(&args, local));
+    let state = AppState::load(
+        pool,
+        Config::from_serve_args(&args, local),
+        args.secret.as_deref(),
+    )
+    .await?;
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
-    axum::serve(listener, folio::app(state))
+    let app = folio::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("Folio stopped");

@@ -279,6 +279,7 @@ async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
     let app = folio::app(AppState::new(
         pool,
         Config::with_base_url("http://blog.test"),
+        common::secret(),
     ));
     assert!(get(&app, "/").await.text().contains("Still here"));
 

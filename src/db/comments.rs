@@ -8,25 +8,75 @@ pub struct CommentRow {
     pub author_name: String,
     pub author_url: Option<String>,
     pub body_html: String,
+    pub status: String,
     pub created_at: OffsetDateTime,
 }
 
-/// A post's approved comments, oldest first.
-pub async fn approved_for_post(db: &PgPool, post_id: i64) -> Result<Vec<CommentRow>, sqlx::Error> {
+/// A post's approved comments, plus the held ones among `own_ids` (the reader's own),
+/// oldest first.
+pub async fn visible_for_post(
+    db: &PgPool,
+    post_id: i64,
+    own_ids: &[i64],
+) -> Result<Vec<CommentRow>, sqlx::Error> {
     sqlx::query_as!(
         CommentRow,
-        r#"select id, parent_id, author_name, author_url, body_html, created_at
+        r#"select id, parent_id, author_name, author_url, body_html, status, created_at
            from comments
-           where post_id = $1 and status = 'approved'
+           where post_id = $1
+             and (status = 'approved' or (status = 'pending' and id = any($2)))
            order by created_at, id"#,
-        post_id
+        post_id,
+        own_ids
     )
     .fetch_all(db)
     .await
 }
 
+/// A visible comment on this post that can be answered, with the ids of its ancestors,
+/// parent first: `[id, parent, grandparent, ...]`. None when there is no such comment.
+pub async fn thread_of(
+    db: &PgPool,
+    post_id: i64,
+    comment_id: i64,
+) -> Result<Option<Vec<i64>>, sqlx::Error> {
+    let chain = sqlx::query_scalar!(
+        r#"with recursive chain (id, parent_id, depth) as (
+               select id, parent_id, 1 from comments
+               where id = $1 and post_id = $2 and status = 'approved'
+               union all
+               select c.id, c.parent_id, chain.depth + 1
+               from comments c join chain on c.id = chain.parent_id
+               where chain.depth < 100
+           )
+           select id as "id!" from chain order by depth"#,
+        comment_id,
+        post_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok((!chain.is_empty()).then_some(chain))
+}
+
+/// The author name of a visible comment on this post, for "Replying to ...".
+pub async fn author_of(
+    db: &PgPool,
+    post_id: i64,
+    comment_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select author_name from comments where id = $1 and post_id = $2 and status = 'approved'"#,
+        comment_id,
+        post_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 #[derive(Debug, Clone)]
 pub struct NewComment {
+    pub status_reason: Option<String>,
+    pub client_hash: Option<String>,
     pub post_id: i64,
     pub parent_id: Option<i64>,
     pub author_name: String,
@@ -41,8 +91,9 @@ pub struct NewComment {
 pub async fn insert(db: &PgPool, comment: &NewComment) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"insert into comments (post_id, parent_id, author_name, author_email, author_url,
-                                 body_source, body_html, status, created_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                 body_source, body_html, status, created_at, status_reason,
+                                 client_hash)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            returning id"#,
         comment.post_id,
         comment.parent_id,
@@ -52,8 +103,91 @@ pub async fn insert(db: &PgPool, comment: &NewComment) -> Result<i64, sqlx::Erro
         comment.body_source,
         comment.body_html,
         comment.status,
-        comment.created_at
+        comment.created_at,
+        comment.status_reason,
+        comment.client_hash
     )
     .fetch_one(db)
     .await
+}
+
+/// What became of a submitted comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored (and committed) with this id.
+    Stored(i64),
+    /// The client has sent `limit` comments in the last minute; it may try again after this
+    /// many seconds.
+    RateLimited { retry_after_secs: i64 },
+    /// The same text is already on this post from the last day.
+    Duplicate,
+}
+
+/// Stores a comment unless its client is over the rate limit (`per_minute`, 0 for none) or it
+/// repeats a recent comment on the same post. One transaction, serialised per client, so two
+/// requests at once cannot both slip under the limit. The caller acknowledges only `Stored`.
+pub async fn submit(
+    db: &PgPool,
+    comment: &NewComment,
+    per_minute: i64,
+) -> Result<Submitted, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if let Some(client) = &comment.client_hash {
+        sqlx::query!(
+            r#"select pg_advisory_xact_lock(hashtextextended($1, 7))"#,
+            client
+        )
+        .execute(&mut *tx)
+        .await?;
+        if per_minute > 0 {
+            let recent = sqlx::query!(
+                r#"select count(*) as "count!",
+                          ceil(extract(epoch from min(created_at) + interval '1 minute' - now()))::bigint
+                              as retry_after
+                   from comments
+                   where client_hash = $1 and created_at > now() - interval '1 minute'"#,
+                client
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if recent.count >= per_minute {
+                let retry_after_secs = recent.retry_after.unwrap_or(60).clamp(1, 60);
+                return Ok(Submitted::RateLimited { retry_after_secs });
+            }
+        }
+    }
+    let duplicate = sqlx::query_scalar!(
+        r#"select exists (
+               select 1 from comments
+               where post_id = $1 and body_source = $2 and created_at > now() - interval '1 day'
+                 and status <> 'trash'
+           ) as "exists!""#,
+        comment.post_id,
+        comment.body_source
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if duplicate {
+        return Ok(Submitted::Duplicate);
+    }
+    let id = sqlx::query_scalar!(
+        r#"insert into comments (post_id, parent_id, author_name, author_email, author_url,
+                                 body_source, body_html, status, status_reason, client_hash)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           returning id"#,
+        comment.post_id,
+        comment.parent_id,
+        comment.author_name,
+        comment.author_email,
+        comment.author_url,
+        comment.body_source,
+        comment.body_html,
+        comment.status,
+        comment.status_reason,
+        comment.client_hash
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Submitted::Stored(id))
 }

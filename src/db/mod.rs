@@ -4,6 +4,7 @@ pub mod comments;
 pub mod demo;
 pub mod labels;
 pub mod posts;
+pub mod secrets;
 pub mod settings;
 pub mod users;
 

@@ -17,6 +17,8 @@ pub struct PostRow {
     pub author_name: Option<String>,
     pub labels: Vec<String>,
     pub comment_count: i64,
+    /// The post's own comment policy; none means the blog's default.
+    pub comment_policy: Option<String>,
 }
 
 /// The place of a post in the (published_at, id) order that every listing follows.
@@ -84,7 +86,8 @@ pub async fn list_older(
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
                   (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
+                  p.comment_policy
            from posts p
            left join users u on u.id = p.author_id
            where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
@@ -120,7 +123,8 @@ pub async fn list_newer(
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
                   (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
+                  p.comment_policy
            from posts p
            left join users u on u.id = p.author_id
            where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
@@ -192,7 +196,8 @@ pub async fn find_by_path(db: &PgPool, path: &str) -> Result<Option<PostRow>, sq
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
                   (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
+                  p.comment_policy
            from posts p
            left join users u on u.id = p.author_id
            where p.path = $1 and p.status <> 'draft' and p.published_at <= now()"#,
@@ -333,7 +338,8 @@ pub async fn search(db: &PgPool, query: &str, limit: i64) -> Result<Vec<PostRow>
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
                   (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!"
+                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
+                  p.comment_policy
            from posts p
            left join users u on u.id = p.author_id
            where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
@@ -346,4 +352,20 @@ pub async fn search(db: &PgPool, query: &str, limit: i64) -> Result<Vec<PostRow>
     )
     .fetch_all(db)
     .await
+}
+
+/// Sets a post's own comment policy (none: the blog's default).
+pub async fn set_comment_policy(
+    db: &PgPool,
+    post_id: i64,
+    policy: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update posts set comment_policy = $2 where id = $1"#,
+        post_id,
+        policy
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -9,6 +9,8 @@ pub struct Settings {
     pub posts_per_page: i32,
     pub comment_policy: String,
     pub moderate_after_days: i32,
+    /// One per line: words, email addresses or client addresses whose comments are spam.
+    pub blocked_terms: String,
 }
 
 impl Default for Settings {
@@ -20,6 +22,7 @@ impl Default for Settings {
             posts_per_page: 10,
             comment_policy: "open".to_owned(),
             moderate_after_days: 14,
+            blocked_terms: String::new(),
         }
     }
 }
@@ -34,7 +37,8 @@ impl Settings {
 pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
     sqlx::query_as!(
         Settings,
-        r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days
+        r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
+                  blocked_terms
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -53,6 +57,25 @@ pub async fn update_basics(
         title,
         description,
         timezone
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets the blog's default comment policy and its spam word list (tests now; admin settings later).
+pub async fn update_comments(
+    db: &PgPool,
+    policy: &str,
+    moderate_after_days: i32,
+    blocked_terms: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update settings set comment_policy = $1, moderate_after_days = $2, blocked_terms = $3
+           where id = 1"#,
+        policy,
+        moderate_after_days,
+        blocked_terms
     )
     .execute(db)
     .await?;

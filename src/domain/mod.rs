@@ -1,3 +1,4 @@
 //! Validated values shared by the HTTP layer, the database layer and the CLI.
 
+pub mod comment;
 pub mod slug;

@@ -16,39 +16,51 @@ pub async fn etag(request: Request, next: Next) -> Response {
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if !is_read
-        || response.status() != StatusCode::OK
-        || response.headers().contains_key(header::ETAG)
-    {
+    if !is_read || response.status() != StatusCode::OK {
+        return response;
+    }
+    // A handler that tagged its own page (because part of it varies) is only compared.
+    if let Some(tag) = response.headers().get(header::ETAG).cloned() {
+        if if_none_match.is_some_and(|v| matches(&v, &tag)) {
+            return not_modified(response.headers(), tag);
+        }
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_TAGGED_BYTES).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
     };
-    // Weak: the compression layer may re-encode the body, which keeps its meaning.
-    let tag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
-    let tag = HeaderValue::from_str(&tag).expect("hex is a valid header value");
+    let tag = tag_for(&bytes);
     parts
         .headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-        let mut headers = HeaderMap::new();
-        for name in [
-            header::CACHE_CONTROL,
-            header::VARY,
-            header::CONTENT_LOCATION,
-        ] {
-            if let Some(value) = parts.headers.get(&name) {
-                headers.insert(name, value.clone());
-            }
-        }
-        headers.insert(header::ETAG, tag);
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+        return not_modified(&parts.headers, tag);
     }
     parts.headers.insert(header::ETAG, tag);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A weak tag for a body: the compression layer may re-encode it, which keeps its meaning.
+pub fn tag_for(bytes: &[u8]) -> HeaderValue {
+    let tag = format!("W/\"{}\"", hex::encode(&Sha256::digest(bytes)[..12]));
+    HeaderValue::from_str(&tag).expect("hex is a valid header value")
+}
+
+fn not_modified(original: &HeaderMap, tag: HeaderValue) -> Response {
+    let mut headers = HeaderMap::new();
+    for name in [
+        header::CACHE_CONTROL,
+        header::VARY,
+        header::CONTENT_LOCATION,
+    ] {
+        if let Some(value) = original.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    headers.insert(header::ETAG, tag);
+    (StatusCode::NOT_MODIFIED, headers).into_response()
 }
 
 /// `If-None-Match` compares weakly: `*`, or any listed tag equal to ours with or without `W/`.

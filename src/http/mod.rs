@@ -1,7 +1,9 @@
 //! The HTTP side: each module owns its routes; this one merges them and owns the layer stack.
 
 pub mod assets;
+mod comments;
 mod etag;
+mod extract;
 mod health;
 mod public;
 

@@ -1,27 +1,31 @@
 //! What readers see: the home page, posts, archives, labels, static pages, search.
 
+use askama::Template;
 use axum::{
     Router,
     extract::{Path, Query, State},
-    http::Uri,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     middleware,
-    response::{IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
 use serde::Deserialize;
+use time::OffsetDateTime;
 
-use super::{etag::etag, render};
+use super::{comments, etag::etag, render};
 use crate::{
+    auth::form_token,
     db::{
         self,
         posts::{Key, PostRow, Scope},
         settings::Settings,
     },
+    domain::comment::Policy,
     error::AppError,
     render::dates,
     state::AppState,
     views::{
-        CommentView, Layout, NavLink, PostView, Sidebar, group_by_day,
+        CommentFormView, Layout, NavLink, PostView, Sidebar, comment_threads, group_by_day,
         public::{ListPage, PostPage, StaticPage},
         query_value,
     },
@@ -36,7 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/{year}/", get(year_archive))
         .route("/{year}/{month}", get(month_without_slash))
         .route("/{year}/{month}/", get(month_archive))
-        .route("/{year}/{month}/{file}", get(by_path))
+        .route(
+            "/{year}/{month}/{file}",
+            get(by_path).post(comments::submit),
+        )
         .route("/p/{file}", get(by_path))
         .layer(middleware::from_fn(etag))
 }
@@ -363,8 +370,19 @@ async fn search_results(state: &AppState, q: &str) -> Result<Response, AppError>
     render(&page)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct PostParams {
+    /// "Reply" on a comment: the form answers that comment.
+    reply: Option<String>,
+}
+
 /// A post at `/yyyy/mm/slug.html` or a page at `/p/slug.html`, looked up by its stored path.
-async fn by_path(State(state): State<AppState>, uri: Uri) -> Result<Response, AppError> {
+async fn by_path(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(params): Query<PostParams>,
+) -> Result<Response, AppError> {
     let path = uri.path();
     if !path.ends_with(".html") {
         return Err(AppError::NotFound);
@@ -376,39 +394,129 @@ async fn by_path(State(state): State<AppState>, uri: Uri) -> Result<Response, Ap
         };
     };
     let settings = state.settings().await?;
-    let tz = settings.time_zone();
-    let post = PostView::new(&row, &tz);
-    let mut layout = Layout::new(&settings, &state.config, Some(&row.title), Some(&row.path));
-    if !row.excerpt.is_empty() {
-        layout.meta_description = row.excerpt.clone();
-    }
-
     if row.kind == "page" {
+        let tz = settings.time_zone();
+        let mut layout = Layout::new(&settings, &state.config, Some(&row.title), Some(&row.path));
+        if !row.excerpt.is_empty() {
+            layout.meta_description = row.excerpt.clone();
+        }
         let sidebar = sidebar(&state, &settings, None).await?;
         return render(&StaticPage {
             layout,
             sidebar,
-            page: post,
+            page: PostView::new(&row, &tz),
         });
     }
+    let own_ids = comments::own_comment_ids(&headers, &state.secret);
+    let mut form = CommentFormView::default();
+    if let Some(id) = params
+        .reply
+        .as_deref()
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        form.parent = id.to_string();
+    }
+    post_page(&state, &row, &settings, &own_ids, form, StatusCode::OK).await
+}
 
-    let key = key_of(&row);
-    let (comments, newer, older, sidebar) = tokio::try_join!(
-        async { Ok::<_, AppError>(db::comments::approved_for_post(&state.db, row.id).await?) },
+/// Where the comment form's token goes until the page's ETag has been computed: the tag must
+/// not change with the token's time, or no post page would ever be answered with 304.
+const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
+
+/// The post page, with its comments and the comment form (fresh, or as sent with errors).
+pub(super) async fn post_page(
+    state: &AppState,
+    row: &PostRow,
+    settings: &Settings,
+    own_ids: &[i64],
+    mut form: CommentFormView,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let tz = settings.time_zone();
+    let post = PostView::new(row, &tz);
+    let mut layout = Layout::new(settings, &state.config, Some(&row.title), Some(&row.path));
+    if !row.excerpt.is_empty() {
+        layout.meta_description = row.excerpt.clone();
+    }
+    if form.has_errors() {
+        layout.page_title = format!("Error: {}", layout.page_title);
+    }
+    let policy = Policy::resolve(
+        row.comment_policy.as_deref(),
+        &settings.comment_policy,
+        settings.moderate_after_days,
+    );
+    form.action.clone_from(&row.path);
+    form.closed = policy == Policy::Closed;
+    form.moderated =
+        matches!(policy, Policy::Moderated) || policy.holds(post_age_days(row.published_at));
+    let reply_to = form.parent.parse::<i64>().ok();
+
+    let key = key_of(row);
+    let (comments, newer, older, sidebar, replying_to) = tokio::try_join!(
+        async {
+            Ok::<_, AppError>(db::comments::visible_for_post(&state.db, row.id, own_ids).await?)
+        },
         async { Ok(db::posts::newer_neighbour(&state.db, key).await?) },
         async { Ok(db::posts::older_neighbour(&state.db, key).await?) },
-        sidebar(&state, &settings, Some(post.local_year)),
+        sidebar(state, settings, Some(post.local_year)),
+        async {
+            Ok(match reply_to {
+                Some(id) => db::comments::author_of(&state.db, row.id, id)
+                    .await?
+                    .map(|name| (id, name)),
+                None => None,
+            })
+        },
     )?;
+    if replying_to.is_none() {
+        form.parent.clear();
+    }
+    form.replying_to = replying_to;
+    form.token = TOKEN_PLACEHOLDER.to_owned();
     let nav = |n: db::posts::Neighbour| NavLink {
         url: n.path,
         title: n.title,
     };
-    render(&PostPage {
+    let page = PostPage {
         layout,
         sidebar,
-        comments: comments.iter().map(|c| CommentView::new(c, &tz)).collect(),
+        comments: comment_threads(&comments, &tz),
+        form,
         post,
         newer: newer.map(nav),
         older: older.map(nav),
-    })
+    };
+    let html = page.render()?;
+    let etag = super::etag::tag_for(html.as_bytes());
+    let token = form_token::issue(
+        &state.secret,
+        row.id,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    let html = match html.rfind(TOKEN_PLACEHOLDER) {
+        Some(at) => format!(
+            "{}{token}{}",
+            &html[..at],
+            &html[at + TOKEN_PLACEHOLDER.len()..]
+        ),
+        None => html,
+    };
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    if status == StatusCode::OK {
+        headers.insert(header::ETAG, etag);
+    }
+    // A page that shows the reader's own held comments is for them alone.
+    let cache = if own_ids.is_empty() {
+        "no-cache"
+    } else {
+        "private, no-cache"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    Ok(response)
+}
+
+pub(super) fn post_age_days(published_at: OffsetDateTime) -> i64 {
+    (OffsetDateTime::now_utc() - published_at).whole_days()
 }

@@ -225,6 +225,9 @@ pub struct CommentView {
     pub body_html: String,
     pub when: String,
     pub datetime: String,
+    /// Held for moderation: shown only to its own author, marked as waiting.
+    pub pending: bool,
+    pub replies: Vec<CommentView>,
 }
 
 impl CommentView {
@@ -237,7 +240,83 @@ impl CommentView {
             body_html: row.body_html.clone(),
             when: dates::date_and_time(&at),
             datetime: dates::html_datetime(&at),
+            pending: row.status == "pending",
+            replies: Vec::new(),
         }
+    }
+}
+
+/// Nests comments (given oldest first) under their parents, at most `MAX_DEPTH` deep: a reply
+/// below that joins its parent's level. A reply whose parent is not shown stands on its own.
+pub fn comment_threads(rows: &[CommentRow], tz: &TimeZone) -> Vec<CommentView> {
+    use std::collections::HashMap;
+
+    use crate::domain::comment::MAX_DEPTH;
+
+    let mut depth: HashMap<i64, usize> = HashMap::new();
+    let mut parent_of: HashMap<i64, Option<i64>> = HashMap::new();
+    let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let mut parent = row.parent_id.filter(|p| depth.contains_key(p));
+        while let Some(p) = parent {
+            if depth[&p] < MAX_DEPTH {
+                break;
+            }
+            parent = parent_of[&p];
+        }
+        depth.insert(row.id, parent.map_or(1, |p| depth[&p] + 1));
+        parent_of.insert(row.id, parent);
+        children.entry(parent).or_default().push(index);
+    }
+    fn build(
+        parent: Option<i64>,
+        rows: &[CommentRow],
+        children: &HashMap<Option<i64>, Vec<usize>>,
+        tz: &TimeZone,
+    ) -> Vec<CommentView> {
+        children
+            .get(&parent)
+            .into_iter()
+            .flatten()
+            .map(|&i| {
+                let mut view = CommentView::new(&rows[i], tz);
+                view.replies = build(Some(rows[i].id), rows, children, tz);
+                view
+            })
+            .collect()
+    }
+    build(None, rows, &children, tz)
+}
+
+/// The "Post a Comment" form as the page shows it: empty, or as sent with its errors.
+#[derive(Debug, Clone, Default)]
+pub struct CommentFormView {
+    pub action: String,
+    pub token: String,
+    pub name: String,
+    pub email: String,
+    pub website: String,
+    pub comment: String,
+    pub parent: String,
+    pub errors: crate::domain::comment::FieldErrors,
+    /// (comment id, author name) when answering a comment.
+    pub replying_to: Option<(i64, String)>,
+    pub closed: bool,
+    /// Every comment here waits for a moderator, and the form says so.
+    pub moderated: bool,
+}
+
+impl CommentFormView {
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub fn fill(&mut self, form: &crate::domain::comment::CommentForm) {
+        self.name.clone_from(&form.name);
+        self.email.clone_from(&form.email);
+        self.website.clone_from(&form.website);
+        self.comment.clone_from(&form.comment);
+        self.parent.clone_from(&form.parent);
     }
 }
 

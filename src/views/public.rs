@@ -1,6 +1,6 @@
 use askama::Template;
 
-use super::{CommentView, DayGroup, Layout, NavLink, PostView, Sidebar};
+use super::{CommentFormView, CommentView, DayGroup, Layout, NavLink, PostView, Sidebar};
 
 /// Home, archive and label pages: posts under date headers with pager links.
 #[derive(Template)]
@@ -25,8 +25,19 @@ pub struct PostPage {
     pub sidebar: Sidebar,
     pub post: PostView,
     pub comments: Vec<CommentView>,
+    pub form: CommentFormView,
     pub newer: Option<NavLink>,
     pub older: Option<NavLink>,
+}
+
+/// Shown when a comment could not be saved because the database is away: the form comes
+/// back with everything typed, ready to send again.
+#[derive(Template)]
+#[template(path = "errors/comment_unavailable.html")]
+pub struct CommentUnavailablePage {
+    pub layout: Layout,
+    pub post_title: String,
+    pub form: CommentFormView,
 }
 
 #[derive(Template)]

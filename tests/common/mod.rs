@@ -8,6 +8,7 @@ use axum::{
 };
 use folio::{
     AppState,
+    auth::Secret,
     config::Config,
     db::{self, posts::NewPost},
     domain::slug::{post_path, slugify},
@@ -20,8 +21,17 @@ use tower::ServiceExt;
 
 pub const BASE_URL: &str = "http://blog.test";
 
+/// The key tests sign forms with, as the server would.
+pub fn secret() -> Secret {
+    Secret::from_passphrase("folio tests")
+}
+
 pub fn app(pool: &PgPool) -> Router {
-    folio::app(AppState::new(pool.clone(), Config::with_base_url(BASE_URL)))
+    app_with(pool, Config::with_base_url(BASE_URL))
+}
+
+pub fn app_with(pool: &PgPool, config: Config) -> Router {
+    folio::app(AppState::new(pool.clone(), config, secret()))
 }
 
 pub struct Page {
@@ -241,18 +251,32 @@ pub async fn add_comment(
     status: &str,
     at: OffsetDateTime,
 ) -> i64 {
+    add_reply(pool, post_id, None, name, body, status, at).await
+}
+
+pub async fn add_reply(
+    pool: &PgPool,
+    post_id: i64,
+    parent_id: Option<i64>,
+    name: &str,
+    body: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> i64 {
     db::comments::insert(
         pool,
         &db::comments::NewComment {
             post_id,
-            parent_id: None,
+            parent_id,
             author_name: name.to_owned(),
             author_email: None,
             author_url: None,
             body_source: body.to_owned(),
-            body_html: markdown::to_html(body),
+            body_html: folio::render::comment::to_html(body),
             status: status.to_owned(),
             created_at: at,
+            status_reason: None,
+            client_hash: None,
         },
     )
     .await

@@ -1,0 +1,464 @@
+//! A comment as typed into "Post a Comment": what it must satisfy, and how the blog's policy
+//! and spam layers decide whether it is shown at once, held, or stored as spam.
+
+use serde::Deserialize;
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_BODY_CHARS: usize = 4_096;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_URL_CHARS: usize = 500;
+/// More links than this and a comment waits for a moderator (WordPress's rule).
+pub const MAX_LINKS: usize = 2;
+/// Replies nest this deep; a reply to a comment at this depth becomes its sibling.
+pub const MAX_DEPTH: usize = 3;
+
+/// The form exactly as sent; every field is kept to show it back on an error.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub website: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub parent: String,
+    #[serde(default)]
+    pub token: String,
+    /// The honeypot: hidden from people, so only robots fill it in.
+    #[serde(default)]
+    pub address: String,
+}
+
+/// One message per field, shown beside the field and in the summary above the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub comment: Option<String>,
+    /// About the form as a whole (a stale token, a duplicate, too many comments).
+    pub form: Option<String>,
+}
+
+impl FieldErrors {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.email.is_none()
+            && self.website.is_none()
+            && self.comment.is_none()
+            && self.form.is_none()
+    }
+
+    pub fn form(message: impl Into<String>) -> Self {
+        Self {
+            form: Some(message.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// A comment whose fields passed validation, trimmed and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidComment {
+    pub name: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    /// Exactly as typed (but for line endings), so the page shows exactly what was written.
+    pub body: String,
+    pub parent_id: Option<i64>,
+}
+
+impl CommentForm {
+    pub fn validate(&self) -> Result<ValidComment, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = self.name.trim();
+        if name.is_empty() {
+            errors.name = Some("Enter your name".into());
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            errors.name = Some(format!(
+                "Your name must be {MAX_NAME_CHARS} characters or fewer"
+            ));
+        }
+        let email = self.email.trim();
+        if !email.is_empty() && !is_plausible_email(email) {
+            errors.email =
+                Some("Enter an email address like name@example.com, or leave it empty".into());
+        }
+        let website = normalise_website(self.website.trim());
+        if let Err(message) = &website {
+            errors.website = Some(message.clone());
+        }
+        let body = self.comment.replace("\r\n", "\n");
+        let length = body.chars().count();
+        if body.trim().is_empty() {
+            errors.comment = Some("Write a comment".into());
+        } else if length > MAX_BODY_CHARS {
+            errors.comment = Some(format!(
+                "Your comment is {} characters long; the limit is 4,096. Please shorten it by {}",
+                thousands(length),
+                thousands(length - MAX_BODY_CHARS)
+            ));
+        }
+        let parent_id = match self.parent.trim() {
+            "" => None,
+            id => match id.parse::<i64>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.form = Some("The comment you were replying to could not be found. Your comment will be posted on its own.".into());
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ValidComment {
+            name: name.to_owned(),
+            email: (!email.is_empty()).then(|| email.to_owned()),
+            website: website.unwrap_or_default(),
+            body,
+            parent_id,
+        })
+    }
+
+    pub fn honeypot_filled(&self) -> bool {
+        !self.address.trim().is_empty()
+    }
+}
+
+fn is_plausible_email(email: &str) -> bool {
+    if email.len() > MAX_EMAIL_CHARS
+        || email
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>')
+    {
+        return false;
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// `example.org` becomes `https://example.org`; only http and https addresses are accepted.
+fn normalise_website(website: &str) -> Result<Option<String>, String> {
+    const MESSAGE: &str =
+        "Enter a website address starting with http:// or https://, or leave it empty";
+    if website.is_empty() {
+        return Ok(None);
+    }
+    let url = if website.contains("://") {
+        website.to_owned()
+    } else if website.contains(':') {
+        return Err(MESSAGE.into());
+    } else {
+        format!("https://{website}")
+    };
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or_else(|| MESSAGE.to_owned())?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let valid_host = !host.is_empty()
+        && host.contains('.')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !valid_host
+        || url.len() > MAX_URL_CHARS
+        || url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+    {
+        return Err(MESSAGE.into());
+    }
+    Ok(Some(url))
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Where a new comment goes, and why (recorded on the comment for the moderator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub status: &'static str,
+    pub reason: Option<String>,
+}
+
+impl Decision {
+    fn approved() -> Self {
+        Self {
+            status: "approved",
+            reason: None,
+        }
+    }
+
+    fn pending(reason: String) -> Self {
+        Self {
+            status: "pending",
+            reason: Some(reason),
+        }
+    }
+
+    fn spam(reason: String) -> Self {
+        Self {
+            status: "spam",
+            reason: Some(reason),
+        }
+    }
+}
+
+/// The blog's comment policy: `open`, `moderated`, `moderate_after` (N days) or `closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Open,
+    Moderated,
+    ModerateAfter(i32),
+    Closed,
+}
+
+impl Policy {
+    /// The post's own policy wins over the blog's default.
+    pub fn resolve(post_policy: Option<&str>, blog_policy: &str, moderate_after_days: i32) -> Self {
+        match post_policy.unwrap_or(blog_policy) {
+            "moderated" => Policy::Moderated,
+            "moderate_after" => Policy::ModerateAfter(moderate_after_days),
+            "closed" => Policy::Closed,
+            _ => Policy::Open,
+        }
+    }
+
+    /// Whether a comment on a post of this age waits for a moderator.
+    pub fn holds(self, post_age_days: i64) -> bool {
+        match self {
+            Policy::Moderated => true,
+            Policy::ModerateAfter(days) => post_age_days >= i64::from(days),
+            Policy::Open | Policy::Closed => false,
+        }
+    }
+}
+
+/// Everything the spam layers and the policy look at, for one comment.
+pub struct Screening<'a> {
+    pub comment: &'a ValidComment,
+    pub honeypot_filled: bool,
+    pub link_count: usize,
+    pub client_address: &'a str,
+    /// One term per line: words, email addresses or client addresses.
+    pub blocked_terms: &'a str,
+    pub policy: Policy,
+    pub post_age_days: i64,
+}
+
+impl Screening<'_> {
+    pub fn decide(&self) -> Decision {
+        if self.honeypot_filled {
+            return Decision::spam("honeypot field was filled in".into());
+        }
+        if let Some(term) = self.blocked_term() {
+            return Decision::spam(format!("blocked term: {term}"));
+        }
+        if self.link_count > MAX_LINKS {
+            return Decision::pending(format!("{} links (more than {MAX_LINKS})", self.link_count));
+        }
+        if self.policy.holds(self.post_age_days) {
+            return Decision::pending(match self.policy {
+                Policy::ModerateAfter(days) => format!("post is older than {days} days"),
+                _ => "the blog holds every comment for moderation".into(),
+            });
+        }
+        Decision::approved()
+    }
+
+    fn blocked_term(&self) -> Option<String> {
+        let c = self.comment;
+        let haystack = format!(
+            "{}\n{}\n{}\n{}",
+            c.name,
+            c.email.as_deref().unwrap_or(""),
+            c.website.as_deref().unwrap_or(""),
+            c.body
+        )
+        .to_lowercase();
+        self.blocked_terms
+            .lines()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .find(|term| {
+                let term = term.to_lowercase();
+                term == self.client_address || haystack.contains(&term)
+            })
+            .map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(name: &str, email: &str, website: &str, comment: &str) -> CommentForm {
+        CommentForm {
+            name: name.into(),
+            email: email.into(),
+            website: website.into(),
+            comment: comment.into(),
+            ..CommentForm::default()
+        }
+    }
+
+    #[test]
+    fn a_good_comment_is_normalised() {
+        let valid = form("  Ada ", "ada@example.org", "example.org/me", "Hi\r\nthere")
+            .validate()
+            .unwrap();
+        assert_eq!(valid.name, "Ada");
+        assert_eq!(valid.website.as_deref(), Some("https://example.org/me"));
+        assert_eq!(valid.body, "Hi\nthere");
+    }
+
+    #[test]
+    fn each_field_has_its_message() {
+        let errors = form("", "not-an-email", "javascript:alert(1)", "  ")
+            .validate()
+            .unwrap_err();
+        assert_eq!(errors.name.as_deref(), Some("Enter your name"));
+        assert!(errors.email.unwrap().starts_with("Enter an email address"));
+        assert!(
+            errors
+                .website
+                .unwrap()
+                .starts_with("Enter a website address")
+        );
+        assert_eq!(errors.comment.as_deref(), Some("Write a comment"));
+        let long = form("A", "", "", &"x".repeat(5_000))
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            long.comment.as_deref(),
+            Some(
+                "Your comment is 5,000 characters long; the limit is 4,096. Please shorten it by 904"
+            )
+        );
+        assert!(
+            form("A", "", "", &"é".repeat(4_096)).validate().is_ok(),
+            "characters, not bytes"
+        );
+        for bad in [
+            "ftp://x.org",
+            "http://",
+            "https://no-dot",
+            "http://a b.org",
+            "data:text/html,x",
+        ] {
+            assert!(form("A", "", bad, "x").validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn layers_decide_in_order() {
+        let comment = form("Ada", "", "", "hello").validate().unwrap();
+        let base = Screening {
+            comment: &comment,
+            honeypot_filled: false,
+            link_count: 0,
+            client_address: "192.0.2.1",
+            blocked_terms: "",
+            policy: Policy::Open,
+            post_age_days: 1,
+        };
+        assert_eq!(base.decide(), Decision::approved());
+        assert_eq!(
+            Screening {
+                honeypot_filled: true,
+                ..base
+            }
+            .decide()
+            .status,
+            "spam"
+        );
+        assert_eq!(
+            Screening {
+                blocked_terms: "casino\nHELLO",
+                ..base
+            }
+            .decide()
+            .status,
+            "spam"
+        );
+        assert_eq!(
+            Screening {
+                blocked_terms: "192.0.2.1",
+                ..base
+            }
+            .decide()
+            .status,
+            "spam"
+        );
+        assert_eq!(
+            Screening {
+                link_count: 3,
+                ..base
+            }
+            .decide()
+            .status,
+            "pending"
+        );
+        assert_eq!(
+            Screening {
+                link_count: 2,
+                ..base
+            }
+            .decide()
+            .status,
+            "approved"
+        );
+        assert_eq!(
+            Screening {
+                policy: Policy::Moderated,
+                ..base
+            }
+            .decide()
+            .status,
+            "pending"
+        );
+        assert_eq!(
+            Screening {
+                policy: Policy::ModerateAfter(14),
+                post_age_days: 13,
+                ..base
+            }
+            .decide()
+            .status,
+            "approved"
+        );
+        assert_eq!(
+            Screening {
+                policy: Policy::ModerateAfter(14),
+                post_age_days: 14,
+                ..base
+            }
+            .decide()
+            .reason
+            .as_deref(),
+            Some("post is older than 14 days")
+        );
+    }
+}

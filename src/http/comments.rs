@@ -1,0 +1,261 @@
+//! "Post a Comment": the form's POST. A comment is acknowledged (303 to `#c{id}`) only after its
+//! transaction commits; any error shows the post again with every typed character in the form.
+
+use axum::{
+    Form,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use time::OffsetDateTime;
+
+use super::{
+    extract::ClientIp,
+    public::{post_age_days, post_page},
+};
+use crate::{
+    auth::{
+        Secret,
+        form_token::{self, TokenProblem},
+        signed,
+    },
+    db::{
+        self,
+        comments::{NewComment, Submitted},
+        posts::PostRow,
+        settings::Settings,
+    },
+    domain::comment::{CommentForm, FieldErrors, MAX_DEPTH, Policy, Screening},
+    error::AppError,
+    render,
+    state::AppState,
+    views::{CommentFormView, Layout, public::CommentUnavailablePage},
+};
+
+/// The cookie that remembers which held comments this browser wrote.
+const OWN_COOKIE: &str = "folio_own";
+const OWN_COOKIE_DAYS: i64 = 30;
+
+pub async fn submit(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientIp(client_address): ClientIp,
+    Form(form): Form<CommentForm>,
+) -> Result<Response, AppError> {
+    let path = uri.path().to_owned();
+    match accept(&state, &path, &headers, client_address, &form).await {
+        Err(AppError::Unavailable(error)) => {
+            tracing::warn!(%error, "comment not saved: database unavailable");
+            Ok(unavailable_page(&state, &path, &form))
+        }
+        other => other,
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    path: &str,
+    headers: &HeaderMap,
+    client_address: Option<String>,
+    form: &CommentForm,
+) -> Result<Response, AppError> {
+    let row = db::posts::find_by_path(&state.db, path)
+        .await?
+        .filter(|row| row.kind == "post")
+        .ok_or(AppError::NotFound)?;
+    let settings = state.settings().await?;
+    let own_ids = own_comment_ids(headers, &state.secret);
+    let policy = Policy::resolve(
+        row.comment_policy.as_deref(),
+        &settings.comment_policy,
+        settings.moderate_after_days,
+    );
+    let show_again = |errors: FieldErrors, status: StatusCode| {
+        let mut view = CommentFormView::default();
+        view.fill(form);
+        view.errors = errors;
+        post_page(state, &row, &settings, &own_ids, view, status)
+    };
+    if policy == Policy::Closed {
+        let errors = FieldErrors::form(
+            "Comments on this post are closed. Your text is below if you want to keep it.",
+        );
+        return show_again(errors, StatusCode::FORBIDDEN).await;
+    }
+
+    let checked = form.validate();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let token = form_token::check(&state.secret, &form.token, row.id, now);
+    let mut comment = match (checked, token) {
+        (Ok(comment), Ok(())) => comment,
+        (checked, token) => {
+            let mut errors = checked.err().unwrap_or_default();
+            if let Err(problem) = token {
+                errors.form = Some(token_message(problem).to_owned());
+            }
+            return show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+
+    if let Some(parent) = comment.parent_id {
+        match db::comments::thread_of(&state.db, row.id, parent).await? {
+            // Below the deepest level a reply joins its parent's level.
+            Some(chain) if chain.len() >= MAX_DEPTH => {
+                comment.parent_id = Some(chain[chain.len() - (MAX_DEPTH - 1)]);
+            }
+            Some(_) => {}
+            None => {
+                let errors = FieldErrors::form(
+                    "The comment you were replying to is no longer there. Send again to post yours on its own.",
+                );
+                let mut view = CommentFormView::default();
+                view.fill(form);
+                view.parent.clear();
+                view.errors = errors;
+                return post_page(
+                    state,
+                    &row,
+                    &settings,
+                    &own_ids,
+                    view,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        }
+    }
+
+    let body_html = render::comment::to_html(&comment.body);
+    let decision = Screening {
+        comment: &comment,
+        honeypot_filled: form.honeypot_filled(),
+        link_count: render::comment::link_count(&body_html),
+        client_address: client_address.as_deref().unwrap_or(""),
+        blocked_terms: &settings.blocked_terms,
+        policy,
+        post_age_days: post_age_days(row.published_at),
+    }
+    .decide();
+
+    let new = NewComment {
+        post_id: row.id,
+        parent_id: comment.parent_id,
+        author_name: comment.name,
+        author_email: comment.email,
+        author_url: comment.website,
+        body_source: comment.body,
+        body_html,
+        status: decision.status.to_owned(),
+        status_reason: decision.reason,
+        client_hash: client_address.map(|a| state.secret.client_hash(&a)),
+        created_at: OffsetDateTime::now_utc(),
+    };
+    let limit = i64::from(state.config.comment_rate_limit);
+    match db::comments::submit(&state.db, &new, limit).await? {
+        Submitted::Stored(id) => Ok(stored(state, &row, id, decision.status, own_ids)),
+        Submitted::Duplicate => {
+            let errors = FieldErrors::form("You have already posted this comment here.");
+            show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Submitted::RateLimited { retry_after_secs } => {
+            let errors = FieldErrors::form(format!(
+                "You have sent several comments in the last minute. Please wait {retry_after_secs} seconds and send this one again."
+            ));
+            let mut response = show_again(errors, StatusCode::TOO_MANY_REQUESTS).await?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            Ok(response)
+        }
+    }
+}
+
+/// 303 to the comment; a held comment's id joins the author's signed cookie so they see it.
+fn stored(
+    state: &AppState,
+    row: &PostRow,
+    id: i64,
+    status: &str,
+    mut own_ids: Vec<i64>,
+) -> Response {
+    let target = match status {
+        "spam" => format!("{}#post-a-comment", row.path),
+        _ => format!("{}#c{id}", row.path),
+    };
+    let mut response = Redirect::to(&target).into_response();
+    if status == "pending" {
+        own_ids.push(id);
+        let value = signed::encode_ids(&state.secret, &own_ids);
+        let secure = if state.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!(
+            "{OWN_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+            OWN_COOKIE_DAYS * 24 * 60 * 60
+        );
+        if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
+fn token_message(problem: TokenProblem) -> &'static str {
+    match problem {
+        TokenProblem::TooFast => {
+            "That was sent faster than a person can type. Please check your comment and send it again."
+        }
+        TokenProblem::Expired => {
+            "This page was opened more than a day ago. Your comment is kept below: please send it again."
+        }
+        TokenProblem::Invalid => {
+            "This form could not be checked (it may be from an old copy of the page). Your comment is kept below: please send it again."
+        }
+    }
+}
+
+/// The form as sent, on a page of its own, when the database cannot take it.
+fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Response {
+    let settings: Settings = state.last_settings();
+    let mut layout = Layout::new(&settings, &state.config, Some("Comment not saved"), None);
+    layout.noindex = true;
+    let mut view = CommentFormView {
+        action: path.to_owned(),
+        token: form.token.clone(),
+        ..CommentFormView::default()
+    };
+    view.fill(form);
+    view.errors = FieldErrors::form(
+        "The blog could not save your comment just now. Please send it again in a moment.",
+    );
+    let page = CommentUnavailablePage {
+        layout,
+        post_title: path.to_owned(),
+        form: view,
+    };
+    let mut response = match super::render(&page) {
+        Ok(response) => response,
+        Err(error) => return error.into_response(),
+    };
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The ids in this browser's signed cookie of its own held comments.
+pub fn own_comment_ids(headers: &HeaderMap, secret: &Secret) -> Vec<i64> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == OWN_COOKIE)
+        .map(|(_, value)| signed::decode_ids(secret, value))
+        .unwrap_or_default()
+}
