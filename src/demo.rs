@@ -345,7 +345,7 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
                     String::new()
                 });
                 comments.names.push(name.to_owned());
-                comments.htmls.push(markdown::to_html(&text));
+                comments.htmls.push(crate::render::comment::to_html(&text));
                 comments.sources.push(text);
                 comments.created.push(created);
             }

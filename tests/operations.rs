@@ -9,14 +9,13 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
-use common::{Post, add_post, app, get, send};
+use common::{Post, Proxy, add_post, app, get, send};
 use folio::{AppState, config::Config};
 use sqlx::{
     PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 use time::macros::datetime;
-use tokio::{net::TcpListener, task::JoinHandle};
 
 #[sqlx::test]
 async fn public_pages_carry_an_etag_and_answer_304(pool: PgPool) {
@@ -213,45 +212,6 @@ async fn bad_requests_get_clear_pages_not_500s(pool: PgPool) {
         "{}",
         huge.status
     );
-}
-
-/// A TCP proxy in front of PostgreSQL that the test can cut and restore, on the same port.
-struct Proxy {
-    port: u16,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    async fn start(port: u16, upstream: (String, u16)) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    break;
-                };
-                let upstream = upstream.clone();
-                connections.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        Self {
-            port,
-            task: Some(task),
-        }
-    }
-
-    /// Drops the listener and every open connection (the JoinSet aborts them).
-    async fn cut(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
 }
 
 #[sqlx::test]

@@ -54,6 +54,22 @@ impl Page {
             .unwrap_or("")
     }
 
+    /// The value of the form field `name` as the page shows it (input value or textarea text).
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let at = self.body.find(&marker)?;
+        let tag_start = self.body[..at].rfind('<')?;
+        if self.body[tag_start..].starts_with("<textarea") {
+            let open_end = at + self.body[at..].find('>')? + 1;
+            let close = open_end + self.body[open_end..].find("</textarea>")?;
+            return Some(decode_entities(&self.body[open_end..close]));
+        }
+        let tag_end = at + self.body[at..].find('>')?;
+        let tag = &self.body[tag_start..tag_end];
+        let value = tag.split("value=\"").nth(1)?.split('"').next()?;
+        Some(decode_entities(value))
+    }
+
     /// Every `href` on the page that contains `needle`, in order.
     pub fn links_containing(&self, needle: &str) -> Vec<String> {
         self.body
@@ -142,6 +158,45 @@ pub fn decode_entities(html: &str) -> String {
         .replace("&#62;", ">")
         .replace("&#38;", "&")
         .replace("&amp;", "&")
+}
+
+/// Form-encodes fields as a browser does.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(name, NON_ALPHANUMERIC),
+                utf8_percent_encode(value, NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// POSTs a form, with extra headers (cookies, X-Forwarded-For).
+pub async fn post_form(
+    app: &Router,
+    uri: &str,
+    fields: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Page {
+    let mut request =
+        Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(app, request.body(Body::from(form_body(fields))).unwrap()).await
+}
+
+pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Page {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
 }
 
 pub async fn get(app: &Router, uri: &str) -> Page {
@@ -281,4 +336,45 @@ pub async fn add_reply(
     )
     .await
     .unwrap()
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore, on the same port.
+pub struct Proxy {
+    pub port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    pub async fn start(port: u16, upstream: (String, u16)) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    break;
+                };
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            task: Some(task),
+        }
+    }
+
+    /// Drops the listener and every open connection (the JoinSet aborts them).
+    pub async fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
 }

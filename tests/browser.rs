@@ -1,0 +1,200 @@
+//! A real browser posts a comment: headless Chromium driven over WebDriver (chromedriver).
+//! `scripts/test` installs Debian's chromium and chromium-driver when they are missing.
+
+mod common;
+
+use std::{
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{Post, add_post, secret};
+use fantoccini::{Client, ClientBuilder, Locator};
+use folio::{AppState, config::Config, db};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+/// chromedriver, stopped when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_browser() -> (Driver, Client) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (apt-get install chromium chromium-driver; scripts/test does it)");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let profile = std::env::temp_dir().join(format!("folio-chromium-{port}"));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("headless Chromium starts");
+    (driver, client)
+}
+
+async fn serve(pool: &PgPool) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::new(
+        pool.clone(),
+        Config::with_base_url(&format!("http://{addr}")),
+        secret(),
+    );
+    let app = folio::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Types a comment into the open post page and sends it, as a person would.
+async fn post_comment(browser: &Client, name: &str, text: &str) {
+    let opened = Instant::now();
+    browser
+        .find(Locator::Id("comment-name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("comment-body"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    // The form refuses anything sent within 3 s of the page being served (robots are quicker).
+    if let Some(wait) = Duration::from_millis(3_200).checked_sub(opened.elapsed()) {
+        tokio::time::sleep(wait).await;
+    }
+    browser
+        .find(Locator::Css("#post-a-comment button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = browser.current_url().await.unwrap();
+        if url.fragment().is_some_and(|f| f.starts_with('c')) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser did not land on the new comment: {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[sqlx::test]
+async fn a_reader_posts_a_comment_from_a_real_browser(pool: PgPool) {
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Seen through a browser",
+            OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let addr = serve(&pool).await;
+    let (_driver, browser) = start_browser().await;
+    let url = format!("http://{addr}{path}");
+
+    browser.goto(&url).await.unwrap();
+    assert_eq!(
+        browser.title().await.unwrap(),
+        "Seen through a browser - Folio"
+    );
+    post_comment(
+        &browser,
+        "Bea Browser",
+        "Typed with a real keyboard, more or less.",
+    )
+    .await;
+    let comments = browser
+        .find(Locator::Id("comments"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(comments.contains("1 comment:"), "{comments}");
+    assert!(
+        comments.contains("Bea Browser")
+            && comments.contains("Typed with a real keyboard, more or less."),
+        "{comments}"
+    );
+
+    // On a moderated blog the author sees their comment waiting, thanks to the signed cookie.
+    db::settings::update_comments(&pool, "moderated", 14, "")
+        .await
+        .unwrap();
+    browser.goto(&url).await.unwrap();
+    post_comment(
+        &browser,
+        "Bea Browser",
+        "A second thought, held for the editors.",
+    )
+    .await;
+    let comments = browser
+        .find(Locator::Id("comments"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        comments.contains("Your comment is awaiting moderation."),
+        "{comments}"
+    );
+    assert!(
+        comments.contains("A second thought, held for the editors."),
+        "{comments}"
+    );
+    assert!(
+        comments.contains("1 comment:"),
+        "held comments are not counted: {comments}"
+    );
+
+    browser.close().await.unwrap();
+}
