@@ -31,6 +31,34 @@ pub enum Command {
     Migrate,
     /// Fill the blog with demo posts, labels and comments
     Demo(DemoArgs),
+    /// Manage the people who can log in to /admin
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user who can log in (the password is read from standard input)
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, editor or author
+        #[arg(long, default_value = "author")]
+        role: String,
+        /// Read the password from standard input (one line)
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (read from standard input)
+    Passwd {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line)
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

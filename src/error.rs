@@ -12,6 +12,11 @@ pub enum AppError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Not logged in: go to the login page, and come back to `next` afterwards.
+    #[error("login required")]
+    LoginRequired { next: String },
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
@@ -86,6 +91,11 @@ impl IntoResponse for AppError {
         let status = match &self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { next } => {
+                let target = format!("/admin/login?next={}", crate::views::query_value(next));
+                return axum::response::Redirect::to(&target).into_response();
+            }
             AppError::Unavailable(error) => {
                 tracing::warn!(%error, "database unavailable");
                 StatusCode::SERVICE_UNAVAILABLE
@@ -104,7 +114,7 @@ impl IntoResponse for AppError {
             }
         };
         let mut text = ErrorPageText::for_status(status);
-        if let AppError::BadRequest(message) = self {
+        if let AppError::BadRequest(message) | AppError::Forbidden(message) = self {
             text.message = message;
         }
         let mut response = (status, axum::Extension(text)).into_response();

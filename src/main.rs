@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => folio::demo::run(&pool, &args).await,
         Command::Serve(args) => serve(pool, args).await,
+        Command::User(command) => folio::cli::user(&pool, command).await,
     }
 }
 

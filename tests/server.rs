@@ -131,3 +131,97 @@ fn an_unreachable_database_is_one_clear_line_and_exit_1() {
     );
     assert_eq!(stderr.trim().lines().count(), 1);
 }
+
+#[sqlx::test]
+async fn folio_user_add_and_passwd_take_the_password_on_standard_input(pool: PgPool) {
+    use std::io::Write;
+    let url = database_url(&pool.connect_options());
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let added = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "ops@example.test",
+            "--name",
+            "Ops Person",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&added.stdout)
+            .contains("added Ops Person (ops@example.test) as admin")
+    );
+    let again = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "OPS@example.test",
+            "--name",
+            "Twin",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let short = run(
+        &[
+            "user",
+            "passwd",
+            "--email",
+            "ops@example.test",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let changed = run(
+        &[
+            "user",
+            "passwd",
+            "--email",
+            "ops@example.test",
+            "--password-stdin",
+        ],
+        "the new long password\n",
+    );
+    assert!(changed.status.success());
+    let (hash, role): (String, String) =
+        sqlx::query_as("select password_hash, role from users where email = 'ops@example.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(role, "admin");
+    assert!(
+        folio::auth::password::verify("the new long password".into(), Some(hash))
+            .await
+            .unwrap()
+    );
+}

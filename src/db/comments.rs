@@ -191,3 +191,172 @@ pub async fn submit(
     tx.commit().await?;
     Ok(Submitted::Stored(id))
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub pending: i64,
+    pub approved: i64,
+    pub spam: i64,
+    pub trash: i64,
+}
+
+pub async fn count_by_status(db: &PgPool) -> Result<StatusCounts, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select count(*) filter (where status = 'pending') as "pending!",
+                  count(*) filter (where status = 'approved') as "approved!",
+                  count(*) filter (where status = 'spam') as "spam!",
+                  count(*) filter (where status = 'trash') as "trash!"
+           from comments"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(StatusCounts {
+        pending: row.pending,
+        approved: row.approved,
+        spam: row.spam,
+        trash: row.trash,
+    })
+}
+
+/// A comment with what a moderator needs to judge it.
+#[derive(Debug, Clone)]
+pub struct ModerationRow {
+    pub id: i64,
+    pub post_title: String,
+    pub post_path: String,
+    pub author_name: String,
+    pub author_email: Option<String>,
+    pub author_url: Option<String>,
+    pub client_hash: Option<String>,
+    pub body_source: String,
+    pub body_html: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub user_id: Option<i64>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Comments with this status, newest first, `limit` of them below `before_id` (keyset).
+pub async fn list_by_status(
+    db: &PgPool,
+    status: &str,
+    before_id: i64,
+    limit: i64,
+) -> Result<Vec<ModerationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ModerationRow,
+        r#"select c.id, p.title as post_title, p.path as post_path, c.author_name, c.author_email,
+                  c.author_url, c.client_hash, c.body_source, c.body_html, c.status,
+                  c.status_reason, c.user_id, c.created_at
+           from comments c join posts p on p.id = c.post_id
+           where c.status = $1 and c.id < $2
+           order by c.id desc
+           limit $3"#,
+        status,
+        before_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Moves comments to a status; returns how many changed.
+pub async fn set_status(db: &PgPool, ids: &[i64], status: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"update comments set status = $2 where id = any($1) and status <> $2"#,
+        ids,
+        status
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes comments for good, but only those already in spam or trash.
+pub async fn delete_forever(db: &PgPool, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"delete from comments where id = any($1) and status in ('spam', 'trash')"#,
+        ids
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// One comment for the moderator's editor.
+pub async fn find_for_moderation(
+    db: &PgPool,
+    id: i64,
+) -> Result<Option<ModerationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ModerationRow,
+        r#"select c.id, p.title as post_title, p.path as post_path, c.author_name, c.author_email,
+                  c.author_url, c.client_hash, c.body_source, c.body_html, c.status,
+                  c.status_reason, c.user_id, c.created_at
+           from comments c join posts p on p.id = c.post_id
+           where c.id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn update_body(
+    db: &PgPool,
+    id: i64,
+    source: &str,
+    html: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update comments set body_source = $2, body_html = $3 where id = $1"#,
+        id,
+        source,
+        html
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The post a comment belongs to.
+pub async fn post_of(db: &PgPool, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select post_id from comments where id = $1"#, id)
+        .fetch_optional(db)
+        .await
+}
+
+/// An editor's reply from the queue: published at once, marked as theirs; the comment it
+/// answers is approved with it.
+pub async fn reply_as_editor(
+    db: &PgPool,
+    post_id: i64,
+    parent_id: i64,
+    user_id: i64,
+    author_name: &str,
+    source: &str,
+    html: &str,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"update comments set status = 'approved' where id = $1 and status = 'pending'"#,
+        parent_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let id = sqlx::query_scalar!(
+        r#"insert into comments (post_id, parent_id, author_name, body_source, body_html, status,
+                                 status_reason, user_id)
+           values ($1, $2, $3, $4, $5, 'approved', 'reply from the moderation queue', $6)
+           returning id"#,
+        post_id,
+        parent_id,
+        author_name,
+        source,
+        html,
+        user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

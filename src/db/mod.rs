@@ -3,8 +3,10 @@
 pub mod comments;
 pub mod demo;
 pub mod labels;
+pub mod media;
 pub mod posts;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 

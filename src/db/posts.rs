@@ -369,3 +369,335 @@ pub async fn set_comment_policy(
     .await?;
     Ok(())
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PostCounts {
+    pub drafts: i64,
+    pub scheduled: i64,
+    pub published: i64,
+}
+
+/// Posts and pages by state; a scheduled post whose time has come counts as published.
+pub async fn counts(db: &PgPool, author_id: Option<i64>) -> Result<PostCounts, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select count(*) filter (where status = 'draft') as "drafts!",
+                  count(*) filter (where status <> 'draft' and published_at > now()) as "scheduled!",
+                  count(*) filter (where status <> 'draft' and published_at <= now()) as "published!"
+           from posts
+           where $1::bigint is null or author_id = $1"#,
+        author_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(PostCounts {
+        drafts: row.drafts,
+        scheduled: row.scheduled,
+        published: row.published,
+    })
+}
+
+/// A row of the admin posts list.
+#[derive(Debug, Clone)]
+pub struct AdminPostRow {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub path: String,
+    pub status: String,
+    pub published_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+    pub author_name: Option<String>,
+    pub approved: i64,
+    pub pending: i64,
+}
+
+/// Posts and pages for the admin list, most recently changed first, by keyset on
+/// (updated_at, id). `state` is draft, scheduled or published (as readers see it) or none.
+pub async fn list_admin(
+    db: &PgPool,
+    state: Option<&str>,
+    title_query: Option<&str>,
+    author_id: Option<i64>,
+    before: Option<(OffsetDateTime, i64)>,
+    limit: i64,
+) -> Result<Vec<AdminPostRow>, sqlx::Error> {
+    let (before_at, before_id) =
+        before.unwrap_or((time::macros::datetime!(9999-12-31 00:00 UTC), i64::MAX));
+    sqlx::query_as!(
+        AdminPostRow,
+        r#"select p.id, p.kind, p.title, p.path, p.status, p.published_at, p.updated_at,
+                  u.display_name as "author_name?",
+                  (select count(*) from comments c where c.post_id = p.id and c.status = 'approved') as "approved!",
+                  (select count(*) from comments c where c.post_id = p.id and c.status = 'pending') as "pending!"
+           from posts p left join users u on u.id = p.author_id
+           where ($1::text is null
+                  or ($1 = 'draft' and p.status = 'draft')
+                  or ($1 = 'scheduled' and p.status <> 'draft' and p.published_at > now())
+                  or ($1 = 'published' and p.status <> 'draft' and p.published_at <= now()))
+             and ($2::text is null or p.title ilike '%' || $2 || '%')
+             and ($3::bigint is null or p.author_id = $3)
+             and (p.updated_at, p.id) < ($4, $5)
+           order by p.updated_at desc, p.id desc
+           limit $6"#,
+        state,
+        title_query,
+        author_id,
+        before_at,
+        before_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A post as the editor loads it.
+#[derive(Debug, Clone)]
+pub struct EditablePost {
+    pub id: i64,
+    pub kind: String,
+    pub path: String,
+    pub slug: String,
+    pub title: String,
+    pub body_source: String,
+    pub excerpt: String,
+    pub status: String,
+    pub published_at: Option<OffsetDateTime>,
+    pub author_id: Option<i64>,
+    pub comment_policy: Option<String>,
+    pub labels: Vec<String>,
+}
+
+impl EditablePost {
+    /// Whether readers can see it now.
+    pub fn is_visible(&self) -> bool {
+        self.status != "draft"
+            && self
+                .published_at
+                .is_some_and(|at| at <= OffsetDateTime::now_utc())
+    }
+}
+
+pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>, sqlx::Error> {
+    sqlx::query_as!(
+        EditablePost,
+        r#"select p.id, p.kind, p.path, p.slug, p.title, p.body_source, p.excerpt, p.status,
+                  p.published_at, p.author_id, p.comment_policy,
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!"
+           from posts p where p.id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// What a save writes.
+#[derive(Debug, Clone)]
+pub struct PostChanges {
+    pub kind: String,
+    pub path: String,
+    pub slug: String,
+    pub title: String,
+    pub body_source: String,
+    pub body_html: String,
+    pub excerpt: String,
+    pub status: String,
+    pub published_at: Option<OffsetDateTime>,
+    pub comment_policy: Option<String>,
+    pub labels: Vec<String>,
+}
+
+/// Another post already lives at that path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathTaken;
+
+fn is_path_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some("posts_path_key"))
+}
+
+/// Creates a post with its labels, in one transaction.
+pub async fn create(
+    db: &PgPool,
+    post: &PostChanges,
+    author_id: i64,
+) -> Result<Result<i64, PathTaken>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query_scalar!(
+        r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
+                              published_at, author_id, comment_policy)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           returning id"#,
+        post.kind,
+        post.path,
+        post.slug,
+        post.title,
+        post.body_source,
+        post.body_html,
+        post.excerpt,
+        post.status,
+        post.published_at,
+        author_id,
+        post.comment_policy
+    )
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(error) if is_path_conflict(&error) => return Ok(Err(PathTaken)),
+        Err(error) => return Err(error),
+    };
+    write_labels(&mut tx, id, &post.labels).await?;
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+/// Saves a post: the version it replaces becomes a revision, a published post that moves
+/// leaves a redirect at its old path, and the labels are replaced. All or nothing.
+pub async fn update(
+    db: &PgPool,
+    id: i64,
+    post: &PostChanges,
+    saved_by: i64,
+) -> Result<Result<(), PathTaken>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let before = sqlx::query!(
+        r#"select path, status, published_at from posts where id = $1 for update"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"insert into post_revisions (post_id, title, slug, body_source, excerpt, labels, saved_by)
+           select p.id, p.title, p.slug, p.body_source, p.excerpt,
+                  coalesce((select string_agg(l.name, ', ' order by l.name)
+                            from post_labels pl join labels l on l.id = pl.label_id
+                            where pl.post_id = p.id), ''),
+                  $2
+           from posts p where p.id = $1"#,
+        id,
+        saved_by
+    )
+    .execute(&mut *tx)
+    .await?;
+    let updated = sqlx::query!(
+        r#"update posts set kind = $2, path = $3, slug = $4, title = $5, body_source = $6,
+                            body_html = $7, excerpt = $8, status = $9, published_at = $10,
+                            comment_policy = $11
+           where id = $1"#,
+        id,
+        post.kind,
+        post.path,
+        post.slug,
+        post.title,
+        post.body_source,
+        post.body_html,
+        post.excerpt,
+        post.status,
+        post.published_at,
+        post.comment_policy
+    )
+    .execute(&mut *tx)
+    .await;
+    match updated {
+        Ok(_) => {}
+        Err(error) if is_path_conflict(&error) => return Ok(Err(PathTaken)),
+        Err(error) => return Err(error),
+    }
+    let was_public = before.status != "draft"
+        && before
+            .published_at
+            .is_some_and(|at| at <= OffsetDateTime::now_utc());
+    // The new path is the post's own now; an old redirect from it would shadow nothing.
+    sqlx::query!(r#"delete from redirects where old_path = $1"#, post.path)
+        .execute(&mut *tx)
+        .await?;
+    if was_public && before.path != post.path {
+        sqlx::query!(
+            r#"insert into redirects (old_path, post_id) values ($1, $2)
+               on conflict (old_path) do update set post_id = excluded.post_id"#,
+            before.path,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    write_labels(&mut tx, id, &post.labels).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+async fn write_labels(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    post_id: i64,
+    names: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into labels (name) select unnest($1::text[]) on conflict (name) do nothing"#,
+        names
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(r#"delete from post_labels where post_id = $1"#, post_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!(
+        r#"insert into post_labels (post_id, label_id) select $1, id from labels where name = any($2)"#,
+        post_id,
+        names
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Every label name, for the editor's suggestions.
+pub async fn all_label_names(db: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select name from labels order by lower(name)"#)
+        .fetch_all(db)
+        .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub id: i64,
+    pub post_id: i64,
+    pub title: String,
+    pub slug: String,
+    pub body_source: String,
+    pub excerpt: String,
+    pub labels: String,
+    pub saved_by: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn revisions(db: &PgPool, post_id: i64) -> Result<Vec<Revision>, sqlx::Error> {
+    sqlx::query_as!(
+        Revision,
+        r#"select r.id, r.post_id, r.title, r.slug, r.body_source, r.excerpt, r.labels,
+                  u.display_name as "saved_by?", r.created_at
+           from post_revisions r left join users u on u.id = r.saved_by
+           where r.post_id = $1
+           order by r.created_at desc, r.id desc"#,
+        post_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn revision(
+    db: &PgPool,
+    post_id: i64,
+    revision_id: i64,
+) -> Result<Option<Revision>, sqlx::Error> {
+    sqlx::query_as!(
+        Revision,
+        r#"select r.id, r.post_id, r.title, r.slug, r.body_source, r.excerpt, r.labels,
+                  u.display_name as "saved_by?", r.created_at
+           from post_revisions r left join users u on u.id = r.saved_by
+           where r.post_id = $1 and r.id = $2"#,
+        post_id,
+        revision_id
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -81,3 +81,32 @@ pub async fn update_comments(
     .await?;
     Ok(())
 }
+
+/// Every setting the admin settings page edits.
+pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update settings set title = $1, description = $2, timezone = $3, posts_per_page = $4,
+                               comment_policy = $5, moderate_after_days = $6, blocked_terms = $7
+           where id = 1"#,
+        settings.title,
+        settings.description,
+        settings.timezone,
+        settings.posts_per_page,
+        settings.comment_policy,
+        settings.moderate_after_days,
+        settings.blocked_terms
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether PostgreSQL knows this time zone name too (the archive counts use it).
+pub async fn database_knows_zone(db: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from pg_timezone_names where name = $1) as "known!""#,
+        name
+    )
+    .fetch_one(db)
+    .await
+}

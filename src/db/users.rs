@@ -18,3 +18,202 @@ pub async fn upsert_without_login(
     .fetch_one(db)
     .await
 }
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub disabled: bool,
+}
+
+/// A login candidate: the user (if the email is known) and their password hash.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+pub async fn count(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"select count(*) as "count!" from users where password_hash is not null"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn credentials(db: &PgPool, email: &str) -> Result<Option<Credentials>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select id, email, display_name, role, disabled, password_hash
+           from users where lower(email) = lower($1)"#,
+        email
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| Credentials {
+        user: User {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            disabled: r.disabled,
+        },
+        password_hash: r.password_hash,
+    }))
+}
+
+/// Creates a user who can log in. Fails with a unique violation when the email is taken.
+pub async fn create(
+    db: &PgPool,
+    email: &str,
+    display_name: &str,
+    role: &str,
+    password_hash: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into users (email, display_name, role, password_hash) values ($1, $2, $3, $4)
+           returning id"#,
+        email,
+        display_name,
+        role,
+        password_hash
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The first admin, only while nobody can log in: two setup forms sent at once cannot both win.
+pub async fn create_first_admin(
+    db: &PgPool,
+    email: &str,
+    display_name: &str,
+    password_hash: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(r#"lock table users in share row exclusive mode"#)
+        .execute(&mut *tx)
+        .await?;
+    let existing = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from users where password_hash is not null"#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if existing > 0 {
+        return Ok(None);
+    }
+    let id = sqlx::query_scalar!(
+        r#"insert into users (email, display_name, role, password_hash) values ($1, $2, 'admin', $3)
+           on conflict (lower(email)) do update
+               set display_name = excluded.display_name, role = 'admin',
+                   password_hash = excluded.password_hash, disabled = false
+           returning id"#,
+        email,
+        display_name,
+        password_hash
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+pub async fn set_password(
+    db: &PgPool,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"update users set password_hash = $2 where id = $1"#,
+        user_id,
+        password_hash
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn find_by_email(db: &PgPool, email: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        r#"select id, email, display_name, role, disabled from users where lower(email) = lower($1)"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn list(db: &PgPool) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        r#"select id, email, display_name, role, disabled from users
+           where password_hash is not null order by lower(display_name), id"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Changes a user's role and whether they are disabled; a disabled user's sessions end.
+pub async fn update_access(
+    db: &PgPool,
+    user_id: i64,
+    role: &str,
+    disabled: bool,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"update users set role = $2, disabled = $3 where id = $1"#,
+        user_id,
+        role,
+        disabled
+    )
+    .execute(&mut *tx)
+    .await?;
+    if disabled {
+        sqlx::query!(r#"delete from sessions where user_id = $1"#, user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Records a login attempt for throttling.
+pub async fn record_login(
+    db: &PgPool,
+    email: &str,
+    client_hash: Option<&str>,
+    succeeded: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into login_attempts (email, client_hash, succeeded) values ($1, $2, $3)"#,
+        email,
+        client_hash,
+        succeeded
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Seconds until the oldest of the last `limit` failures (per account or per address) within
+/// `window_secs` leaves the window; None when under the limit.
+pub async fn login_blocked_for(
+    db: &PgPool,
+    email: &str,
+    client_hash: Option<&str>,
+    limit: i64,
+    window_secs: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let rows = sqlx::query_scalar!(
+        r#"select ceil(extract(epoch from at + make_interval(secs => $3) - now()))::bigint as "wait!"
+           from login_attempts
+           where not succeeded and at > now() - make_interval(secs => $3)
+             and (lower(email) = lower($1) or client_hash = $2)
+           order by at desc
+           limit $4"#,
+        email,
+        client_hash,
+        window_secs as f64,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok((rows.len() as i64 >= limit).then(|| rows.last().copied().unwrap_or(window_secs).max(1)))
+}

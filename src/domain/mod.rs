@@ -1,4 +1,6 @@
 //! Validated values shared by the HTTP layer, the database layer and the CLI.
 
 pub mod comment;
+pub mod image;
+pub mod role;
 pub mod slug;

@@ -33,6 +33,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../../assets/css/folio.css").as_slice(),
         ),
         (
+            "admin.css",
+            "text/css; charset=utf-8",
+            include_bytes!("../../assets/css/admin.css").as_slice(),
+        ),
+        (
             "favicon.svg",
             "image/svg+xml",
             include_bytes!("../../assets/img/favicon.svg").as_slice(),

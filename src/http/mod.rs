@@ -1,10 +1,12 @@
 //! The HTTP side: each module owns its routes; this one merges them and owns the layer stack.
 
+mod admin;
 pub mod assets;
 mod comments;
 mod etag;
 mod extract;
 mod health;
+mod media;
 mod public;
 
 use std::{
@@ -38,8 +40,9 @@ use crate::{
     views::{Layout, public::ErrorPage},
 };
 
-/// Requests larger than this are refused with 413 before any handler runs.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Requests larger than this are refused with 413 before any handler runs (room for a 10 MB
+/// image upload; forms are held to axum's 2 MB default by their extractors).
+const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: https:; \
@@ -50,8 +53,10 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(public::router())
+        .merge(admin::router())
         .merge(health::router())
         .merge(assets::router())
+        .merge(media::router())
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -1,6 +1,7 @@
 //! One askama struct per page, and the small view models they are built from.
 //! Views turn database rows into display text; they do no I/O.
 
+pub mod admin;
 pub mod public;
 
 use jiff::tz::TimeZone;

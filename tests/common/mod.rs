@@ -93,7 +93,14 @@ impl Page {
 }
 
 pub fn visible_text(html: &str) -> String {
-    const BLOCKS: [&str; 24] = [
+    const BLOCKS: [&str; 31] = [
+        "td",
+        "th",
+        "tr",
+        "dt",
+        "dd",
+        "pre",
+        "label",
         "p",
         "div",
         "h1",

@@ -1,0 +1,235 @@
+//! First-run setup, login and logout.
+
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+
+use super::{AdminForm, check_origin, safe_next, session_token};
+use crate::{
+    auth::{password, session},
+    db,
+    error::AppError,
+    http::{extract::ClientIp, render},
+    state::AppState,
+    views::admin::{AdminLayout, LoginPage, SetupErrors, SetupPage},
+};
+
+/// Failed logins allowed per account or per address in the window before a wait is imposed.
+const LOGIN_FAILURES: i64 = 5;
+const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/setup", get(setup_form).post(setup))
+        .route("/admin/login", get(login_form).post(login))
+        .route("/admin/logout", post(logout))
+}
+
+async fn setup_form(State(state): State<AppState>) -> Result<Response, AppError> {
+    if db::users::count(&state.db).await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    let settings = state.settings().await?;
+    render(&SetupPage {
+        layout: AdminLayout::anonymous(&settings.title, "Set up"),
+        name: String::new(),
+        email: String::new(),
+        errors: SetupErrors::default(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, AppError> {
+    check_origin(&headers, &state.config)?;
+    if db::users::count(&state.db).await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    let name = form.name.trim();
+    let email = form.email.trim();
+    let mut errors = SetupErrors::default();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.name = Some("Enter your name (up to 100 characters)".into());
+    }
+    if !email.contains('@') || email.contains(char::is_whitespace) || email.len() > 254 {
+        errors.email = Some("Enter an email address like name@example.com".into());
+    }
+    errors.password = password::problem(&form.password);
+    if errors.name.is_some() || errors.email.is_some() || errors.password.is_some() {
+        let settings = state.settings().await?;
+        let page = SetupPage {
+            layout: AdminLayout::anonymous(&settings.title, "Set up"),
+            name: form.name.clone(),
+            email: form.email.clone(),
+            errors,
+        };
+        let mut response = render(&page)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
+    let hash = password::hash(form.password).await?;
+    let Some(user_id) = db::users::create_first_admin(&state.db, email, name, &hash).await? else {
+        return Err(AppError::NotFound);
+    };
+    start_session(&state, user_id, "/admin").await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    if db::users::count(&state.db).await? == 0 {
+        return Ok(Redirect::to("/admin/setup").into_response());
+    }
+    let next = safe_next(query.next.as_deref());
+    if let Some(token) = session_token(&headers)
+        && db::sessions::find(&state.db, &session::token_hash(&token), session::IDLE_DAYS)
+            .await?
+            .is_some()
+    {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let settings = state.settings().await?;
+    render(&LoginPage {
+        layout: AdminLayout::anonymous(&settings.title, "Log in"),
+        email: String::new(),
+        next,
+        error: None,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(address): ClientIp,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    check_origin(&headers, &state.config)?;
+    let email = form.email.trim().to_owned();
+    let client = address.map(|a| state.secret.client_hash(&a));
+    let next = safe_next(Some(&form.next));
+    let (state, email, next) = (&state, &email, &next);
+    let refuse = |status: StatusCode, error: String| async move {
+        let settings = state.settings().await?;
+        let mut response = render(&LoginPage {
+            layout: AdminLayout::anonymous(&settings.title, "Log in"),
+            email: email.clone(),
+            next: next.clone(),
+            error: Some(error),
+        })?;
+        *response.status_mut() = status;
+        Ok::<_, AppError>(response)
+    };
+
+    let blocked = db::users::login_blocked_for(
+        &state.db,
+        &form.email,
+        client.as_deref(),
+        LOGIN_FAILURES,
+        LOGIN_WINDOW_SECS,
+    )
+    .await?;
+    if let Some(wait) = blocked {
+        let minutes = (wait + 59) / 60;
+        let message = format!(
+            "Too many failed attempts. Please wait {minutes} minute{} before trying again.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, message).await?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+
+    let credentials = db::users::credentials(&state.db, form.email.trim()).await?;
+    let (user, stored) = match credentials {
+        Some(c) if !c.user.disabled => (Some(c.user), c.password_hash),
+        _ => (None, None),
+    };
+    let valid = password::verify(form.password, stored).await?;
+    db::users::record_login(&state.db, form.email.trim(), client.as_deref(), valid).await?;
+    match user.filter(|_| valid) {
+        Some(user) => {
+            // A session cookie brought to the login page is never reused: no fixation.
+            if let Some(old) = session_token(&headers) {
+                db::sessions::delete(&state.db, &session::token_hash(&old)).await?;
+            }
+            start_session(state, user.id, &safe_next(Some(&form.next))).await
+        }
+        None => refuse(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()).await,
+    }
+}
+
+async fn start_session(state: &AppState, user_id: i64, next: &str) -> Result<Response, AppError> {
+    let (token, hash) = session::new_token();
+    db::sessions::create(
+        &state.db,
+        &hash,
+        user_id,
+        &session::new_csrf_token(),
+        session::IDLE_DAYS,
+    )
+    .await?;
+    let mut response = Redirect::to(next).into_response();
+    let cookie = session::cookie(&token, state.config.secure_cookies());
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| anyhow::anyhow!("session cookie: {e}"))?,
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+/// Ends the session (the form's CSRF token proves that its user asks).
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AdminForm { .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    if let Some(token) = session_token(&headers) {
+        db::sessions::delete(&state.db, &session::token_hash(&token)).await?;
+    }
+    let mut response = Redirect::to("/admin/login").into_response();
+    let cookie = session::clearing_cookie(state.config.secure_cookies());
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| anyhow::anyhow!("session cookie: {e}"))?,
+    );
+    Ok(response)
+}

@@ -1,0 +1,237 @@
+//! Moderation: the queue by status, single and bulk actions, editing, replying.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+
+use super::{AdminForm, CurrentUser};
+use crate::{
+    db::{self, comments::thread_of},
+    domain::{
+        comment::{MAX_BODY_CHARS, MAX_DEPTH},
+        role::Role,
+    },
+    error::AppError,
+    http::render,
+    render::comment,
+    state::AppState,
+    views::admin::{AdminComment, CommentEditPage, CommentsPage},
+};
+
+const PAGE_SIZE: i64 = 50;
+const TABS: [&str; 4] = ["pending", "approved", "spam", "trash"];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/comments", get(queue))
+        .route("/admin/comments/moderate", post(moderate))
+        .route("/admin/comments/{id}/edit", get(edit_form).post(edit))
+        .route("/admin/comments/{id}/reply", post(reply))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QueueQuery {
+    status: Option<String>,
+    before: Option<i64>,
+    done: Option<String>,
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Editor)?;
+    let tab = query
+        .status
+        .as_deref()
+        .filter(|s| TABS.contains(s))
+        .unwrap_or("pending");
+    let mut layout = user.layout(&state, "comments", "Comments").await?;
+    layout.notice = query.done.map(|done| match done.as_str() {
+        "edited" => "The comment's text was saved.".to_owned(),
+        "replied" => "Your reply is published.".to_owned(),
+        n => format!("{} comment{} updated.", n, if n == "1" { "" } else { "s" }),
+    });
+    let tz = state.settings().await?.time_zone();
+    let mut rows = db::comments::list_by_status(
+        &state.db,
+        tab,
+        query.before.unwrap_or(i64::MAX),
+        PAGE_SIZE + 1,
+    )
+    .await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let next_url = rows
+        .last()
+        .filter(|_| more)
+        .map(|r| format!("/admin/comments?status={tab}&before={}", r.id));
+    render(&CommentsPage {
+        layout,
+        tab: tab.to_owned(),
+        counts: db::comments::count_by_status(&state.db).await?,
+        comments: rows.iter().map(|r| AdminComment::new(r, &tz)).collect(),
+        next_url,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ModerateForm {
+    #[serde(default)]
+    tab: String,
+    /// Bulk: the action for every selected id.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    ids: Vec<i64>,
+    /// A single comment's button: `action:id`.
+    #[serde(default)]
+    one: String,
+}
+
+async fn moderate(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<ModerateForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Editor)?;
+    let (action, ids) = match form.one.split_once(':') {
+        Some((action, id)) => (
+            action.to_owned(),
+            vec![
+                id.parse::<i64>()
+                    .map_err(|_| AppError::BadRequest("Unknown comment."))?,
+            ],
+        ),
+        None => (form.action.clone(), form.ids.clone()),
+    };
+    if ids.is_empty() {
+        return Err(AppError::BadRequest("Select at least one comment first."));
+    }
+    let changed = match action.as_str() {
+        "approve" => db::comments::set_status(&state.db, &ids, "approved").await?,
+        "unapprove" | "restore" => db::comments::set_status(&state.db, &ids, "pending").await?,
+        "spam" => db::comments::set_status(&state.db, &ids, "spam").await?,
+        "trash" => db::comments::set_status(&state.db, &ids, "trash").await?,
+        "delete" => db::comments::delete_forever(&state.db, &ids).await?,
+        _ => return Err(AppError::BadRequest("Unknown action.")),
+    };
+    let tab = if TABS.contains(&form.tab.as_str()) {
+        form.tab.as_str()
+    } else {
+        "pending"
+    };
+    Ok(Redirect::to(&format!("/admin/comments?status={tab}&done={changed}")).into_response())
+}
+
+async fn edit_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    text: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let row = db::comments::find_for_moderation(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tz = state.settings().await?.time_zone();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = render(&CommentEditPage {
+        layout: user.layout(state, "comments", "Edit comment").await?,
+        text: text.unwrap_or_else(|| row.body_source.clone()),
+        comment: AdminComment::new(&row, &tz),
+        error,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    user.require(Role::Editor)?;
+    edit_page(&state, &user, id, None, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TextForm {
+    #[serde(default)]
+    text: String,
+}
+
+fn check_text(text: &str) -> Result<String, String> {
+    let text = text.replace("\r\n", "\n");
+    if text.trim().is_empty() {
+        Err("Write some text".into())
+    } else if text.chars().count() > MAX_BODY_CHARS {
+        Err("Use at most 4,096 characters".into())
+    } else {
+        Ok(text)
+    }
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, form }: AdminForm<TextForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Editor)?;
+    match check_text(&form.text) {
+        Ok(text) => {
+            db::comments::update_body(&state.db, id, &text, &comment::to_html(&text)).await?;
+            let row = db::comments::find_for_moderation(&state.db, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(Redirect::to(&format!(
+                "/admin/comments?status={}&done=edited",
+                row.status
+            ))
+            .into_response())
+        }
+        Err(error) => edit_page(&state, &user, id, Some(form.text), Some(error)).await,
+    }
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, form }: AdminForm<TextForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Editor)?;
+    let post_id = db::comments::post_of(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let text = match check_text(&form.text) {
+        Ok(text) => text,
+        Err(error) => return edit_page(&state, &user, id, None, Some(error)).await,
+    };
+    // Threads nest three deep; a reply below that joins its parent's level. A pending parent
+    // is approved by the reply, so its chain is read after approving it.
+    db::comments::set_status(&state.db, &[id], "approved").await?;
+    let parent = match thread_of(&state.db, post_id, id).await? {
+        Some(chain) if chain.len() >= MAX_DEPTH => chain[chain.len() - (MAX_DEPTH - 1)],
+        _ => id,
+    };
+    db::comments::reply_as_editor(
+        &state.db,
+        post_id,
+        parent,
+        user.id(),
+        &user.session.user.display_name,
+        &text,
+        &comment::to_html(&text),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/comments?status=pending&done=replied").into_response())
+}

@@ -1,0 +1,229 @@
+//! The admin area: editors log in, write and publish; moderators moderate.
+//! Every route checks the session and the role; every state change checks the CSRF token
+//! and the Origin header.
+
+mod auth;
+mod comments;
+mod dashboard;
+mod media;
+mod posts;
+mod settings;
+mod users;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, Method, header, request::Parts},
+};
+use serde::{Deserialize, de::DeserializeOwned};
+
+use crate::{
+    auth::session,
+    config::Config,
+    db::{self, sessions::SessionUser},
+    domain::role::Role,
+    error::AppError,
+    http::assets,
+    state::AppState,
+    views::admin::AdminLayout,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(dashboard::router())
+        .merge(posts::router())
+        .merge(comments::router())
+        .merge(media::router())
+        .merge(users::router())
+        .merge(settings::router())
+}
+
+/// The logged-in user of an admin request. Anonymous readers are sent to the login page (with
+/// a way back); a POST without a session is refused.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub session: SessionUser,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn id(&self) -> i64 {
+        self.session.user.id
+    }
+
+    /// Refuses users below `role` with a 403 page.
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "Your role does not allow this page or action.",
+            ))
+        }
+    }
+
+    pub async fn layout(
+        &self,
+        state: &AppState,
+        active: &'static str,
+        title: &str,
+    ) -> Result<AdminLayout, AppError> {
+        let settings = state.settings().await?;
+        let pending = if self.role >= Role::Editor {
+            db::comments::count_by_status(&state.db).await?.pending
+        } else {
+            0
+        };
+        Ok(AdminLayout {
+            blog_title: settings.title,
+            page_title: title.to_owned(),
+            css_url: assets::url("folio.css"),
+            admin_css_url: assets::url("admin.css"),
+            icon_url: assets::url("favicon.svg"),
+            user_name: Some(self.session.user.display_name.clone()),
+            csrf: self.session.csrf_token.clone(),
+            active,
+            can_moderate: self.role >= Role::Editor,
+            is_admin: self.role >= Role::Admin,
+            pending,
+            notice: None,
+        })
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == session::COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let found = match session_token(&parts.headers) {
+            Some(token) => {
+                db::sessions::find(&state.db, &session::token_hash(&token), session::IDLE_DAYS)
+                    .await?
+            }
+            None => None,
+        };
+        let Some(session) = found else {
+            if parts.method == Method::GET || parts.method == Method::HEAD {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/admin".to_owned(), |p| p.as_str().to_owned());
+                return Err(AppError::LoginRequired { next });
+            }
+            return Err(AppError::Forbidden(
+                "Your session has ended. Log in again in a new tab, then send this form again.",
+            ));
+        };
+        let role = Role::parse(&session.user.role).unwrap_or(Role::Author);
+        Ok(Self { session, role })
+    }
+}
+
+/// A state-changing request from the same site: Origin (when the browser sends one) must be
+/// this blog. Cross-site forms are refused before anything is read.
+pub fn check_origin(headers: &HeaderMap, config: &Config) -> Result<(), AppError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host_origin = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|host| (format!("http://{host}"), format!("https://{host}")));
+    let same = origin == config.base_url
+        || host_origin.is_some_and(|(http, https)| origin == http || origin == https);
+    if same {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This form was sent from another site, so it was refused.",
+        ))
+    }
+}
+
+/// An admin form: the current user, a same-site Origin, a matching CSRF token, then the fields.
+/// Repeated fields (bulk actions) become a `Vec`.
+pub struct AdminForm<T> {
+    pub user: CurrentUser,
+    pub form: T,
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for AdminForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        check_origin(&parts.headers, &state.config)?;
+        let user = CurrentUser::from_request_parts(&mut parts, state).await?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| AppError::BadRequest("The form could not be read."))?;
+        let csrf: CsrfField = serde_html_form::from_bytes(&bytes)
+            .map_err(|_| AppError::BadRequest("The form could not be read."))?;
+        if !constant_time_eq(csrf.csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
+            return Err(AppError::Forbidden(
+                "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
+            ));
+        }
+        let form = serde_html_form::from_bytes(&bytes)
+            .map_err(|_| AppError::BadRequest("The form could not be read."))?;
+        Ok(Self { user, form })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `next` after login: only a path on this site, never another host.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/admin".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(
+            safe_next(Some("/admin/posts?status=draft")),
+            "/admin/posts?status=draft"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "admin",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/admin");
+    }
+}

@@ -1,0 +1,144 @@
+//! The blog's settings (admins only).
+
+use axum::{
+    Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde::Deserialize;
+
+use super::{AdminForm, CurrentUser};
+use crate::{
+    db::{self, settings::Settings},
+    domain::role::Role,
+    error::AppError,
+    http::render,
+    state::AppState,
+    views::admin::{SettingsErrors, SettingsForm, SettingsPage},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/settings", get(page).post(save))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut layout = user.layout(&state, "settings", "Settings").await?;
+    layout.notice = query.done.map(|_| "The settings are saved.".to_owned());
+    let s = state.settings().await?;
+    let form = SettingsForm {
+        title: s.title,
+        description: s.description,
+        timezone: s.timezone,
+        posts_per_page: s.posts_per_page.to_string(),
+        comment_policy: s.comment_policy,
+        moderate_after_days: s.moderate_after_days.to_string(),
+        blocked_terms: s.blocked_terms,
+        errors: SettingsErrors::default(),
+    };
+    render(&SettingsPage { layout, form })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SettingsFields {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    posts_per_page: String,
+    #[serde(default)]
+    comment_policy: String,
+    #[serde(default)]
+    moderate_after_days: String,
+    #[serde(default)]
+    blocked_terms: String,
+}
+
+async fn save(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<SettingsFields>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut errors = SettingsErrors::default();
+    let title = form.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        errors.title = Some("Enter a title (up to 200 characters)".into());
+    }
+    let timezone = form.timezone.trim();
+    let known = jiff::tz::TimeZone::get(timezone).is_ok()
+        && db::settings::database_knows_zone(&state.db, timezone).await?;
+    if !known {
+        errors.timezone =
+            Some("Enter a time zone name such as UTC, Europe/Berlin or America/New_York".into());
+    }
+    let posts_per_page = form
+        .posts_per_page
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| (1..=100).contains(n));
+    if posts_per_page.is_none() {
+        errors.posts_per_page = Some("Enter a number from 1 to 100".into());
+    }
+    let days = form
+        .moderate_after_days
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| (0..=36_500).contains(n));
+    if days.is_none() {
+        errors.moderate_after_days = Some("Enter a number of days, 0 or more".into());
+    }
+    let policy = match form.comment_policy.as_str() {
+        p @ ("open" | "moderated" | "moderate_after" | "closed") => p,
+        _ => "open",
+    };
+    if let (None, None, None, None, Some(posts_per_page), Some(days)) = (
+        &errors.title,
+        &errors.timezone,
+        &errors.posts_per_page,
+        &errors.moderate_after_days,
+        posts_per_page,
+        days,
+    ) {
+        let settings = Settings {
+            title: title.to_owned(),
+            description: form.description.trim().to_owned(),
+            timezone: timezone.to_owned(),
+            posts_per_page,
+            comment_policy: policy.to_owned(),
+            moderate_after_days: days,
+            blocked_terms: form.blocked_terms.replace("\r\n", "\n"),
+        };
+        db::settings::update_all(&state.db, &settings).await?;
+        return Ok(Redirect::to("/admin/settings?done=1").into_response());
+    }
+    let layout = user.layout(&state, "settings", "Settings").await?;
+    let form = SettingsForm {
+        title: form.title,
+        description: form.description,
+        timezone: form.timezone,
+        posts_per_page: form.posts_per_page,
+        comment_policy: policy.to_owned(),
+        moderate_after_days: form.moderate_after_days,
+        blocked_terms: form.blocked_terms,
+        errors,
+    };
+    let mut response = render(&SettingsPage { layout, form })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}

@@ -1,0 +1,269 @@
+//! People (admins only) and everyone's own password.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+
+use super::{AdminForm, CurrentUser};
+use crate::{
+    auth::password,
+    db,
+    domain::role::Role,
+    error::AppError,
+    http::render,
+    state::AppState,
+    views::admin::{AccountPage, NewUserForm, SetupErrors, UserView, UsersPage},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list).post(add))
+        .route("/admin/users/{id}", post(update))
+        .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/account", get(account).post(change_own_password))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    user: &CurrentUser,
+    new_user: NewUserForm,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut layout = user.layout(state, "users", "Users").await?;
+    layout.notice = notice;
+    let users = db::users::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| UserView {
+            is_me: u.id == user.id(),
+            id: u.id,
+            email: u.email,
+            name: u.display_name,
+            role: u.role,
+            disabled: u.disabled,
+        })
+        .collect();
+    let mut response = render(&UsersPage {
+        layout,
+        users,
+        new_user,
+        error,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let notice = query.done.map(|done| match done.as_str() {
+        "added" => "The user was added.".to_owned(),
+        "password" => "The password was set.".to_owned(),
+        _ => "Saved.".to_owned(),
+    });
+    let new_user = NewUserForm {
+        role: "author".into(),
+        ..NewUserForm::default()
+    };
+    users_page(&state, &user, new_user, None, notice, StatusCode::OK).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AddForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn add(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<AddForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut errors = SetupErrors::default();
+    let (email, name) = (form.email.trim(), form.name.trim());
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.name = Some("Enter a name (up to 100 characters)".into());
+    }
+    if !email.contains('@') || email.contains(char::is_whitespace) || email.len() > 254 {
+        errors.email = Some("Enter an email address like name@example.com".into());
+    }
+    errors.password = password::problem(&form.password);
+    let role = Role::parse(&form.role).unwrap_or(Role::Author);
+    if errors.name.is_none() && errors.email.is_none() && errors.password.is_none() {
+        let hash = password::hash(form.password.clone()).await?;
+        match db::users::create(&state.db, email, name, role.as_str(), &hash).await {
+            Ok(_) => return Ok(Redirect::to("/admin/users?done=added").into_response()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                errors.email = Some("Someone already uses this email address".into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let new_user = NewUserForm {
+        email: form.email,
+        name: form.name,
+        role: role.as_str().into(),
+        errors,
+    };
+    users_page(
+        &state,
+        &user,
+        new_user,
+        None,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AccessForm {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    disabled: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, form }: AdminForm<AccessForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let role = Role::parse(&form.role).ok_or(AppError::BadRequest("Unknown role."))?;
+    let disabled = form.disabled.is_some();
+    if id == user.id() && (disabled || role != Role::Admin) {
+        let new_user = NewUserForm {
+            role: "author".into(),
+            ..NewUserForm::default()
+        };
+        let error =
+            "You cannot disable yourself or give up your own admin role: ask another admin."
+                .to_owned();
+        return users_page(
+            &state,
+            &user,
+            new_user,
+            Some(error),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    db::users::update_access(&state.db, id, role.as_str(), disabled).await?;
+    Ok(Redirect::to("/admin/users?done=saved").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    current: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, form }: AdminForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    if let Some(problem) = password::problem(&form.password) {
+        let new_user = NewUserForm {
+            role: "author".into(),
+            ..NewUserForm::default()
+        };
+        return users_page(
+            &state,
+            &user,
+            new_user,
+            Some(format!("The password was not set: {problem}.")),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let hash = password::hash(form.password).await?;
+    if !db::users::set_password(&state.db, id, &hash).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/admin/users?done=password").into_response())
+}
+
+async fn account_page(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, AppError> {
+    let mut layout = user.layout(state, "account", "Your account").await?;
+    layout.notice = notice;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = render(&AccountPage { layout, error })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn account(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let notice = query.done.map(|_| "Your password is changed.".to_owned());
+    account_page(&state, &user, None, notice).await
+}
+
+async fn change_own_password(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let stored = db::users::credentials(&state.db, &user.session.user.email)
+        .await?
+        .and_then(|c| c.password_hash);
+    if !password::verify(form.current, stored).await? {
+        return account_page(
+            &state,
+            &user,
+            Some("The current password is not right.".into()),
+            None,
+        )
+        .await;
+    }
+    if let Some(problem) = password::problem(&form.password) {
+        return account_page(
+            &state,
+            &user,
+            Some(format!("The new password is not accepted: {problem}.")),
+            None,
+        )
+        .await;
+    }
+    let hash = password::hash(form.password).await?;
+    db::users::set_password(&state.db, user.id(), &hash).await?;
+    Ok(Redirect::to("/admin/account?done=1").into_response())
+}

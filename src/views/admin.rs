@@ -1,0 +1,363 @@
+//! Admin pages: one askama struct per page, all on `templates/admin/base.html`.
+
+use askama::Template;
+
+use crate::db::comments::StatusCounts;
+
+/// Everything `admin/base.html` needs.
+#[derive(Debug, Clone)]
+pub struct AdminLayout {
+    pub blog_title: String,
+    pub page_title: String,
+    pub css_url: &'static str,
+    pub admin_css_url: &'static str,
+    pub icon_url: &'static str,
+    /// None on the setup and login pages.
+    pub user_name: Option<String>,
+    pub csrf: String,
+    /// Which navigation entry is current.
+    pub active: &'static str,
+    pub can_moderate: bool,
+    pub is_admin: bool,
+    pub pending: i64,
+    /// A confirmation after a redirect ("Post published.").
+    pub notice: Option<String>,
+}
+
+impl AdminLayout {
+    /// For pages shown before anyone is logged in.
+    pub fn anonymous(blog_title: &str, title: &str) -> Self {
+        Self {
+            blog_title: blog_title.to_owned(),
+            page_title: title.to_owned(),
+            css_url: crate::http::assets::url("folio.css"),
+            admin_css_url: crate::http::assets::url("admin.css"),
+            icon_url: crate::http::assets::url("favicon.svg"),
+            user_name: None,
+            csrf: String::new(),
+            active: "",
+            can_moderate: false,
+            is_admin: false,
+            pending: 0,
+            notice: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SetupErrors {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/setup.html")]
+pub struct SetupPage {
+    pub layout: AdminLayout,
+    pub name: String,
+    pub email: String,
+    pub errors: SetupErrors,
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+pub struct LoginPage {
+    pub layout: AdminLayout,
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+/// A comment as moderators see it.
+#[derive(Debug, Clone)]
+pub struct AdminComment {
+    pub id: i64,
+    pub post_title: String,
+    pub post_url: String,
+    pub author_name: String,
+    pub author_email: Option<String>,
+    pub author_url: Option<String>,
+    pub client_hash: Option<String>,
+    pub body_html: String,
+    pub body_source: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub when: String,
+    pub by_editor: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+pub struct DashboardPage {
+    pub layout: AdminLayout,
+    pub counts: StatusCounts,
+    pub drafts: i64,
+    pub scheduled: i64,
+    pub published: i64,
+    pub pending: Vec<AdminComment>,
+}
+
+impl AdminComment {
+    pub fn new(row: &crate::db::comments::ModerationRow, tz: &jiff::tz::TimeZone) -> Self {
+        let at = crate::render::dates::zoned(row.created_at, tz);
+        Self {
+            id: row.id,
+            post_title: row.post_title.clone(),
+            post_url: row.post_path.clone(),
+            author_name: row.author_name.clone(),
+            author_email: row.author_email.clone(),
+            author_url: row.author_url.clone(),
+            client_hash: row.client_hash.clone(),
+            body_html: row.body_html.clone(),
+            body_source: row.body_source.clone(),
+            status: row.status.clone(),
+            reason: row.status_reason.clone(),
+            when: crate::render::dates::date_and_time(&at),
+            by_editor: row.user_id.is_some(),
+        }
+    }
+}
+
+/// A row of the posts list.
+#[derive(Debug, Clone)]
+pub struct PostRowView {
+    pub id: i64,
+    pub title: String,
+    pub is_page: bool,
+    pub state: &'static str,
+    pub when: String,
+    pub author: String,
+    pub approved: i64,
+    pub pending: i64,
+    pub public_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/posts.html")]
+pub struct PostsPage {
+    pub layout: AdminLayout,
+    pub rows: Vec<PostRowView>,
+    pub state: String,
+    pub q: String,
+    pub next_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PostErrors {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub labels: Option<String>,
+    pub publish_at: Option<String>,
+    pub body: Option<String>,
+}
+
+impl PostErrors {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.slug.is_none()
+            && self.labels.is_none()
+            && self.publish_at.is_none()
+            && self.body.is_none()
+    }
+}
+
+/// The editor's fields, as loaded or as sent.
+#[derive(Debug, Clone, Default)]
+pub struct PostFormView {
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub labels: String,
+    pub slug: String,
+    pub excerpt: String,
+    pub comment_policy: String,
+    /// `YYYY-MM-DDTHH:MM` in the blog's time zone
+    pub publish_at: String,
+    pub errors: PostErrors,
+}
+
+#[derive(Template)]
+#[template(path = "admin/post_edit.html")]
+pub struct EditorPage {
+    pub layout: AdminLayout,
+    pub post_id: Option<i64>,
+    pub form: PostFormView,
+    /// "New", "Draft", "Scheduled" or "Published"
+    pub state: &'static str,
+    pub public_url: Option<String>,
+    pub existing_labels: String,
+    pub timezone: String,
+    pub revision_count: usize,
+}
+
+impl EditorPage {
+    pub fn action(&self) -> String {
+        match self.post_id {
+            Some(id) => format!("/admin/posts/{id}"),
+            None => "/admin/posts".to_owned(),
+        }
+    }
+
+    pub fn policy_selected(&self, value: &str) -> bool {
+        self.form.comment_policy == value
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RevisionView {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub labels: String,
+    pub excerpt: String,
+    pub body_source: String,
+    pub saved_by: String,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/revisions.html")]
+pub struct RevisionsPage {
+    pub layout: AdminLayout,
+    pub post_id: i64,
+    pub title: String,
+    pub revisions: Vec<RevisionView>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/revision.html")]
+pub struct RevisionPage {
+    pub layout: AdminLayout,
+    pub post_id: i64,
+    pub revision: RevisionView,
+}
+
+#[derive(Template)]
+#[template(path = "admin/comments.html")]
+pub struct CommentsPage {
+    pub layout: AdminLayout,
+    pub tab: String,
+    pub counts: StatusCounts,
+    pub comments: Vec<AdminComment>,
+    pub next_url: Option<String>,
+}
+
+impl CommentsPage {
+    pub fn tabs(&self) -> [(&'static str, &'static str, i64); 4] {
+        [
+            ("pending", "Pending", self.counts.pending),
+            ("approved", "Approved", self.counts.approved),
+            ("spam", "Spam", self.counts.spam),
+            ("trash", "Trash", self.counts.trash),
+        ]
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/comment_edit.html")]
+pub struct CommentEditPage {
+    pub layout: AdminLayout,
+    pub comment: AdminComment,
+    pub text: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaView {
+    pub url: String,
+    pub size: String,
+    pub uploaded_by: String,
+    pub when: String,
+    /// Just uploaded.
+    pub highlighted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/media.html")]
+pub struct MediaPage {
+    pub layout: AdminLayout,
+    pub files: Vec<MediaView>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUserForm {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub errors: SetupErrors,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub disabled: bool,
+    pub is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    pub layout: AdminLayout,
+    pub users: Vec<UserView>,
+    pub new_user: NewUserForm,
+    pub error: Option<String>,
+}
+
+impl UsersPage {
+    pub fn roles(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("author", "Author"),
+            ("editor", "Editor"),
+            ("admin", "Admin"),
+        ]
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/account.html")]
+pub struct AccountPage {
+    pub layout: AdminLayout,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SettingsErrors {
+    pub title: Option<String>,
+    pub timezone: Option<String>,
+    pub posts_per_page: Option<String>,
+    pub moderate_after_days: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SettingsForm {
+    pub title: String,
+    pub description: String,
+    pub timezone: String,
+    pub posts_per_page: String,
+    pub comment_policy: String,
+    pub moderate_after_days: String,
+    pub blocked_terms: String,
+    pub errors: SettingsErrors,
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+pub struct SettingsPage {
+    pub layout: AdminLayout,
+    pub form: SettingsForm,
+}
+
+impl SettingsPage {
+    pub fn has_errors(&self) -> bool {
+        let e = &self.form.errors;
+        e.title.is_some()
+            || e.timezone.is_some()
+            || e.posts_per_page.is_some()
+            || e.moderate_after_days.is_some()
+    }
+}
