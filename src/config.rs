@@ -16,7 +16,12 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// Log filter in tracing's syntax, e.g. `info` or `folio=debug,tower_http=info`
-    #[arg(long, env = "FOLIO_LOG", global = true, default_value = "info")]
+    #[arg(
+        long,
+        env = "FOLIO_LOG",
+        global = true,
+        default_value = "info,sqlx=warn"
+    )]
     pub log: String,
 
     #[command(subcommand)]

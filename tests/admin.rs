@@ -1378,3 +1378,81 @@ async fn images_upload_by_their_bytes_and_are_served_for_a_year(pool: PgPool) {
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+#[sqlx::test]
+async fn failures_from_one_address_across_accounts_also_wait(pool: PgPool) {
+    let config = Config {
+        trust_proxy: true,
+        ..Config::with_base_url(common::BASE_URL)
+    };
+    let app = app_with(&pool, config);
+    add_user(&pool, "victim@example.test", "Victim", "editor").await;
+    let from = [("x-forwarded-for", "198.51.100.23")];
+    for n in 0..5 {
+        let email = format!("guess{n}@example.test");
+        let page = post_form(
+            &app,
+            "/admin/login",
+            &[("email", &email), ("password", "guess")],
+            &from,
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let blocked = post_form(
+        &app,
+        "/admin/login",
+        &[("email", "victim@example.test"), ("password", PASSWORD)],
+        &from,
+    )
+    .await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = post_form(
+        &app,
+        "/admin/login",
+        &[("email", "victim@example.test"), ("password", PASSWORD)],
+        &[("x-forwarded-for", "198.51.100.99")],
+    )
+    .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::SEE_OTHER,
+        "the account itself is not locked by someone else's guesses"
+    );
+}
+
+#[sqlx::test]
+async fn unapproving_hides_a_comment_again(pool: PgPool) {
+    let app = app(&pool);
+    let editor = user_session(&app, &pool, "editor").await;
+    let (post, path) = add_post(
+        &pool,
+        Post::published("Second thoughts", now() - Duration::days(1)),
+    )
+    .await;
+    let id = add_comment(&pool, post, "Dora", "Visible for now", "approved", now()).await;
+    assert!(get(&app, &path).await.text().contains("1 comment: Dora"));
+    let ids = id.to_string();
+    editor
+        .post(
+            &app,
+            "/admin/comments/moderate",
+            &[("tab", "approved"), ("action", "unapprove"), ("ids", &ids)],
+        )
+        .await;
+    assert_eq!(status_of(&pool, id).await, "pending");
+    assert!(get(&app, &path).await.text().contains("No comments:"));
+    let nothing = editor
+        .post(
+            &app,
+            "/admin/comments/moderate",
+            &[("tab", "approved"), ("action", "approve")],
+        )
+        .await;
+    assert_eq!(nothing.status, StatusCode::BAD_REQUEST);
+    assert!(
+        nothing
+            .text()
+            .contains("Select at least one comment first.")
+    );
+}

@@ -198,3 +198,125 @@ async fn a_reader_posts_a_comment_from_a_real_browser(pool: PgPool) {
 
     browser.close().await.unwrap();
 }
+
+#[sqlx::test]
+async fn an_editor_logs_in_writes_and_publishes_from_a_real_browser(pool: PgPool) {
+    let hash = folio::auth::password::hash("browser test password".into())
+        .await
+        .unwrap();
+    db::users::create(&pool, "ed@example.test", "Ed Itor", "editor", &hash)
+        .await
+        .unwrap();
+    let addr = serve(&pool).await;
+    let (_driver, browser) = start_browser().await;
+    let base = format!("http://{addr}");
+
+    browser
+        .goto(&format!("{base}/admin/posts/new"))
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login"),
+        "sent to log in first"
+    );
+    browser
+        .find(Locator::Id("login-email"))
+        .await
+        .unwrap()
+        .send_keys("ed@example.test")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("login-password"))
+        .await
+        .unwrap()
+        .send_keys("browser test password")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("post-title"))
+        .await
+        .expect("back to the editor after logging in");
+
+    browser
+        .find(Locator::Id("post-title"))
+        .await
+        .unwrap()
+        .send_keys("Written in Chromium")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("post-body"))
+        .await
+        .unwrap()
+        .send_keys("A post typed into the *real* editor.")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("post-labels"))
+        .await
+        .unwrap()
+        .send_keys("Browsers")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[value=publish]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = browser
+        .wait()
+        .for_element(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(notice, "Published.");
+
+    browser.goto(&format!("{base}/")).await.unwrap();
+    let main = browser
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(main.contains("Written in Chromium"), "{main}");
+    assert!(
+        main.contains("A post typed into the real editor."),
+        "{main}"
+    );
+    assert!(main.contains("Posted by Ed Itor"), "{main}");
+    browser
+        .find(Locator::LinkText("Written in Chromium"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let title = browser
+        .find(Locator::Css("h1.post-title"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title, "Written in Chromium");
+    browser.close().await.unwrap();
+}
