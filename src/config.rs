@@ -115,6 +115,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Comments per client address per minute; 0 means no limit.
     pub comment_rate_limit: u32,
+    /// URLs per sitemap file before `/sitemap.xml` becomes an index (the protocol's limit).
+    pub sitemap_chunk: i64,
 }
 
 impl Config {
@@ -136,7 +138,21 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             trust_proxy: false,
             comment_rate_limit: 5,
+            sitemap_chunk: 50_000,
         }
+    }
+
+    /// The host name, for `tag:` ids in feeds.
+    pub fn host(&self) -> &str {
+        let rest = self
+            .base_url
+            .split_once("://")
+            .map_or(self.base_url.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        authority
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(authority, |(host, _)| host)
     }
 
     /// Cookies get the Secure flag when the blog is served over https.

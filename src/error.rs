@@ -31,6 +31,8 @@ impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         if crate::db::is_unavailable(&error) {
             AppError::Unavailable(error)
+        } else if crate::db::is_unstorable_text(&error) {
+            AppError::BadRequest("The request contains characters that this blog cannot store.")
         } else {
             AppError::Database(error)
         }

@@ -752,6 +752,21 @@ async fn replies_nest_three_deep_and_deeper_ones_stay_at_the_third_level(pool: P
 async fn a_comment_reads_back_exactly_as_it_was_typed(pool: PgPool) {
     let (post_id, path) = a_post(&pool).await;
     let app = app(&pool);
+    let nul = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Nul\0l", "A NUL\0 character sneaks in"),
+    )
+    .await;
+    assert_eq!(
+        nul.status,
+        StatusCode::SEE_OTHER,
+        "NUL characters are dropped, the comment is kept"
+    );
+    sqlx::query("delete from comments")
+        .execute(&pool)
+        .await
+        .unwrap();
     let typed = "I <b>love</b> this & that. \"Quoted\" 'single' <3\nA new line with ∑ and 😀";
     let sent = send(
         &app,

@@ -2,6 +2,7 @@
 
 pub mod comments;
 pub mod demo;
+pub mod feeds;
 pub mod labels;
 pub mod media;
 pub mod posts;
@@ -149,4 +150,10 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
             .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
         _ => false,
     }
+}
+
+/// True when PostgreSQL refused text it cannot store (a NUL character): the client's input,
+/// not a bug.
+pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("22021"))
 }

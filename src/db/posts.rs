@@ -328,29 +328,59 @@ pub async fn add_redirect(db: &PgPool, old_path: &str, post_id: i64) -> Result<(
     Ok(())
 }
 
-/// Visible posts matching a web-search style query (quotes, OR, -word), best first.
-pub async fn search(db: &PgPool, query: &str, limit: i64) -> Result<Vec<PostRow>, sqlx::Error> {
+/// A search hit: the post and a snippet of its text around the matches. In the snippet,
+/// `\u{1}` and `\u{2}` mark where each match starts and ends; the text is not yet escaped.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub id: i64,
+    pub path: String,
+    pub title: String,
+    pub published_at: OffsetDateTime,
+    pub labels: Vec<String>,
+    pub snippet: String,
+}
+
+/// Visible posts matching a web-search style query (quotes, OR, -word), best first; title
+/// matches outrank label matches, which outrank body matches.
+pub async fn search(
+    db: &PgPool,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<SearchHit>, sqlx::Error> {
     sqlx::query_as!(
-        PostRow,
-        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
-                  p.published_at as "published_at!",
-                  u.display_name as "author_name?",
+        SearchHit,
+        r#"select p.id, p.path, p.title, p.published_at as "published_at!",
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
-                  (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                  p.comment_policy
-           from posts p
-           left join users u on u.id = p.author_id
+                  ts_headline(search_language(),
+                              regexp_replace(p.body_html, '<[^>]*>', ' ', 'g'), q,
+                              'StartSel=' || chr(1) || ', StopSel=' || chr(2)
+                              || ', MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "')
+                      as "snippet!"
+           from posts p, websearch_to_tsquery(search_language(), $1) q
            where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
-             and p.search @@ websearch_to_tsquery('simple', $1)
-           order by ts_rank(p.search, websearch_to_tsquery('simple', $1)) desc,
-                    p.published_at desc, p.id desc
-           limit $2"#,
+             and p.search @@ q
+           order by ts_rank(p.search, q) desc, p.published_at desc, p.id desc
+           limit $2 offset $3"#,
         query,
-        limit
+        limit,
+        offset
     )
     .fetch_all(db)
+    .await
+}
+
+/// How many visible posts match (for "12 posts match").
+pub async fn search_count(db: &PgPool, query: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!"
+           from posts p, websearch_to_tsquery(search_language(), $1) q
+           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+             and p.search @@ q"#,
+        query
+    )
+    .fetch_one(db)
     .await
 }
 

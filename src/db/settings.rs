@@ -11,6 +11,10 @@ pub struct Settings {
     pub moderate_after_days: i32,
     /// One per line: words, email addresses or client addresses whose comments are spam.
     pub blocked_terms: String,
+    /// PostgreSQL text-search configuration, e.g. `simple` or `english`.
+    pub search_language: String,
+    /// Feeds carry summaries instead of full posts.
+    pub feed_summaries: bool,
 }
 
 impl Default for Settings {
@@ -23,6 +27,8 @@ impl Default for Settings {
             comment_policy: "open".to_owned(),
             moderate_after_days: 14,
             blocked_terms: String::new(),
+            search_language: "simple".to_owned(),
+            feed_summaries: false,
         }
     }
 }
@@ -38,7 +44,7 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
     sqlx::query_as!(
         Settings,
         r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
-                  blocked_terms
+                  blocked_terms, search_language, feed_summaries
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -82,11 +88,18 @@ pub async fn update_comments(
     Ok(())
 }
 
-/// Every setting the admin settings page edits.
+/// Every setting the admin settings page edits. A new search language re-indexes every post,
+/// in the same transaction.
 pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let before =
+        sqlx::query_scalar!(r#"select search_language from settings where id = 1 for update"#)
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query!(
         r#"update settings set title = $1, description = $2, timezone = $3, posts_per_page = $4,
-                               comment_policy = $5, moderate_after_days = $6, blocked_terms = $7
+                               comment_policy = $5, moderate_after_days = $6, blocked_terms = $7,
+                               search_language = $8, feed_summaries = $9
            where id = 1"#,
         settings.title,
         settings.description,
@@ -94,11 +107,29 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         settings.posts_per_page,
         settings.comment_policy,
         settings.moderate_after_days,
-        settings.blocked_terms
+        settings.blocked_terms,
+        settings.search_language,
+        settings.feed_summaries
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    if before != settings.search_language {
+        sqlx::query!(
+            r#"update posts set search = post_search_document(
+                   title, post_search_labels(id), post_search_body(body_source, body_format),
+                   search_language())"#
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The text-search configurations PostgreSQL offers, for the settings page.
+pub async fn search_languages(db: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select cfgname::text as "name!" from pg_ts_config order by cfgname"#)
+        .fetch_all(db)
+        .await
 }
 
 /// Whether PostgreSQL knows this time zone name too (the archive counts use it).

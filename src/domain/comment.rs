@@ -74,7 +74,14 @@ pub struct ValidComment {
 impl CommentForm {
     pub fn validate(&self) -> Result<ValidComment, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = self.name.trim();
+        // NUL cannot be stored in PostgreSQL text, and no person types it.
+        let (name, email, website, comment) = (
+            self.name.replace('\0', ""),
+            self.email.replace('\0', ""),
+            self.website.replace('\0', ""),
+            self.comment.replace('\0', ""),
+        );
+        let name = name.trim();
         if name.is_empty() {
             errors.name = Some("Enter your name".into());
         } else if name.chars().count() > MAX_NAME_CHARS {
@@ -82,16 +89,16 @@ impl CommentForm {
                 "Your name must be {MAX_NAME_CHARS} characters or fewer"
             ));
         }
-        let email = self.email.trim();
+        let email = email.trim();
         if !email.is_empty() && !is_plausible_email(email) {
             errors.email =
                 Some("Enter an email address like name@example.com, or leave it empty".into());
         }
-        let website = normalise_website(self.website.trim());
+        let website = normalise_website(website.trim());
         if let Err(message) = &website {
             errors.website = Some(message.clone());
         }
-        let body = self.comment.replace("\r\n", "\n");
+        let body = comment.replace("\r\n", "\n");
         let length = body.chars().count();
         if body.trim().is_empty() {
             errors.comment = Some("Write a comment".into());

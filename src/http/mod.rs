@@ -5,6 +5,7 @@ pub mod assets;
 mod comments;
 mod etag;
 mod extract;
+mod feeds;
 mod health;
 mod media;
 mod public;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(media::router())
+        .merge(feeds::router())
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -26,8 +26,8 @@ use crate::{
     state::AppState,
     views::{
         CommentFormView, Layout, NavLink, PostView, Sidebar, comment_threads, group_by_day,
-        public::{ListPage, PostPage, StaticPage},
-        query_value,
+        public::{ListPage, PostPage, SearchPage, SearchResultView, StaticPage},
+        query_value, snippet_html,
     },
 };
 
@@ -63,6 +63,7 @@ pub struct PageParams {
     #[serde(rename = "cursor-id")]
     cursor_id: Option<String>,
     q: Option<String>,
+    page: Option<String>,
 }
 
 /// Where a listing starts, parsed from its parameters.
@@ -129,8 +130,13 @@ async fn search(
     State(state): State<AppState>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        return search_results(&state, q).await;
+    if params.q.is_some() {
+        let page = params
+            .page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        return search_results(&state, params.q.as_deref(), page).await;
     }
     listing(&state, &params, Listing::home()).await
 }
@@ -144,6 +150,7 @@ async fn label(
         .await?
         .ok_or(AppError::NotFound)?;
     let listing = Listing {
+        label_feed: Some(name.clone()),
         scope: Scope::label(label_id),
         base_path: crate::views::label_url(&name),
         heading: Some(format!("Showing posts with label {name}")),
@@ -163,6 +170,7 @@ async fn year_archive(
     let (from, until) =
         dates::local_range(year, None, &settings.time_zone()).ok_or(AppError::NotFound)?;
     let listing = Listing {
+        label_feed: None,
         scope: Scope::range(from, until),
         base_path: format!("/{year:04}/"),
         heading: Some(format!("Posts from {year}")),
@@ -184,6 +192,7 @@ async fn month_archive(
         dates::local_range(year, Some(month), &settings.time_zone()).ok_or(AppError::NotFound)?;
     let name = format!("{} {year}", dates::month_name(month));
     let listing = Listing {
+        label_feed: None,
         scope: Scope::range(from, until),
         base_path: format!("/{year:04}/{month:02}/"),
         heading: Some(format!("Posts from {name}")),
@@ -222,6 +231,8 @@ fn parse_month(text: &str) -> Result<i8, AppError> {
 
 /// What a listing page shows and where its pager links point.
 struct Listing {
+    /// A label page also offers the label's own feed.
+    label_feed: Option<String>,
     scope: Scope,
     base_path: String,
     heading: Option<String>,
@@ -232,6 +243,7 @@ struct Listing {
 impl Listing {
     fn home() -> Self {
         Self {
+            label_feed: None,
             scope: Scope::EVERYTHING,
             base_path: "/search".to_owned(),
             heading: None,
@@ -318,13 +330,25 @@ async fn listing(
         Start::Newest => Some(listing.base_path.as_str()),
         _ => None,
     };
+    let mut layout = Layout::new(
+        &settings,
+        &state.config,
+        listing.page_title.as_deref(),
+        path,
+    );
+    if let Some(name) = &listing.label_feed {
+        layout.feeds.push(crate::views::FeedLink {
+            title: format!("{} - {name}", settings.title),
+            url: format!(
+                "{}/feeds/posts/default/-/{}",
+                state.config.base_url,
+                query_value(name)
+            ),
+            content_type: "application/atom+xml",
+        });
+    }
     let page = ListPage {
-        layout: Layout::new(
-            &settings,
-            &state.config,
-            listing.page_title.as_deref(),
-            path,
-        ),
+        layout,
         fresh_blog: rows.is_empty() && sidebar.years.is_empty(),
         sidebar,
         is_home,
@@ -343,31 +367,84 @@ fn key_of(row: &PostRow) -> Key {
     }
 }
 
-/// Full-text search over titles and bodies, best matches first.
-async fn search_results(state: &AppState, q: &str) -> Result<Response, AppError> {
+const SEARCH_PAGE_SIZE: i64 = 10;
+/// Search pages go this deep; past it, people refine the words.
+const SEARCH_MAX_PAGES: i64 = 10;
+
+/// Full-text search, best matches first, with highlighted snippets.
+async fn search_results(
+    state: &AppState,
+    q: Option<&str>,
+    page: i64,
+) -> Result<Response, AppError> {
     let settings = state.settings().await?;
     let tz = settings.time_zone();
-    let q: String = q.chars().take(256).collect();
-    let rows = db::posts::search(&state.db, &q, 20).await?;
-    let sidebar = sidebar(state, &settings, None).await?;
-    let heading = if rows.is_empty() {
-        format!("No posts match “{q}”")
+    // Long enough for any real query; a pasted novel is cut, never an error.
+    let query: String = q
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .filter(|c| *c != '\0')
+        .take(256)
+        .collect();
+    let page = page.clamp(1, SEARCH_MAX_PAGES);
+    let (total, hits) = if query.is_empty() {
+        (None, Vec::new())
     } else {
-        format!("Posts matching “{q}”")
+        let (total, hits) = tokio::try_join!(
+            db::posts::search_count(&state.db, &query),
+            db::posts::search(
+                &state.db,
+                &query,
+                SEARCH_PAGE_SIZE,
+                (page - 1) * SEARCH_PAGE_SIZE
+            ),
+        )?;
+        (Some(total), hits)
     };
-    let mut layout = Layout::new(&settings, &state.config, Some(&heading), None);
+    let link = |page: i64| format!("/search?q={}&page={page}", query_value(&query));
+    let pages = total
+        .map_or(0, |t| (t + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE)
+        .min(SEARCH_MAX_PAGES);
+    let sidebar = sidebar(state, &settings, None).await?;
+    let title = if query.is_empty() {
+        "Search".to_owned()
+    } else {
+        format!("Search: {query}")
+    };
+    let mut layout = Layout::new(&settings, &state.config, Some(&title), None);
     layout.noindex = true;
-    let page = ListPage {
+    let results = hits
+        .iter()
+        .map(|hit| {
+            let at = dates::zoned(hit.published_at, &tz);
+            SearchResultView {
+                title: hit.title.clone(),
+                url: hit.path.clone(),
+                date: dates::date_header(&at),
+                datetime: dates::html_datetime(&at),
+                labels: hit
+                    .labels
+                    .iter()
+                    .map(|name| crate::views::LabelLink {
+                        name: name.clone(),
+                        url: crate::views::label_url(name),
+                        count: 0,
+                    })
+                    .collect(),
+                snippet_html: snippet_html(&hit.snippet),
+            }
+        })
+        .collect();
+    render(&SearchPage {
         layout,
-        fresh_blog: false,
         sidebar,
-        is_home: false,
-        heading: Some(heading),
-        days: group_by_day(&rows, &tz),
-        newer_url: None,
-        older_url: None,
-    };
-    render(&page)
+        total,
+        results,
+        previous_url: (page > 1).then(|| link(page - 1)),
+        next_url: (page < pages).then(|| link(page + 1)),
+        query,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -438,6 +515,7 @@ pub(super) async fn post_page(
     if !row.excerpt.is_empty() {
         layout.meta_description = row.excerpt.clone();
     }
+    layout.for_post(&state.config, row, &row.excerpt);
     if form.has_errors() {
         layout.page_title = format!("Error: {}", layout.page_title);
     }

@@ -342,6 +342,10 @@ pub struct SettingsForm {
     pub comment_policy: String,
     pub moderate_after_days: String,
     pub blocked_terms: String,
+    pub search_language: String,
+    pub feed_summaries: bool,
+    /// The text-search languages to choose from.
+    pub languages: Vec<String>,
     pub errors: SettingsErrors,
 }
 

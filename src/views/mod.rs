@@ -2,9 +2,11 @@
 //! Views turn database rows into display text; they do no I/O.
 
 pub mod admin;
+pub mod feeds;
 pub mod public;
 
 use jiff::tz::TimeZone;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::{
@@ -31,6 +33,21 @@ pub struct Layout {
     pub css_url: &'static str,
     pub icon_url: &'static str,
     pub noindex: bool,
+    /// `<link rel="alternate">` feeds of this page.
+    pub feeds: Vec<FeedLink>,
+    /// OpenGraph type: `website`, or `article` on a post.
+    pub og_type: &'static str,
+    /// Absolute URL of the page for OpenGraph (the canonical one).
+    pub og_url: Option<String>,
+    /// JSON-LD for a post, already escaped for a `<script>` element.
+    pub json_ld: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedLink {
+    pub title: String,
+    pub url: String,
+    pub content_type: &'static str,
 }
 
 impl Layout {
@@ -53,7 +70,52 @@ impl Layout {
             css_url: assets::url("folio.css"),
             icon_url: assets::url("favicon.svg"),
             noindex: false,
+            feeds: vec![
+                FeedLink {
+                    title: format!("{} - Atom", settings.title),
+                    url: format!("{}/feeds/posts/default", config.base_url),
+                    content_type: "application/atom+xml",
+                },
+                FeedLink {
+                    title: format!("{} - RSS", settings.title),
+                    url: format!("{}/feeds/posts/default?alt=rss", config.base_url),
+                    content_type: "application/rss+xml",
+                },
+            ],
+            og_type: "website",
+            og_url: path.map(|p| format!("{}{p}", config.base_url)),
+            json_ld: None,
         }
+    }
+
+    /// Marks the page as a blog post for search engines and link previews.
+    pub fn for_post(&mut self, config: &Config, post: &PostRow, description: &str) {
+        self.og_type = "article";
+        self.feeds.push(FeedLink {
+            title: format!("{} - comments on {}", self.blog_title, post.title),
+            url: format!("{}/feeds/{}/comments/default", config.base_url, post.id),
+            content_type: "application/atom+xml",
+        });
+        let url = format!("{}{}", config.base_url, post.path);
+        let published = dates::zoned(post.published_at, &TimeZone::UTC)
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let mut json = serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "BlogPosting",
+            "headline": post.title,
+            "url": url,
+            "mainEntityOfPage": url,
+            "datePublished": published,
+            "description": description,
+            "keywords": post.labels.join(", "),
+            "publisher": { "@type": "Organization", "name": self.blog_title },
+        });
+        if let Some(author) = &post.author_name {
+            json["author"] = serde_json::json!({ "@type": "Person", "name": author });
+        }
+        // `</script>` inside a string must not end the element.
+        self.json_ld = Some(json.to_string().replace('<', "\\u003c"));
     }
 }
 
@@ -325,4 +387,34 @@ impl CommentFormView {
 pub struct NavLink {
     pub url: String,
     pub title: String,
+}
+
+/// A search snippet as safe HTML: the text is decoded from the rendered post, escaped again,
+/// and only then are the match markers (`\u{1}`, `\u{2}`) turned into `<mark>` elements.
+pub fn snippet_html(snippet: &str) -> String {
+    let decoded = snippet
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    let collapsed = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::render::sanitize::escape_html(&collapsed)
+        .replace('\u{1}', "<mark>")
+        .replace('\u{2}', "</mark>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_escape_everything_but_the_marks() {
+        assert_eq!(
+            snippet_html("a &lt;script&gt; \u{1}pear\u{2} &amp; <b>x</b>"),
+            "a &lt;script&gt; <mark>pear</mark> &amp; &lt;b&gt;x&lt;/b&gt;"
+        );
+    }
 }

@@ -56,3 +56,28 @@ pub struct ErrorPage {
     pub heading: String,
     pub message: String,
 }
+
+/// One search result.
+#[derive(Debug, Clone)]
+pub struct SearchResultView {
+    pub title: String,
+    pub url: String,
+    pub date: String,
+    pub datetime: String,
+    pub labels: Vec<super::LabelLink>,
+    /// Escaped text with `<mark>` around the matches: built by `views::snippet_html`.
+    pub snippet_html: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/search.html")]
+pub struct SearchPage {
+    pub layout: Layout,
+    pub sidebar: Sidebar,
+    pub query: String,
+    /// None when no query was typed.
+    pub total: Option<i64>,
+    pub results: Vec<SearchResultView>,
+    pub previous_url: Option<String>,
+    pub next_url: Option<String>,
+}

@@ -288,6 +288,21 @@ pub struct PostForm {
 }
 
 impl PostForm {
+    /// NUL cannot be stored in PostgreSQL text; nobody means to type it.
+    fn strip_nul(&mut self) {
+        for field in [
+            &mut self.title,
+            &mut self.body,
+            &mut self.labels,
+            &mut self.slug,
+            &mut self.excerpt,
+        ] {
+            if field.contains('\0') {
+                *field = field.replace('\0', "");
+            }
+        }
+    }
+
     fn view(&self, errors: PostErrors) -> PostFormView {
         PostFormView {
             kind: if self.kind == "page" { "page" } else { "post" }.to_owned(),
@@ -459,8 +474,9 @@ fn done_for(action: &str, changes: &PostChanges) -> &'static str {
 
 async fn create(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<PostForm>,
+    AdminForm { user, mut form }: AdminForm<PostForm>,
 ) -> Result<Response, AppError> {
+    form.strip_nul();
     let settings = state.settings().await?;
     if form.action == "preview" {
         return preview(&state, &settings, &form, None).await;
@@ -521,8 +537,9 @@ fn slug_taken(changes: &PostChanges) -> String {
 async fn save(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, form }: AdminForm<PostForm>,
+    AdminForm { user, mut form }: AdminForm<PostForm>,
 ) -> Result<Response, AppError> {
+    form.strip_nul();
     let current = editable(&state, &user, id).await?;
     let settings = state.settings().await?;
     if form.action == "preview" {

@@ -45,6 +45,9 @@ async fn page(
         comment_policy: s.comment_policy,
         moderate_after_days: s.moderate_after_days.to_string(),
         blocked_terms: s.blocked_terms,
+        search_language: s.search_language,
+        feed_summaries: s.feed_summaries,
+        languages: db::settings::search_languages(&state.db).await?,
         errors: SettingsErrors::default(),
     };
     render(&SettingsPage { layout, form })
@@ -66,6 +69,10 @@ struct SettingsFields {
     moderate_after_days: String,
     #[serde(default)]
     blocked_terms: String,
+    #[serde(default)]
+    search_language: String,
+    #[serde(default)]
+    feed_summaries: Option<String>,
 }
 
 async fn save(
@@ -103,6 +110,12 @@ async fn save(
     if days.is_none() {
         errors.moderate_after_days = Some("Enter a number of days, 0 or more".into());
     }
+    let languages = db::settings::search_languages(&state.db).await?;
+    let search_language = if languages.contains(&form.search_language) {
+        form.search_language.clone()
+    } else {
+        "simple".to_owned()
+    };
     let policy = match form.comment_policy.as_str() {
         p @ ("open" | "moderated" | "moderate_after" | "closed") => p,
         _ => "open",
@@ -123,6 +136,8 @@ async fn save(
             comment_policy: policy.to_owned(),
             moderate_after_days: days,
             blocked_terms: form.blocked_terms.replace("\r\n", "\n"),
+            search_language: search_language.clone(),
+            feed_summaries: form.feed_summaries.is_some(),
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Redirect::to("/admin/settings?done=1").into_response());
@@ -136,6 +151,9 @@ async fn save(
         comment_policy: policy.to_owned(),
         moderate_after_days: form.moderate_after_days,
         blocked_terms: form.blocked_terms,
+        search_language,
+        feed_summaries: form.feed_summaries.is_some(),
+        languages,
         errors,
     };
     let mut response = render(&SettingsPage { layout, form })?;
