@@ -3,86 +3,16 @@
 
 mod common;
 
-use std::{
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use common::{Post, add_post, secret};
-use fantoccini::{Client, ClientBuilder, Locator};
-use folio::{AppState, config::Config, db};
+use common::{
+    Post, add_post,
+    browser::{serve, start_browser},
+};
+use fantoccini::{Client, Locator};
+use folio::db;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-
-/// chromedriver, stopped when the test ends however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_browser() -> (Driver, Client) {
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is installed (apt-get install chromium chromium-driver; scripts/test does it)");
-    let driver = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let profile = std::env::temp_dir().join(format!("folio-chromium-{port}"));
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("headless Chromium starts");
-    (driver, client)
-}
-
-async fn serve(pool: &PgPool) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = AppState::new(
-        pool.clone(),
-        Config::with_base_url(&format!("http://{addr}")),
-        secret(),
-    );
-    let app = folio::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
-}
 
 /// Types a comment into the open post page and sends it, as a person would.
 async fn post_comment(browser: &Client, name: &str, text: &str) {

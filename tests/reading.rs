@@ -365,7 +365,7 @@ async fn archive_and_label_pages_and_the_sidebar_count_posts(pool: PgPool) {
     let home = get(&app, "/").await;
     let text = home.text();
     assert!(
-        text.contains("Blog Archive 2021 (3) October (1) September (2) 2020 (1) May (1)"),
+        text.contains("Blog Archive 2021 (3) All of 2021 October (1) September (2) 2020 (1) All of 2020 May (1)"),
         "{text}"
     );
     assert!(
@@ -374,12 +374,18 @@ async fn archive_and_label_pages_and_the_sidebar_count_posts(pool: PgPool) {
     );
     assert!(
         home.body
-            .contains("<details open><summary><a href=\"/2021/\">2021</a>")
+            .contains("<details open><summary>2021 <span class=\"count\">(3)</span></summary>")
     );
     assert!(
         home.body
-            .contains("<details><summary><a href=\"/2020/\">2020</a>")
+            .contains("<details><summary>2020 <span class=\"count\">(1)</span></summary>")
     );
+    let archive_links: Vec<String> = home
+        .links_containing("/2021/")
+        .into_iter()
+        .filter(|l| l.ends_with('/'))
+        .collect();
+    assert_eq!(archive_links, ["/2021/", "/2021/10/", "/2021/09/"]);
 
     let year = get(&app, "/2021/").await;
     assert_eq!(
@@ -442,7 +448,7 @@ async fn archive_months_follow_the_blog_time_zone(pool: PgPool) {
         get(&app, "/")
             .await
             .text()
-            .contains("2021 (1) September (1)")
+            .contains("2021 (1) All of 2021 September (1)")
     );
     assert_eq!(
         get(&app, "/2021/09/").await.post_titles(),

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: an app on a per-test database, requests, and posts.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod browser;
+
 use axum::{
     Router,
     body::Body,
