@@ -364,15 +364,7 @@ async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
             None,
         ));
     }
-    let urls = db::feeds::sitemap_urls(&state.db, chunk, 0).await?;
-    let modified = urls.iter().map(|u| u.last_modified).max();
-    let urls = urls.iter().map(|u| sitemap_entry(&state, u)).collect();
-    Ok(document(
-        &headers,
-        "application/xml",
-        Sitemap { urls }.render()?,
-        modified,
-    ))
+    sitemap_slice(&state, &headers, 1).await
 }
 
 async fn sitemap_part(
@@ -385,15 +377,24 @@ async fn sitemap_part(
         .and_then(|n| n.parse().ok())
         .filter(|n| *n >= 1)
         .ok_or(AppError::NotFound)?;
+    sitemap_slice(&state, &headers, n).await
+}
+
+/// Part `n` (from 1) of the sitemap; past the last part, 404 (the first is never missing).
+async fn sitemap_slice(
+    state: &AppState,
+    headers: &HeaderMap,
+    n: i64,
+) -> Result<Response, AppError> {
     let chunk = state.config.sitemap_chunk.max(1);
-    let urls = db::feeds::sitemap_urls(&state.db, chunk, (n - 1) * chunk).await?;
-    if urls.is_empty() {
+    let urls = db::feeds::sitemap_urls(&state.db, chunk, (n - 1).saturating_mul(chunk)).await?;
+    if urls.is_empty() && n > 1 {
         return Err(AppError::NotFound);
     }
     let modified = urls.iter().map(|u| u.last_modified).max();
-    let urls = urls.iter().map(|u| sitemap_entry(&state, u)).collect();
+    let urls = urls.iter().map(|u| sitemap_entry(state, u)).collect();
     Ok(document(
-        &headers,
+        headers,
         "application/xml",
         Sitemap { urls }.render()?,
         modified,
