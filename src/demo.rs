@@ -12,7 +12,7 @@ use crate::{
     db::{
         self,
         demo::{CommentBatch, PostBatch},
-        posts::NewPost,
+        posts::PostChanges,
     },
     domain::slug::{post_path, slugify},
     render::{dates, markdown},
@@ -377,9 +377,10 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
     let source = "This is a demo blog written by `folio demo`. Its posts are made up from a \
                   small bank of sentences about gardens, bread and bicycles.\n\n\
                   Log in to the admin area to write your own, or delete this page.";
-    db::posts::insert(
+    // A draft About page at that path is the editor's own: it is left alone.
+    let _path_taken = db::posts::create(
         db,
-        &NewPost {
+        &PostChanges {
             kind: "page".to_owned(),
             path: "/p/about.html".to_owned(),
             slug: "about".to_owned(),
@@ -389,8 +390,10 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
             excerpt: markdown::excerpt(source, 200),
             status: "published".to_owned(),
             published_at: Some(OffsetDateTime::now_utc() - Duration::days(400)),
-            author_id: Some(author),
+            comment_policy: None,
+            labels: Vec::new(),
         },
+        author,
     )
     .await?;
     Ok(())

@@ -41,26 +41,3 @@ pub async fn ensure(db: &PgPool, names: &[String]) -> Result<Vec<(i64, String)>,
         .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
-
-/// Replaces a post's labels with these names.
-pub async fn set_for_post(db: &PgPool, post_id: i64, names: &[String]) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    sqlx::query!(
-        r#"insert into labels (name) select unnest($1::text[]) on conflict (name) do nothing"#,
-        names
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(r#"delete from post_labels where post_id = $1"#, post_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!(
-        r#"insert into post_labels (post_id, label_id)
-           select $1, id from labels where name = any($2)"#,
-        post_id,
-        names
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
-}

@@ -279,42 +279,6 @@ pub async fn month_counts(db: &PgPool, timezone: &str) -> Result<Vec<MonthCount>
     .await
 }
 
-/// What a new post or page is made of (the admin editor and the demo write these).
-#[derive(Debug, Clone)]
-pub struct NewPost {
-    pub kind: String,
-    pub path: String,
-    pub slug: String,
-    pub title: String,
-    pub body_source: String,
-    pub body_html: String,
-    pub excerpt: String,
-    pub status: String,
-    pub published_at: Option<OffsetDateTime>,
-    pub author_id: Option<i64>,
-}
-
-pub async fn insert(db: &PgPool, post: &NewPost) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
-                              published_at, author_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           returning id"#,
-        post.kind,
-        post.path,
-        post.slug,
-        post.title,
-        post.body_source,
-        post.body_html,
-        post.excerpt,
-        post.status,
-        post.published_at,
-        post.author_id
-    )
-    .fetch_one(db)
-    .await
-}
-
 /// Adds a redirect from a path the post no longer lives at.
 pub async fn add_redirect(db: &PgPool, old_path: &str, post_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(

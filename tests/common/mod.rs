@@ -12,7 +12,7 @@ use folio::{
     AppState,
     auth::Secret,
     config::Config,
-    db::{self, posts::NewPost},
+    db::{self, posts::PostChanges},
     domain::slug::{post_path, slugify},
     render::markdown,
 };
@@ -282,9 +282,9 @@ pub async fn add_post(pool: &PgPool, post: Post) -> (i64, String) {
         "page" => format!("/p/{slug}.html"),
         _ => post_path(at.year() as i16, at.month() as i8, &slug),
     };
-    let id = db::posts::insert(
+    let id = db::posts::create(
         pool,
-        &NewPost {
+        &PostChanges {
             kind: post.kind.to_owned(),
             path: path.clone(),
             slug,
@@ -294,16 +294,14 @@ pub async fn add_post(pool: &PgPool, post: Post) -> (i64, String) {
             body_source: post.body,
             status: post.status.to_owned(),
             published_at: post.published_at,
-            author_id: Some(author),
+            comment_policy: None,
+            labels: post.labels,
         },
+        author,
     )
     .await
-    .unwrap();
-    if !post.labels.is_empty() {
-        db::labels::set_for_post(pool, id, &post.labels)
-            .await
-            .unwrap();
-    }
+    .unwrap()
+    .expect("a free path");
     (id, path)
 }
 
