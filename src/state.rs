@@ -3,7 +3,26 @@ use std::sync::{Arc, RwLock};
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::{auth::Secret, config::Config, db::settings::Settings};
+use crate::{
+    auth::Secret,
+    config::Config,
+    db::{
+        labels::LabelCount,
+        posts::MonthCount,
+        settings::{Settings, Site},
+    },
+};
+
+/// The sidebar's counts as computed for one content version and time zone.
+#[derive(Debug, Clone)]
+pub struct SidebarCounts {
+    pub months: Vec<MonthCount>,
+    pub labels: Vec<LabelCount>,
+    version: i64,
+    timezone: String,
+    /// When a scheduled post appears, the counts change without any write.
+    valid_until: Option<time::OffsetDateTime>,
+}
 
 /// Everything a handler can reach. Cheap to clone: all pieces are shared.
 #[derive(Clone)]
@@ -14,6 +33,8 @@ pub struct AppState {
     /// The settings last read from the database, so that error pages (which may be shown
     /// because the database is down) still carry the blog's name. Never used for content.
     last_settings: Arc<RwLock<Settings>>,
+    /// The sidebar counts, reused while the database's content version says they are current.
+    sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
 }
 
 impl AppState {
@@ -23,6 +44,7 @@ impl AppState {
             config: Arc::new(config),
             secret: Arc::new(secret),
             last_settings: Arc::new(RwLock::new(Settings::default())),
+            sidebar_counts: Arc::new(RwLock::new(None)),
         }
     }
 
@@ -48,11 +70,52 @@ impl AppState {
 
     /// Reads the settings from the database and remembers them for error pages.
     pub async fn settings(&self) -> Result<Settings, sqlx::Error> {
-        let settings = crate::db::settings::load(&self.db).await?;
+        Ok(self.site().await?.settings)
+    }
+
+    /// The settings with the content version, for pages that show cached counts.
+    pub async fn site(&self) -> Result<Site, sqlx::Error> {
+        let site = crate::db::settings::load_site(&self.db).await?;
         if let Ok(mut last) = self.last_settings.write() {
-            last.clone_from(&settings);
+            last.clone_from(&site.settings);
         }
-        Ok(settings)
+        Ok(site)
+    }
+
+    /// The sidebar counts for this site state: from the cache when its content version, time
+    /// zone and time still hold, else computed by `compute` and cached. Every process checks the
+    /// version it reads with the settings, so a change made through any process shows at once.
+    pub async fn sidebar_counts<F, Fut>(
+        &self,
+        site: &Site,
+        timezone: &str,
+        compute: F,
+    ) -> Result<Arc<SidebarCounts>, sqlx::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<MonthCount>, Vec<LabelCount>), sqlx::Error>>,
+    {
+        let now = time::OffsetDateTime::now_utc();
+        if let Ok(cached) = self.sidebar_counts.read()
+            && let Some(counts) = cached.as_ref()
+            && counts.version == site.content_version
+            && counts.timezone == timezone
+            && counts.valid_until.is_none_or(|until| now < until)
+        {
+            return Ok(counts.clone());
+        }
+        let (months, labels) = compute().await?;
+        let counts = Arc::new(SidebarCounts {
+            months,
+            labels,
+            version: site.content_version,
+            timezone: timezone.to_owned(),
+            valid_until: site.next_publication,
+        });
+        if let Ok(mut cached) = self.sidebar_counts.write() {
+            *cached = Some(counts.clone());
+        }
+        Ok(counts)
     }
 
     pub fn last_settings(&self) -> Settings {

@@ -524,3 +524,42 @@ async fn an_old_path_redirects_permanently_to_the_post(pool: PgPool) {
     assert_eq!(page.status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(page.header("location"), path);
 }
+
+#[sqlx::test]
+async fn sidebar_counts_are_cached_yet_current_across_processes_and_schedules(pool: PgPool) {
+    let now = OffsetDateTime::now_utc();
+    add_post(
+        &pool,
+        Post::published("One", now - Duration::days(1)).labels(&["Cached"]),
+    )
+    .await;
+    // Two Folio processes on one database.
+    let (first, second) = (app(&pool), app(&pool));
+    assert!(get(&first, "/").await.text().contains("Cached (1)"));
+    assert!(get(&second, "/").await.text().contains("Cached (1)"));
+
+    // A write anywhere shows at once in both.
+    add_post(
+        &pool,
+        Post::published("Two", now - Duration::hours(1)).labels(&["Cached"]),
+    )
+    .await;
+    assert!(get(&first, "/").await.text().contains("Cached (2)"));
+    assert!(get(&second, "/p/nothing.html").await.status == StatusCode::NOT_FOUND);
+    assert!(get(&second, "/").await.text().contains("Cached (2)"));
+
+    // A scheduled post appears in the counts at its time, with no write at all.
+    let soon = OffsetDateTime::now_utc() + Duration::milliseconds(1500);
+    add_post(
+        &pool,
+        Post::published("Three", soon)
+            .status("scheduled")
+            .labels(&["Cached"]),
+    )
+    .await;
+    assert!(get(&first, "/").await.text().contains("Cached (2)"));
+    while OffsetDateTime::now_utc() <= soon {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(get(&first, "/").await.text().contains("Cached (3)"));
+}

@@ -141,3 +141,42 @@ pub async fn database_knows_zone(db: &PgPool, name: &str) -> Result<bool, sqlx::
     .fetch_one(db)
     .await
 }
+
+/// The settings, with what tells whether cached counts are still current: the content version
+/// and the next moment a scheduled post becomes visible. One query, read on every page anyway.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub settings: Settings,
+    pub content_version: i64,
+    pub next_publication: Option<time::OffsetDateTime>,
+}
+
+pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select s.title, s.description, s.timezone, s.posts_per_page, s.comment_policy,
+                  s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
+                  v.n as content_version,
+                  (select min(p.published_at) from posts p
+                   where p.kind = 'post' and p.status <> 'draft' and p.published_at > now())
+                      as next_publication
+           from settings s cross join content_version v
+           where s.id = 1"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Site {
+        settings: Settings {
+            title: row.title,
+            description: row.description,
+            timezone: row.timezone,
+            posts_per_page: row.posts_per_page,
+            comment_policy: row.comment_policy,
+            moderate_after_days: row.moderate_after_days,
+            blocked_terms: row.blocked_terms,
+            search_language: row.search_language,
+            feed_summaries: row.feed_summaries,
+        },
+        content_version: row.content_version,
+        next_publication: row.next_publication,
+    })
+}

@@ -64,7 +64,8 @@ async fn accept(
         .await?
         .filter(|row| row.kind == "post")
         .ok_or(AppError::NotFound)?;
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     let own_ids = own_comment_ids(headers, &state.secret);
     let policy = Policy::resolve(
         row.comment_policy.as_deref(),
@@ -75,7 +76,7 @@ async fn accept(
         let mut view = CommentFormView::default();
         view.fill(form);
         view.errors = errors;
-        post_page(state, &row, &settings, &own_ids, view, status)
+        post_page(state, &row, &site, &own_ids, view, status)
     };
     if policy == Policy::Closed {
         let errors = FieldErrors::form(
@@ -116,7 +117,7 @@ async fn accept(
                 return post_page(
                     state,
                     &row,
-                    &settings,
+                    &site,
                     &own_ids,
                     view,
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -18,7 +18,7 @@ use crate::{
     db::{
         self,
         posts::{Key, PostRow, Scope},
-        settings::Settings,
+        settings::{Settings, Site},
     },
     domain::comment::Policy,
     error::AppError,
@@ -107,16 +107,21 @@ impl PageParams {
 /// The sidebar's two queries, run side by side.
 async fn sidebar(
     state: &AppState,
-    settings: &Settings,
+    site: &Site,
     open_year: Option<i32>,
 ) -> Result<Sidebar, AppError> {
     // The zone as jiff resolved it: an unknown name in the settings falls back to UTC everywhere.
-    let tz = settings.time_zone();
-    let (months, labels) = tokio::try_join!(
-        db::posts::month_counts(&state.db, tz.iana_name().unwrap_or("UTC")),
-        db::labels::counts(&state.db),
-    )?;
-    Ok(Sidebar::new(&months, &labels, open_year))
+    let tz = site.settings.time_zone();
+    let zone = tz.iana_name().unwrap_or("UTC");
+    let counts = state
+        .sidebar_counts(site, zone, || async {
+            tokio::try_join!(
+                db::posts::month_counts(&state.db, zone),
+                db::labels::counts(&state.db),
+            )
+        })
+        .await?;
+    Ok(Sidebar::new(&counts.months, &counts.labels, open_year))
 }
 
 async fn home(
@@ -259,9 +264,10 @@ async fn listing(
     params: &PageParams,
     listing: Listing,
 ) -> Result<Response, AppError> {
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     let tz = settings.time_zone();
-    let limit = params.limit(&settings);
+    let limit = params.limit(settings);
     let start = params.start()?;
     let scope = listing.scope;
 
@@ -322,7 +328,7 @@ async fn listing(
         .filter(|_| older_exists)
         .map(|row| link("updated-max", row, false));
 
-    let sidebar = sidebar(state, &settings, listing.open_year).await?;
+    let sidebar = sidebar(state, &site, listing.open_year).await?;
     let is_home = matches!(start, Start::Newest) && listing.heading.is_none();
     // The first page of a listing is its canonical address; later pages are not.
     let path = match start {
@@ -377,7 +383,8 @@ async fn search_results(
     q: Option<&str>,
     page: i64,
 ) -> Result<Response, AppError> {
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     let tz = settings.time_zone();
     // Long enough for any real query; a pasted novel is cut, never an error.
     let query: String = q
@@ -406,7 +413,7 @@ async fn search_results(
     let pages = total
         .map_or(0, |t| (t + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE)
         .min(SEARCH_MAX_PAGES);
-    let sidebar = sidebar(state, &settings, None).await?;
+    let sidebar = sidebar(state, &site, None).await?;
     let title = if query.is_empty() {
         "Search".to_owned()
     } else {
@@ -470,14 +477,15 @@ async fn by_path(
             None => Err(AppError::NotFound),
         };
     };
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     if row.kind == "page" {
         let tz = settings.time_zone();
-        let mut layout = Layout::new(&settings, &state.config, Some(&row.title), Some(&row.path));
+        let mut layout = Layout::new(settings, &state.config, Some(&row.title), Some(&row.path));
         if !row.excerpt.is_empty() {
             layout.meta_description = row.excerpt.clone();
         }
-        let sidebar = sidebar(&state, &settings, None).await?;
+        let sidebar = sidebar(&state, &site, None).await?;
         return render(&StaticPage {
             layout,
             sidebar,
@@ -493,7 +501,7 @@ async fn by_path(
     {
         form.parent = id.to_string();
     }
-    post_page(&state, &row, &settings, &own_ids, form, StatusCode::OK).await
+    post_page(&state, &row, &site, &own_ids, form, StatusCode::OK).await
 }
 
 /// Where the comment form's token goes until the page's ETag has been computed: the tag must
@@ -504,11 +512,12 @@ const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
 pub(super) async fn post_page(
     state: &AppState,
     row: &PostRow,
-    settings: &Settings,
+    site: &Site,
     own_ids: &[i64],
     mut form: CommentFormView,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let settings = &site.settings;
     let tz = settings.time_zone();
     let post = PostView::new(row, &tz);
     let mut layout = Layout::new(settings, &state.config, Some(&row.title), Some(&row.path));
@@ -537,7 +546,7 @@ pub(super) async fn post_page(
         },
         async { Ok(db::posts::newer_neighbour(&state.db, key).await?) },
         async { Ok(db::posts::older_neighbour(&state.db, key).await?) },
-        sidebar(state, settings, Some(post.local_year)),
+        sidebar(state, site, Some(post.local_year)),
         async {
             Ok(match reply_to {
                 Some(id) => db::comments::author_of(&state.db, row.id, id)
