@@ -336,12 +336,7 @@ async fn listing(
         Start::Newest => Some(listing.base_path.as_str()),
         _ => None,
     };
-    let mut layout = Layout::new(
-        &settings,
-        &state.config,
-        listing.page_title.as_deref(),
-        path,
-    );
+    let mut layout = Layout::new(settings, &state.config, listing.page_title.as_deref(), path);
     if let Some(name) = &listing.label_feed {
         layout.feeds.push(crate::views::FeedLink {
             title: format!("{} - {name}", settings.title),
@@ -419,7 +414,7 @@ async fn search_results(
     } else {
         format!("Search: {query}")
     };
-    let mut layout = Layout::new(&settings, &state.config, Some(&title), None);
+    let mut layout = Layout::new(settings, &state.config, Some(&title), None);
     layout.noindex = true;
     let results = hits
         .iter()
