@@ -678,6 +678,16 @@ pub async fn revisions(db: &PgPool, post_id: i64) -> Result<Vec<Revision>, sqlx:
     .await
 }
 
+/// How many earlier versions a post has (the editor shows the number, not the versions).
+pub async fn revision_count(db: &PgPool, post_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from post_revisions where post_id = $1"#,
+        post_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 pub async fn revision(
     db: &PgPool,
     post_id: i64,

@@ -250,13 +250,7 @@ fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Respons
 
 /// The ids in this browser's signed cookie of its own held comments.
 pub fn own_comment_ids(headers: &HeaderMap, secret: &Secret) -> Vec<i64> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == OWN_COOKIE)
-        .map(|(_, value)| signed::decode_ids(secret, value))
+    super::extract::cookie(headers, OWN_COOKIE)
+        .map(|value| signed::decode_ids(secret, value))
         .unwrap_or_default()
 }

@@ -188,7 +188,7 @@ pub struct EditorPage {
     pub public_url: Option<String>,
     pub existing_labels: String,
     pub timezone: String,
-    pub revision_count: usize,
+    pub revision_count: i64,
 }
 
 impl EditorPage {

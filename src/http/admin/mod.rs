@@ -24,7 +24,6 @@ use crate::{
     db::{self, sessions::SessionUser},
     domain::role::Role,
     error::AppError,
-    http::assets,
     state::AppState,
     views::admin::AdminLayout,
 };
@@ -77,31 +76,19 @@ impl CurrentUser {
             0
         };
         Ok(AdminLayout {
-            blog_title: settings.title,
-            page_title: title.to_owned(),
-            css_url: assets::url("folio.css"),
-            admin_css_url: assets::url("admin.css"),
-            icon_url: assets::url("favicon.svg"),
             user_name: Some(self.session.user.display_name.clone()),
             csrf: self.session.csrf_token.clone(),
             active,
             can_moderate: self.role >= Role::Editor,
             is_admin: self.role >= Role::Admin,
             pending,
-            notice: None,
+            ..AdminLayout::anonymous(&settings.title, title)
         })
     }
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == session::COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
+    crate::http::extract::cookie(headers, session::COOKIE).map(str::to_owned)
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

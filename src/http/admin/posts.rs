@@ -247,7 +247,7 @@ async fn editor(
     }
     let settings = state.settings().await?;
     let revision_count = match post_id {
-        Some(id) => db::posts::revisions(&state.db, id).await?.len(),
+        Some(id) => db::posts::revision_count(&state.db, id).await?,
         None => 0,
     };
     let mut response = render(&EditorPage {
