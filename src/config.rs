@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Comments one client address may post per minute (0: no limit; for benchmarks only)
     #[arg(long, env = "FOLIO_COMMENT_RATE_LIMIT", default_value_t = 5)]
     pub comment_rate_limit: u32,
+
+    /// Memory for rendered public pages, in MiB (0 turns the page cache off)
+    #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = 16)]
+    pub page_cache_mb: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,6 +121,8 @@ pub struct Config {
     pub comment_rate_limit: u32,
     /// URLs per sitemap file before `/sitemap.xml` becomes an index (the protocol's limit).
     pub sitemap_chunk: i64,
+    /// Bytes of rendered pages kept in memory; 0 for none.
+    pub page_cache_bytes: usize,
 }
 
 impl Config {
@@ -129,6 +135,7 @@ impl Config {
         Self {
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
+            page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             ..Self::with_base_url(&base_url)
         }
     }
@@ -139,6 +146,7 @@ impl Config {
             trust_proxy: false,
             comment_rate_limit: 5,
             sitemap_chunk: 50_000,
+            page_cache_bytes: 0,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Folio: a self-hosted blog server on PostgreSQL.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -5,6 +5,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::Secret,
+    cache::PageCache,
     config::Config,
     db::{
         labels::LabelCount,
@@ -35,11 +36,17 @@ pub struct AppState {
     last_settings: Arc<RwLock<Settings>>,
     /// The sidebar counts, reused while the database's content version says they are current.
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
+    /// Rendered public pages (see `cache`).
+    pub pages: Arc<PageCache>,
 }
 
 impl AppState {
+    /// Starts listening for change notices when the page cache is on, so it needs a runtime.
     pub fn new(db: PgPool, config: Config, secret: Secret) -> Self {
+        let pages = Arc::new(PageCache::new(config.page_cache_bytes));
+        pages.spawn_listener(db.clone());
         Self {
+            pages,
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),

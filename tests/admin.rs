@@ -1050,6 +1050,52 @@ async fn moderation_actions_change_what_readers_see(pool: PgPool) {
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+#[sqlx::test]
+async fn a_comment_approved_through_one_process_shows_at_once_on_another(pool: PgPool) {
+    // Two Folio processes on one database, each with its page cache.
+    let (_, first) = common::cached_app(&pool).await;
+    let (_, second) = common::cached_app(&pool).await;
+    let editor = user_session(&first, &pool, "editor").await;
+    let (post, path) = add_post(
+        &pool,
+        Post::published("Two servers", now() - Duration::days(1)),
+    )
+    .await;
+    let id = add_comment(
+        &pool,
+        post,
+        "Ann",
+        "Waiting on two servers",
+        "pending",
+        now(),
+    )
+    .await;
+    for app in [&first, &second] {
+        let page = common::eventually(app, &path, |p| p.text().contains("Two servers")).await;
+        assert!(page.text().contains("No comments:"));
+        assert!(
+            common::eventually(app, "/", |p| p.text().contains("Two servers"))
+                .await
+                .text()
+                .contains("No comments")
+        );
+    }
+
+    let id = id.to_string();
+    let done = editor
+        .post(
+            &first,
+            "/admin/comments/moderate",
+            &[("tab", "pending"), ("action", "approve"), ("ids", &id)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    // The process that approved it shows it at once; the other as soon as PostgreSQL tells it.
+    assert!(get(&first, &path).await.text().contains("1 comment: Ann"));
+    common::eventually(&second, &path, |p| p.text().contains("1 comment: Ann")).await;
+    common::eventually(&second, "/", |p| p.text().contains("1 comment:")).await;
+}
+
 async fn status_of(pool: &PgPool, id: i64) -> String {
     sqlx::query_scalar("select status from comments where id = $1")
         .bind(id)

@@ -647,6 +647,61 @@ async fn a_held_comment_is_shown_to_its_author_only(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn cached_post_pages_carry_fresh_tokens_and_show_new_comments_at_once(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let (state, app) = common::cached_app(&pool).await;
+    let first = get(&app, &path).await;
+    assert!(state.pages.len_bytes() > 0, "the post page was kept");
+    tokio::time::sleep(StdDuration::from_millis(3100)).await;
+
+    // From memory (same page, same tag), yet its token was issued just now.
+    let again = get(&app, &path).await;
+    assert_eq!(again.header("etag"), first.header("etag"));
+    let mut comment = Comment::new(post_id, "Quick Quin", "Straight from memory.");
+    comment.token = again.field("token").unwrap();
+    let refused = send(&app, &path, &comment).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("faster than a person can type"));
+
+    // The first page's token is old enough by now; the comment shows at once.
+    comment.token = first.field("token").unwrap();
+    let sent = send(&app, &path, &comment).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let text = get(&app, &path).await.text();
+    assert!(text.contains("1 comment: Quick Quin"), "{text}");
+    assert!(get(&app, "/").await.text().contains("1 comment:"));
+
+    // A held comment shows to its author on a page made for them; others get the shared page.
+    db::settings::update_comments(&pool, "moderated", 14, "")
+        .await
+        .unwrap();
+    let held = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Patient Pia", "Held while others read."),
+    )
+    .await;
+    assert_eq!(held.status, StatusCode::SEE_OTHER);
+    let cookie = held
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mine = get_with(&app, &path, &[("cookie", &cookie)]).await;
+    assert!(
+        mine.text()
+            .contains("Your comment is awaiting moderation. Held while others read.")
+    );
+    assert_eq!(mine.header("cache-control"), "private, no-cache");
+    let theirs = get(&app, &path).await.text();
+    assert!(
+        theirs.contains("Quick Quin") && !theirs.contains("Patient Pia"),
+        "{theirs}"
+    );
+}
+
+#[sqlx::test]
 async fn replies_nest_three_deep_and_deeper_ones_stay_at_the_third_level(pool: PgPool) {
     let (post_id, path) = a_post(&pool).await;
     let app = app(&pool);

@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Post, add_comment, add_post, app, get};
+use common::{Post, add_comment, add_post, app, cached_app, eventually, get, get_with};
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -562,4 +562,76 @@ async fn sidebar_counts_are_cached_yet_current_across_processes_and_schedules(po
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(get(&first, "/").await.text().contains("Cached (3)"));
+}
+
+#[sqlx::test]
+async fn public_pages_come_from_memory_until_something_they_show_changes(pool: PgPool) {
+    let now = OffsetDateTime::now_utc();
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Kept in memory", now - Duration::days(1)).labels(&["Memory"]),
+    )
+    .await;
+    let (state, app) = cached_app(&pool).await;
+    let first = get(&app, &path).await;
+    assert!(first.text().contains("Kept in memory"));
+    assert!(get(&app, "/").await.text().contains("Kept in memory"));
+    assert!(state.pages.len_bytes() > 0, "the pages were kept");
+
+    // A change made behind the triggers' back (a replica session skips them) is not seen:
+    // the pages come from memory.
+    let mut quiet = pool.acquire().await.unwrap();
+    for statement in [
+        "set session_replication_role = replica",
+        "update posts set title = 'Changed quietly'",
+        "set session_replication_role = default",
+    ] {
+        sqlx::query(statement).execute(&mut *quiet).await.unwrap();
+    }
+    drop(quiet);
+    let again = get(&app, &path).await;
+    assert!(again.text().contains("Kept in memory"));
+    assert_eq!(again.header("etag"), first.header("etag"));
+    let not_modified = get_with(&app, &path, &[("if-none-match", first.header("etag"))]).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    assert!(get(&app, "/").await.text().contains("Kept in memory"));
+
+    // Any change that is notified reaches every page.
+    sqlx::query("update labels set name = 'Recall'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let post = eventually(&app, &path, |p| p.text().contains("Changed quietly")).await;
+    assert!(post.text().contains("Recall"));
+    assert!(get(&app, "/").await.text().contains("Changed quietly"));
+    assert!(
+        get(&app, "/feeds/posts/default")
+            .await
+            .body
+            .contains("Changed quietly")
+    );
+}
+
+#[sqlx::test]
+async fn a_scheduled_post_appears_on_cached_pages_at_its_time(pool: PgPool) {
+    let (_, app) = cached_app(&pool).await;
+    let now = OffsetDateTime::now_utc();
+    add_post(
+        &pool,
+        Post::published("Already out", now - Duration::days(1)),
+    )
+    .await;
+    let soon = OffsetDateTime::now_utc() + Duration::milliseconds(1500);
+    add_post(
+        &pool,
+        Post::published("Coming soon", soon).status("scheduled"),
+    )
+    .await;
+    let home = eventually(&app, "/", |p| p.text().contains("Already out")).await;
+    assert!(!home.text().contains("Coming soon"));
+    assert!(!get(&app, "/").await.text().contains("Coming soon"));
+    while OffsetDateTime::now_utc() <= soon {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(get(&app, "/").await.text().contains("Coming soon"));
 }

@@ -124,57 +124,17 @@ pub enum Submitted {
 }
 
 /// Stores a comment unless its client is over the rate limit (`per_minute`, 0 for none) or it
-/// repeats a recent comment on the same post. One transaction, serialised per client, so two
-/// requests at once cannot both slip under the limit. The caller acknowledges only `Stored`.
+/// repeats a recent comment on the same post. One statement (migration 0007's function) in its
+/// own transaction, serialised per client, so two requests at once cannot both slip under the
+/// limit. The caller acknowledges only `Stored`, which is committed when this returns.
 pub async fn submit(
     db: &PgPool,
     comment: &NewComment,
     per_minute: i64,
 ) -> Result<Submitted, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    if let Some(client) = &comment.client_hash {
-        sqlx::query!(
-            r#"select pg_advisory_xact_lock(hashtextextended($1, 7))"#,
-            client
-        )
-        .execute(&mut *tx)
-        .await?;
-        if per_minute > 0 {
-            let recent = sqlx::query!(
-                r#"select count(*) as "count!",
-                          ceil(extract(epoch from min(created_at) + interval '1 minute' - now()))::bigint
-                              as retry_after
-                   from comments
-                   where client_hash = $1 and created_at > now() - interval '1 minute'"#,
-                client
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            if recent.count >= per_minute {
-                let retry_after_secs = recent.retry_after.unwrap_or(60).clamp(1, 60);
-                return Ok(Submitted::RateLimited { retry_after_secs });
-            }
-        }
-    }
-    let duplicate = sqlx::query_scalar!(
-        r#"select exists (
-               select 1 from comments
-               where post_id = $1 and body_source = $2 and created_at > now() - interval '1 day'
-                 and status <> 'trash'
-           ) as "exists!""#,
-        comment.post_id,
-        comment.body_source
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if duplicate {
-        return Ok(Submitted::Duplicate);
-    }
-    let id = sqlx::query_scalar!(
-        r#"insert into comments (post_id, parent_id, author_name, author_email, author_url,
-                                 body_source, body_html, status, status_reason, client_hash)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           returning id"#,
+    let row = sqlx::query!(
+        r#"select outcome as "outcome!", comment_id, retry_after_secs
+           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
         comment.post_id,
         comment.parent_id,
         comment.author_name,
@@ -184,12 +144,23 @@ pub async fn submit(
         comment.body_html,
         comment.status,
         comment.status_reason,
-        comment.client_hash
+        comment.client_hash,
+        per_minute
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(db)
     .await?;
-    tx.commit().await?;
-    Ok(Submitted::Stored(id))
+    Ok(match (row.outcome.as_str(), row.comment_id) {
+        ("stored", Some(id)) => Submitted::Stored(id),
+        ("rate_limited", _) => Submitted::RateLimited {
+            retry_after_secs: row.retry_after_secs.unwrap_or(60).clamp(1, 60),
+        },
+        ("duplicate", _) => Submitted::Duplicate,
+        (outcome, _) => {
+            return Err(sqlx::Error::Protocol(format!(
+                "submit_comment answered {outcome:?}"
+            )));
+        }
+    })
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

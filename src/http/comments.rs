@@ -33,7 +33,7 @@ use crate::{
 };
 
 /// The cookie that remembers which held comments this browser wrote.
-const OWN_COOKIE: &str = "folio_own";
+pub(super) const OWN_COOKIE: &str = "folio_own";
 const OWN_COOKIE_DAYS: i64 = 30;
 
 pub async fn submit(
@@ -60,11 +60,10 @@ async fn accept(
     client_address: Option<String>,
     form: &CommentForm,
 ) -> Result<Response, AppError> {
-    let row = db::posts::find_by_path(&state.db, path)
-        .await?
+    let (row, site) = tokio::try_join!(db::posts::find_by_path(&state.db, path), state.site())?;
+    let row = row
         .filter(|row| row.kind == "post")
         .ok_or(AppError::NotFound)?;
-    let site = state.site().await?;
     let settings = &site.settings;
     let own_ids = own_comment_ids(headers, &state.secret);
     let policy = Policy::resolve(

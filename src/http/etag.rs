@@ -48,7 +48,7 @@ pub fn tag_for(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_str(&tag).expect("hex is a valid header value")
 }
 
-fn not_modified(original: &HeaderMap, tag: HeaderValue) -> Response {
+pub(super) fn not_modified(original: &HeaderMap, tag: HeaderValue) -> Response {
     let mut headers = HeaderMap::new();
     for name in [
         header::CACHE_CONTROL,
@@ -64,7 +64,7 @@ fn not_modified(original: &HeaderMap, tag: HeaderValue) -> Response {
 }
 
 /// `If-None-Match` compares weakly: `*`, or any listed tag equal to ours with or without `W/`.
-fn matches(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
+pub(super) fn matches(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
     let Ok(list) = if_none_match.to_str() else {
         return false;
     };

@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::etag::etag;
+use super::{cache::Cacheable, etag::etag};
 use crate::{
     db::{self, feeds::FeedPost},
     error::AppError,
@@ -192,7 +192,8 @@ async fn posts_for(
     params: &FeedParams,
     label: Option<(i64, String)>,
 ) -> Result<Response, AppError> {
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     let base = &state.config.base_url;
     let posts = db::feeds::posts(
         &state.db,
@@ -229,7 +230,8 @@ async fn posts_for(
         summaries: settings.feed_summaries,
     };
     let entries = posts.iter().map(|p| post_entry(state, p)).collect();
-    render_feed(headers, params.rss(), feed, entries, modified)
+    let response = render_feed(headers, params.rss(), feed, entries, modified)?;
+    Ok(Cacheable::for_site(&site).mark(response))
 }
 
 async fn posts_feed(
@@ -258,7 +260,8 @@ async fn comments_for(
     params: &FeedParams,
     post: Option<(i64, String, String)>,
 ) -> Result<Response, AppError> {
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     let base = &state.config.base_url;
     let host = state.config.host();
     let comments =
@@ -312,7 +315,8 @@ async fn comments_for(
         html_url: format!("{base}{html_path}"),
         summaries: false,
     };
-    render_feed(headers, params.rss(), feed, entries, modified)
+    let response = render_feed(headers, params.rss(), feed, entries, modified)?;
+    Ok(Cacheable::for_site(&site).mark(response))
 }
 
 async fn comments_feed(

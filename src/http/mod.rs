@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod assets;
+mod cache;
 mod comments;
 mod etag;
 mod extract;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .merge(feeds::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), cache::pages))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

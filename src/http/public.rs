@@ -12,9 +12,13 @@ use axum::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{comments, etag::etag, render};
+use super::{
+    cache::{Cacheable, FormTokenFor, TOKEN_PLACEHOLDER},
+    comments,
+    etag::etag,
+    render,
+};
 use crate::{
-    auth::form_token,
     db::{
         self,
         posts::{Key, PostRow, Scope},
@@ -358,7 +362,7 @@ async fn listing(
         newer_url,
         older_url,
     };
-    render(&page)
+    Ok(Cacheable::for_site(&site).mark(render(&page)?))
 }
 
 fn key_of(row: &PostRow) -> Key {
@@ -438,7 +442,7 @@ async fn search_results(
             }
         })
         .collect();
-    render(&SearchPage {
+    let page = render(&SearchPage {
         layout,
         sidebar,
         total,
@@ -446,7 +450,8 @@ async fn search_results(
         previous_url: (page > 1).then(|| link(page - 1)),
         next_url: (page < pages).then(|| link(page + 1)),
         query,
-    })
+    })?;
+    Ok(Cacheable::for_site(&site).mark(page))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -481,11 +486,12 @@ async fn by_path(
             layout.meta_description = row.excerpt.clone();
         }
         let sidebar = sidebar(&state, &site, None).await?;
-        return render(&StaticPage {
+        let page = render(&StaticPage {
             layout,
             sidebar,
             page: PostView::new(&row, &tz),
-        });
+        })?;
+        return Ok(Cacheable::for_site(&site).mark(page));
     }
     let own_ids = comments::own_comment_ids(&headers, &state.secret);
     let mut form = CommentFormView::default();
@@ -498,10 +504,6 @@ async fn by_path(
     }
     post_page(&state, &row, &site, &own_ids, form, StatusCode::OK).await
 }
-
-/// Where the comment form's token goes until the page's ETag has been computed: the tag must
-/// not change with the token's time, or no post page would ever be answered with 304.
-const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
 
 /// The post page, with its comments and the comment form (fresh, or as sent with errors).
 pub(super) async fn post_page(
@@ -569,34 +571,32 @@ pub(super) async fn post_page(
         newer: newer.map(nav),
         older: older.map(nav),
     };
+    // The token is put in as the page leaves (see `cache`), so the page and its ETag are the same
+    // for every reader and a post page can be answered with 304.
     let html = page.render()?;
     let etag = super::etag::tag_for(html.as_bytes());
-    let token = form_token::issue(
-        &state.secret,
-        row.id,
-        OffsetDateTime::now_utc().unix_timestamp(),
-    );
-    let html = match html.rfind(TOKEN_PLACEHOLDER) {
-        Some(at) => format!(
-            "{}{token}{}",
-            &html[..at],
-            &html[at + TOKEN_PLACEHOLDER.len()..]
-        ),
-        None => html,
-    };
     let mut response = (status, Html(html)).into_response();
+    response.extensions_mut().insert(FormTokenFor(row.id));
     let headers = response.headers_mut();
     if status == StatusCode::OK {
         headers.insert(header::ETAG, etag);
     }
     // A page that shows the reader's own held comments is for them alone.
-    let cache = if own_ids.is_empty() {
-        "no-cache"
-    } else {
-        "private, no-cache"
-    };
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    Ok(response)
+    if !own_ids.is_empty() {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+        return Ok(response);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut cacheable = Cacheable::for_site(site);
+    if let Policy::ModerateAfter(_) = policy {
+        // The form's "held for moderation" notice depends on the post's age in whole days.
+        let days = post_age_days(row.published_at) + 1;
+        cacheable = cacheable.until(row.published_at + time::Duration::days(days));
+    }
+    Ok(cacheable.mark(response))
 }
 
 pub(super) fn post_age_days(published_at: OffsetDateTime) -> i64 {

@@ -36,6 +36,42 @@ pub fn app_with(pool: &PgPool, config: Config) -> Router {
     folio::app(AppState::new(pool.clone(), config, secret()))
 }
 
+/// One Folio process with its page cache on, once it is listening for change notices.
+pub async fn cached_app(pool: &PgPool) -> (AppState, Router) {
+    let config = Config {
+        page_cache_bytes: 4 << 20,
+        ..Config::with_base_url(BASE_URL)
+    };
+    let state = AppState::new(pool.clone(), config, secret());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !state.pages.is_active() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page cache never started listening"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    (state.clone(), folio::app(state))
+}
+
+/// GETs `uri` until `seen` holds for its page (another process hears of a change within
+/// milliseconds), failing after two seconds.
+pub async fn eventually(app: &Router, uri: &str, seen: impl Fn(&Page) -> bool) -> Page {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let page = get(app, uri).await;
+        if seen(&page) {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{uri} never showed the change: {}",
+            page.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub struct Page {
     pub status: StatusCode,
     pub headers: HeaderMap,

@@ -1,0 +1,297 @@
+//! Rendered public pages kept in memory, so a page read again costs no query and no rendering.
+//!
+//! Coherence across every process on one database comes from PostgreSQL: triggers notify
+//! `folio_content_changed` whenever anything a public page shows changes (migration 0006), and
+//! each process listens and empties its cache. While a process is not listening (starting, or
+//! its listening connection lost) it caches nothing, because it could miss a notice. A write made
+//! through this process also empties the cache before it is acknowledged, so the writer never
+//! sees its own change missing. Time changes pages too: an entry ends when the next scheduled post
+//! appears (or any other instant its handler names), and after `MAX_AGE` whatever happens.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{body::Bytes, http::HeaderMap};
+use sqlx::{PgPool, postgres::PgListener};
+use time::OffsetDateTime;
+
+/// The channel that migration 0006's triggers notify.
+pub const CHANNEL: &str = "folio_content_changed";
+/// A safety net: no entry outlives this, even if some change were never notified.
+const MAX_AGE: Duration = Duration::from_secs(300);
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// What an entry costs besides its body and key (headers, bookkeeping).
+const ENTRY_OVERHEAD: usize = 256;
+
+/// One rendered page as it left its handler.
+#[derive(Debug)]
+pub struct CachedPage {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The post whose comment form needs a fresh token in this body, at `offset`.
+    pub token_slot: Option<TokenSlot>,
+    valid_until: Option<OffsetDateTime>,
+    stored_at: Instant,
+    last_used: AtomicU64,
+}
+
+/// Where a post page's per-request form token goes.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSlot {
+    pub post_id: i64,
+    pub offset: usize,
+}
+
+impl CachedPage {
+    pub fn new(
+        headers: HeaderMap,
+        body: Bytes,
+        token_slot: Option<TokenSlot>,
+        valid_until: Option<OffsetDateTime>,
+    ) -> Self {
+        Self {
+            headers,
+            body,
+            token_slot,
+            valid_until,
+            stored_at: Instant::now(),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    fn is_fresh(&self) -> bool {
+        self.stored_at.elapsed() < MAX_AGE
+            && self
+                .valid_until
+                .is_none_or(|until| OffsetDateTime::now_utc() < until)
+    }
+
+    fn cost(&self, key: &str) -> usize {
+        self.body.len() + key.len() + ENTRY_OVERHEAD
+    }
+}
+
+#[derive(Default)]
+struct Store {
+    pages: HashMap<String, Arc<CachedPage>>,
+    bytes: usize,
+}
+
+/// The cache of one process. `capacity` is in bytes; 0 turns caching off.
+pub struct PageCache {
+    capacity: usize,
+    store: RwLock<Store>,
+    /// Moves on every invalidation: a page rendered before a change is not stored after it.
+    generation: AtomicU64,
+    listening: AtomicBool,
+    clock: AtomicU64,
+}
+
+impl PageCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            store: RwLock::new(Store::default()),
+            generation: AtomicU64::new(0),
+            listening: AtomicBool::new(false),
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    /// True while pages may be stored and served: caching is on and changes are being heard.
+    pub fn is_active(&self) -> bool {
+        self.capacity > 0 && self.listening.load(Ordering::Acquire)
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
+        if !self.is_active() {
+            return None;
+        }
+        let page = self.store.read().ok()?.pages.get(key).cloned()?;
+        if !page.is_fresh() {
+            return None;
+        }
+        page.last_used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        Some(page)
+    }
+
+    /// The generation to hand back to `insert` for a page about to be rendered.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Stores a page rendered during `generation`, unless something changed since.
+    pub fn insert(&self, key: String, page: CachedPage, generation: u64) {
+        let cost = page.cost(&key);
+        if !self.is_active() || cost > self.capacity / 8 {
+            return;
+        }
+        page.last_used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        let Ok(mut store) = self.store.write() else {
+            return;
+        };
+        if self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if let Some(old) = store.pages.insert(key.clone(), Arc::new(page)) {
+            store.bytes -= old.cost(&key);
+        }
+        store.bytes += cost;
+        if store.bytes > self.capacity {
+            Self::evict(&mut store, self.capacity * 3 / 4);
+        }
+    }
+
+    /// Drops the least recently used pages until the store holds at most `target` bytes.
+    fn evict(store: &mut Store, target: usize) {
+        let mut by_age: Vec<(u64, String)> = store
+            .pages
+            .iter()
+            .map(|(key, page)| (page.last_used.load(Ordering::Relaxed), key.clone()))
+            .collect();
+        by_age.sort_unstable();
+        for (_, key) in by_age {
+            if store.bytes <= target {
+                break;
+            }
+            if let Some(page) = store.pages.remove(&key) {
+                store.bytes -= page.cost(&key);
+            }
+        }
+    }
+
+    /// Forgets every page: something they show may have changed.
+    pub fn invalidate(&self) {
+        if self.capacity == 0 {
+            return;
+        }
+        if let Ok(mut store) = self.store.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            *store = Store::default();
+        }
+    }
+
+    fn set_listening(&self, listening: bool) {
+        self.invalidate();
+        self.listening.store(listening, Ordering::Release);
+        self.invalidate();
+    }
+
+    /// Bytes held, for tests and metrics.
+    pub fn len_bytes(&self) -> usize {
+        self.store.read().map(|s| s.bytes).unwrap_or_default()
+    }
+
+    /// Listens for change notices on its own connection for as long as `pool` is open,
+    /// reconnecting when the connection is lost. Does nothing when caching is off.
+    pub fn spawn_listener(self: &Arc<Self>, pool: PgPool) {
+        if self.capacity == 0 {
+            return;
+        }
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            while !pool.is_closed() {
+                match listen(&pool).await {
+                    Ok(mut listener) => {
+                        cache.set_listening(true);
+                        tracing::debug!("page cache: listening for changes");
+                        let ended = loop {
+                            match listener.try_recv().await {
+                                Ok(Some(_)) => cache.invalidate(),
+                                Ok(None) => break None,
+                                Err(error) => break Some(error),
+                            }
+                        };
+                        cache.set_listening(false);
+                        if let Some(sqlx::Error::PoolClosed) = ended {
+                            return;
+                        }
+                        tracing::warn!(
+                            error = ended.map(|e| e.to_string()),
+                            "page cache: lost the change notices; caching paused until reconnected"
+                        );
+                    }
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(error) => {
+                        tracing::debug!(%error, "page cache: cannot listen yet");
+                    }
+                }
+                tokio::time::sleep(RECONNECT_DELAY).await;
+            }
+        });
+    }
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(bytes: usize) -> CachedPage {
+        CachedPage::new(HeaderMap::new(), Bytes::from(vec![b'x'; bytes]), None, None)
+    }
+
+    fn active(capacity: usize) -> PageCache {
+        let cache = PageCache::new(capacity);
+        cache.listening.store(true, Ordering::Release);
+        cache
+    }
+
+    #[test]
+    fn nothing_is_cached_while_not_listening() {
+        let cache = PageCache::new(1 << 20);
+        cache.insert("/".into(), page(10), cache.generation());
+        assert!(cache.get("/").is_none());
+    }
+
+    #[test]
+    fn a_page_rendered_before_a_change_is_not_stored_after_it() {
+        let cache = active(1 << 20);
+        let generation = cache.generation();
+        cache.invalidate();
+        cache.insert("/".into(), page(10), generation);
+        assert!(cache.get("/").is_none());
+        cache.insert("/".into(), page(10), cache.generation());
+        assert!(cache.get("/").is_some());
+        cache.invalidate();
+        assert!(cache.get("/").is_none());
+    }
+
+    #[test]
+    fn pages_end_at_their_instant() {
+        let cache = active(1 << 20);
+        let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        let page = CachedPage::new(HeaderMap::new(), Bytes::new(), None, Some(past));
+        cache.insert("/".into(), page, cache.generation());
+        assert!(cache.get("/").is_none());
+    }
+
+    #[test]
+    fn the_least_recently_used_pages_leave_first_and_the_size_stays_bounded() {
+        let cache = active(80 * 1024);
+        for n in 0..12 {
+            cache.insert(format!("/{n}"), page(9 * 1024), cache.generation());
+            assert!(cache.get("/0").is_some(), "the page in use stays");
+        }
+        assert!(cache.len_bytes() <= 80 * 1024);
+        assert!(cache.get("/1").is_none(), "the oldest unused page left");
+        assert!(cache.get("/11").is_some());
+    }
+}

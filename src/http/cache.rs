@@ -1,0 +1,167 @@
+//! The page cache at the HTTP edge: answers a read from memory when it can, stores the pages
+//! handlers mark `Cacheable`, empties the cache after every write through this process, and gives
+//! each post page its own fresh comment-form token (cached or not).
+
+use axum::{
+    body::{Body, Bytes, to_bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use time::OffsetDateTime;
+
+use super::etag;
+use crate::{
+    auth::form_token,
+    cache::{CachedPage, TokenSlot},
+    db::settings::Site,
+    state::AppState,
+};
+
+/// Where the comment form's token goes in a rendered post page. The page (and its ETag) stay
+/// the same for every reader; the token, which carries the time, is put in as it is sent.
+pub const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
+
+/// Pages larger than this are passed through and never cached.
+const MAX_CACHED_BYTES: usize = 4 * 1024 * 1024;
+
+/// Marks a page that any reader may be given again, until `until` at the latest.
+#[derive(Debug, Clone, Copy)]
+pub struct Cacheable {
+    pub until: Option<OffsetDateTime>,
+}
+
+impl Cacheable {
+    /// A page that changes with the content only (and when the next scheduled post appears).
+    pub fn for_site(site: &Site) -> Self {
+        Self {
+            until: site.next_publication,
+        }
+    }
+
+    /// Ends no later than `instant` as well.
+    pub fn until(self, instant: OffsetDateTime) -> Self {
+        Self {
+            until: Some(self.until.map_or(instant, |until| until.min(instant))),
+        }
+    }
+
+    pub fn mark(self, mut response: Response) -> Response {
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Set on a post page whose body holds `TOKEN_PLACEHOLDER` for this post's comment form.
+#[derive(Debug, Clone, Copy)]
+pub struct FormTokenFor(pub i64);
+
+pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let is_read = method == Method::GET || method == Method::HEAD;
+    // A reader with held comments of their own sees a page made for them alone.
+    let key = (is_read
+        && super::extract::cookie(request.headers(), super::comments::OWN_COOKIE).is_none())
+    .then(|| {
+        request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned()
+    });
+    if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key)) {
+        return from_cache(&state, request.headers(), &page);
+    }
+
+    let generation = state.pages.generation();
+    let response = next.run(request).await;
+    if !is_read {
+        // Whatever this request changed is committed by now: the next reader sees it.
+        state.pages.invalidate();
+    }
+    let token_for = response.extensions().get::<FormTokenFor>().copied();
+    let cacheable = response
+        .extensions()
+        .get::<Cacheable>()
+        .copied()
+        .filter(|_| {
+            method == Method::GET
+                && response.status() == StatusCode::OK
+                && !response.headers().contains_key(header::SET_COOKIE)
+                && state.pages.is_active()
+        });
+    let key = key.filter(|_| cacheable.is_some());
+    if token_for.is_none() && key.is_none() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, MAX_CACHED_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let token_slot = token_for.and_then(|FormTokenFor(post_id)| {
+        find(&body, TOKEN_PLACEHOLDER.as_bytes()).map(|offset| TokenSlot { post_id, offset })
+    });
+    if let (Some(key), Some(cacheable)) = (key, cacheable) {
+        let page = CachedPage::new(
+            parts.headers.clone(),
+            body.clone(),
+            token_slot,
+            cacheable.until,
+        );
+        state.pages.insert(key, page, generation);
+    }
+    Response::from_parts(parts, with_token(&state, body, token_slot))
+}
+
+fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) -> Response {
+    if let Some(tag) = page.headers.get(header::ETAG)
+        && let Some(if_none_match) = request_headers.get(header::IF_NONE_MATCH)
+        && etag::matches(if_none_match, tag)
+    {
+        return etag::not_modified(&page.headers, tag.clone());
+    }
+    if request_headers.get(header::IF_NONE_MATCH).is_none()
+        && let (Some(modified), Some(since)) = (
+            page.headers.get(header::LAST_MODIFIED).and_then(http_date),
+            request_headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(http_date),
+        )
+        && modified <= since
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut response = Response::new(with_token(state, page.body.clone(), page.token_slot));
+    *response.headers_mut() = page.headers.clone();
+    response
+}
+
+fn with_token(state: &AppState, body: Bytes, slot: Option<TokenSlot>) -> Body {
+    let Some(TokenSlot { post_id, offset }) = slot else {
+        return Body::from(body);
+    };
+    let token = form_token::issue(
+        &state.secret,
+        post_id,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    let rest = offset + TOKEN_PLACEHOLDER.len();
+    let mut filled = Vec::with_capacity(body.len() + token.len());
+    filled.extend_from_slice(&body[..offset]);
+    filled.extend_from_slice(token.as_bytes());
+    filled.extend_from_slice(&body[rest..]);
+    Body::from(filled)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .rposition(|window| window == needle)
+}
+
+fn http_date(value: &HeaderValue) -> Option<OffsetDateTime> {
+    let text = value.to_str().ok()?;
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
+}
