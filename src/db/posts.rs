@@ -207,6 +207,30 @@ pub async fn find_by_path(db: &PgPool, path: &str) -> Result<Option<PostRow>, sq
     .await
 }
 
+/// What taking a comment needs to know about a post: no body, no counts (a post with many
+/// comments must not make each new one slower).
+#[derive(Debug, Clone)]
+pub struct CommentTarget {
+    pub id: i64,
+    pub kind: String,
+    pub path: String,
+    pub published_at: OffsetDateTime,
+    pub comment_policy: Option<String>,
+}
+
+/// The visible post or page at exactly this path, for the comment form's POST.
+pub async fn comment_target(db: &PgPool, path: &str) -> Result<Option<CommentTarget>, sqlx::Error> {
+    sqlx::query_as!(
+        CommentTarget,
+        r#"select id, kind, path, published_at as "published_at!", comment_policy
+           from posts
+           where path = $1 and status <> 'draft' and published_at <= now()"#,
+        path
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// A neighbouring post, for "Newer Post" / "Older Post" links.
 #[derive(Debug, Clone)]
 pub struct Neighbour {

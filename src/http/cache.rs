@@ -3,7 +3,7 @@
 //! each post page its own fresh comment-form token (cached or not).
 
 use axum::{
-    body::{Body, Bytes, to_bytes},
+    body::{Body, Bytes, HttpBody, to_bytes},
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
@@ -22,9 +22,6 @@ use crate::{
 /// Where the comment form's token goes in a rendered post page. The page (and its ETag) stay
 /// the same for every reader; the token, which carries the time, is put in as it is sent.
 pub const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
-
-/// Pages larger than this are passed through and never cached.
-const MAX_CACHED_BYTES: usize = 4 * 1024 * 1024;
 
 /// Marks a page that any reader may be given again, until `until` at the latest.
 #[derive(Debug, Clone, Copy)]
@@ -91,12 +88,14 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
                 && !response.headers().contains_key(header::SET_COOKIE)
                 && state.pages.is_active()
         });
-    let key = key.filter(|_| cacheable.is_some());
+    // Rendered pages are whole in memory already (an exact size); anything streamed is let by.
+    let size = response.body().size_hint().exact();
+    let key = key.filter(|_| cacheable.is_some() && size.is_some());
     if token_for.is_none() && key.is_none() {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let Ok(body) = to_bytes(body, MAX_CACHED_BYTES).await else {
+    let Ok(body) = to_bytes(body, usize::MAX).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     parts.headers.remove(header::CONTENT_LENGTH);

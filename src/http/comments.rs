@@ -22,8 +22,8 @@ use crate::{
     db::{
         self,
         comments::{NewComment, Submitted},
-        posts::PostRow,
-        settings::Settings,
+        posts::CommentTarget,
+        settings::{Settings, Site},
     },
     domain::comment::{CommentForm, FieldErrors, MAX_DEPTH, Policy, Screening},
     error::AppError,
@@ -60,7 +60,7 @@ async fn accept(
     client_address: Option<String>,
     form: &CommentForm,
 ) -> Result<Response, AppError> {
-    let (row, site) = tokio::try_join!(db::posts::find_by_path(&state.db, path), state.site())?;
+    let (row, site) = tokio::try_join!(db::posts::comment_target(&state.db, path), state.site())?;
     let row = row
         .filter(|row| row.kind == "post")
         .ok_or(AppError::NotFound)?;
@@ -75,7 +75,7 @@ async fn accept(
         let mut view = CommentFormView::default();
         view.fill(form);
         view.errors = errors;
-        post_page(state, &row, &site, &own_ids, view, status)
+        show_post(state, path, &site, &own_ids, view, status)
     };
     if policy == Policy::Closed {
         let errors = FieldErrors::form(
@@ -113,9 +113,9 @@ async fn accept(
                 view.fill(form);
                 view.parent.clear();
                 view.errors = errors;
-                return post_page(
+                return show_post(
                     state,
-                    &row,
+                    path,
                     &site,
                     &own_ids,
                     view,
@@ -171,10 +171,25 @@ async fn accept(
     }
 }
 
+/// The post page again, with the form as sent and its errors.
+async fn show_post(
+    state: &AppState,
+    path: &str,
+    site: &Site,
+    own_ids: &[i64],
+    form: CommentFormView,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let row = db::posts::find_by_path(&state.db, path)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    post_page(state, &row, site, own_ids, form, status).await
+}
+
 /// 303 to the comment; a held comment's id joins the author's signed cookie so they see it.
 fn stored(
     state: &AppState,
-    row: &PostRow,
+    row: &CommentTarget,
     id: i64,
     status: &str,
     mut own_ids: Vec<i64>,

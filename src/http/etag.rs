@@ -1,7 +1,7 @@
 //! `ETag` on public pages, and `304 Not Modified` when the reader already has the page.
 
 use axum::{
-    body::{Body, to_bytes},
+    body::{Body, HttpBody, to_bytes},
     extract::Request,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
@@ -24,6 +24,14 @@ pub async fn etag(request: Request, next: Next) -> Response {
         if if_none_match.is_some_and(|v| matches(&v, &tag)) {
             return not_modified(response.headers(), tag);
         }
+        return response;
+    }
+    if response
+        .body()
+        .size_hint()
+        .exact()
+        .is_none_or(|size| size > MAX_TAGGED_BYTES as u64)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
