@@ -637,3 +637,34 @@ async fn search_pages_are_bounded_and_the_language_is_a_setting(pool: PgPool) {
         "every post was re-indexed"
     );
 }
+
+#[sqlx::test]
+async fn a_word_in_very_many_posts_is_neither_counted_nor_ranked_in_full(pool: PgPool) {
+    let now = OffsetDateTime::now_utc();
+    // Past a hundred matches the count stops; more words narrow the search.
+    sqlx::query(
+        "insert into posts (kind, status, title, slug, path, body_source, body_html, published_at)
+         select 'post', 'published', 'Plum note ' || n, 'plum-note-' || n,
+                '/2020/01/plum-note-' || n || '.html', 'A plum.', '<p>A plum.</p>',
+                $1 - n * interval '1 hour'
+         from generate_series(1, 120) n",
+    )
+    .bind(now)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = app(&pool);
+    let page = get(&app, "/search?q=plum").await;
+    assert!(
+        page.text()
+            .contains("More than 100 posts match: add words to narrow the search."),
+        "{}",
+        page.text()
+    );
+    assert_eq!(page.body.matches("class=\"result-title\"").count(), 10);
+    let narrowed = get(&app, "/search?q=plum+note+7").await.text();
+    assert!(
+        narrowed.contains("1 post matches. Plum note 7"),
+        "{narrowed}"
+    );
+}

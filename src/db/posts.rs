@@ -328,6 +328,10 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+/// Search ranks at most this many matching posts: a word found in tens of thousands of posts
+/// must not make every search read them all. Past it, more words narrow the search.
+pub const SEARCH_CANDIDATES: i64 = 500;
+
 /// Visible posts matching a web-search style query (quotes, OR, -word), best first; title
 /// matches outrank label matches, which outrank body matches.
 pub async fn search(
@@ -346,27 +350,33 @@ pub async fn search(
                               'StartSel=' || chr(1) || ', StopSel=' || chr(2)
                               || ', MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "')
                       as "snippet!"
-           from posts p, websearch_to_tsquery(search_language(), $1) q
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
-             and p.search @@ q
-           order by ts_rank(p.search, q) desc, p.published_at desc, p.id desc
+           from (select p.id, ts_rank(p.search, q) as rank
+                 from posts p, websearch_to_tsquery(search_language(), $1) q
+                 where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+                   and p.search @@ q
+                 limit $4) candidates
+           join posts p using (id), websearch_to_tsquery(search_language(), $1) q
+           order by candidates.rank desc, p.published_at desc, p.id desc
            limit $2 offset $3"#,
         query,
         limit,
-        offset
+        offset,
+        SEARCH_CANDIDATES
     )
     .fetch_all(db)
     .await
 }
 
-/// How many visible posts match (for "12 posts match").
-pub async fn search_count(db: &PgPool, query: &str) -> Result<i64, sqlx::Error> {
+/// How many visible posts match (for "12 posts match"), counting no further than `up_to`.
+pub async fn search_count(db: &PgPool, query: &str, up_to: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select count(*) as "count!"
-           from posts p, websearch_to_tsquery(search_language(), $1) q
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
-             and p.search @@ q"#,
-        query
+        r#"select count(*) as "count!" from (
+               select 1 from posts p, websearch_to_tsquery(search_language(), $1) q
+               where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+                 and p.search @@ q
+               limit $2) matches"#,
+        query,
+        up_to
     )
     .fetch_one(db)
     .await

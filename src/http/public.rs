@@ -375,6 +375,7 @@ fn key_of(row: &PostRow) -> Key {
 const SEARCH_PAGE_SIZE: i64 = 10;
 /// Search pages go this deep; past it, people refine the words.
 const SEARCH_MAX_PAGES: i64 = 10;
+const SEARCH_SHOWN: i64 = SEARCH_PAGE_SIZE * SEARCH_MAX_PAGES;
 
 /// Full-text search, best matches first, with highlighted snippets.
 async fn search_results(
@@ -398,7 +399,7 @@ async fn search_results(
         (None, Vec::new())
     } else {
         let (total, hits) = tokio::try_join!(
-            db::posts::search_count(&state.db, &query),
+            db::posts::search_count(&state.db, &query, SEARCH_SHOWN + 1),
             db::posts::search(
                 &state.db,
                 &query,
@@ -447,6 +448,7 @@ async fn search_results(
         sidebar,
         total,
         results,
+        more_than: total.filter(|t| *t > SEARCH_SHOWN).map(|_| SEARCH_SHOWN),
         previous_url: (page > 1).then(|| link(page - 1)),
         next_url: (page < pages).then(|| link(page + 1)),
         query,

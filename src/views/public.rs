@@ -77,6 +77,8 @@ pub struct SearchPage {
     pub query: String,
     /// None when no query was typed.
     pub total: Option<i64>,
+    /// Set when more posts match than search pages show (they are not all counted).
+    pub more_than: Option<i64>,
     pub results: Vec<SearchResultView>,
     pub previous_url: Option<String>,
     pub next_url: Option<String>,
