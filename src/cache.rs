@@ -91,6 +91,7 @@ pub struct PageCache {
     generation: AtomicU64,
     listening: AtomicBool,
     clock: AtomicU64,
+    hits: AtomicU64,
 }
 
 impl PageCache {
@@ -101,6 +102,7 @@ impl PageCache {
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
             clock: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
         }
     }
 
@@ -121,7 +123,13 @@ impl PageCache {
             self.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
         );
+        self.hits.fetch_add(1, Ordering::Relaxed);
         Some(page)
+    }
+
+    /// Pages served from memory since start.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
     /// The generation to hand back to `insert` for a page about to be rendered.

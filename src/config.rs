@@ -4,6 +4,13 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "folio",
@@ -23,6 +30,10 @@ pub struct Cli {
         default_value = "info,sqlx=warn"
     )]
     pub log: String,
+
+    /// `text` (readable on a terminal) or `json` (one object per line, for log collectors)
+    #[arg(long, env = "FOLIO_LOG_FORMAT", global = true, default_value = "text")]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -94,6 +105,15 @@ pub struct ServeArgs {
     /// Memory for rendered public pages, in MiB (0 turns the page cache off)
     #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = 16)]
     pub page_cache_mb: usize,
+
+    /// Seconds a client has to send a request's headers, and again its body (an idle
+    /// keep-alive connection is closed after this too)
+    #[arg(long, env = "FOLIO_CLIENT_TIMEOUT", default_value_t = 10)]
+    pub client_timeout: u64,
+
+    /// Serve /metrics (Prometheus) to scrapers that send this as a bearer token
+    #[arg(long, env = "FOLIO_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -123,6 +143,10 @@ pub struct Config {
     pub sitemap_chunk: i64,
     /// Bytes of rendered pages kept in memory; 0 for none.
     pub page_cache_bytes: usize,
+    /// The bearer token `/metrics` asks for; without one there is no `/metrics`.
+    pub metrics_token: Option<String>,
+    /// How long a client may take to send a request's headers, and its body.
+    pub client_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -136,6 +160,8 @@ impl Config {
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
+            metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+            client_timeout: std::time::Duration::from_secs(args.client_timeout.max(1)),
             ..Self::with_base_url(&base_url)
         }
     }
@@ -147,6 +173,8 @@ impl Config {
             comment_rate_limit: 5,
             sitemap_chunk: 50_000,
             page_cache_bytes: 0,
+            metrics_token: None,
+            client_timeout: std::time::Duration::from_secs(10),
         }
     }
 

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use folio::{
     AppState,
-    config::{Cli, Command, Config, ServeArgs},
+    config::{Cli, Command, Config, LogFormat, ServeArgs},
     db,
 };
 use tracing_subscriber::EnvFilter;
@@ -11,11 +11,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -51,10 +55,14 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
-    let app = folio::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let client_timeout = state.config.client_timeout;
+    folio::http::serve::serve(
+        listener,
+        folio::app(state),
+        client_timeout,
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("Folio stopped");
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::{
         posts::MonthCount,
         settings::{Settings, Site},
     },
+    metrics::Metrics,
 };
 
 /// The sidebar's counts as computed for one content version and time zone.
@@ -38,6 +39,7 @@ pub struct AppState {
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
     /// Rendered public pages (see `cache`).
     pub pages: Arc<PageCache>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
         pages.spawn_listener(db.clone());
         Self {
             pages,
+            metrics: Arc::new(Metrics::default()),
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),

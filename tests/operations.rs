@@ -9,7 +9,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
-use common::{Post, Proxy, add_post, app, get, send};
+use common::{Post, Proxy, add_comment, add_post, app, app_with, get, get_with, send};
 use folio::{AppState, config::Config};
 use sqlx::{
     PgPool,
@@ -208,6 +208,241 @@ async fn bad_requests_get_clear_pages_not_500s(pool: PgPool) {
     .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(huge.text().contains("larger than this blog accepts"));
+
+    // Hostile forms, queries and paths: each a clear 4xx, never a 500.
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Target", datetime!(2022-03-03 10:00 UTC)),
+    )
+    .await;
+    let form = |body: &'static [u8]| {
+        Request::post(path.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let hostile = [
+        ("bad percent-encoding", form(b"name=%ZZ&comment=%")),
+        ("invalid UTF-8", form(b"name=\xff\xfe&comment=\xc3\x28")),
+        ("encoded invalid UTF-8", form(b"name=%FF%FE&comment=%C3%28")),
+        (
+            "a field given twice",
+            form(b"name=a&name=b&comment=c&comment=d"),
+        ),
+        (
+            "the wrong content type",
+            Request::post(path.as_str())
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+        ),
+        (
+            "a login form with invalid UTF-8",
+            Request::post("/admin/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(&b"email=%FF&password=\xff"[..]))
+                .unwrap(),
+        ),
+    ];
+    for (name, request) in hostile {
+        let page = send(&app, request).await;
+        assert!(page.status.is_client_error(), "{name}: {}", page.status);
+    }
+    // Undecodable query bytes become U+FFFD, as browsers do: a search for them finds nothing.
+    let search = get(&app, "/search?q=%FF%FE").await;
+    assert_eq!(search.status, StatusCode::OK);
+    assert!(search.text().contains("No posts match"));
+    for traversal in [
+        "/assets/..%2f..%2fCargo.toml",
+        "/assets/%2e%2e/Cargo.toml",
+        "/assets/../Cargo.toml",
+        "/media/..%2f..%2f..%2fetc%2fpasswd",
+        "/media/%00.png",
+        "/p/..%2f..%2fetc%2fpasswd.html",
+        "/2022/03/..%2f..%2f..%2fetc%2fpasswd",
+    ] {
+        let page = get(&app, traversal).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{traversal}");
+        assert!(!page.body.contains("root:"), "{traversal}");
+    }
+}
+
+#[sqlx::test]
+async fn metrics_need_their_token_and_count_requests_by_route(pool: PgPool) {
+    let now = time::OffsetDateTime::now_utc();
+    let (post_id, path) = add_post(
+        &pool,
+        Post::published("Counted", datetime!(2022-02-02 10:00 UTC)),
+    )
+    .await;
+    add_comment(&pool, post_id, "Ann", "Counted too.", "approved", now).await;
+    add_comment(&pool, post_id, "Bot", "Buy now", "spam", now).await;
+    assert_eq!(
+        get(&app(&pool), "/metrics").await.status,
+        StatusCode::NOT_FOUND,
+        "no token, no metrics"
+    );
+
+    let app = app_with(
+        &pool,
+        Config {
+            metrics_token: Some("scrape-me".into()),
+            ..Config::with_base_url(common::BASE_URL)
+        },
+    );
+    get(&app, "/").await;
+    get(&app, &path).await;
+    get(&app, "/no/such/page/anywhere").await;
+    assert_eq!(get(&app, "/metrics").await.status, StatusCode::UNAUTHORIZED);
+    let wrong = get_with(&app, "/metrics", &[("authorization", "Bearer scrape-you")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    let metrics = get_with(&app, "/metrics", &[("authorization", "Bearer scrape-me")]).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics
+            .header("content-type")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    for line in [
+        "folio_http_requests_total{route=\"/\",method=\"GET\",status=\"200\"} 1",
+        "folio_http_requests_total{route=\"/{year}/{month}/{file}\",method=\"GET\",status=\"200\"} 1",
+        "folio_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
+        "folio_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 2",
+        "folio_http_request_duration_seconds_bucket{route=\"/\",le=\"+Inf\"} 1",
+        "folio_http_request_duration_seconds_count{route=\"/\"} 1",
+        "folio_comments{status=\"approved\"} 1",
+        "folio_comments{status=\"spam\"} 1",
+        "folio_comments{status=\"pending\"} 0",
+        "folio_db_up 1",
+        "# TYPE folio_db_pool_max_connections gauge",
+        "# TYPE process_resident_memory_bytes gauge",
+        "# TYPE folio_http_request_duration_seconds histogram",
+    ] {
+        assert!(
+            metrics.body.contains(line),
+            "{line} missing from:\n{}",
+            metrics.body
+        );
+    }
+}
+
+#[sqlx::test]
+async fn comments_sent_through_a_database_outage_are_refused_or_kept_never_lost(
+    pool_options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let direct = pool_options
+        .clone()
+        .connect_with(connect.clone())
+        .await
+        .unwrap();
+    let (post_id, path) = add_post(
+        &direct,
+        Post::published("Under load", datetime!(2022-04-04 10:00 UTC)),
+    )
+    .await;
+    let upstream = (connect.get_host().to_owned(), connect.get_port());
+    let mut proxy = Proxy::start(0, upstream.clone()).await;
+    let pool = folio::db::pool_options()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with(connect.clone().port(proxy.port))
+        .await
+        .unwrap();
+    let app = folio::app(AppState::new(
+        pool,
+        Config {
+            comment_rate_limit: 0,
+            ..Config::with_base_url(common::BASE_URL)
+        },
+        common::secret(),
+    ));
+
+    // Six commenters post without pause while the database goes away and comes back.
+    let started = std::time::Instant::now();
+    let mut load = tokio::task::JoinSet::new();
+    for worker in 0..6 {
+        let (app, path) = (app.clone(), path.clone());
+        load.spawn(async move {
+            let mut seen = Vec::new();
+            for n in 0.. {
+                if started.elapsed() > Duration::from_millis(3500) {
+                    break;
+                }
+                let token = folio::auth::form_token::issue(
+                    &common::secret(),
+                    post_id,
+                    time::OffsetDateTime::now_utc().unix_timestamp() - 10,
+                );
+                let text = format!("Comment {worker}-{n}");
+                let sent = std::time::Instant::now();
+                let page = common::post_form(
+                    &app,
+                    &path,
+                    &[("token", &token), ("name", "Loader"), ("comment", &text)],
+                    &[],
+                )
+                .await;
+                let id = (page.status == StatusCode::SEE_OTHER).then(|| {
+                    page.header("location")
+                        .rsplit("#c")
+                        .next()
+                        .unwrap()
+                        .parse::<i64>()
+                        .unwrap()
+                });
+                if page.status == StatusCode::SERVICE_UNAVAILABLE {
+                    assert_eq!(page.field("comment").as_deref(), Some(text.as_str()));
+                    // A refused comment waits a moment, as a person would.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                seen.push((page.status, id, sent.elapsed(), started.elapsed()));
+            }
+            seen
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.cut().await;
+    let cut_at = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let _proxy = Proxy::start(proxy.port, upstream).await;
+    let back_at = started.elapsed();
+
+    let mut seen = Vec::new();
+    while let Some(worker) = load.join_next().await {
+        seen.extend(worker.unwrap());
+    }
+    for (status, _, took, _) in &seen {
+        assert!(
+            *status == StatusCode::SEE_OTHER || *status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
+        assert!(*took < Duration::from_secs(3), "an answer took {took:?}");
+    }
+    let refused = seen
+        .iter()
+        .filter(|s| s.0 == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert!(refused > 0, "the outage was felt");
+    assert!(
+        seen.iter().any(|s| s.1.is_some() && s.3 < cut_at),
+        "comments were taken before the outage"
+    );
+    assert!(
+        seen.iter().any(|s| s.1.is_some() && s.3 > back_at),
+        "comments were taken again after it, without a restart"
+    );
+    let acknowledged: Vec<i64> = seen.iter().filter_map(|s| s.1).collect();
+    let stored: i64 = sqlx::query_scalar("select count(*) from comments where id = any($1)")
+        .bind(&acknowledged)
+        .fetch_one(&direct)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        acknowledged.len() as i64,
+        "0 acknowledged comments lost"
+    );
 }
 
 #[sqlx::test]

@@ -9,7 +9,9 @@ mod extract;
 mod feeds;
 mod health;
 mod media;
+mod metrics;
 mod public;
+pub mod serve;
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -31,10 +33,9 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer,
-    trace::{DefaultOnResponse, TraceLayer},
+    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
+    trace::TraceLayer,
 };
-use tracing::Level;
 
 use crate::{
     error::{AppError, ErrorPageText, PlainErrorBody},
@@ -60,9 +61,12 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .merge(media::router())
         .merge(feeds::router())
+        .merge(metrics::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), cache::pages))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // A body trickled in slower than this is refused, so it cannot hold a connection.
+        .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
@@ -92,8 +96,11 @@ pub fn router(state: AppState) -> Router {
                         .unwrap_or("-");
                     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), id)
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                // `metrics::observe` writes the one line per request.
+                .on_response(())
+                .on_failure(()),
         )
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, ProcessRequestId))
         .with_state(state)

@@ -1,0 +1,145 @@
+//! One log line and one metrics sample per request, and `/metrics` for Prometheus behind a token.
+
+use std::time::Instant;
+
+use axum::{
+    Extension, Router,
+    extract::{MatchedPath, Request, State},
+    http::{HeaderMap, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{db, error::PlainErrorBody, metrics::Gauge, state::AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// Logs `method route status latency id` (the route pattern, never the query string, so no
+/// search words or tokens reach the logs) and counts the request.
+pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let response = next.run(request).await;
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .record(&route, method.as_str(), status, latency);
+    tracing::info!(
+        target: "folio::request",
+        method = %method,
+        route,
+        status,
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        request_id = id,
+        "request"
+    );
+    response
+}
+
+/// Prometheus text format. Without `FOLIO_METRICS_TOKEN` there is no such page; with it, the
+/// scraper sends `Authorization: Bearer <token>`.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = state.config.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let offered = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compared as digests, so the time taken says nothing about the token.
+    if Sha256::digest(offered.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Extension(PlainErrorBody),
+            "a metrics token is needed\n",
+        )
+            .into_response();
+    }
+    let pool = &state.db;
+    let mut gauges = vec![
+        Gauge::new(
+            "folio_db_pool_connections",
+            "Connections the pool holds.",
+            f64::from(pool.size()),
+        ),
+        Gauge::new(
+            "folio_db_pool_idle_connections",
+            "Connections in the pool not in use.",
+            pool.num_idle() as f64,
+        ),
+        Gauge::new(
+            "folio_db_pool_max_connections",
+            "The most connections the pool opens.",
+            f64::from(pool.options().get_max_connections()),
+        ),
+        Gauge::new(
+            "folio_page_cache_bytes",
+            "Bytes of rendered pages held in memory.",
+            state.pages.len_bytes() as f64,
+        ),
+        Gauge::new(
+            "folio_page_cache_hits",
+            "Requests answered from the page cache since start.",
+            state.pages.hits() as f64,
+        ),
+        Gauge::new(
+            "folio_page_cache_active",
+            "1 while the page cache is on and hears change notices.",
+            f64::from(u8::from(state.pages.is_active())),
+        ),
+    ];
+    match db::comments::count_by_status(pool).await {
+        Ok(counts) => {
+            for (status, count) in [
+                ("pending", counts.pending),
+                ("approved", counts.approved),
+                ("spam", counts.spam),
+                ("trash", counts.trash),
+            ] {
+                gauges.push(
+                    Gauge::new("folio_comments", "Comments by status.", count as f64)
+                        .labelled("status", status),
+                );
+            }
+            gauges.push(Gauge::new(
+                "folio_db_up",
+                "1 when the database answered this scrape.",
+                1.0,
+            ));
+        }
+        Err(_) => gauges.push(Gauge::new(
+            "folio_db_up",
+            "1 when the database answered this scrape.",
+            0.0,
+        )),
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Extension(PlainErrorBody),
+        state.metrics.render(&gauges),
+    )
+        .into_response()
+}
