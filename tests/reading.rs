@@ -635,3 +635,66 @@ async fn a_scheduled_post_appears_on_cached_pages_at_its_time(pool: PgPool) {
     }
     assert!(get(&app, "/").await.text().contains("Coming soon"));
 }
+
+#[sqlx::test]
+async fn a_label_pages_through_its_own_posts_only_visible_ones_in_order(pool: PgPool) {
+    let start = datetime!(2021-01-01 10:00 UTC);
+    for n in 0..12 {
+        let labels: &[&str] = if n % 2 == 0 { &["Even"] } else { &["Odd"] };
+        add_post(
+            &pool,
+            Post::published(&format!("Post {n:02}"), start + Duration::days(n)).labels(labels),
+        )
+        .await;
+    }
+    // Hidden: a draft, and a scheduled post, both labelled.
+    add_post(
+        &pool,
+        Post::published("Draft even", start + Duration::days(30))
+            .status("draft")
+            .labels(&["Even"]),
+    )
+    .await;
+    add_post(
+        &pool,
+        Post::published("Future even", OffsetDateTime::now_utc() + Duration::days(3))
+            .status("scheduled")
+            .labels(&["Even"]),
+    )
+    .await;
+    // A post moved in time moves on its label's pages too.
+    sqlx::query("update posts set published_at = $1 where title = 'Post 00'")
+        .bind(start + Duration::days(20))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let app = app(&pool);
+
+    let first = get(&app, "/search/label/Even?max-results=2").await;
+    assert_eq!(first.post_titles(), ["Post 00", "Post 10"]);
+    let older = first.links_containing("updated-max");
+    assert_eq!(older.len(), 1, "{:?}", first.links_containing("search"));
+    let second = get(&app, &older[0]).await;
+    assert_eq!(second.post_titles(), ["Post 08", "Post 06"]);
+    let third = get(&app, &second.links_containing("updated-max")[0]).await;
+    assert_eq!(third.post_titles(), ["Post 04", "Post 02"]);
+    assert!(
+        third.links_containing("updated-max").is_empty(),
+        "the last page has no older link"
+    );
+    // And back, newest first on each page.
+    let newer = third.links_containing("updated-min");
+    let back = get(&app, &newer[0]).await;
+    assert_eq!(back.post_titles(), ["Post 08", "Post 06"]);
+    let back = get(&app, &back.links_containing("updated-min")[0]).await;
+    assert_eq!(back.post_titles(), ["Post 00", "Post 10"]);
+    assert!(back.links_containing("updated-min").is_empty());
+
+    let odd = get(&app, "/search/label/Odd").await;
+    assert_eq!(
+        odd.post_titles(),
+        [
+            "Post 11", "Post 09", "Post 07", "Post 05", "Post 03", "Post 01"
+        ]
+    );
+}
