@@ -671,10 +671,23 @@ async fn cached_post_pages_carry_fresh_tokens_and_show_new_comments_at_once(pool
     assert!(text.contains("1 comment: Quick Quin"), "{text}");
     assert!(get(&app, "/").await.text().contains("1 comment:"));
 
-    // A held comment shows to its author on a page made for them; others get the shared page.
+    // A held comment shows to its author on a page made for them; others get the shared page,
+    // which the held comment does not take out of the cache.
+    let before = state.pages.generation();
     db::settings::update_comments(&pool, "moderated", 14, "")
         .await
         .unwrap();
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(2);
+    while state.pages.generation() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the settings change was never heard"
+        );
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+    get(&app, &path).await;
+    let cached = state.pages.len_bytes();
+    assert!(cached > 0);
     let held = send(
         &app,
         &path,
@@ -688,6 +701,11 @@ async fn cached_post_pages_carry_fresh_tokens_and_show_new_comments_at_once(pool
         .next()
         .unwrap()
         .to_owned();
+    assert_eq!(
+        state.pages.len_bytes(),
+        cached,
+        "the held comment kept the cache"
+    );
     let mine = get_with(&app, &path, &[("cookie", &cookie)]).await;
     assert!(
         mine.text()

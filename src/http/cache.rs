@@ -50,6 +50,11 @@ impl Cacheable {
     }
 }
 
+/// Set on the answer to a write that changed nothing readers see (a comment held for moderation
+/// or stored as spam, a form sent back with errors): the page cache is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct NothingPublicChanged;
+
 /// Set on a post page whose body holds `TOKEN_PLACEHOLDER` for this post's comment form.
 #[derive(Debug, Clone, Copy)]
 pub struct FormTokenFor(pub i64);
@@ -73,8 +78,16 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
 
     let generation = state.pages.generation();
     let response = next.run(request).await;
-    if !is_read {
-        // Whatever this request changed is committed by now: the next reader sees it.
+    // A write that succeeded answers with a redirect (post/redirect/get), committed by now: the
+    // next reader through this process sees it without waiting for the notice. Refused writes
+    // (4xx) never empty the cache, so junk POSTs cannot flush it.
+    if !is_read
+        && response.status().is_redirection()
+        && response
+            .extensions()
+            .get::<NothingPublicChanged>()
+            .is_none()
+    {
         state.pages.invalidate();
     }
     let token_for = response.extensions().get::<FormTokenFor>().copied();

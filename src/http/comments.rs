@@ -10,6 +10,7 @@ use axum::{
 use time::OffsetDateTime;
 
 use super::{
+    cache::NothingPublicChanged,
     extract::ClientIp,
     public::{post_age_days, post_page},
 };
@@ -44,13 +45,18 @@ pub async fn submit(
     Form(form): Form<CommentForm>,
 ) -> Result<Response, AppError> {
     let path = uri.path().to_owned();
-    match accept(&state, &path, &headers, client_address, &form).await {
+    let mut response = match accept(&state, &path, &headers, client_address, &form).await {
         Err(AppError::Unavailable(error)) => {
             tracing::warn!(%error, "comment not saved: database unavailable");
-            Ok(unavailable_page(&state, &path, &form))
+            unavailable_page(&state, &path, &form)
         }
-        other => other,
+        other => other?,
+    };
+    // Only a published comment changes what readers see (see `stored`).
+    if response.status() != StatusCode::SEE_OTHER {
+        response.extensions_mut().insert(NothingPublicChanged);
     }
+    Ok(response)
 }
 
 async fn accept(
@@ -199,6 +205,9 @@ fn stored(
         _ => format!("{}#c{id}", row.path),
     };
     let mut response = Redirect::to(&target).into_response();
+    if status != "approved" {
+        response.extensions_mut().insert(NothingPublicChanged);
+    }
     if status == "pending" {
         own_ids.push(id);
         let value = signed::encode_ids(&state.secret, &own_ids);
