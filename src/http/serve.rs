@@ -59,7 +59,6 @@ pub async fn serve(
         });
     }
     drop(listener);
-    tracing::info!("shutting down: finishing the requests in flight");
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
