@@ -404,6 +404,8 @@ pub struct SearchHit {
     pub published_at: OffsetDateTime,
     pub labels: Vec<String>,
     pub snippet: String,
+    /// How many posts match, counted up to `SEARCH_CANDIDATES`.
+    pub total: i64,
 }
 
 /// Search ranks at most this many matching posts: a word found in tens of thousands of posts
@@ -427,7 +429,8 @@ pub async fn search(
                               regexp_replace(p.body_html, '<[^>]*>', ' ', 'g'), q,
                               'StartSel=' || chr(1) || ', StopSel=' || chr(2)
                               || ', MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "')
-                      as "snippet!"
+                      as "snippet!",
+                  count(*) over () as "total!"
            from (select p.id, ts_rank(p.search, q) as rank
                  from posts p, websearch_to_tsquery(search_language(), $1) q
                  where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()

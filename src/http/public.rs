@@ -398,15 +398,19 @@ async fn search_results(
     let (total, hits) = if query.is_empty() {
         (None, Vec::new())
     } else {
-        let (total, hits) = tokio::try_join!(
-            db::posts::search_count(&state.db, &query, SEARCH_SHOWN + 1),
-            db::posts::search(
-                &state.db,
-                &query,
-                SEARCH_PAGE_SIZE,
-                (page - 1) * SEARCH_PAGE_SIZE
-            ),
-        )?;
+        let hits = db::posts::search(
+            &state.db,
+            &query,
+            SEARCH_PAGE_SIZE,
+            (page - 1) * SEARCH_PAGE_SIZE,
+        )
+        .await?;
+        // The hits carry the count; only a page past the last one needs it counted apart.
+        let total = match hits.first() {
+            Some(hit) => hit.total,
+            None if page == 1 => 0,
+            None => db::posts::search_count(&state.db, &query, SEARCH_SHOWN + 1).await?,
+        };
         (Some(total), hits)
     };
     let link = |page: i64| format!("/search?q={}&page={page}", query_value(&query));
