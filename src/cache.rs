@@ -191,8 +191,8 @@ impl PageCache {
         }
     }
 
+    /// Either way the pages held so far are forgotten: while not listening, changes went unheard.
     fn set_listening(&self, listening: bool) {
-        self.invalidate();
         self.listening.store(listening, Ordering::Release);
         self.invalidate();
     }

@@ -7,6 +7,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use axum::http::Method;
+
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -15,7 +17,7 @@ const BUCKETS: [f64; 12] = [
 #[derive(Default)]
 struct RouteStats {
     /// Requests by method and status.
-    requests: HashMap<(String, u16), u64>,
+    requests: HashMap<(Method, u16), u64>,
     /// Cumulative counts per bucket are computed when written; these are per bucket, with one
     /// more for slower than the last bound.
     buckets: [u64; BUCKETS.len() + 1],
@@ -40,7 +42,7 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one answered request. `route` is the matched route pattern (never the path
     /// itself, which would make one series per URL).
-    pub fn record(&self, route: &str, method: &str, status: u16, latency: Duration) {
+    pub fn record(&self, route: &str, method: &Method, status: u16, latency: Duration) {
         let Ok(mut routes) = self.routes.lock() else {
             return;
         };
@@ -48,10 +50,8 @@ impl Metrics {
             Some(stats) => stats,
             None => routes.entry(route.to_owned()).or_default(),
         };
-        *stats
-            .requests
-            .entry((method.to_owned(), status))
-            .or_default() += 1;
+        // Standard methods clone without allocating.
+        *stats.requests.entry((method.clone(), status)).or_default() += 1;
         let seconds = latency.as_secs_f64();
         let bucket = BUCKETS
             .iter()
@@ -72,9 +72,13 @@ impl Metrics {
         );
         let routes = self.routes.lock().map(|r| snapshot(&r)).unwrap_or_default();
         for (route, stats) in &routes {
-            let mut requests: Vec<_> = stats.requests.iter().collect();
-            requests.sort();
-            for ((method, status), count) in requests {
+            let mut requests: Vec<_> = stats
+                .requests
+                .iter()
+                .map(|((method, status), count)| (method.as_str(), *status, *count))
+                .collect();
+            requests.sort_unstable();
+            for (method, status, count) in requests {
                 let _ = writeln!(
                     out,
                     "folio_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}",
@@ -213,9 +217,9 @@ mod tests {
     #[test]
     fn requests_are_counted_by_route_and_status_with_a_cumulative_histogram() {
         let metrics = Metrics::default();
-        metrics.record("/", "GET", 200, Duration::from_micros(300));
-        metrics.record("/", "GET", 200, Duration::from_millis(30));
-        metrics.record("/", "GET", 304, Duration::from_secs(9));
+        metrics.record("/", &Method::GET, 200, Duration::from_micros(300));
+        metrics.record("/", &Method::GET, 200, Duration::from_millis(30));
+        metrics.record("/", &Method::GET, 304, Duration::from_secs(9));
         let text =
             metrics.render(&[Gauge::new("folio_x", "An example.", 2.0).labelled("status", "a\"b")]);
         assert!(

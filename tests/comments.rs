@@ -1088,13 +1088,8 @@ async fn a_database_outage_while_posting_gives_back_the_typed_comment(
 ) {
     let direct = pool_options.connect_with(connect.clone()).await.unwrap();
     let (post_id, path) = a_post(&direct).await;
-    let upstream = (connect.get_host().to_owned(), connect.get_port());
-    let mut proxy = Proxy::start(0, upstream).await;
-    let pool = folio::db::pool_options()
-        .acquire_timeout(StdDuration::from_millis(500))
-        .connect_with(connect.clone().port(proxy.port))
-        .await
-        .unwrap();
+    let mut proxy = Proxy::in_front_of(&connect).await;
+    let pool = proxy.pool(&connect).await;
     let app = app(&pool);
     assert_eq!(get(&app, &path).await.status, StatusCode::OK);
     proxy.cut().await;

@@ -342,13 +342,8 @@ async fn comments_sent_through_a_database_outage_are_refused_or_kept_never_lost(
         Post::published("Under load", datetime!(2022-04-04 10:00 UTC)),
     )
     .await;
-    let upstream = (connect.get_host().to_owned(), connect.get_port());
-    let mut proxy = Proxy::start(0, upstream.clone()).await;
-    let pool = folio::db::pool_options()
-        .acquire_timeout(Duration::from_millis(500))
-        .connect_with(connect.clone().port(proxy.port))
-        .await
-        .unwrap();
+    let mut proxy = Proxy::in_front_of(&connect).await;
+    let pool = proxy.pool(&connect).await;
     let app = folio::app(AppState::new(
         pool,
         Config {
@@ -405,7 +400,7 @@ async fn comments_sent_through_a_database_outage_are_refused_or_kept_never_lost(
     proxy.cut().await;
     let cut_at = started.elapsed();
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let _proxy = Proxy::start(proxy.port, upstream).await;
+    proxy.restore().await;
     let back_at = started.elapsed();
 
     let mut seen = Vec::new();
@@ -460,13 +455,8 @@ async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
         Post::published("Still here", datetime!(2022-04-04 10:00 UTC)),
     )
     .await;
-    let upstream = (connect.get_host().to_owned(), connect.get_port());
-    let mut proxy = Proxy::start(0, upstream.clone()).await;
-    let pool = folio::db::pool_options()
-        .acquire_timeout(Duration::from_millis(500))
-        .connect_with(connect.clone().port(proxy.port))
-        .await
-        .unwrap();
+    let mut proxy = Proxy::in_front_of(&connect).await;
+    let pool = proxy.pool(&connect).await;
     let app = folio::app(AppState::new(
         pool,
         Config::with_base_url("http://blog.test"),
@@ -498,7 +488,7 @@ async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
         "the process itself is alive"
     );
 
-    let _proxy = Proxy::start(proxy.port, upstream).await;
+    proxy.restore().await;
     let mut recovered = false;
     for _ in 0..50 {
         let page = get(&app, "/").await;

@@ -410,7 +410,7 @@ pub struct SearchHit {
 
 /// Search ranks at most this many matching posts: a word found in tens of thousands of posts
 /// must not make every search read them all. Past it, more words narrow the search.
-pub const SEARCH_CANDIDATES: i64 = 500;
+const SEARCH_CANDIDATES: i64 = 500;
 
 /// Visible posts matching a web-search style query (quotes, OR, -word), best first; title
 /// matches outrank label matches, which outrank body matches.

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::{cache::Cacheable, etag::etag};
 use crate::{
-    db::{self, feeds::FeedPost},
+    db::{self, feeds::FeedPost, settings::Site},
     error::AppError,
     render::dates,
     state::AppState,
@@ -136,14 +136,16 @@ fn document(
     response
 }
 
+/// A feed document; it changes with the content only, so the page cache may keep it.
 fn render_feed(
+    site: &Site,
     headers: &HeaderMap,
     rss: bool,
     feed: FeedMeta,
     entries: Vec<FeedEntry>,
     modified: Option<OffsetDateTime>,
 ) -> Result<Response, AppError> {
-    Ok(if rss {
+    let response = if rss {
         document(
             headers,
             "application/rss+xml",
@@ -157,7 +159,8 @@ fn render_feed(
             AtomFeed { feed, entries }.render()?,
             modified,
         )
-    })
+    };
+    Ok(Cacheable::for_site(site).mark(response))
 }
 
 fn post_entry(state: &AppState, post: &FeedPost) -> FeedEntry {
@@ -230,8 +233,7 @@ async fn posts_for(
         summaries: settings.feed_summaries,
     };
     let entries = posts.iter().map(|p| post_entry(state, p)).collect();
-    let response = render_feed(headers, params.rss(), feed, entries, modified)?;
-    Ok(Cacheable::for_site(&site).mark(response))
+    render_feed(&site, headers, params.rss(), feed, entries, modified)
 }
 
 async fn posts_feed(
@@ -315,8 +317,7 @@ async fn comments_for(
         html_url: format!("{base}{html_path}"),
         summaries: false,
     };
-    let response = render_feed(headers, params.rss(), feed, entries, modified)?;
-    Ok(Cacheable::for_site(&site).mark(response))
+    render_feed(&site, headers, params.rss(), feed, entries, modified)
 }
 
 async fn comments_feed(

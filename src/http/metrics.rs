@@ -23,22 +23,14 @@ pub fn router() -> Router<AppState> {
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let id = request.headers().get("x-request-id").cloned();
     let response = next.run(request).await;
     let latency = started.elapsed();
     let status = response.status().as_u16();
-    state
-        .metrics
-        .record(&route, method.as_str(), status, latency);
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let id = id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-");
+    state.metrics.record(route, &method, status, latency);
     tracing::info!(
         target: "folio::request",
         method = %method,

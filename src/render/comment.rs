@@ -6,26 +6,25 @@ use std::sync::LazyLock;
 
 use pulldown_cmark::{CowStr, Event, LinkType, Parser, Tag, TagEnd, html};
 
+/// Every tag a comment may hold.
+pub const TAGS: &[&str] = &[
+    "p",
+    "br",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
+    "ul",
+    "ol",
+    "li",
+];
+
 static COMMENT_HTML: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();
     builder
-        .tags(
-            [
-                "p",
-                "br",
-                "em",
-                "strong",
-                "code",
-                "pre",
-                "blockquote",
-                "a",
-                "ul",
-                "ol",
-                "li",
-            ]
-            .into_iter()
-            .collect(),
-        )
+        .tags(TAGS.iter().copied().collect())
         .add_tag_attributes("a", ["href"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .url_relative(ammonia::UrlRelative::Deny)

@@ -16,6 +16,11 @@ pub fn post_html(html: &str) -> String {
     POST_HTML.clean(html).to_string()
 }
 
+/// Every tag `post_html` keeps.
+pub fn post_tags() -> std::collections::HashSet<&'static str> {
+    POST_HTML.clone_tags()
+}
+
 /// Escapes text for an HTML attribute or element body.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -384,22 +384,29 @@ pub async fn add_reply(
 /// A TCP proxy in front of PostgreSQL that the test can cut and restore, on the same port.
 pub struct Proxy {
     pub port: u16,
+    upstream: (String, u16),
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Proxy {
-    pub async fn start(port: u16, upstream: (String, u16)) -> Self {
+    /// A proxy in front of the test's database server.
+    pub async fn in_front_of(connect: &sqlx::postgres::PgConnectOptions) -> Self {
+        Self::start(0, (connect.get_host().to_owned(), connect.get_port())).await
+    }
+
+    async fn start(port: u16, upstream: (String, u16)) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
         let port = listener.local_addr().unwrap().port();
+        let target = upstream.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     break;
                 };
-                let upstream = upstream.clone();
+                let upstream = target.clone();
                 connections.spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -409,8 +416,18 @@ impl Proxy {
         });
         Self {
             port,
+            upstream,
             task: Some(task),
         }
+    }
+
+    /// Folio's pool through this proxy, giving up on a connection after half a second.
+    pub async fn pool(&self, connect: &sqlx::postgres::PgConnectOptions) -> PgPool {
+        db::pool_options()
+            .acquire_timeout(std::time::Duration::from_millis(500))
+            .connect_with(connect.clone().port(self.port))
+            .await
+            .unwrap()
     }
 
     /// Drops the listener and every open connection (the JoinSet aborts them).
@@ -419,5 +436,10 @@ impl Proxy {
             task.abort();
             let _ = task.await;
         }
+    }
+
+    /// Listens again on the same port: the database is back.
+    pub async fn restore(&mut self) {
+        *self = Self::start(self.port, self.upstream.clone()).await;
     }
 }
