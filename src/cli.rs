@@ -1,11 +1,111 @@
-//! `folio user add` and `folio user passwd`, for installs without a browser at hand.
+//! The commands besides `serve`: users, import and export, for installs without a browser at hand.
 
-use std::io::BufRead;
+use std::{
+    io::{BufRead, IsTerminal, Write},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 use sqlx::PgPool;
 
-use crate::{auth::password, config::UserCommand, db, domain::role::Role};
+use crate::{
+    auth::password,
+    config::{Config, ExportArgs, ExportFormat, ImportArgs, ImportFormat, UserCommand},
+    db,
+    domain::role::Role,
+    export, import,
+};
+
+/// `folio import blogger|wxr FILE`: all or nothing, with a progress bar on a terminal.
+pub async fn import(db: &PgPool, args: &ImportArgs) -> anyhow::Result<()> {
+    let format = match args.format {
+        ImportFormat::Blogger => import::Format::Blogger,
+        ImportFormat::Wxr => import::Format::Wxr,
+    };
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let input = std::io::BufReader::with_capacity(256 * 1024, file);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("importing {}", args.file.display()));
+        bar
+    });
+    let ticker = bar.clone().map(|bar| {
+        let bytes_read = bytes_read.clone();
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(bytes_read.load(Ordering::Relaxed));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let result = import::run(db, format, input, bytes_read).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(summary) => {
+            println!(
+                "folio: imported {} ({} export)",
+                args.file.display(),
+                format.label()
+            );
+            for line in summary.lines() {
+                println!("  {line}");
+            }
+            Ok(())
+        }
+        Err(error) => bail!(
+            "could not import {}: {error}\nNothing was changed: the blog is as it was before.",
+            args.file.display()
+        ),
+    }
+}
+
+/// `folio export wxr|atom > FILE`.
+pub async fn export(db: &PgPool, args: &ExportArgs) -> anyhow::Result<()> {
+    let format = match args.format {
+        ExportFormat::Wxr => export::Format::Wxr,
+        ExportFormat::Atom => export::Format::Atom,
+    };
+    let settings = db::settings::load(db).await?;
+    let config = Config::with_base_url(&args.base_url);
+    let site = export::Site {
+        base_url: config.base_url.clone(),
+        host: config.host().to_owned(),
+        time_zone: settings.time_zone(),
+        title: settings.title,
+        description: settings.description,
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let db = db.clone();
+    let writing = tokio::spawn(async move { export::run(&db, format, &site, sender).await });
+    let mut stdout = std::io::stdout().lock();
+    while let Some(chunk) = receiver.recv().await {
+        stdout
+            .write_all(&chunk)
+            .context("writing the export to standard output")?;
+    }
+    stdout.flush()?;
+    writing.await??;
+    Ok(())
+}
 
 pub async fn user(db: &PgPool, command: UserCommand) -> anyhow::Result<()> {
     match command {

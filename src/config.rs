@@ -50,6 +50,42 @@ pub enum Command {
     /// Manage the people who can log in to /admin
     #[command(subcommand)]
     User(UserCommand),
+    /// Import a Blogger or WordPress export (running it again adds nothing twice)
+    Import(ImportArgs),
+    /// Write the whole blog to standard output as a WordPress (WXR) or Blogger (Atom) export
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// Blogger's classic export or Google Takeout's feed.atom
+    Blogger,
+    /// WordPress eXtended RSS (Tools → Export in WordPress)
+    Wxr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// WordPress eXtended RSS 1.2
+    Wxr,
+    /// Blogger's Atom export (the Takeout shape)
+    Atom,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Which kind of export the file is
+    pub format: ImportFormat,
+    /// The export file
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    pub format: ExportFormat,
+    /// Public URL of the blog, for the links in the export
+    #[arg(long, env = "FOLIO_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +147,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FOLIO_CLIENT_TIMEOUT", default_value_t = 10)]
     pub client_timeout: u64,
 
+    /// The largest export file the admin page accepts for import, in MiB
+    #[arg(long, env = "FOLIO_IMPORT_MAX_MB", default_value_t = 1024)]
+    pub import_max_mb: usize,
+
     /// Serve /metrics (Prometheus) to scrapers that send this as a bearer token
     #[arg(long, env = "FOLIO_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -147,6 +187,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// How long a client may take to send a request's headers, and its body.
     pub client_timeout: std::time::Duration,
+    /// The largest upload `/admin/import` takes.
+    pub import_max_bytes: usize,
 }
 
 impl Config {
@@ -162,6 +204,7 @@ impl Config {
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             client_timeout: std::time::Duration::from_secs(args.client_timeout.max(1)),
+            import_max_bytes: args.import_max_mb.saturating_mul(1024 * 1024),
             ..Self::with_base_url(&base_url)
         }
     }
@@ -175,6 +218,7 @@ impl Config {
             page_cache_bytes: 0,
             metrics_token: None,
             client_timeout: std::time::Duration::from_secs(10),
+            import_max_bytes: 1024 * 1024 * 1024,
         }
     }
 

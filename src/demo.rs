@@ -385,6 +385,7 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
             path: "/p/about.html".to_owned(),
             slug: "about".to_owned(),
             title: "About".to_owned(),
+            body_format: "markdown".to_owned(),
             body_source: source.to_owned(),
             body_html: markdown::to_html(source),
             excerpt: markdown::excerpt(source, 200),

@@ -40,6 +40,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => folio::demo::run(&pool, &args).await,
         Command::Serve(args) => serve(pool, args).await,
         Command::User(command) => folio::cli::user(&pool, command).await,
+        Command::Import(args) => folio::cli::import(&pool, &args).await,
+        Command::Export(args) => folio::cli::export(&pool, &args).await,
     }
 }
 

@@ -364,6 +364,7 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
             slug: "mine".into(),
             title: "Mine".into(),
             body_source: String::new(),
+            body_format: "markdown".into(),
             body_html: String::new(),
             excerpt: String::new(),
             status: "draft".into(),

@@ -74,3 +74,8 @@ pub fn post_tag(name: &str) -> bool {
 pub fn comment_tag(name: &str) -> bool {
     folio::render::comment::TAGS.contains(&name)
 }
+
+/// A tag a comment imported as HTML may keep.
+pub fn imported_comment_tag(name: &str) -> bool {
+    comment_tag(name) || folio::render::comment::IMPORTED_EXTRA_TAGS.contains(&name)
+}

@@ -10,6 +10,9 @@ pub struct CommentRow {
     pub body_html: String,
     pub status: String,
     pub created_at: OffsetDateTime,
+    /// The anchor an imported comment had on its old blog (`c123…` on Blogger, `comment-12` on
+    /// WordPress), so that old links to it land on it.
+    pub old_anchor: Option<String>,
 }
 
 /// A post's approved comments, plus the held ones among `own_ids` (the reader's own),
@@ -21,7 +24,11 @@ pub async fn visible_for_post(
 ) -> Result<Vec<CommentRow>, sqlx::Error> {
     sqlx::query_as!(
         CommentRow,
-        r#"select id, parent_id, author_name, author_url, body_html, status, created_at
+        r#"select id, parent_id, author_name, author_url, body_html, status, created_at,
+                  case source
+                      when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
+                      when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
+                  end as old_anchor
            from comments
            where post_id = $1
              and (status = 'approved' or (status = 'pending' and id = any($2)))
@@ -270,6 +277,13 @@ pub async fn find_for_moderation(
     )
     .fetch_optional(db)
     .await
+}
+
+/// `text` (typed in Folio's form) or `html` (imported), if the comment exists.
+pub async fn body_format(db: &PgPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select body_format from comments where id = $1"#, id)
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn update_body(

@@ -2,7 +2,9 @@
 
 pub mod comments;
 pub mod demo;
+pub mod export;
 pub mod feeds;
+pub mod import;
 pub mod labels;
 pub mod media;
 pub mod posts;

@@ -568,6 +568,7 @@ pub struct EditablePost {
     pub slug: String,
     pub title: String,
     pub body_source: String,
+    pub body_format: String,
     pub excerpt: String,
     pub status: String,
     pub published_at: Option<OffsetDateTime>,
@@ -589,8 +590,8 @@ impl EditablePost {
 pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>, sqlx::Error> {
     sqlx::query_as!(
         EditablePost,
-        r#"select p.id, p.kind, p.path, p.slug, p.title, p.body_source, p.excerpt, p.status,
-                  p.published_at, p.author_id, p.comment_policy,
+        r#"select p.id, p.kind, p.path, p.slug, p.title, p.body_source, p.body_format, p.excerpt,
+                  p.status, p.published_at, p.author_id, p.comment_policy,
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!"
            from posts p where p.id = $1"#,
@@ -608,6 +609,8 @@ pub struct PostChanges {
     pub slug: String,
     pub title: String,
     pub body_source: String,
+    /// `markdown`, or `html` for a post imported from another blog (kept as HTML when edited).
+    pub body_format: String,
     pub body_html: String,
     pub excerpt: String,
     pub status: String,
@@ -633,8 +636,8 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let inserted = sqlx::query_scalar!(
         r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
-                              published_at, author_id, comment_policy)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                              published_at, author_id, comment_policy, body_format)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            returning id"#,
         post.kind,
         post.path,
@@ -646,7 +649,8 @@ pub async fn create(
         post.status,
         post.published_at,
         author_id,
-        post.comment_policy
+        post.comment_policy,
+        post.body_format
     )
     .fetch_one(&mut *tx)
     .await;
@@ -691,7 +695,7 @@ pub async fn update(
     let updated = sqlx::query!(
         r#"update posts set kind = $2, path = $3, slug = $4, title = $5, body_source = $6,
                             body_html = $7, excerpt = $8, status = $9, published_at = $10,
-                            comment_policy = $11
+                            comment_policy = $11, body_format = $12
            where id = $1"#,
         id,
         post.kind,
@@ -703,7 +707,8 @@ pub async fn update(
         post.excerpt,
         post.status,
         post.published_at,
-        post.comment_policy
+        post.comment_policy,
+        post.body_format
     )
     .execute(&mut *tx)
     .await;

@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(metrics::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), public::old_links))
         .layer(middleware::from_fn_with_state(state.clone(), cache::pages))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // A body trickled in slower than this is refused, so it cannot hold a connection.
@@ -71,6 +72,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        // Added after the limits above, so they do not apply to it: it has its own.
+        .merge(admin::upload_router(&state))
         .layer(CatchPanicLayer::custom(|_| {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))

@@ -3,9 +3,9 @@
 use askama::Template;
 use axum::{
     Router,
-    extract::{Path, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    middleware,
+    extract::{Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    middleware::{self, Next},
     response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -68,6 +68,9 @@ pub struct PageParams {
     cursor_id: Option<String>,
     q: Option<String>,
     page: Option<String>,
+    /// WordPress's own links to a post (`/?p=12`) and a page (`/?page_id=2`).
+    p: Option<String>,
+    page_id: Option<String>,
 }
 
 /// Where a listing starts, parsed from its parameters.
@@ -132,7 +135,57 @@ async fn home(
     State(state): State<AppState>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
+    let wordpress_link = match (&params.p, &params.page_id) {
+        (Some(id), _) if is_number(id) => Some(format!("/?p={id}")),
+        (_, Some(id)) if is_number(id) => Some(format!("/?page_id={id}")),
+        _ => None,
+    };
+    if let Some(old) = wordpress_link
+        && let Some(target) = db::posts::redirect_target(&state.db, &old).await?
+    {
+        return Ok(moved_permanently(&target));
+    }
     listing(&state, &params, Listing::home()).await
+}
+
+/// A 301, the status search engines and old bookmarks know best for a page that moved.
+fn moved_permanently(target: &str) -> Response {
+    match HeaderValue::from_str(target) {
+        Ok(location) => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => AppError::NotFound.into_response(),
+    }
+}
+
+fn is_number(text: &str) -> bool {
+    !text.is_empty() && text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An address nothing answers (404) may be an old link of an imported blog (a WordPress
+/// permalink such as `/2024/03/17/slug/`): if a post moved from there, it moves to the post.
+pub async fn old_links(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if !reads || response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    let mut candidates = vec![path.clone()];
+    match path.strip_suffix('/') {
+        Some(bare) if !bare.is_empty() => candidates.push(bare.to_owned()),
+        Some(_) => {}
+        None => candidates.push(format!("{path}/")),
+    }
+    for candidate in candidates {
+        // Unavailable: the 404 stands (the outage shows elsewhere soon enough).
+        if let Ok(Some(target)) = db::posts::redirect_target(&state.db, &candidate).await {
+            return moved_permanently(&target);
+        }
+    }
+    response
 }
 
 async fn search(

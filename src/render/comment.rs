@@ -21,16 +21,30 @@ pub const TAGS: &[&str] = &[
     "li",
 ];
 
-static COMMENT_HTML: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+fn builder(tags: impl Iterator<Item = &'static str>) -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::empty();
     builder
-        .tags(TAGS.iter().copied().collect())
+        .tags(tags.collect())
         .add_tag_attributes("a", ["href"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("nofollow ugc noopener"));
     builder
-});
+}
+
+static COMMENT_HTML: LazyLock<ammonia::Builder<'static>> =
+    LazyLock::new(|| builder(TAGS.iter().copied()));
+
+/// Tags a comment imported from another blog may hold besides `TAGS` (Blogger allowed these).
+pub const IMPORTED_EXTRA_TAGS: &[&str] = &["b", "i"];
+
+static IMPORTED_HTML: LazyLock<ammonia::Builder<'static>> =
+    LazyLock::new(|| builder(TAGS.iter().chain(IMPORTED_EXTRA_TAGS).copied()));
+
+/// Cleans a comment imported as HTML: the comment tags only, links marked as user content.
+pub fn from_html(html: &str) -> String {
+    IMPORTED_HTML.clean(html).to_string()
+}
 
 pub fn to_html(source: &str) -> String {
     let mut events = Vec::new();

@@ -29,7 +29,11 @@ pub fn excerpt(source: &str, max_chars: usize) -> String {
             _ => {}
         }
     }
-    let text = text.trim();
+    cut_at_word(text.trim(), max_chars)
+}
+
+/// Text cut to at most `max_chars` characters at a word boundary, with an ellipsis when cut.
+pub fn cut_at_word(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
     }

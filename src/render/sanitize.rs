@@ -21,6 +21,27 @@ pub fn post_tags() -> std::collections::HashSet<&'static str> {
     POST_HTML.clone_tags()
 }
 
+static TEXT_ONLY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
+
+/// The text a reader sees in a piece of HTML, with its tags gone and its entities read.
+pub fn html_text(html: &str) -> String {
+    // Block ends become spaces, so that paragraphs do not run together.
+    let spaced = html
+        .replace("</p>", " </p>")
+        .replace("<br", " <br")
+        .replace("</div>", " </div>")
+        .replace("</li>", " </li>")
+        .replace("</td>", " </td>");
+    let text = TEXT_ONLY.clean(&spaced).to_string();
+    let text = text
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Escapes text for an HTML attribute or element body.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -47,6 +68,14 @@ mod tests {
             r#"<p onclick="x()">hi<script>alert(1)</script></p><a href="javascript:alert(1)">x</a>"#,
         );
         assert_eq!(clean, r#"<p>hi</p><a rel="noopener noreferrer">x</a>"#);
+    }
+
+    #[test]
+    fn text_of_html() {
+        assert_eq!(
+            html_text("<p>One &amp; <b>two</b></p><p>3 &lt; 4<script>x()</script></p>"),
+            "One & two 3 < 4"
+        );
     }
 
     #[test]

@@ -281,6 +281,40 @@ pub struct MediaPage {
     pub error: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "admin/import.html")]
+pub struct ImportPage {
+    pub layout: AdminLayout,
+    pub jobs: Vec<JobView>,
+    pub error: Option<String>,
+    pub max_mb: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin/import_job.html")]
+pub struct ImportJobPage {
+    pub layout: AdminLayout,
+    pub job: JobView,
+    /// Still running: the page reloads itself.
+    pub refresh: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub id: i64,
+    pub file_name: String,
+    pub format: &'static str,
+    /// running, done, failed or interrupted
+    pub state: &'static str,
+    pub percent: u8,
+    pub done: String,
+    pub total: String,
+    pub started: String,
+    pub error: Option<String>,
+    pub headline: Option<String>,
+    pub summary: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NewUserForm {
     pub email: String,

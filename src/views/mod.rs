@@ -290,6 +290,7 @@ pub struct CommentView {
     pub datetime: String,
     /// Held for moderation: shown only to its own author, marked as waiting.
     pub pending: bool,
+    pub old_anchor: Option<String>,
     pub replies: Vec<CommentView>,
 }
 
@@ -304,6 +305,7 @@ impl CommentView {
             when: dates::date_and_time(&at),
             datetime: dates::html_datetime(&at),
             pending: row.status == "pending",
+            old_anchor: row.old_anchor.clone(),
             replies: Vec::new(),
         }
     }

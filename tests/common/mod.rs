@@ -328,6 +328,7 @@ pub async fn add_post(pool: &PgPool, post: Post) -> (i64, String) {
             body_html: markdown::to_html(&post.body),
             excerpt: markdown::excerpt(&post.body, 200),
             body_source: post.body,
+            body_format: "markdown".to_owned(),
             status: post.status.to_owned(),
             published_at: post.published_at,
             comment_policy: None,

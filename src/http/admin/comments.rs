@@ -189,7 +189,12 @@ async fn edit(
     user.require(Role::Editor)?;
     match check_text(&form.text) {
         Ok(text) => {
-            db::comments::update_body(&state.db, id, &text, &comment::to_html(&text)).await?;
+            // An imported comment is HTML and stays HTML.
+            let html = match db::comments::body_format(&state.db, id).await?.as_deref() {
+                Some("html") => comment::from_html(&text),
+                _ => comment::to_html(&text),
+            };
+            db::comments::update_body(&state.db, id, &text, &html).await?;
             let row = db::comments::find_for_moderation(&state.db, id)
                 .await?
                 .ok_or(AppError::NotFound)?;

@@ -5,6 +5,7 @@
 mod auth;
 mod comments;
 mod dashboard;
+mod import;
 mod media;
 mod posts;
 mod settings;
@@ -37,6 +38,12 @@ pub fn router() -> Router<AppState> {
         .merge(media::router())
         .merge(users::router())
         .merge(settings::router())
+        .merge(import::router())
+}
+
+/// Routes that take large bodies slowly (the import upload): outside the usual limits.
+pub fn upload_router(state: &AppState) -> Router<AppState> {
+    import::upload_router(state)
 }
 
 /// The logged-in user of an admin request. Anonymous readers are sent to the login page (with

@@ -25,7 +25,7 @@ use crate::{
     },
     error::AppError,
     http::render,
-    render::{dates, markdown},
+    render::{dates, markdown, sanitize},
     state::AppState,
     views::{
         CommentFormView, Layout, PostView,
@@ -354,14 +354,17 @@ fn changes(
         "" => slugify(title),
         given => given.to_ascii_lowercase(),
     };
-    let slug_ok = !slug.is_empty()
-        && slug.len() <= 100
-        && slug.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
+    // An imported post keeps the slug it came with, whatever characters it has.
+    let kept_slug = current.is_some_and(|p| p.slug == slug);
+    let slug_ok = kept_slug
+        || !slug.is_empty()
+            && slug.len() <= 100
+            && slug.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            });
     if !slug_ok && errors.title.is_none() {
         errors.slug =
             Some("Use lowercase letters, digits and single hyphens, e.g. first-frost".into());
@@ -437,13 +440,29 @@ fn changes(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let path = if kind == "page" {
-        format!("/p/{slug}.html")
+    let body_format = current.map_or("markdown", |p| p.body_format.as_str());
+    let path = match current {
+        // Same slug, same date: the post stays where it is (an imported post keeps its old URL).
+        Some(post)
+            if post.slug == slug
+                && (post.published_at == published_at
+                    || post.status == "draft" && status == "draft") =>
+        {
+            post.path.clone()
+        }
+        _ if kind == "page" => format!("/p/{slug}.html"),
+        _ => {
+            let at = dates::zoned(published_at.unwrap_or(now), &tz);
+            post_path(at.year(), at.month(), &slug)
+        }
+    };
+    let body_html = if body_format == "html" {
+        sanitize::post_html(&body)
     } else {
-        let at = dates::zoned(published_at.unwrap_or(now), &tz);
-        post_path(at.year(), at.month(), &slug)
+        markdown::to_html(&body)
     };
     let excerpt = match form.excerpt.trim() {
+        "" if body_format == "html" => markdown::cut_at_word(&sanitize::html_text(&body_html), 200),
         "" => markdown::excerpt(&body, 200),
         given => given.to_owned(),
     };
@@ -452,8 +471,9 @@ fn changes(
         path,
         slug,
         title: title.to_owned(),
-        body_html: markdown::to_html(&body),
+        body_html,
         body_source: body,
+        body_format: body_format.to_owned(),
         excerpt,
         status: status.to_owned(),
         published_at,

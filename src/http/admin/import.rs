@@ -1,0 +1,387 @@
+//! Import / Export for people who do not use a shell: upload an export file (any size: it is
+//! streamed to disk, then imported in the background with its progress on a page any Folio
+//! process can show), or download the whole blog.
+
+use std::{
+    io::BufReader,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Multipart, Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use time::OffsetDateTime;
+use tokio::io::AsyncWriteExt;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::RequestBodyTimeoutLayer};
+
+use super::{CurrentUser, check_origin, constant_time_eq};
+use crate::{
+    db::{self, import::Job},
+    domain::role::Role,
+    error::AppError,
+    export,
+    http::render,
+    import::{self, Format, Summary},
+    render::dates,
+    state::AppState,
+    views::admin::{ImportJobPage, ImportPage, JobView},
+};
+
+/// A job that has not moved for this long was cut off (its process stopped): its transaction
+/// was rolled back, so nothing of it was written.
+const STALLED_AFTER: Duration = Duration::from_secs(120);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/import", get(page))
+        .route("/admin/import/{id}", get(job_page))
+        .route("/admin/export/{format}", get(download))
+}
+
+/// The upload, outside the 12 MB body limit and the 15 s request deadline every other route
+/// has: an export can be hundreds of megabytes on a slow line. The body still has to keep
+/// arriving (`FOLIO_CLIENT_TIMEOUT` between chunks).
+pub fn upload_router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/import/upload", post(upload))
+        .layer(RequestBodyLimitLayer::new(state.config.import_max_bytes))
+        .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+}
+
+async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    import_page(&state, &user, None, StatusCode::OK).await
+}
+
+async fn import_page(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let layout = user.layout(state, "import", "Import / Export").await?;
+    let tz = state.settings().await?.time_zone();
+    let jobs = db::import::recent_jobs(&state.db, 10)
+        .await?
+        .iter()
+        .map(|job| job_view(job, &tz))
+        .collect();
+    let mut response = render(&ImportPage {
+        layout,
+        jobs,
+        error,
+        max_mb: state.config.import_max_bytes / 1024 / 1024,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+fn human_bytes(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MB", bytes / 1024.0 / 1024.0)
+    } else {
+        format!("{:.0} KB", (bytes / 1024.0).ceil())
+    }
+}
+
+fn job_view(job: &Job, tz: &jiff::tz::TimeZone) -> JobView {
+    let stalled =
+        job.state == "running" && OffsetDateTime::now_utc() - job.updated_at > STALLED_AFTER;
+    let state = match job.state.as_str() {
+        "done" => "done",
+        "failed" => "failed",
+        _ if stalled => "interrupted",
+        _ => "running",
+    };
+    let percent = if job.bytes_total > 0 {
+        (job.bytes_done.saturating_mul(100) / job.bytes_total).clamp(0, 100)
+    } else {
+        0
+    };
+    let summary = job
+        .summary
+        .clone()
+        .and_then(|value| serde_json::from_value::<Summary>(value).ok());
+    JobView {
+        id: job.id,
+        file_name: job.file_name.clone(),
+        format: Format::parse(&job.format).map_or("", Format::label),
+        state,
+        percent: u8::try_from(percent).unwrap_or(100),
+        done: human_bytes(job.bytes_done),
+        total: human_bytes(job.bytes_total),
+        started: dates::date_and_time(&dates::zoned(job.started_at, tz)),
+        error: job.error.clone(),
+        headline: summary.as_ref().map(|s| {
+            format!(
+                "{} posts, {} pages, {} comments",
+                s.posts.total(),
+                s.pages.total(),
+                s.comments.total()
+            )
+        }),
+        summary: summary.map(|s| s.lines()).unwrap_or_default(),
+    }
+}
+
+async fn job_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let job = db::import::job(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tz = state.settings().await?.time_zone();
+    let job = job_view(&job, &tz);
+    let layout = user.layout(&state, "import", "Import").await?;
+    render(&ImportJobPage {
+        layout,
+        refresh: job.state == "running",
+        job,
+    })
+}
+
+/// A temporary file that is removed when dropped, whatever happened.
+struct Upload(PathBuf);
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn upload_path() -> PathBuf {
+    let mut random = [0u8; 12];
+    let _ = getrandom::getrandom(&mut random);
+    std::env::temp_dir().join(format!("folio-import-{}.xml", hex::encode(random)))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: CurrentUser,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    check_origin(&headers, &state.config)?;
+    user.require(Role::Admin)?;
+    let (mut csrf, mut format) = (String::new(), String::new());
+    let mut saved: Option<(Upload, String, u64)> = None;
+    let too_large = format!(
+        "The file is larger than {} MB. Import it with `folio import` on the server, or raise FOLIO_IMPORT_MAX_MB.",
+        state.config.import_max_bytes / 1024 / 1024
+    );
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return import_page(
+                    &state,
+                    &user,
+                    Some(too_large),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                )
+                .await;
+            }
+            Err(_) => return Err(AppError::BadRequest("The upload could not be read.")),
+        };
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("format") => format = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                // The form sends the token first: nothing is written for a forged request.
+                if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
+                    break;
+                }
+                let name = field
+                    .file_name()
+                    .unwrap_or("export.xml")
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>();
+                let upload = Upload(upload_path());
+                let mut file = tokio::fs::File::create(&upload.0)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot create a file for an upload: {e}"))?;
+                let mut size = 0u64;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            size += chunk.len() as u64;
+                            file.write_all(&chunk)
+                                .await
+                                .map_err(|e| anyhow::anyhow!("cannot write an upload: {e}"))?;
+                        }
+                        Ok(None) => break,
+                        Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                            return import_page(
+                                &state,
+                                &user,
+                                Some(too_large),
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                            )
+                            .await;
+                        }
+                        Err(_) => {
+                            return Err(AppError::BadRequest(
+                                "The upload stopped before the whole file arrived. Try again.",
+                            ));
+                        }
+                    }
+                }
+                file.flush()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot write an upload: {e}"))?;
+                saved = Some((upload, name, size));
+            }
+            _ => {}
+        }
+    }
+    if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
+        return Err(AppError::Forbidden(
+            "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
+        ));
+    }
+    let Some(format) = Format::parse(&format) else {
+        return import_page(
+            &state,
+            &user,
+            Some("Choose what kind of export the file is: Blogger or WordPress.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let Some((upload, name, size)) = saved.filter(|(_, _, size)| *size > 0) else {
+        return import_page(
+            &state,
+            &user,
+            Some("Choose the export file to import.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    let job = db::import::create_job(&state.db, format.as_str(), &name, size, user.id()).await?;
+    tokio::spawn(run_job(state.db.clone(), job, format, upload));
+    Ok(Redirect::to(&format!("/admin/import/{job}")).into_response())
+}
+
+/// Imports the uploaded file, telling the job row how far it got.
+async fn run_job(db: sqlx::PgPool, job: i64, format: Format, upload: Upload) {
+    let input = match std::fs::File::open(&upload.0) {
+        Ok(file) => BufReader::with_capacity(256 * 1024, file),
+        Err(error) => {
+            tracing::error!(%error, job, "cannot read an uploaded export");
+            let _ = db::import::finish_job(
+                &db,
+                job,
+                None,
+                Some("The uploaded file could not be read."),
+            )
+            .await;
+            return;
+        }
+    };
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let progress = {
+        let (db, bytes_read) = (db.clone(), bytes_read.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let done = i64::try_from(bytes_read.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+                let _ = db::import::job_progress(&db, job, done).await;
+            }
+        })
+    };
+    let result = import::run(&db, format, input, bytes_read).await;
+    progress.abort();
+    let finished = match result {
+        Ok(summary) => {
+            tracing::info!(
+                job,
+                posts = summary.posts.total(),
+                comments = summary.comments.total(),
+                "import done"
+            );
+            db::import::finish_job(&db, job, serde_json::to_value(&summary).ok(), None).await
+        }
+        Err(error) => {
+            tracing::warn!(job, %error, "import refused");
+            let message = match &error {
+                import::ImportError::Read(read) => read.to_string(),
+                import::ImportError::Database(_) => {
+                    "The database refused the import (see the server's log).".to_owned()
+                }
+            };
+            db::import::finish_job(&db, job, None, Some(&message)).await
+        }
+    };
+    if let Err(error) = finished {
+        tracing::error!(%error, job, "could not record the end of an import");
+    }
+    drop(upload);
+}
+
+/// The whole blog as a file, streamed as it is written.
+async fn download(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(format): Path<String>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let format = export::Format::parse(&format).ok_or(AppError::NotFound)?;
+    let settings = state.settings().await?;
+    let site = export::Site {
+        base_url: state.config.base_url.clone(),
+        host: state.config.host().to_owned(),
+        time_zone: settings.time_zone(),
+        title: settings.title.clone(),
+        description: settings.description.clone(),
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(error) = export::run(&db, format, &site, sender).await {
+            // The download ends early; importing a cut file is refused, so nothing is lost.
+            tracing::warn!(%error, "export stopped");
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|chunk| (Ok::<_, std::io::Error>(chunk), receiver))
+    });
+    let date = OffsetDateTime::now_utc().date();
+    let disposition = format!("attachment; filename=\"{date}-{}\"", format.file_name());
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .map_err(|e| anyhow::anyhow!("a bad file name: {e}"))?,
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,201 @@
+//! Makes what a reader found ready for the blog: a path, sanitized HTML, an excerpt.
+//! This runs on the reading thread, so the database side only moves rows.
+
+use time::OffsetDateTime;
+
+use super::model::{Author, Body, Comment, CommentBody, Kind, Post};
+use crate::{
+    domain::slug::{post_path, slugify},
+    render::{comment, markdown, sanitize},
+};
+
+const EXCERPT_CHARS: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct StagedPost {
+    pub source_id: String,
+    pub kind: &'static str,
+    pub path: String,
+    pub slug: String,
+    pub title: String,
+    pub body_source: String,
+    pub body_format: &'static str,
+    pub body_html: String,
+    pub excerpt: String,
+    pub draft: bool,
+    pub published_at: Option<OffsetDateTime>,
+    pub published_offset: Option<i32>,
+    pub author: Option<Author>,
+    pub comment_policy: Option<String>,
+    /// One per line.
+    pub labels: String,
+    pub line: i64,
+    pub old_paths: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StagedComment {
+    pub source_id: String,
+    pub post_source_id: String,
+    pub parent_source_id: Option<String>,
+    pub author_name: String,
+    pub author_email: Option<String>,
+    pub author_url: Option<String>,
+    pub body_source: String,
+    pub body_format: &'static str,
+    pub body_html: String,
+    pub status: &'static str,
+    pub created_at: OffsetDateTime,
+    pub created_offset: i32,
+    pub line: i64,
+}
+
+impl StagedPost {
+    pub fn size(&self) -> usize {
+        self.body_source.len() + self.body_html.len() + self.title.len() + 256
+    }
+}
+
+impl StagedComment {
+    pub fn size(&self) -> usize {
+        self.body_source.len() + self.body_html.len() + 256
+    }
+}
+
+fn is_servable_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.ends_with(".html")
+        && path.len() > 6
+        && !path.contains(['?', '#', ' ', '\\'])
+        && !path.contains("//")
+        && !path.contains("/../")
+}
+
+fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 100
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+pub fn post(post: Post) -> StagedPost {
+    let Post {
+        source_id,
+        kind,
+        title,
+        body,
+        draft,
+        published,
+        path,
+        slug,
+        mut old_paths,
+        author,
+        labels,
+        comment_policy,
+        line,
+    } = post;
+    let title = title.trim().to_owned();
+    let path = match path {
+        Some(path) if is_servable_path(&path) => path,
+        other => {
+            // Folio serves posts at /yyyy/mm/slug.html and pages at /p/slug.html; any other
+            // old path leads there.
+            if let Some(old) = other.filter(|p| p.starts_with('/')) {
+                old_paths.push(old);
+            }
+            let slug = slug
+                .map(|s| s.to_ascii_lowercase())
+                .filter(|s| is_slug(s))
+                .or_else(|| Some(slugify(&title)).filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| "untitled".to_owned());
+            match kind {
+                Kind::Page => format!("/p/{slug}.html"),
+                Kind::Post => {
+                    let at = published.unwrap_or_else(OffsetDateTime::now_utc);
+                    post_path(
+                        i16::try_from(at.year()).unwrap_or(1970),
+                        i8::try_from(u8::from(at.month())).unwrap_or(1),
+                        &slug,
+                    )
+                }
+            }
+        }
+    };
+    let slug = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(".html")
+        .to_owned();
+    let (body_source, body_format, body_html, excerpt) = match body {
+        Body::Html(html) => {
+            let clean = sanitize::post_html(&html);
+            let excerpt = markdown::cut_at_word(&sanitize::html_text(&clean), EXCERPT_CHARS);
+            (html, "html", clean, excerpt)
+        }
+        Body::Markdown(source) => {
+            let html = markdown::to_html(&source);
+            let excerpt = markdown::excerpt(&source, EXCERPT_CHARS);
+            (source, "markdown", html, excerpt)
+        }
+    };
+    let mut unique_labels: Vec<String> = Vec::new();
+    for label in labels {
+        let label = label.replace(['\n', '\r'], " ").trim().to_owned();
+        if !label.is_empty() && !unique_labels.contains(&label) {
+            unique_labels.push(label);
+        }
+    }
+    StagedPost {
+        source_id,
+        kind: kind.as_str(),
+        path,
+        slug,
+        title,
+        body_source,
+        body_format,
+        body_html,
+        excerpt,
+        draft,
+        published_offset: published.map(|at| at.offset().whole_seconds()),
+        published_at: published,
+        author,
+        comment_policy,
+        labels: if kind == Kind::Page {
+            String::new()
+        } else {
+            unique_labels.join("\n")
+        },
+        line: i64::try_from(line).unwrap_or(i64::MAX),
+        old_paths,
+    }
+}
+
+pub fn comment(comment: Comment) -> StagedComment {
+    let (body_source, body_format, body_html) = match comment.body {
+        CommentBody::Html(html) => {
+            let clean = comment::from_html(&html);
+            (html, "html", clean)
+        }
+        CommentBody::Text(text) => {
+            let html = comment::to_html(&text);
+            (text, "text", html)
+        }
+    };
+    StagedComment {
+        source_id: comment.source_id,
+        post_source_id: comment.post_source_id,
+        parent_source_id: comment.parent_source_id,
+        author_name: comment.author_name.trim().to_owned(),
+        author_email: comment.author_email,
+        author_url: comment.author_url,
+        body_source,
+        body_format,
+        body_html,
+        status: comment.status.as_str(),
+        created_offset: comment.created.offset().whole_seconds(),
+        created_at: comment.created,
+        line: i64::try_from(comment.line).unwrap_or(i64::MAX),
+    }
+}

@@ -1,0 +1,356 @@
+//! A pull reader over an export file: the readers walk the document's outer elements one at a
+//! time and build only one entry at a time in memory, so memory stays flat whatever the file's size.
+
+use std::io::{BufRead, Read};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use quick_xml::{
+    NsReader,
+    events::{BytesStart, Event},
+    name::ResolveResult,
+};
+
+/// One entry larger than this is refused (Blogger caps a post at 1 MB; WordPress rarely passes 10).
+const MAX_ELEMENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Counts the bytes and lines the parser has consumed, for error messages and the progress bar.
+pub struct Counting<R> {
+    inner: R,
+    lines: u64,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines += bytecount(&buf[..n]);
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let amt = amt.min(buf.len());
+            self.lines += bytecount(&buf[..amt]);
+        }
+        self.bytes.fetch_add(amt as u64, Ordering::Relaxed);
+        self.inner.consume(amt);
+    }
+}
+
+fn bytecount(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// An element with everything inside it: an entry, or a small header element.
+#[derive(Debug, Clone, Default)]
+pub struct Element {
+    pub ns: String,
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub text: String,
+    pub children: Vec<Element>,
+    pub line: u64,
+}
+
+impl Element {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.ns == ns && self.name == name
+    }
+
+    pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.is(ns, name))
+    }
+
+    pub fn children<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.is(ns, name))
+    }
+
+    /// The text of a child, trimmed; empty when there is none.
+    pub fn text_of(&self, ns: &str, name: &str) -> &str {
+        self.child(ns, name).map_or("", |c| c.text.trim())
+    }
+
+    /// All the text inside, for elements that hold text only.
+    fn push_text(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+}
+
+/// The start of an element at the level being walked.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub ns: String,
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub line: u64,
+    empty: bool,
+}
+
+impl Start {
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.ns == ns && self.name == name
+    }
+}
+
+/// What went wrong while reading, and where.
+#[derive(Debug, Clone)]
+pub struct XmlError {
+    pub line: u64,
+    pub message: String,
+    /// The file ended before the document did.
+    pub truncated: bool,
+}
+
+pub struct XmlStream<R: BufRead> {
+    reader: NsReader<Counting<R>>,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> XmlStream<R> {
+    pub fn new(input: R, bytes_read: Arc<AtomicU64>) -> Self {
+        let mut reader = NsReader::from_reader(Counting {
+            inner: input,
+            lines: 0,
+            bytes: bytes_read,
+        });
+        let config = reader.config_mut();
+        config.expand_empty_elements = false;
+        config.check_end_names = true;
+        Self {
+            reader,
+            buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// The line the parser has reached (1-based).
+    pub fn line(&self) -> u64 {
+        self.reader.get_ref().lines + 1
+    }
+
+    fn error(&self, message: impl Into<String>) -> XmlError {
+        at(self.line(), message)
+    }
+
+    fn truncated(&self) -> XmlError {
+        XmlError {
+            line: self.line(),
+            message: "the file ends in the middle of the document".into(),
+            truncated: true,
+        }
+    }
+
+    /// The next element that starts at the current level, or `None` when the element that
+    /// holds this level ends (or, at the top, when the document does). Text and comments
+    /// between elements are passed over.
+    pub fn next_start(&mut self, at_top: bool) -> Result<Option<Start>, XmlError> {
+        loop {
+            self.buf.clear();
+            let line = self.line();
+            let (ns, event) = match self.reader.read_resolved_event_into(&mut self.buf) {
+                Ok(pair) => pair,
+                Err(e) => return Err(self.syntax_error(&e)),
+            };
+            let ns = namespace(&ns);
+            match event {
+                Event::Start(start) => return Ok(Some(Self::start(ns, &start, line, false)?)),
+                Event::Empty(start) => return Ok(Some(Self::start(ns, &start, line, true)?)),
+                Event::End(_) => return Ok(None),
+                Event::Eof if at_top => return Ok(None),
+                Event::Eof => return Err(self.truncated()),
+                _ => {}
+            }
+        }
+    }
+
+    fn start(
+        ns: String,
+        start: &BytesStart<'_>,
+        line: u64,
+        empty: bool,
+    ) -> Result<Start, XmlError> {
+        let mut attrs = Vec::new();
+        for attr in start.attributes() {
+            let attr = attr.map_err(|e| at(line, format!("a broken attribute: {e}")))?;
+            let value = attr
+                .unescape_value()
+                .map_err(|e| at(line, format!("a broken attribute value: {e}")))?;
+            attrs.push((
+                String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(),
+                value.into_owned(),
+            ));
+        }
+        Ok(Start {
+            ns,
+            name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+            attrs,
+            line,
+            empty,
+        })
+    }
+
+    /// Passes over the rest of an element whose start was just read.
+    pub fn skip(&mut self, start: &Start) -> Result<(), XmlError> {
+        if start.empty {
+            return Ok(());
+        }
+        let mut depth = 0usize;
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Start(_)) => depth += 1,
+                Ok(Event::End(_)) if depth == 0 => return Ok(()),
+                Ok(Event::End(_)) => depth -= 1,
+                Ok(Event::Eof) => return Err(self.truncated()),
+                Ok(_) => {}
+                Err(e) => return Err(self.syntax_error(&e)),
+            }
+        }
+    }
+
+    /// Reads the rest of an element whose start was just read, with everything inside it.
+    pub fn element(&mut self, start: Start) -> Result<Element, XmlError> {
+        let root = Element {
+            ns: start.ns,
+            name: start.name,
+            attrs: start.attrs,
+            line: start.line,
+            ..Element::default()
+        };
+        if start.empty {
+            return Ok(root);
+        }
+        let mut stack = vec![root];
+        let mut size = 0usize;
+        loop {
+            self.buf.clear();
+            let line = self.line();
+            let (ns, event) = match self.reader.read_resolved_event_into(&mut self.buf) {
+                Ok(pair) => pair,
+                Err(e) => return Err(self.syntax_error(&e)),
+            };
+            let ns = namespace(&ns);
+            size += event.len();
+            if size > MAX_ELEMENT_BYTES {
+                return Err(at(
+                    line,
+                    format!(
+                        "one element is larger than {} MB",
+                        MAX_ELEMENT_BYTES / 1024 / 1024
+                    ),
+                ));
+            }
+            let top = stack
+                .last_mut()
+                .expect("the element being read is on the stack");
+            match event {
+                Event::Start(s) => {
+                    let s = Self::start(ns, &s, line, false)?;
+                    stack.push(Element {
+                        ns: s.ns,
+                        name: s.name,
+                        attrs: s.attrs,
+                        line,
+                        ..Element::default()
+                    });
+                }
+                Event::Empty(s) => {
+                    let s = Self::start(ns, &s, line, true)?;
+                    top.children.push(Element {
+                        ns: s.ns,
+                        name: s.name,
+                        attrs: s.attrs,
+                        line,
+                        ..Element::default()
+                    });
+                }
+                Event::End(_) => {
+                    let done = stack.pop().expect("an end matches a start");
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(done),
+                        None => return Ok(done),
+                    }
+                }
+                Event::Text(t) => {
+                    let text = t
+                        .decode()
+                        .map_err(|e| at(line, format!("text that is not UTF-8: {e}")))?;
+                    top.push_text(&text);
+                }
+                Event::CData(t) => {
+                    let text = t
+                        .decode()
+                        .map_err(|e| at(line, format!("text that is not UTF-8: {e}")))?;
+                    top.push_text(&text);
+                }
+                Event::GeneralRef(r) => {
+                    if let Some(c) = r
+                        .resolve_char_ref()
+                        .map_err(|e| at(line, format!("a broken character reference: {e}")))?
+                    {
+                        top.text.push(c);
+                    } else {
+                        let name = r
+                            .decode()
+                            .map_err(|e| at(line, format!("a broken entity: {e}")))?;
+                        match quick_xml::escape::resolve_predefined_entity(&name) {
+                            Some(text) => top.push_text(text),
+                            // An HTML entity such as &nbsp; (not XML, but common in exports):
+                            // kept as written, so the page shows it as the author meant.
+                            None => {
+                                top.text.push('&');
+                                top.push_text(&name);
+                                top.text.push(';');
+                            }
+                        }
+                    }
+                }
+                Event::Eof => return Err(self.truncated()),
+                _ => {}
+            }
+        }
+    }
+
+    fn syntax_error(&self, error: &quick_xml::Error) -> XmlError {
+        let text = error.to_string();
+        if text.contains("end of file") || text.contains("end of input") || text.contains("EOF") {
+            return self.truncated();
+        }
+        self.error(format!("the XML is broken: {text}"))
+    }
+}
+
+fn at(line: u64, message: impl Into<String>) -> XmlError {
+    XmlError {
+        line,
+        message: message.into(),
+        truncated: false,
+    }
+}
+
+fn namespace(resolved: &ResolveResult<'_>) -> String {
+    match resolved {
+        ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.as_ref()).into_owned(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,601 @@
+//! Bringing a blog in from Blogger and WordPress, and taking it out again: every field on the
+//! rendered pages, old links, re-runs, round trips, and files that must be refused.
+
+mod common;
+
+use std::{
+    io::Cursor,
+    sync::{Arc, atomic::AtomicU64},
+};
+
+use axum::{Router, http::StatusCode};
+use common::{Post, add_comment, add_post, app, get};
+use folio::{
+    export,
+    import::{self, Format, ImportError, Summary},
+};
+use sqlx::{Connection, PgConnection, PgPool, postgres::PgConnectOptions};
+use time::macros::datetime;
+
+const CLASSIC: &str = include_str!("fixtures/import/blogger-classic.xml");
+const TAKEOUT: &str = include_str!("fixtures/import/blogger-takeout.atom");
+const WORDPRESS: &str = include_str!("fixtures/import/wordpress.xml");
+
+async fn import_text(pool: &PgPool, format: Format, text: &str) -> Result<Summary, ImportError> {
+    import::run(
+        pool,
+        format,
+        Cursor::new(text.as_bytes().to_vec()),
+        Arc::new(AtomicU64::new(0)),
+    )
+    .await
+}
+
+async fn count(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(&format!("select count(*) from {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Every row count a reader or an editor could notice.
+async fn blog_counts(pool: &PgPool) -> Vec<(String, i64)> {
+    let mut counts = Vec::new();
+    for table in [
+        "posts",
+        "comments",
+        "labels",
+        "post_labels",
+        "redirects",
+        "users",
+        "post_revisions",
+    ] {
+        counts.push((table.to_owned(), count(pool, table).await));
+    }
+    counts
+}
+
+/// What a reader sees of the Harbour Lights blog, whichever export it came from.
+/// `c1_anchor` is the anchor the first comment had on its old blog.
+async fn assert_the_harbour_blog(pool: &PgPool, app: &Router, post_path: &str, c1_anchor: &str) {
+    let page = get(app, post_path).await;
+    assert_eq!(page.status, StatusCode::OK, "{post_path}");
+    let text = page.text();
+    for expected in [
+        "Mending the lantern",
+        "We spent the weekend on the Fresnel lens — built in 1898 & still whole. Coffee at the café ☕ kept us going.",
+        "The lens before cleaning",
+        "Next: the brass gallery rail.",
+        "Maren Holt",
+        "Restoration",
+        "Lantern room",
+        // the thread, three deep
+        "Ole Brandt",
+        "Lovely work on the brass!",
+        "Thank you, Ole — it took three weekends.",
+        "Anonymous",
+        "Which polish did you use?",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from: {text}");
+    }
+    // The photo and its caption survive; the attacks do not.
+    assert!(
+        page.body
+            .contains(r#"src="https://images.example/lantern.jpg""#)
+    );
+    assert!(page.body.contains("<b>gallery rail</b>"));
+    assert!(page.body.contains("<i>really</i>"));
+    for attack in ["<script>alert", "alert(", "onerror", "javascript:"] {
+        assert!(!page.body.contains(attack), "{attack} reached the page");
+    }
+    // The trashed comment is not shown.
+    assert!(!text.contains("cheap watches"), "{text}");
+    assert!(page.links_containing("https://ole.example").len() == 1);
+    // Old links to a comment land on it.
+    assert!(
+        page.body.contains(&format!(r#"id="{c1_anchor}""#)),
+        "no anchor {c1_anchor}"
+    );
+    let thread: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select c.author_name, p.author_name from comments c left join comments p on p.id = c.parent_id
+         where c.status = 'approved' and c.post_id = (select id from posts where path = $1)
+         order by c.created_at",
+    )
+    .bind(post_path)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let names: Vec<(&str, Option<&str>)> = thread
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("Ole Brandt", None),
+            ("Maren Holt", Some("Ole Brandt")),
+            ("Anonymous", Some("Maren Holt")),
+        ]
+    );
+    // In the page, the reply to a reply sits inside its parent's list.
+    let c1 = page.body.find("Lovely work on the brass!").unwrap();
+    let c3 = page.body.find("Which polish did you use?").unwrap();
+    let between = &page.body[c1..c3];
+    assert_eq!(
+        between.matches(r#"<ol class="comment-replies">"#).count(),
+        2
+    );
+
+    let storm = get(app, "/2024/11/storm-season-log.html").await;
+    assert_eq!(storm.status, StatusCode::OK);
+    assert!(
+        storm
+            .text()
+            .contains("Wind force 9 — 風 — we logged it from Ærø <no tag here> until dawn."),
+        "{}",
+        storm.text()
+    );
+    assert!(storm.body.contains("&lt;no tag here&gt;"));
+    assert!(storm.text().contains("Stay dry out there."));
+    assert!(storm.text().contains("Ines Vidal"));
+
+    let about = get(app, "/p/about.html").await;
+    assert_eq!(about.status, StatusCode::OK);
+    assert!(about.text().contains("A volunteer crew keeps the light."));
+
+    let label = get(app, "/search/label/Restoration").await;
+    assert_eq!(label.post_titles(), vec!["Mending the lantern"]);
+
+    // The draft is kept, but not shown.
+    let draft: (String, String, Vec<String>) = sqlx::query_as(
+        "select p.status, p.path, array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                                        where pl.post_id = p.id)
+         from posts p where p.title = 'Notes for the open day'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(draft.0, "draft");
+    assert_eq!(draft.2, vec!["Events"]);
+    assert_eq!(get(app, &draft.1).await.status, StatusCode::NOT_FOUND);
+    assert!(!get(app, "/").await.text().contains("open day"));
+
+    // Dates keep the offset they were written with.
+    let dates: Vec<(String, time::OffsetDateTime, Option<i32>)> = sqlx::query_as(
+        "select title, published_at, published_offset from posts where kind = 'post' and status = 'published' order by published_at",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        dates,
+        vec![
+            (
+                "Mending the lantern".to_owned(),
+                datetime!(2024-03-17 09:15 +01:00),
+                Some(3600)
+            ),
+            (
+                "Storm season log".to_owned(),
+                datetime!(2024-11-02 18:40 -05:00),
+                Some(-18000)
+            ),
+        ]
+    );
+    let author: String = sqlx::query_scalar(
+        "select u.display_name from posts p join users u on u.id = p.author_id where p.title = 'Storm season log'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(author, "Maren Holt");
+}
+
+#[sqlx::test]
+async fn a_classic_blogger_export_is_imported_whole(pool: PgPool) {
+    let summary = import_text(&pool, Format::Blogger, CLASSIC).await.unwrap();
+    assert_eq!(
+        (summary.posts.added, summary.pages.added, summary.drafts),
+        (3, 1, 1)
+    );
+    assert_eq!(summary.comments.added, 5);
+    assert_eq!(summary.skipped.values().sum::<u64>(), 3, "{summary:?}");
+    let app = app(&pool);
+    assert_the_harbour_blog(&pool, &app, "/2024/03/mending-the-lantern.html", "c9001").await;
+    // Blogger's link to a comment: the page, with the comment's old anchor on it.
+    let page = get(
+        &app,
+        "/2024/03/mending-the-lantern.html?showComment=1710673200000",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"id="c9001""#));
+    let statuses: Vec<(String, i64)> =
+        sqlx::query_as("select status, count(*) from comments group by status order by status")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        statuses,
+        vec![("approved".to_owned(), 4), ("trash".to_owned(), 1)]
+    );
+}
+
+#[sqlx::test]
+async fn a_takeout_export_is_imported_whole(pool: PgPool) {
+    let summary = import_text(&pool, Format::Blogger, TAKEOUT).await.unwrap();
+    assert_eq!(
+        (
+            summary.posts.added,
+            summary.pages.added,
+            summary.comments.added
+        ),
+        (3, 1, 5)
+    );
+    assert_eq!(summary.skipped.get("posts in Blogger's trash"), Some(&1));
+    let app = app(&pool);
+    assert_the_harbour_blog(&pool, &app, "/2024/03/mending-the-lantern.html", "c9001").await;
+    assert_eq!(
+        get(&app, "/2024/06/an-old-mistake.html").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[sqlx::test]
+async fn a_wordpress_export_is_imported_whole_and_old_links_move(pool: PgPool) {
+    let summary = import_text(&pool, Format::Wxr, WORDPRESS).await.unwrap();
+    assert_eq!(
+        (
+            summary.posts.added,
+            summary.pages.added,
+            summary.comments.added
+        ),
+        (3, 1, 6)
+    );
+    assert_eq!(summary.skipped.get("pingbacks and trackbacks"), Some(&1));
+    assert_eq!(summary.skipped.values().sum::<u64>(), 3, "{summary:?}");
+    let app = app(&pool);
+    assert_the_harbour_blog(
+        &pool,
+        &app,
+        "/2024/03/mending-the-lantern.html",
+        "comment-101",
+    )
+    .await;
+    // WordPress keeps paragraphs as blank lines: they become paragraphs.
+    let page = get(&app, "/2024/03/mending-the-lantern.html").await;
+    assert!(
+        page.body.contains("<p>We spent the weekend"),
+        "{}",
+        page.body
+    );
+    // The held comment is kept for the moderator, not shown.
+    assert!(!page.text().contains("open in winter"));
+    assert_eq!(
+        sqlx::query_scalar::<_, String>("select status from comments where author_name = 'Tomas'")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        "pending"
+    );
+    for (old, new) in [
+        (
+            "/2024/03/17/mending-the-lantern/",
+            "/2024/03/mending-the-lantern.html",
+        ),
+        (
+            "/2024/03/17/mending-the-lantern",
+            "/2024/03/mending-the-lantern.html",
+        ),
+        ("/?p=11", "/2024/03/mending-the-lantern.html"),
+        (
+            "/2024/11/02/storm-season-log/",
+            "/2024/11/storm-season-log.html",
+        ),
+        ("/about/", "/p/about.html"),
+        ("/?page_id=2", "/p/about.html"),
+    ] {
+        let page = get(&app, old).await;
+        assert_eq!(page.status, StatusCode::MOVED_PERMANENTLY, "{old}");
+        assert_eq!(page.header("location"), new, "{old}");
+    }
+    // A draft's old link leads nowhere, and unknown addresses are still not found.
+    assert_eq!(get(&app, "/?p=13").await.status, StatusCode::OK);
+    assert_eq!(
+        get(&app, "/no/such/page/").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[sqlx::test]
+async fn importing_the_same_file_twice_changes_nothing(pool: PgPool) {
+    for (format, text) in [
+        (Format::Blogger, CLASSIC),
+        (Format::Blogger, TAKEOUT),
+        (Format::Wxr, WORDPRESS),
+    ] {
+        import_text(&pool, format, text).await.unwrap();
+        let before = blog_counts(&pool).await;
+        let stamps: Vec<(i64, time::OffsetDateTime)> =
+            sqlx::query_as("select id, updated_at from posts order by id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let again = import_text(&pool, format, text).await.unwrap();
+        assert_eq!(
+            (again.posts.added, again.posts.updated),
+            (0, 0),
+            "{again:?}"
+        );
+        assert_eq!((again.comments.added, again.comments.updated), (0, 0));
+        assert_eq!(again.posts.unchanged + again.pages.unchanged, 4);
+        assert_eq!(blog_counts(&pool).await, before);
+        let after: Vec<(i64, time::OffsetDateTime)> =
+            sqlx::query_as("select id, updated_at from posts order by id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(after, stamps, "no post was rewritten");
+    }
+}
+
+#[sqlx::test]
+async fn a_newer_export_updates_only_what_changed(pool: PgPool) {
+    import_text(&pool, Format::Blogger, CLASSIC).await.unwrap();
+    // An editor corrects another post in Folio meanwhile: that stays.
+    sqlx::query("update posts set title = 'About our lighthouse' where path = '/p/about.html'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let newer = CLASSIC
+        .replace("Stay dry out there.", "Stay dry and safe out there.")
+        .replace("we logged it from Ærø", "we logged it by hand from Ærø");
+    let summary = import_text(&pool, Format::Blogger, &newer).await.unwrap();
+    assert_eq!((summary.posts.updated, summary.posts.unchanged), (1, 2));
+    assert_eq!(
+        (summary.comments.updated, summary.comments.unchanged),
+        (1, 4)
+    );
+    let app = app(&pool);
+    let storm = get(&app, "/2024/11/storm-season-log.html").await.text();
+    assert!(storm.contains("we logged it by hand from Ærø"), "{storm}");
+    assert!(storm.contains("Stay dry and safe out there."));
+    assert!(
+        get(&app, "/p/about.html")
+            .await
+            .text()
+            .contains("About our lighthouse")
+    );
+    // The version the update replaced is a revision, as after an editor's save.
+    let revisions: Vec<String> = sqlx::query_scalar("select body_source from post_revisions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(revisions.len(), 1);
+    assert!(revisions[0].contains("we logged it from"));
+}
+
+async fn fresh_database(pool: &PgPool, name: &str) -> PgPool {
+    let options: PgConnectOptions = (*pool.connect_options()).clone();
+    let mut admin = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query(&format!("drop database if exists {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let fresh = PgPool::connect_with(options.database(name)).await.unwrap();
+    folio::db::migrate(&fresh).await.unwrap();
+    fresh
+}
+
+async fn export_text(pool: &PgPool, format: export::Format) -> String {
+    let site = export::Site {
+        base_url: common::BASE_URL.to_owned(),
+        host: "blog.test".to_owned(),
+        title: "Folio".to_owned(),
+        description: String::new(),
+        time_zone: jiff::tz::TimeZone::UTC,
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+    let db = pool.clone();
+    let writer = tokio::spawn(async move { export::run(&db, format, &site, sender).await });
+    let mut bytes = Vec::new();
+    while let Some(chunk) = receiver.recv().await {
+        bytes.extend(chunk);
+    }
+    writer.await.unwrap().unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// Every public page of the blog, as text.
+async fn public_pages(pool: &PgPool) -> Vec<(String, String)> {
+    let app = app(pool);
+    let mut paths: Vec<String> =
+        sqlx::query_scalar("select path from posts where status = 'published' order by path")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    paths.extend(
+        [
+            "/",
+            "/search/label/Restoration",
+            "/2024/",
+            "/search?q=lantern",
+        ]
+        .map(str::to_owned),
+    );
+    let mut pages = Vec::new();
+    for path in paths {
+        let page = get(&app, &path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages.push((path, page.text()));
+    }
+    pages
+}
+
+async fn rows_that_matter(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "select concat_ws(' | ', kind, path, title, status, published_at::text,
+                          -- a post written in Folio gets the blog's offset in the export
+                          coalesce(published_offset, 0)::text,
+                          body_format, body_html, comment_policy,
+                          (select string_agg(l.name, ',' order by l.name) from post_labels pl
+                           join labels l on l.id = pl.label_id where pl.post_id = p.id),
+                          (select string_agg(concat_ws(' / ', c.author_name, c.author_email, c.author_url,
+                                                       c.status, c.body_html, c.created_at::text,
+                                                       (select q.author_name from comments q where q.id = c.parent_id)),
+                                             ' ; ' order by c.created_at, c.author_name)
+                           from comments c where c.post_id = p.id))
+         from posts p order by path",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test]
+async fn an_export_imported_into_a_fresh_blog_gives_the_same_blog(pool: PgPool) {
+    // An imported blog plus posts and comments written in Folio itself.
+    import_text(&pool, Format::Wxr, WORDPRESS).await.unwrap();
+    let (post_id, _) = add_post(
+        &pool,
+        Post::published("Written in Folio", datetime!(2024-12-24 18:00 UTC))
+            .labels(&["Restoration", "Winter"])
+            .body("A *Markdown* post with a [link](https://example.org).\n\n- one\n- two"),
+    )
+    .await;
+    let first = add_comment(
+        &pool,
+        post_id,
+        "Kari",
+        "Typed **here**, with a <tag>.",
+        "approved",
+        datetime!(2024-12-25 08:00 +01:00),
+    )
+    .await;
+    common::add_reply(
+        &pool,
+        post_id,
+        Some(first),
+        "Lars",
+        "And a reply.",
+        "approved",
+        datetime!(2024-12-25 09:00 UTC),
+    )
+    .await;
+    add_comment(
+        &pool,
+        post_id,
+        "Held",
+        "Waiting for a moderator.",
+        "pending",
+        datetime!(2024-12-26 09:00 UTC),
+    )
+    .await;
+    let pages = public_pages(&pool).await;
+    let rows = rows_that_matter(&pool).await;
+
+    for (format, import_format, name) in [
+        (
+            export::Format::Atom,
+            Format::Blogger,
+            "folio_round_trip_atom",
+        ),
+        (export::Format::Wxr, Format::Wxr, "folio_round_trip_wxr"),
+    ] {
+        let text = export_text(&pool, format).await;
+        let fresh = fresh_database(&pool, name).await;
+        let summary = import_text(&fresh, import_format, &text).await.unwrap();
+        assert_eq!(summary.skipped.len(), 0, "{summary:?}");
+        assert_eq!(public_pages(&fresh).await, pages, "{name}");
+        assert_eq!(rows_that_matter(&fresh).await, rows, "{name}");
+        // The export is itself re-runnable: importing it again adds nothing.
+        let again = import_text(&fresh, import_format, &text).await.unwrap();
+        assert_eq!(again.posts.added + again.comments.added, 0, "{name}");
+        fresh.close().await;
+    }
+    // And brought back into the blog it came from, it finds its own posts instead of
+    // adding them twice.
+    let before = blog_counts(&pool).await;
+    let text = export_text(&pool, export::Format::Atom).await;
+    import_text(&pool, Format::Blogger, &text).await.unwrap();
+    assert_eq!(blog_counts(&pool).await, before);
+}
+
+#[sqlx::test]
+async fn bad_files_are_refused_and_change_nothing(pool: PgPool) {
+    import_text(&pool, Format::Blogger, CLASSIC).await.unwrap();
+    let before = blog_counts(&pool).await;
+    let cut = &CLASSIC[..CLASSIC.find("Storm season log").unwrap() + 40];
+    let bad_date = CLASSIC.replace(
+        "<published>2024-11-02T18:40:00.000-05:00</published>",
+        "<published>last Tuesday</published>",
+    );
+    let bad_date_line = bad_date
+        .lines()
+        .position(|l| l.contains("last Tuesday"))
+        .unwrap()
+        + 1;
+    let newer_and_cut =
+        CLASSIC.replace("Stay dry out there.", "Changed")[..CLASSIC.len() - 200].to_owned();
+    let cases: Vec<(Format, String, Vec<String>)> = vec![
+        (
+            Format::Blogger,
+            cut.to_owned(),
+            vec!["cut short".into(), "entry 6".into()],
+        ),
+        (Format::Blogger, newer_and_cut, vec!["cut short".into()]),
+        (
+            Format::Blogger,
+            bad_date,
+            vec![
+                format!("line {bad_date_line}"),
+                "entry 6 (tag:blogger.com,1999:blog-4242.post-1002)".into(),
+                "\"last Tuesday\"".into(),
+            ],
+        ),
+        (
+            Format::Blogger,
+            WORDPRESS.to_owned(),
+            vec!["not a Blogger export".into(), "folio import wxr".into()],
+        ),
+        (
+            Format::Wxr,
+            CLASSIC.to_owned(),
+            vec![
+                "not a WordPress export".into(),
+                "folio import blogger".into(),
+            ],
+        ),
+        (
+            Format::Blogger,
+            "Hello, this is not XML at all.".to_owned(),
+            vec!["line 1".into()],
+        ),
+        (
+            Format::Wxr,
+            "<rss><channel><item><title>x</ti></item></channel></rss>".to_owned(),
+            vec!["line 1".into(), "entry 1".into()],
+        ),
+        (Format::Blogger, String::new(), vec!["empty".into()]),
+    ];
+    for (format, text, expected) in cases {
+        let error = import_text(&pool, format, &text)
+            .await
+            .expect_err("a bad file is refused")
+            .to_string();
+        for part in expected {
+            assert!(error.contains(&part), "{part:?} not in: {error}");
+        }
+        assert_eq!(blog_counts(&pool).await, before, "after: {error}");
+    }
+    assert!(
+        get(&app(&pool), "/2024/11/storm-season-log.html")
+            .await
+            .text()
+            .contains("Stay dry out there.")
+    );
+}
