@@ -1503,3 +1503,215 @@ async fn unapproving_hides_a_comment_again(pool: PgPool) {
             .contains("Select at least one comment first.")
     );
 }
+
+const CLASSIC_EXPORT: &str = include_str!("fixtures/import/blogger-classic.xml");
+
+/// The Import form as a browser sends it: the token, the kind of file, the file.
+async fn send_import(
+    app: &Router,
+    session: &Session,
+    format: &str,
+    file: &[u8],
+    filename: &str,
+) -> Page {
+    let boundary = "folio-import-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", session.csrf.as_str()), ("format", format)] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/xml\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let request = axum::http::Request::post("/admin/import/upload")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("cookie", &session.cookie)
+        .header("origin", common::BASE_URL)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    common::send(app, request).await
+}
+
+/// Follows an import's page until it has finished, as its self-refreshing page would.
+async fn finished_import(app: &Router, session: &Session, location: &str) -> Page {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = session.get(app, location).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        if !page.body.contains("http-equiv=\"refresh\"") {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never finished: {}",
+            page.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[sqlx::test]
+async fn admins_import_an_uploaded_export_and_read_its_summary(pool: PgPool) {
+    let app = app(&pool);
+    let editor = user_session(&app, &pool, "editor").await;
+    let admin = user_session(&app, &pool, "admin").await;
+    assert_eq!(
+        editor.get(&app, "/admin/import").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let refused = send_import(&app, &editor, "blogger", CLASSIC_EXPORT.as_bytes(), "a.xml").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let page = admin.get(&app, "/admin/import").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Import a blog"));
+    assert!(page.text().contains("Export this blog"));
+
+    let sent = send_import(
+        &app,
+        &admin,
+        "blogger",
+        CLASSIC_EXPORT.as_bytes(),
+        "blog-08-11-2024.xml",
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    let location = sent.header("location").to_owned();
+    assert!(location.starts_with("/admin/import/"), "{location}");
+    let done = finished_import(&app, &admin, &location).await;
+    let text = done.text();
+    for expected in [
+        "Import of blog-08-11-2024.xml",
+        "The import is done.",
+        "posts: 3 (3 new, 0 updated, 0 unchanged) — 1 of them drafts",
+        "comments: 5 (5 new",
+        "skipped: 1 the Blogger template",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    assert!(get(&app, "/").await.text().contains("Mending the lantern"));
+    let list = admin.get(&app, "/admin/import").await.text();
+    assert!(
+        list.contains("Imported: 3 posts, 1 pages, 5 comments"),
+        "{list}"
+    );
+
+    // A cut file: refused, named, nothing changed.
+    let posts_before: i64 = sqlx::query_scalar("select count(*) from posts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let cut = &CLASSIC_EXPORT.as_bytes()[..CLASSIC_EXPORT.len() / 2];
+    let sent = send_import(&app, &admin, "blogger", cut, "cut.xml").await;
+    let failed = finished_import(&app, &admin, sent.header("location")).await;
+    assert!(
+        failed.text().contains("The file was refused"),
+        "{}",
+        failed.text()
+    );
+    assert!(failed.text().contains("cut short"));
+    assert!(failed.text().contains("Nothing was changed"));
+    let posts_after: i64 = sqlx::query_scalar("select count(*) from posts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(posts_after, posts_before);
+
+    // Forms without a kind or a file come back with the reason.
+    let no_format = send_import(&app, &admin, "", CLASSIC_EXPORT.as_bytes(), "a.xml").await;
+    assert_eq!(no_format.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_format.text().contains("Choose what kind of export"));
+    let no_file = send_import(&app, &admin, "wxr", b"", "").await;
+    assert_eq!(no_file.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_file.text().contains("Choose the export file"));
+    // A forged form writes nothing.
+    let jobs_before: i64 = sqlx::query_scalar("select count(*) from import_jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let forged = Session {
+        cookie: admin.cookie.clone(),
+        csrf: "not the token".into(),
+    };
+    let sent = send_import(&app, &forged, "blogger", CLASSIC_EXPORT.as_bytes(), "a.xml").await;
+    assert_eq!(sent.status, StatusCode::FORBIDDEN);
+    let jobs_after: i64 = sqlx::query_scalar("select count(*) from import_jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs_after, jobs_before);
+}
+
+#[sqlx::test]
+async fn an_export_larger_than_the_usual_body_limit_uploads_and_the_cap_is_explained(pool: PgPool) {
+    let app = app_with(
+        &pool,
+        Config {
+            import_max_bytes: 20 * 1024 * 1024,
+            ..Config::with_base_url(common::BASE_URL)
+        },
+    );
+    let admin = user_session(&app, &pool, "admin").await;
+    // 13 MB: more than any other form may send.
+    let padding = "x".repeat(13 * 1024 * 1024);
+    let big = CLASSIC_EXPORT.replace("</feed>", &format!("<!-- {padding} -->\n</feed>"));
+    let sent = send_import(&app, &admin, "blogger", big.as_bytes(), "big.xml").await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    let done = finished_import(&app, &admin, sent.header("location")).await;
+    assert!(
+        done.text().contains("The import is done."),
+        "{}",
+        done.text()
+    );
+
+    let huge = CLASSIC_EXPORT.replace("</feed>", &format!("<!-- {padding}{padding} -->\n</feed>"));
+    let refused = send_import(&app, &admin, "blogger", huge.as_bytes(), "huge.xml").await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        refused.text().contains("larger than 20 MB"),
+        "{}",
+        refused.text()
+    );
+}
+
+#[sqlx::test]
+async fn admins_download_the_whole_blog(pool: PgPool) {
+    let app = app(&pool);
+    add_post(
+        &pool,
+        Post::published("A post to take along", now() - Duration::days(2)),
+    )
+    .await;
+    let editor = user_session(&app, &pool, "editor").await;
+    let admin = user_session(&app, &pool, "admin").await;
+    assert_eq!(
+        editor.get(&app, "/admin/export/wxr").await.status,
+        StatusCode::FORBIDDEN
+    );
+    for (format, marker) in [
+        ("wxr", "<wp:wxr_version>1.2</wp:wxr_version>"),
+        ("atom", "<blogger:type>POST</blogger:type>"),
+    ] {
+        let file = admin.get(&app, &format!("/admin/export/{format}")).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert!(
+            file.header("content-disposition")
+                .starts_with("attachment;"),
+            "{}",
+            file.header("content-disposition")
+        );
+        assert!(file.body.contains(marker), "{}", file.body);
+        assert!(file.body.contains("A post to take along"));
+    }
+    assert_eq!(
+        admin.get(&app, "/admin/export/pdf").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -391,6 +391,16 @@ async fn fresh_database(pool: &PgPool, name: &str) -> PgPool {
     fresh
 }
 
+async fn drop_database(pool: &PgPool, fresh: PgPool, name: &str) {
+    fresh.close().await;
+    let options: PgConnectOptions = (*pool.connect_options()).clone();
+    let mut admin = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query(&format!("drop database if exists {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
 async fn export_text(pool: &PgPool, format: export::Format) -> String {
     let site = export::Site {
         base_url: common::BASE_URL.to_owned(),
@@ -515,7 +525,7 @@ async fn an_export_imported_into_a_fresh_blog_gives_the_same_blog(pool: PgPool) 
         // The export is itself re-runnable: importing it again adds nothing.
         let again = import_text(&fresh, import_format, &text).await.unwrap();
         assert_eq!(again.posts.added + again.comments.added, 0, "{name}");
-        fresh.close().await;
+        drop_database(&pool, fresh, name).await;
     }
     // And brought back into the blog it came from, it finds its own posts instead of
     // adding them twice.
@@ -598,4 +608,71 @@ async fn bad_files_are_refused_and_change_nothing(pool: PgPool) {
             .text()
             .contains("Stay dry out there.")
     );
+}
+
+fn database_url(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}
+
+fn folio(pool: &PgPool, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(args)
+        .env("DATABASE_URL", database_url(pool))
+        .env("FOLIO_BASE_URL", "https://harbour.test")
+        .output()
+        .expect("the folio binary runs")
+}
+
+#[sqlx::test]
+async fn the_command_line_imports_exports_and_explains_refusals(pool: PgPool) {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/import/blogger-classic.xml"
+    );
+    let done = folio(&pool, &["import", "blogger", fixture]);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        stdout.contains("posts:     3 (3 new, 0 updated, 0 unchanged) — 1 of them drafts"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("comments:  5 (5 new"), "{stdout}");
+
+    let refused = folio(&pool, &["import", "wxr", fixture]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not a WordPress export"), "{stderr}");
+    assert!(stderr.contains("Nothing was changed"), "{stderr}");
+
+    let missing = folio(&pool, &["import", "blogger", "/no/such/export.xml"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /no/such/export.xml"));
+
+    for (format, import_format) in [("wxr", Format::Wxr), ("atom", Format::Blogger)] {
+        let exported = folio(&pool, &["export", format]);
+        assert!(
+            exported.status.success(),
+            "{}",
+            String::from_utf8_lossy(&exported.stderr)
+        );
+        let text = String::from_utf8(exported.stdout).unwrap();
+        assert!(text.contains("https://harbour.test/2024/03/mending-the-lantern.html"));
+        let name = format!("folio_cli_{format}");
+        let fresh = fresh_database(&pool, &name).await;
+        let summary = import_text(&fresh, import_format, &text).await.unwrap();
+        assert_eq!(summary.posts.added + summary.pages.added, 4, "{format}");
+        assert_eq!(summary.comments.added, 5, "{format}");
+        drop_database(&pool, fresh, &name).await;
+    }
 }

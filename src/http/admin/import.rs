@@ -15,7 +15,7 @@ use std::{
 use axum::{
     Router,
     body::Body,
-    extract::{Multipart, Path, State},
+    extract::{DefaultBodyLimit, Multipart, Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -54,6 +54,8 @@ pub fn router() -> Router<AppState> {
 pub fn upload_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/import/upload", post(upload))
+        // axum's own 2 MB cap on extractors gives way to the one below.
+        .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(state.config.import_max_bytes))
         .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
 }
