@@ -1545,7 +1545,7 @@ async fn finished_import(app: &Router, session: &Session, location: &str) -> Pag
     loop {
         let page = session.get(app, location).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-        if !page.body.contains("http-equiv=\"refresh\"") {
+        if !page.body.contains("data-import-running") {
             return page;
         }
         assert!(

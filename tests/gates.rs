@@ -182,6 +182,46 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
     .await;
     add(&mut pages, "post-comment-errors", &post, error);
     let (cookie, csrf) = log_in(&app).await;
+    // Imports in each state their page can show.
+    let summary = serde_json::to_value(folio::import::Summary {
+        posts: folio::import::Counts {
+            added: 3,
+            updated: 1,
+            unchanged: 2,
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let mut jobs = Vec::new();
+    for (state, summary, error) in [
+        ("done", Some(summary), None),
+        (
+            "failed",
+            None,
+            Some("line 3: the file ends in the middle of the document"),
+        ),
+        ("running", None, None),
+    ] {
+        let id: i64 = sqlx::query_scalar(
+            "insert into import_jobs (format, file_name, bytes_total, bytes_done, state, summary, error)
+             values ('blogger', 'blog.xml', 1000, 400, $1, $2, $3) returning id",
+        )
+        .bind(state)
+        .bind(summary)
+        .bind(error)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        jobs.push((format!("import-{state}"), format!("/admin/import/{id}")));
+    }
+    for (name, path) in jobs
+        .into_iter()
+        .chain([("import".to_owned(), "/admin/import".to_owned())])
+    {
+        let page = get_with(&app, &path, &[("cookie", &cookie)]).await;
+        assert_eq!(page.status.as_u16(), 200, "{name}");
+        add(&mut pages, &name, &path, page);
+    }
     for (name, path) in [
         ("dashboard", "/admin".to_owned()),
         ("posts", "/admin/posts".to_owned()),

@@ -676,3 +676,49 @@ async fn the_command_line_imports_exports_and_explains_refusals(pool: PgPool) {
         drop_database(&pool, fresh, &name).await;
     }
 }
+
+#[sqlx::test]
+async fn a_file_cannot_make_replies_loop_or_reach_into_another_post(pool: PgPool) {
+    // Two comments of the same instant answering each other, and a reply to a comment on
+    // another post.
+    let hostile = WORDPRESS
+        .replace(
+            "<wp:comment_parent>0</wp:comment_parent>",
+            "<wp:comment_parent>102</wp:comment_parent>",
+        )
+        .replace("2024-03-17 13:30:00", "2024-03-17 12:00:00")
+        .replace("2024-03-17 12:30:00", "2024-03-17 11:00:00");
+    let summary = import_text(&pool, Format::Wxr, &hostile).await.unwrap();
+    assert!(summary.comments.added >= 5, "{summary:?}");
+    let app = app(&pool);
+    for path in [
+        "/2024/03/mending-the-lantern.html",
+        "/2024/11/storm-season-log.html",
+    ] {
+        let page = get(&app, path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+    }
+    // Every comment still shows, and no chain of parents comes back to where it started.
+    let looped: i64 = sqlx::query_scalar(
+        "with recursive walk (start, current, depth) as (
+             select id, parent_id, 1 from comments where parent_id is not null
+             union all
+             select w.start, c.parent_id, w.depth + 1 from walk w join comments c on c.id = w.current
+             where c.parent_id is not null and w.depth < 50)
+         select count(*) from walk where current = start",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(looped, 0);
+    let across: i64 = sqlx::query_scalar(
+        "select count(*) from comments c join comments p on p.id = c.parent_id where p.post_id <> c.post_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(across, 0);
+    let text = get(&app, "/2024/03/mending-the-lantern.html").await.text();
+    assert!(text.contains("Lovely work on the brass!"));
+    assert!(text.contains("Thank you, Ole"));
+}

@@ -320,15 +320,21 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
     // A path another post has (or an earlier entry of the file) gets a suffix.
     for suffix in 2..=50_i32 {
         let moved = sqlx::query!(
-            r#"update import_posts s
+            r#"with ranked as (
+                   select source_id, row_number() over (partition by path order by line) as n
+                   from import_posts)
+               update import_posts s
                set moved_from = coalesce(s.moved_from, s.path),
                    path = regexp_replace(coalesce(s.moved_from, s.path), '\.html$', '')
                           || '-' || $2::int4 || '.html',
-                   slug = s.slug || '-' || $2::int4
-               where exists (select 1 from posts p
-                             where p.path = s.path
-                               and (p.source is distinct from $1 or p.source_id <> s.source_id))
-                  or exists (select 1 from import_posts o where o.path = s.path and o.line < s.line)"#,
+                   slug = regexp_replace(coalesce(s.moved_from, s.path), '^.*/|\.html$', '', 'g')
+                          || '-' || $2::int4
+               from ranked r
+               where r.source_id = s.source_id
+                 and (r.n > 1
+                      or exists (select 1 from posts p
+                                 where p.path = s.path
+                                   and (p.source is distinct from $1 or p.source_id <> s.source_id)))"#,
             source,
             suffix
         )
@@ -558,15 +564,31 @@ async fn merge_comments(
     )
     .execute(&mut *conn)
     .await?;
-    // Threads: a reply points at an earlier comment on the same post (so no file can make a
-    // loop of replies).
+    // Threads: a reply points at a comment on the same post made no later than itself...
     sqlx::query!(
         r#"update comments c set parent_id = p.id
            from import_comments s
            join comments p on p.source = $1 and p.source_id = s.parent_source_id
            where c.source = $1 and c.source_id = s.source_id and p.post_id = c.post_id
-             and (p.created_at, p.id) < (c.created_at, c.id)
+             and p.created_at <= c.created_at and p.id <> c.id
              and c.parent_id is distinct from p.id"#,
+        source
+    )
+    .execute(&mut *conn)
+    .await?;
+    // ...so a loop of replies can only be made of comments of the same instant: a file that
+    // makes one gets those comments shown as answers to the post instead.
+    sqlx::query!(
+        r#"with recursive walk (start, current, depth) as (
+               select c.id, c.parent_id, 1
+               from comments c join comments p on p.id = c.parent_id
+               where c.source = $1 and p.created_at = c.created_at
+               union all
+               select w.start, p.parent_id, w.depth + 1
+               from walk w join comments p on p.id = w.current
+               where p.parent_id is not null and w.current <> w.start and w.depth < 1000)
+           update comments c set parent_id = null
+           where c.id in (select start from walk where current = start)"#,
         source
     )
     .execute(&mut *conn)

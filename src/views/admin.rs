@@ -295,8 +295,9 @@ pub struct ImportPage {
 pub struct ImportJobPage {
     pub layout: AdminLayout,
     pub job: JobView,
-    /// Still running: the page reloads itself.
+    /// Still running: the page keeps itself current (with a small script).
     pub refresh: bool,
+    pub script_url: &'static str,
 }
 
 #[derive(Debug, Clone)]

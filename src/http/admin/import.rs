@@ -152,6 +152,7 @@ async fn job_page(
     render(&ImportJobPage {
         layout,
         refresh: job.state == "running",
+        script_url: crate::http::assets::url("import-progress.js"),
         job,
     })
 }
