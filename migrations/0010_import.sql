@@ -47,6 +47,10 @@ create unlogged table import_posts (
     -- label names, one per line
     labels text not null,
     line bigint not null,
+    -- the entry's place in the file (lines repeat: Blogger writes whole entries on one line)
+    seq bigint not null,
+    -- the source gave this path (it wins over a path Folio had to make up)
+    path_given boolean not null,
     -- set by the merge
     digest text,
     moved_from text,
@@ -80,6 +84,7 @@ create unlogged table import_comments (
     created_at timestamptz not null,
     created_offset integer,
     line bigint not null,
+    seq bigint not null,
     digest text,
     changed boolean not null default false,
     inserted boolean not null default false

@@ -527,12 +527,148 @@ async fn an_export_imported_into_a_fresh_blog_gives_the_same_blog(pool: PgPool) 
         assert_eq!(again.posts.added + again.comments.added, 0, "{name}");
         drop_database(&pool, fresh, name).await;
     }
-    // And brought back into the blog it came from, it finds its own posts instead of
-    // adding them twice.
+}
+
+#[sqlx::test]
+async fn an_export_brought_back_into_its_own_blog_adds_nothing(pool: PgPool) {
+    import_text(&pool, Format::Wxr, WORDPRESS).await.unwrap();
+    // Written in Folio: times to the microsecond, and a draft that never had a date.
+    let now = time::OffsetDateTime::now_utc();
+    let (post_id, _) = add_post(
+        &pool,
+        Post::published("Published just now", now - time::Duration::hours(2)),
+    )
+    .await;
+    add_comment(
+        &pool,
+        post_id,
+        "Kari",
+        "A comment from this very hour.",
+        "approved",
+        now - time::Duration::minutes(30),
+    )
+    .await;
+    let mut draft = Post::published("An undated draft", now).status("draft");
+    draft.published_at = None;
+    add_post(&pool, draft).await;
+    sqlx::query("update posts set excerpt = 'Written by hand.' where title = 'Published just now'")
+        .execute(&pool)
+        .await
+        .unwrap();
     let before = blog_counts(&pool).await;
-    let text = export_text(&pool, export::Format::Atom).await;
-    import_text(&pool, Format::Blogger, &text).await.unwrap();
+    let rows = rows_that_matter(&pool).await;
+    for (format, import_format) in [
+        (export::Format::Atom, Format::Blogger),
+        (export::Format::Wxr, Format::Wxr),
+    ] {
+        let text = export_text(&pool, format).await;
+        let summary = import_text(&pool, import_format, &text).await.unwrap();
+        assert_eq!(
+            summary.posts.added + summary.comments.added,
+            0,
+            "{summary:?}"
+        );
+        assert_eq!(blog_counts(&pool).await, before, "{format:?}");
+        assert_eq!(rows_that_matter(&pool).await, rows, "{format:?}");
+    }
+    let excerpt: String =
+        sqlx::query_scalar("select excerpt from posts where title = 'Published just now'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(excerpt, "Written by hand.");
+}
+
+#[sqlx::test]
+async fn odd_files_import_correctly(pool: PgPool) {
+    // Blogger's own backup has no line breaks between entries.
+    let one_line = CLASSIC.replace(">\n<", "><");
+    assert!(one_line.lines().count() < 30);
+    let summary = import_text(&pool, Format::Blogger, &one_line)
+        .await
+        .unwrap();
+    assert_eq!((summary.posts.added, summary.comments.added), (3, 5));
+    let app = app(&pool);
+    assert_the_harbour_blog(&pool, &app, "/2024/03/mending-the-lantern.html", "c9001").await;
+
+    // WordPress keeps titles in other scripts as percent-encoded slugs; a draft may have none.
+    let cyrillic = WORDPRESS
+        .replace(
+            "<wp:post_name><![CDATA[storm-season-log]]></wp:post_name>",
+            "<wp:post_name><![CDATA[%d1%88%d1%82%d0%be%d1%80%d0%bc]]></wp:post_name>",
+        )
+        .replace(
+            "<title><![CDATA[Notes for the open day]]></title>",
+            "<title><![CDATA[Заметки]]></title>",
+        );
+    assert_ne!(cyrillic, WORDPRESS);
+    let fresh = fresh_database(&pool, "folio_import_cyrillic").await;
+    import_text(&fresh, Format::Wxr, &cyrillic).await.unwrap();
+    let storm = get(
+        &app_for(&fresh),
+        "/2024/11/%d1%88%d1%82%d0%be%d1%80%d0%bc.html",
+    )
+    .await;
+    assert_eq!(storm.status, StatusCode::OK);
+    assert!(storm.text().contains("Storm season log"));
+    let draft_path: String = sqlx::query_scalar("select path from posts where title = 'Заметки'")
+        .fetch_one(&fresh)
+        .await
+        .unwrap();
+    assert!(draft_path.starts_with("/2024/12/post-"), "{draft_path}");
+    drop_database(&pool, fresh, "folio_import_cyrillic").await;
+}
+
+fn app_for(pool: &PgPool) -> Router {
+    app(pool)
+}
+
+#[sqlx::test]
+async fn hostile_shapes_are_refused_and_one_import_runs_at_a_time(pool: PgPool) {
+    let deep = CLASSIC.replacen(
+        "<title type='text'>Storm season log</title>",
+        &format!(
+            "<title type='text'>Storm season log</title>{}{}",
+            "<a>".repeat(300),
+            "</a>".repeat(300)
+        ),
+        1,
+    );
+    let error = import_text(&pool, Format::Blogger, &deep)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("nest more than 256 deep"), "{error}");
+    assert!(error.contains("entry 6"), "{error}");
+
+    // A tab would let a browser read "/\t/evil.example/x.html" as another site.
+    let sneaky = TAKEOUT.replace(
+        "<blogger:filename>/2024/11/storm-season-log.html</blogger:filename>",
+        "<blogger:filename>/&#9;/evil.example/x.html</blogger:filename>",
+    );
+    assert_ne!(sneaky, TAKEOUT);
+    import_text(&pool, Format::Blogger, &sneaky).await.unwrap();
+    let path: String =
+        sqlx::query_scalar("select path from posts where title = 'Storm season log'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(path, "/2024/11/storm-season-log.html");
+
+    // While one import runs, another is told so (and changes nothing).
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("select pg_advisory_xact_lock(7305524)")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let before = blog_counts(&pool).await;
+    let error = import_text(&pool, Format::Wxr, WORDPRESS)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("another import is running"), "{error}");
     assert_eq!(blog_counts(&pool).await, before);
+    other.rollback().await.unwrap();
 }
 
 #[sqlx::test]

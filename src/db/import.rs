@@ -28,14 +28,18 @@ pub struct PostBatch {
     comment_policy: Vec<Option<String>>,
     labels: Vec<String>,
     line: Vec<i64>,
+    seq: Vec<i64>,
+    path_given: Vec<bool>,
     redirect_path: Vec<String>,
     redirect_source_id: Vec<String>,
     pub bytes: usize,
 }
 
 impl PostBatch {
-    pub fn push(&mut self, post: StagedPost) {
+    pub fn push(&mut self, post: StagedPost, seq: i64) {
         self.bytes += post.size();
+        self.seq.push(seq);
+        self.path_given.push(post.path_given);
         for old in post.old_paths {
             self.redirect_path.push(old);
             self.redirect_source_id.push(post.source_id.clone());
@@ -86,12 +90,14 @@ pub struct CommentBatch {
     created_at: Vec<OffsetDateTime>,
     created_offset: Vec<i32>,
     line: Vec<i64>,
+    seq: Vec<i64>,
     pub bytes: usize,
 }
 
 impl CommentBatch {
-    pub fn push(&mut self, comment: StagedComment) {
+    pub fn push(&mut self, comment: StagedComment, seq: i64) {
         self.bytes += comment.size();
+        self.seq.push(seq);
         self.source_id.push(comment.source_id);
         self.post_source_id.push(comment.post_source_id);
         self.parent_source_id.push(comment.parent_source_id);
@@ -120,15 +126,18 @@ impl CommentBatch {
     }
 }
 
-/// One import at a time; staging starts empty.
-pub async fn begin(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_advisory_xact_lock(7305524)")
-        .execute(&mut *conn)
+/// One import at a time (false: another is running); staging starts empty.
+pub async fn begin(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock(7305524)")
+        .fetch_one(&mut *conn)
         .await?;
+    if !locked {
+        return Ok(false);
+    }
     sqlx::query("truncate import_posts, import_authors, import_redirects, import_comments")
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 pub async fn stage_author(conn: &mut PgConnection, author: &Author) -> Result<(), sqlx::Error> {
@@ -151,11 +160,11 @@ pub async fn stage_posts(conn: &mut PgConnection, batch: &PostBatch) -> Result<(
     sqlx::query!(
         r#"insert into import_posts (source_id, kind, path, slug, title, body_source, body_format,
                                      body_html, excerpt, draft, published_at, published_offset,
-                                     author_key, comment_policy, labels, line)
+                                     author_key, comment_policy, labels, line, seq, path_given)
            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[],
                                 $11::timestamptz[], $12::int4[], $13::text[], $14::text[],
-                                $15::text[], $16::int8[])"#,
+                                $15::text[], $16::int8[], $17::int8[], $18::bool[])"#,
         &batch.source_id,
         &batch.kind as &[&str],
         &batch.path,
@@ -171,7 +180,9 @@ pub async fn stage_posts(conn: &mut PgConnection, batch: &PostBatch) -> Result<(
         &batch.author_key as &[Option<String>],
         &batch.comment_policy as &[Option<String>],
         &batch.labels,
-        &batch.line
+        &batch.line,
+        &batch.seq,
+        &batch.path_given
     )
     .execute(&mut *conn)
     .await?;
@@ -198,10 +209,10 @@ pub async fn stage_comments(
     sqlx::query!(
         r#"insert into import_comments (source_id, post_source_id, parent_source_id, author_name,
                                         author_email, author_url, body_source, body_format,
-                                        body_html, status, created_at, created_offset, line)
+                                        body_html, status, created_at, created_offset, line, seq)
            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                                $11::timestamptz[], $12::int4[], $13::int8[])"#,
+                                $11::timestamptz[], $12::int4[], $13::int8[], $14::int8[])"#,
         &batch.source_id,
         &batch.post_source_id,
         &batch.parent_source_id as &[Option<String>],
@@ -214,7 +225,8 @@ pub async fn stage_comments(
         &batch.status as &[&str],
         &batch.created_at,
         &batch.created_offset,
-        &batch.line
+        &batch.line,
+        &batch.seq
     )
     .execute(conn)
     .await?;
@@ -249,19 +261,20 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
     // The last copy of an entry wins, should a file hold one twice.
     sqlx::query!(
         r#"delete from import_posts a using import_posts b
-           where a.source_id = b.source_id and a.line < b.line"#
+           where a.source_id = b.source_id and a.seq < b.seq"#
     )
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
         r#"delete from import_comments a using import_comments b
-           where a.source_id = b.source_id and a.line < b.line"#
+           where a.source_id = b.source_id and a.seq < b.seq"#
     )
     .execute(&mut *conn)
     .await?;
 
     // Authors: the user imported before from this source, else the user with that email,
-    // else a new user who cannot log in (an admin can give them a password later).
+    // else a new user who cannot log in (an admin can give them a password later). A user's
+    // name is theirs to change: a re-run does not put the old one back.
     sqlx::query!(
         r#"update import_authors a set user_id = u.id
            from users u where u.source = $1 and u.source_id = a.key"#,
@@ -274,14 +287,6 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
            set user_id = (select u.id from users u where lower(u.email) = lower(a.email)
                           order by u.id limit 1)
            where a.user_id is null and a.email is not null"#
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        r#"update users u set display_name = a.name
-           from import_authors a
-           where u.id = a.user_id and u.source = $1 and a.name <> '' and u.display_name <> a.name"#,
-        source
     )
     .execute(&mut *conn)
     .await?;
@@ -321,7 +326,11 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
     for suffix in 2..=50_i32 {
         let moved = sqlx::query!(
             r#"with ranked as (
-                   select source_id, row_number() over (partition by path order by line) as n
+                   -- who keeps a path several entries want: the one whose source gave it,
+                   -- then a published one, then the first in the file
+                   select source_id,
+                          row_number() over (partition by path
+                                             order by path_given desc, draft, seq) as n
                    from import_posts)
                update import_posts s
                set moved_from = coalesce(s.moved_from, s.path),
@@ -475,13 +484,15 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
         }
     }
     merged.moved_count = count(
-        sqlx::query_scalar!(r#"select count(*) from import_posts where moved_from is not null"#)
-            .fetch_one(&mut *conn)
-            .await?,
+        sqlx::query_scalar!(
+            r#"select count(*) from import_posts where moved_from is not null and changed"#
+        )
+        .fetch_one(&mut *conn)
+        .await?,
     );
     merged.moved = sqlx::query!(
         r#"select title, moved_from as "moved_from!", path from import_posts
-           where moved_from is not null order by line limit 20"#
+           where moved_from is not null and changed order by seq limit 20"#
     )
     .fetch_all(&mut *conn)
     .await?
@@ -522,7 +533,14 @@ async fn merge_comments(
            from import_comments s
            join posts p on p.source = $1 and p.source_id = s.post_source_id
            where c.post_id = p.id and c.created_at = s.created_at
-             and c.author_name = s.author_name
+             and c.author_name = s.author_name and c.body_source = s.body_source
+             -- only when the match is one to one
+             and (select count(*) from comments x
+                  where x.post_id = c.post_id and x.created_at = c.created_at
+                    and x.author_name = c.author_name) = 1
+             and (select count(*) from import_comments y
+                  where y.post_source_id = s.post_source_id and y.created_at = s.created_at
+                    and y.author_name = s.author_name) = 1
              and not exists (select 1 from comments x
                              where x.source = $1 and x.source_id = s.source_id)
              and not exists (select 1 from import_comments o
@@ -564,7 +582,17 @@ async fn merge_comments(
     )
     .execute(&mut *conn)
     .await?;
-    // Threads: a reply points at a comment on the same post made no later than itself...
+    // A comment the source moved (to another post, or out of a thread) starts over...
+    sqlx::query!(
+        r#"update comments c set parent_id = null
+           from import_comments s
+           where s.changed and c.source = $1 and c.source_id = s.source_id
+             and c.parent_id is not null"#,
+        source
+    )
+    .execute(&mut *conn)
+    .await?;
+    // ...and a reply points at a comment on the same post made no later than itself...
     sqlx::query!(
         r#"update comments c set parent_id = p.id
            from import_comments s

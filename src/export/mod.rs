@@ -205,8 +205,9 @@ fn offset_of(at: OffsetDateTime, stored: Option<i32>, site: &Site) -> UtcOffset 
     stored
         .and_then(|s| UtcOffset::from_whole_seconds(s).ok())
         .or_else(|| {
+            // Whole minutes: RFC 3339 cannot write the seconds of a local mean time.
             let seconds = dates::zoned(at, &site.time_zone).offset().seconds();
-            UtcOffset::from_whole_seconds(seconds).ok()
+            UtcOffset::from_whole_seconds(seconds - seconds % 60).ok()
         })
         .unwrap_or(UtcOffset::UTC)
 }
@@ -292,9 +293,7 @@ fn atom_post(out: &mut String, site: &Site, post: &ExportPost) {
         text(out, &post.body_source);
         out.push_str("</folio:source>\n");
     }
-    if let Some(policy) = &post.comment_policy {
-        let _ = writeln!(out, "<folio:commentPolicy>{policy}</folio:commentPolicy>");
-    }
+    folio_post_extras(out, post);
     let _ = write!(
         out,
         "<blogger:created>{}</blogger:created>\n<published>{}</published>\n<updated>{}</updated>\n",
@@ -316,6 +315,19 @@ fn atom_post(out: &mut String, site: &Site, post: &ExportPost) {
         out.push_str("'/>\n");
     }
     out.push_str("</entry>\n");
+}
+
+/// What only Folio reads back: the summary, the comment policy, a draft without a date.
+fn folio_post_extras(out: &mut String, post: &ExportPost) {
+    out.push_str("<folio:excerpt>");
+    text(out, &post.excerpt);
+    out.push_str("</folio:excerpt>\n");
+    if let Some(policy) = &post.comment_policy {
+        let _ = writeln!(out, "<folio:commentPolicy>{policy}</folio:commentPolicy>");
+    }
+    if post.published_at.is_none() {
+        out.push_str("<folio:undated/>\n");
+    }
 }
 
 fn atom_comment(out: &mut String, site: &Site, post: &ExportPost, comment: &ExportComment) {
@@ -520,9 +532,13 @@ fn wxr_item(out: &mut String, site: &Site, post: &ExportPost, comments: &[Export
     let _ = write!(out, "<folio:source format=\"{}\">", post.body_format);
     text(out, &post.body_source);
     out.push_str("</folio:source>\n");
-    if let Some(policy) = &post.comment_policy {
-        let _ = writeln!(out, "<folio:commentPolicy>{policy}</folio:commentPolicy>");
-    }
+    folio_post_extras(out, post);
+    // WXR's dates stop at the second; the exact instant comes back from here.
+    let _ = writeln!(
+        out,
+        "<folio:published>{}</folio:published>",
+        rfc3339(published, offset)
+    );
     for comment in comments {
         wxr_comment(out, site, comment);
     }
@@ -572,6 +588,11 @@ fn wxr_comment(out: &mut String, site: &Site, comment: &ExportComment) {
             _ => "0",
         },
         comment.parent_id.unwrap_or(0),
+    );
+    let _ = writeln!(
+        out,
+        "<folio:created>{}</folio:created>",
+        rfc3339(comment.created_at, offset)
     );
     let _ = write!(out, "<folio:source format=\"{}\">", comment.body_format);
     text(out, &comment.body_source);

@@ -178,7 +178,10 @@ fn read_post(entry: &Element, kind: Kind, takeout: bool) -> Result<Record, Entry
                 .is_some_and(|c| c.text_of(ns, "draft").eq_ignore_ascii_case("yes"))
         })
     };
+    // Folio marks a draft that never had a date (Atom needs one anyway).
+    let undated = draft && entry.child(FOLIO_NS, "undated").is_some();
     let published = match date(entry, ATOM, "published")? {
+        _ if undated => None,
         Some(at) => Some(at),
         None => match date(entry, TAKEOUT, "created")? {
             Some(at) => Some(at),
@@ -235,6 +238,9 @@ fn read_post(entry: &Element, kind: Kind, takeout: bool) -> Result<Record, Entry
             email,
         }),
         labels,
+        excerpt: entry
+            .child(FOLIO_NS, "excerpt")
+            .map(|e| e.text.trim().to_owned()),
         comment_policy: comment_policy(entry.text_of(FOLIO_NS, "commentPolicy")),
         line: entry.line,
     })))

@@ -156,6 +156,8 @@ impl ReadError {
 pub enum ImportError {
     #[error("{0}")]
     Read(#[from] ReadError),
+    #[error("another import is running; try again when it has finished")]
+    Busy,
     #[error("the database refused the import: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -292,12 +294,16 @@ pub async fn run<R: BufRead + Send + 'static>(
 
     let source = format.source();
     let mut tx = db.begin().await?;
-    crate::db::import::begin(&mut tx).await?;
+    if !crate::db::import::begin(&mut tx).await? {
+        return Err(ImportError::Busy);
+    }
     let mut summary = Summary::default();
     let mut posts = PostBatch::default();
     let mut comments = CommentBatch::default();
     let mut authors_seen = std::collections::HashSet::new();
+    let mut seq = 0i64;
     while let Some(staged) = receiver.recv().await {
+        seq += 1;
         match staged? {
             Staged::Post(post) => {
                 if let Some(author) = &post.author
@@ -305,14 +311,14 @@ pub async fn run<R: BufRead + Send + 'static>(
                 {
                     crate::db::import::stage_author(&mut tx, author).await?;
                 }
-                posts.push(*post);
+                posts.push(*post, seq);
                 if posts.len() >= BATCH_ROWS || posts.bytes >= BATCH_BYTES {
                     crate::db::import::stage_posts(&mut tx, &posts).await?;
                     posts.clear();
                 }
             }
             Staged::Comment(comment) => {
-                comments.push(*comment);
+                comments.push(*comment, seq);
                 if comments.len() >= BATCH_ROWS || comments.bytes >= BATCH_BYTES {
                     crate::db::import::stage_comments(&mut tx, &comments).await?;
                     comments.clear();

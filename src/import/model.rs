@@ -52,6 +52,8 @@ pub struct Post {
     pub old_paths: Vec<String>,
     pub author: Option<Author>,
     pub labels: Vec<String>,
+    /// A summary written by hand (Folio's own exports); otherwise one is made from the body.
+    pub excerpt: Option<String>,
     /// open, moderated, moderate_after or closed; `None`: the blog's default.
     pub comment_policy: Option<String>,
     pub line: u64,

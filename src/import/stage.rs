@@ -30,6 +30,8 @@ pub struct StagedPost {
     /// One per line.
     pub labels: String,
     pub line: i64,
+    /// The path is the one the source gave (it wins over a path Folio had to make up).
+    pub path_given: bool,
     pub old_paths: Vec<String>,
 }
 
@@ -62,21 +64,38 @@ impl StagedComment {
     }
 }
 
+/// A path made only of the characters a URL path may hold as they are (RFC 3986), so that
+/// links to it and redirects from it go where they say.
 fn is_servable_path(path: &str) -> bool {
     path.starts_with('/')
         && path.ends_with(".html")
         && path.len() > 6
-        && !path.contains(['?', '#', ' ', '\\'])
+        && path.len() <= 500
         && !path.contains("//")
         && !path.contains("/../")
+        && !path.contains("/./")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b))
 }
 
+/// A slug as a URL holds it: lowercase ASCII words, or the percent-encoded form WordPress
+/// keeps for titles in other scripts (`%d0%bf%d1%80…`).
 fn is_slug(text: &str) -> bool {
     !text.is_empty()
-        && text.len() <= 100
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && text.len() <= 200
+        && text.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'%')
+        })
+}
+
+/// A slug of last resort that is still unique to the entry and the same on every run.
+fn slug_from_id(source_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "post-{}",
+        &hex::encode(Sha256::digest(source_id.as_bytes()))[..10]
+    )
 }
 
 pub fn post(post: Post) -> StagedPost {
@@ -92,9 +111,11 @@ pub fn post(post: Post) -> StagedPost {
         mut old_paths,
         author,
         labels,
+        excerpt: given_excerpt,
         comment_policy,
         line,
     } = post;
+    let path_given = path.as_deref().is_some_and(is_servable_path);
     let title = title.trim().to_owned();
     let path = match path {
         Some(path) if is_servable_path(&path) => path,
@@ -108,7 +129,7 @@ pub fn post(post: Post) -> StagedPost {
                 .map(|s| s.to_ascii_lowercase())
                 .filter(|s| is_slug(s))
                 .or_else(|| Some(slugify(&title)).filter(|s| !s.is_empty()))
-                .unwrap_or_else(|| "untitled".to_owned());
+                .unwrap_or_else(|| slug_from_id(&source_id));
             match kind {
                 Kind::Page => format!("/p/{slug}.html"),
                 Kind::Post => {
@@ -128,7 +149,7 @@ pub fn post(post: Post) -> StagedPost {
         .unwrap_or("")
         .trim_end_matches(".html")
         .to_owned();
-    let (body_source, body_format, body_html, excerpt) = match body {
+    let (body_source, body_format, body_html, made_excerpt) = match body {
         Body::Html(html) => {
             let clean = sanitize::post_html(&html);
             let excerpt = markdown::cut_at_word(&sanitize::html_text(&clean), EXCERPT_CHARS);
@@ -140,6 +161,9 @@ pub fn post(post: Post) -> StagedPost {
             (source, "markdown", html, excerpt)
         }
     };
+    let excerpt = given_excerpt
+        .filter(|e| !e.is_empty())
+        .unwrap_or(made_excerpt);
     let mut unique_labels: Vec<String> = Vec::new();
     for label in labels {
         let label = label.replace(['\n', '\r'], " ").trim().to_owned();
@@ -168,6 +192,7 @@ pub fn post(post: Post) -> StagedPost {
             unique_labels.join("\n")
         },
         line: i64::try_from(line).unwrap_or(i64::MAX),
+        path_given,
         old_paths,
     }
 }

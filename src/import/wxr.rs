@@ -10,7 +10,7 @@ use super::{
     ReadError, Reader,
     model::{
         Author, Body, Comment, CommentBody, CommentStatus, EntryError, FOLIO_NS, Kind, Post,
-        Record, comment_policy, url_path,
+        Record, comment_policy, rfc3339, url_path,
     },
     xml::{Element, XmlStream},
 };
@@ -146,14 +146,9 @@ impl<R: BufRead> Reader for WxrReader<R> {
                     };
                     let email =
                         Some(self.wp(&author, "author_email").to_owned()).filter(|e| !e.is_empty());
-                    self.authors.insert(
-                        login.clone(),
-                        Author {
-                            key: login,
-                            name,
-                            email,
-                        },
-                    );
+                    // Logins are only unique within one WordPress blog.
+                    let key = format!("{}/#author-{login}", self.base);
+                    self.authors.insert(login, Author { key, name, email });
                 }
                 (ns, "base_blog_url") if ns.starts_with(WP_PREFIX) => {
                     let element = self
@@ -207,7 +202,15 @@ impl<R: BufRead> WxrReader<R> {
             "auto-draft" => return Ok(vec![Record::Skipped("WordPress auto-drafts")]),
             _ => return Ok(vec![Record::Skipped("revisions")]),
         };
-        let published = wp_date(item, &self.wp, "post_date", "post_date_gmt")?;
+        // Folio's own exports carry the exact instant (WXR's dates stop at the second).
+        let published =
+            match item.child(FOLIO_NS, "published") {
+                _ if draft && item.child(FOLIO_NS, "undated").is_some() => None,
+                Some(exact) => Some(rfc3339(&exact.text).ok_or_else(|| {
+                    EntryError::new(exact.line, "<folio:published> is not a date")
+                })?),
+                None => wp_date(item, &self.wp, "post_date", "post_date_gmt")?,
+            };
         if published.is_none() && !draft {
             return Err(EntryError::new(
                 item.line,
@@ -245,7 +248,7 @@ impl<R: BufRead> WxrReader<R> {
         let login = item.text_of(DC, "creator");
         let author = self.authors.get(login).cloned().or_else(|| {
             (!login.is_empty()).then(|| Author {
-                key: login.to_owned(),
+                key: format!("{}/#author-{login}", self.base),
                 name: login.to_owned(),
                 email: None,
             })
@@ -262,6 +265,9 @@ impl<R: BufRead> WxrReader<R> {
             old_paths,
             author,
             labels,
+            excerpt: item
+                .child(FOLIO_NS, "excerpt")
+                .map(|e| e.text.trim().to_owned()),
             comment_policy: comment_policy(item.text_of(FOLIO_NS, "commentPolicy")).or_else(|| {
                 (self.wp(item, "comment_status") == "closed").then(|| "closed".to_owned())
             }),
@@ -290,10 +296,13 @@ impl<R: BufRead> WxrReader<R> {
             "trash" | "post-trashed" => CommentStatus::Trash,
             _ => CommentStatus::Pending,
         };
-        let created =
-            wp_date(comment, &self.wp, "comment_date", "comment_date_gmt")?.ok_or_else(|| {
-                EntryError::new(comment.line, "this comment has no <wp:comment_date>")
-            })?;
+        let created = match comment.child(FOLIO_NS, "created") {
+            Some(exact) => rfc3339(&exact.text)
+                .ok_or_else(|| EntryError::new(exact.line, "<folio:created> is not a date"))?,
+            None => wp_date(comment, &self.wp, "comment_date", "comment_date_gmt")?.ok_or_else(
+                || EntryError::new(comment.line, "this comment has no <wp:comment_date>"),
+            )?,
+        };
         let parent = match self.wp(comment, "comment_parent") {
             "" | "0" => None,
             p => Some(format!("{}/#comment-{p}", self.base)),

@@ -15,6 +15,10 @@ use quick_xml::{
 
 /// One entry larger than this is refused (Blogger caps a post at 1 MB; WordPress rarely passes 10).
 const MAX_ELEMENT_BYTES: usize = 64 * 1024 * 1024;
+/// What an element or attribute costs in memory besides its text, counted against the cap.
+const ELEMENT_COST: usize = 128;
+/// Deeper nesting than this inside one entry is refused (real exports nest a few levels).
+const MAX_DEPTH: usize = 256;
 
 /// Counts the bytes and lines the parser has consumed, for error messages and the progress bar.
 pub struct Counting<R> {
@@ -91,9 +95,14 @@ impl Element {
         self.child(ns, name).map_or("", |c| c.text.trim())
     }
 
-    /// All the text inside, for elements that hold text only.
+    /// All the text inside, for elements that hold text only. Characters XML cannot hold
+    /// (controls other than tab and line ends) are dropped, so nothing imported can break a feed.
     fn push_text(&mut self, text: &str) {
-        self.text.push_str(text);
+        if text.chars().all(is_xml_char) {
+            self.text.push_str(text);
+        } else {
+            self.text.extend(text.chars().filter(|&c| is_xml_char(c)));
+        }
     }
 }
 
@@ -251,6 +260,15 @@ impl<R: BufRead> XmlStream<R> {
             };
             let ns = namespace(&ns);
             size += event.len();
+            if let Event::Start(s) | Event::Empty(s) = &event {
+                size += ELEMENT_COST * (1 + s.attributes().count());
+            }
+            if matches!(event, Event::Start(_)) && stack.len() >= MAX_DEPTH {
+                return Err(at(
+                    line,
+                    format!("elements nest more than {MAX_DEPTH} deep inside one entry"),
+                ));
+            }
             if size > MAX_ELEMENT_BYTES {
                 return Err(at(
                     line,
@@ -308,7 +326,9 @@ impl<R: BufRead> XmlStream<R> {
                         .resolve_char_ref()
                         .map_err(|e| at(line, format!("a broken character reference: {e}")))?
                     {
-                        top.text.push(c);
+                        if is_xml_char(c) {
+                            top.text.push(c);
+                        }
                     } else {
                         let name = r
                             .decode()
@@ -338,6 +358,10 @@ impl<R: BufRead> XmlStream<R> {
         }
         self.error(format!("the XML is broken: {text}"))
     }
+}
+
+fn is_xml_char(c: char) -> bool {
+    (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}'
 }
 
 fn at(line: u64, message: impl Into<String>) -> XmlError {

@@ -166,10 +166,26 @@ impl Drop for Upload {
     }
 }
 
-fn upload_path() -> PathBuf {
-    let mut random = [0u8; 12];
-    let _ = getrandom::getrandom(&mut random);
-    std::env::temp_dir().join(format!("folio-import-{}.xml", hex::encode(random)))
+fn upload_path() -> Result<PathBuf, AppError> {
+    let mut random = [0u8; 16];
+    getrandom::getrandom(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(std::env::temp_dir().join(format!("folio-import-{}.xml", hex::encode(random))))
+}
+
+/// A short form field (the token, the format), read without holding more than a little.
+async fn small_text(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| AppError::BadRequest("The upload could not be read."))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > 1024 {
+            return Err(AppError::BadRequest("The form could not be read."));
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 async fn upload(
@@ -202,8 +218,8 @@ async fn upload(
             Err(_) => return Err(AppError::BadRequest("The upload could not be read.")),
         };
         match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("format") => format = field.text().await.unwrap_or_default(),
+            Some("csrf") => csrf = small_text(&mut field).await?,
+            Some("format") => format = small_text(&mut field).await?,
             Some("file") => {
                 // The form sends the token first: nothing is written for a forged request.
                 if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
@@ -216,8 +232,14 @@ async fn upload(
                     .filter(|c| !c.is_control())
                     .take(200)
                     .collect::<String>();
-                let upload = Upload(upload_path());
-                let mut file = tokio::fs::File::create(&upload.0)
+                let upload = Upload(upload_path()?);
+                // Readable by Folio only (an export holds emails and drafts); a new name, never
+                // a file or link that is already there.
+                let mut file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&upload.0)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot create a file for an upload: {e}"))?;
                 let mut size = 0u64;
@@ -310,10 +332,25 @@ async fn run_job(db: sqlx::PgPool, job: i64, format: Format, upload: Upload) {
             }
         })
     };
-    let result = import::run(&db, format, input, bytes_read).await;
+    // The import runs in its own task, so that even a panic in it ends here as a failed job.
+    let importing = {
+        let db = db.clone();
+        tokio::spawn(async move { import::run(&db, format, input, bytes_read).await })
+    };
+    let result = importing.await;
     progress.abort();
     let finished = match result {
-        Ok(summary) => {
+        Err(panic) => {
+            tracing::error!(job, error = %panic, "import stopped on an internal error");
+            db::import::finish_job(
+                &db,
+                job,
+                None,
+                Some("The import stopped on an internal error (see the server's log)."),
+            )
+            .await
+        }
+        Ok(Ok(summary)) => {
             tracing::info!(
                 job,
                 posts = summary.posts.total(),
@@ -322,10 +359,11 @@ async fn run_job(db: sqlx::PgPool, job: i64, format: Format, upload: Upload) {
             );
             db::import::finish_job(&db, job, serde_json::to_value(&summary).ok(), None).await
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(job, %error, "import refused");
             let message = match &error {
                 import::ImportError::Read(read) => read.to_string(),
+                import::ImportError::Busy => error.to_string(),
                 import::ImportError::Database(_) => {
                     "The database refused the import (see the server's log).".to_owned()
                 }
@@ -356,19 +394,32 @@ async fn download(
         description: settings.description.clone(),
     };
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let (finished, outcome) = tokio::sync::oneshot::channel();
     let db = state.db.clone();
     tokio::spawn(async move {
-        if let Err(error) = export::run(&db, format, &site, sender).await {
-            // The download ends early; importing a cut file is refused, so nothing is lost.
+        let result = export::run(&db, format, &site, sender).await;
+        if let Err(error) = &result {
             tracing::warn!(%error, "export stopped");
         }
+        let _ = finished.send(result.is_ok());
     });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver
-            .recv()
-            .await
-            .map(|chunk| (Ok::<_, std::io::Error>(chunk), receiver))
-    });
+    // An export that stops half-way ends the download with an error, so the browser reports a
+    // failed download instead of saving half a backup as if it were whole.
+    let stream = futures_util::stream::unfold(
+        (receiver, Some(outcome)),
+        |(mut receiver, outcome)| async move {
+            if let Some(chunk) = receiver.recv().await {
+                return Some((Ok(chunk), (receiver, outcome)));
+            }
+            match outcome?.await {
+                Ok(true) => None,
+                _ => Some((
+                    Err(std::io::Error::other("the export stopped")),
+                    (receiver, None),
+                )),
+            }
+        },
+    );
     let date = OffsetDateTime::now_utc().date();
     let disposition = format!("attachment; filename=\"{date}-{}\"", format.file_name());
     Ok((
