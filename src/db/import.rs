@@ -315,8 +315,8 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
            where p.path = s.path and p.kind = s.kind
              and p.published_at is not distinct from s.published_at
              and not exists (select 1 from posts x where x.source = $1 and x.source_id = s.source_id)
-             and not exists (select 1 from import_posts o
-                             where p.source = $1 and o.source_id = p.source_id)"#,
+             and (p.source is distinct from $1
+                  or p.source_id not in (select source_id from import_posts))"#,
         source
     )
     .execute(&mut *conn)
@@ -527,24 +527,29 @@ async fn merge_comments(
         .fetch_one(&mut *conn)
         .await?,
     );
-    // Comments already on a post this import found in the blog (see the posts above).
+    // Comments already on a post this import found in the blog (see the posts above): the
+    // same post, instant, name and text, when that match is one to one. Set-based, so that a
+    // re-run (where every comment is already keyed) costs one index probe per comment.
     sqlx::query!(
-        r#"update comments c set source = $1, source_id = s.source_id
-           from import_comments s
-           join posts p on p.source = $1 and p.source_id = s.post_source_id
-           where c.post_id = p.id and c.created_at = s.created_at
-             and c.author_name = s.author_name and c.body_source = s.body_source
-             -- only when the match is one to one
-             and (select count(*) from comments x
-                  where x.post_id = c.post_id and x.created_at = c.created_at
-                    and x.author_name = c.author_name) = 1
-             and (select count(*) from import_comments y
-                  where y.post_source_id = s.post_source_id and y.created_at = s.created_at
-                    and y.author_name = s.author_name) = 1
-             and not exists (select 1 from comments x
-                             where x.source = $1 and x.source_id = s.source_id)
-             and not exists (select 1 from import_comments o
-                             where c.source = $1 and o.source_id = c.source_id)"#,
+        r#"with staged as (
+               select s.source_id, p.id as post_id, s.created_at, s.author_name, s.body_source,
+                      count(*) over (partition by s.post_source_id, s.created_at, s.author_name) as n
+               from import_comments s
+               join posts p on p.source = $1 and p.source_id = s.post_source_id
+               where not exists (select 1 from comments x
+                                 where x.source = $1 and x.source_id = s.source_id)),
+           existing as (
+               select c.id, c.post_id, c.created_at, c.author_name, c.body_source,
+                      count(*) over (partition by c.post_id, c.created_at, c.author_name) as n
+               from comments c
+               where c.post_id in (select post_id from staged))
+           update comments c set source = $1, source_id = st.source_id
+           from staged st
+           join existing e on e.post_id = st.post_id and e.created_at = st.created_at
+                          and e.author_name = st.author_name and e.body_source = st.body_source
+           where c.id = e.id and st.n = 1 and e.n = 1
+             and (c.source is distinct from $1
+                  or c.source_id not in (select source_id from import_comments))"#,
         source
     )
     .execute(&mut *conn)
