@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::password,
-    config::{Config, ExportArgs, ExportFormat, ImportArgs, ImportFormat, UserCommand},
+    config::{Config, ExportArgs, ImportArgs, UserCommand},
     db,
     domain::role::Role,
     export, import,
@@ -22,10 +22,7 @@ use crate::{
 
 /// `folio import blogger|wxr FILE`: all or nothing, with a progress bar on a terminal.
 pub async fn import(db: &PgPool, args: &ImportArgs) -> anyhow::Result<()> {
-    let format = match args.format {
-        ImportFormat::Blogger => import::Format::Blogger,
-        ImportFormat::Wxr => import::Format::Wxr,
-    };
+    let format = args.format;
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -80,10 +77,7 @@ pub async fn import(db: &PgPool, args: &ImportArgs) -> anyhow::Result<()> {
 
 /// `folio export wxr|atom > FILE`.
 pub async fn export(db: &PgPool, args: &ExportArgs) -> anyhow::Result<()> {
-    let format = match args.format {
-        ExportFormat::Wxr => export::Format::Wxr,
-        ExportFormat::Atom => export::Format::Atom,
-    };
+    let format = args.format;
     let settings = db::settings::load(db).await?;
     let config = Config::with_base_url(&args.base_url);
     let site = export::Site {

@@ -56,33 +56,17 @@ pub enum Command {
     Export(ExportArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ImportFormat {
-    /// Blogger's classic export or Google Takeout's feed.atom
-    Blogger,
-    /// WordPress eXtended RSS (Tools → Export in WordPress)
-    Wxr,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// WordPress eXtended RSS 1.2
-    Wxr,
-    /// Blogger's Atom export (the Takeout shape)
-    Atom,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
     /// Which kind of export the file is
-    pub format: ImportFormat,
+    pub format: crate::import::Format,
     /// The export file
     pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    pub format: ExportFormat,
+    pub format: crate::export::Format,
     /// Public URL of the blog, for the links in the export
     #[arg(long, env = "FOLIO_BASE_URL", default_value = "http://127.0.0.1:8080")]
     pub base_url: String,

@@ -1327,28 +1327,48 @@ async fn settings_change_the_blog_and_bad_values_are_explained(pool: PgPool) {
     assert!(get(&app, "/").await.text().contains("Harbour Notes Boats"));
 }
 
-/// A multipart body with the CSRF token and one file.
-fn upload_body(csrf: &str, file: &[u8], filename: &str) -> (String, Vec<u8>) {
+/// A multipart form as a browser sends it: the text fields in order, then one file.
+fn multipart_body(
+    fields: &[(&str, &str)],
+    file: &[u8],
+    filename: &str,
+    file_type: &str,
+) -> (String, Vec<u8>) {
     let boundary = "folio-test-boundary";
     let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
             .as_bytes(),
-    );
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {file_type}\r\n\r\n").as_bytes());
     body.extend_from_slice(file);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) -> Page {
-    let (content_type, body) = upload_body(&session.csrf, file, filename);
-    let request = axum::http::Request::post("/admin/media")
+/// POSTs a multipart form from this session.
+async fn send_multipart(
+    app: &Router,
+    session: &Session,
+    uri: &str,
+    (content_type, body): (String, Vec<u8>),
+) -> Page {
+    let request = axum::http::Request::post(uri)
         .header("content-type", content_type)
         .header("cookie", &session.cookie)
+        .header("origin", common::BASE_URL)
         .body(axum::body::Body::from(body))
         .unwrap();
     common::send(app, request).await
+}
+
+async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) -> Page {
+    let form = multipart_body(&[("csrf", &session.csrf)], file, filename, "image/png");
+    send_multipart(app, session, "/admin/media", form).await
 }
 
 #[sqlx::test]
@@ -1514,29 +1534,13 @@ async fn send_import(
     file: &[u8],
     filename: &str,
 ) -> Page {
-    let boundary = "folio-import-boundary";
-    let mut body = Vec::new();
-    for (name, value) in [("csrf", session.csrf.as_str()), ("format", format)] {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/xml\r\n\r\n").as_bytes());
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = axum::http::Request::post("/admin/import/upload")
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header("cookie", &session.cookie)
-        .header("origin", common::BASE_URL)
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    common::send(app, request).await
+    let form = multipart_body(
+        &[("csrf", &session.csrf), ("format", format)],
+        file,
+        filename,
+        "application/xml",
+    );
+    send_multipart(app, session, "/admin/import/upload", form).await
 }
 
 /// Follows an import's page until it has finished, as its self-refreshing page would.

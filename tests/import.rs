@@ -605,7 +605,7 @@ async fn odd_files_import_correctly(pool: PgPool) {
     let fresh = fresh_database(&pool, "folio_import_cyrillic").await;
     import_text(&fresh, Format::Wxr, &cyrillic).await.unwrap();
     let storm = get(
-        &app_for(&fresh),
+        &common::app(&fresh),
         "/2024/11/%d1%88%d1%82%d0%be%d1%80%d0%bc.html",
     )
     .await;
@@ -617,10 +617,6 @@ async fn odd_files_import_correctly(pool: PgPool) {
         .unwrap();
     assert!(draft_path.starts_with("/2024/12/post-"), "{draft_path}");
     drop_database(&pool, fresh, "folio_import_cyrillic").await;
-}
-
-fn app_for(pool: &PgPool) -> Router {
-    app(pool)
 }
 
 #[sqlx::test]

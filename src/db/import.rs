@@ -4,7 +4,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::import::{
-    Counts, Moved,
+    Counts, Moved, Summary,
     model::Author,
     stage::{StagedComment, StagedPost},
 };
@@ -233,31 +233,18 @@ pub async fn stage_comments(
     Ok(())
 }
 
-/// What the merge did.
-#[derive(Debug, Default)]
-pub struct Merged {
-    pub posts: Counts,
-    pub pages: Counts,
-    pub drafts: u64,
-    pub comments: Counts,
-    pub labels_added: u64,
-    pub authors_added: u64,
-    pub redirects_added: u64,
-    pub moved: Vec<Moved>,
-    pub moved_count: u64,
-    pub comments_without_post: u64,
-    pub replies_without_parent: u64,
-}
-
 fn count(n: Option<i64>) -> u64 {
     u64::try_from(n.unwrap_or(0)).unwrap_or(0)
 }
 
-/// Moves the staged rows into the blog. Rows are keyed on (source, the source's id): what is
-/// there already is updated only when the source's version of it changed.
-pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx::Error> {
-    let mut merged = Merged::default();
-
+/// Moves the staged rows into the blog and counts what it did into `merged`. Rows are keyed on
+/// (source, the source's id): what is there already is updated only when the source's version
+/// of it changed.
+pub async fn merge(
+    conn: &mut PgConnection,
+    source: &str,
+    merged: &mut Summary,
+) -> Result<(), sqlx::Error> {
     // The last copy of an entry wins, should a file hold one twice.
     sqlx::query!(
         r#"delete from import_posts a using import_posts b
@@ -504,20 +491,20 @@ pub async fn merge(conn: &mut PgConnection, source: &str) -> Result<Merged, sqlx
     })
     .collect();
 
-    merge_comments(conn, source, &mut merged).await?;
+    merge_comments(conn, source, merged).await?;
 
     sqlx::query("truncate import_posts, import_authors, import_redirects, import_comments")
         .execute(&mut *conn)
         .await?;
-    Ok(merged)
+    Ok(())
 }
 
 async fn merge_comments(
     conn: &mut PgConnection,
     source: &str,
-    merged: &mut Merged,
+    merged: &mut Summary,
 ) -> Result<(), sqlx::Error> {
-    merged.comments_without_post = count(
+    let without_post = count(
         sqlx::query_scalar!(
             r#"select count(*) from import_comments c
                where not exists (select 1 from posts p
@@ -527,6 +514,12 @@ async fn merge_comments(
         .fetch_one(&mut *conn)
         .await?,
     );
+    if without_post > 0 {
+        merged.skip(
+            "comments on posts that are not in the file (or were skipped)",
+            without_post,
+        );
+    }
     // Comments already on a post this import found in the blog (see the posts above): the
     // same post, instant, name and text, when that match is one to one. Set-based, so that a
     // re-run (where every comment is already keyed) costs one index probe per comment.

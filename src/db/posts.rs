@@ -357,6 +357,22 @@ pub async fn redirect_target(db: &PgPool, old_path: &str) -> Result<Option<Strin
     .await
 }
 
+/// Where the first of these old paths that has a redirect now points (one round trip).
+pub async fn first_redirect_target(
+    db: &PgPool,
+    old_paths: &[&str],
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select p.path from redirects r join posts p on p.id = r.post_id
+           where r.old_path = any($1::text[]) and p.status <> 'draft' and p.published_at <= now()
+           order by array_position($1::text[], r.old_path)
+           limit 1"#,
+        old_paths as &[&str]
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// Year and month (in the blog's time zone) with how many visible posts each holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthCount {

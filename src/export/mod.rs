@@ -17,16 +17,18 @@ use tokio::sync::mpsc::Sender;
 use crate::{
     db::export::{self, ExportComment, ExportPost},
     domain::slug::slugify,
-    import::model::FOLIO_NS,
+    import::{model::FOLIO_NS, xml::is_xml_char},
     render::dates,
 };
 
 const PAGE: i64 = 200;
 const CHUNK: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// WordPress eXtended RSS 1.2
     Wxr,
+    /// Blogger's Atom export (the Takeout shape)
     Atom,
 }
 
@@ -171,15 +173,10 @@ fn text(out: &mut String, value: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            c if xml_char(c) => out.push(c),
+            c if is_xml_char(c) => out.push(c),
             _ => {}
         }
     }
-}
-
-/// Whether XML 1.0 can hold the character at all (even escaped).
-fn xml_char(c: char) -> bool {
-    (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}'
 }
 
 fn escaped(value: &str) -> String {
@@ -189,13 +186,8 @@ fn escaped(value: &str) -> String {
 }
 
 fn cdata(out: &mut String, value: &str) {
+    let clean: String = value.chars().filter(|&c| is_xml_char(c)).collect();
     out.push_str("<![CDATA[");
-    let mut clean = String::with_capacity(value.len());
-    for c in value.chars() {
-        if xml_char(c) {
-            clean.push(c);
-        }
-    }
     out.push_str(&clean.replace("]]>", "]]]]><![CDATA[>"));
     out.push_str("]]>");
 }

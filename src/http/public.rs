@@ -164,28 +164,35 @@ fn is_number(text: &str) -> bool {
     !text.is_empty() && text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Marks a 404 whose handler has already looked its path up among the redirects.
+#[derive(Clone, Copy)]
+struct RedirectsChecked;
+
 /// An address nothing answers (404) may be an old link of an imported blog (a WordPress
 /// permalink such as `/2024/03/17/slug/`): if a post moved from there, it moves to the post.
 pub async fn old_links(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
-    let path = request.uri().path().to_owned();
+    // A clone of the URI shares its bytes: no allocation on the way to the handler.
+    let uri = request.uri().clone();
     let response = next.run(request).await;
-    if !reads || response.status() != StatusCode::NOT_FOUND {
+    if !reads
+        || response.status() != StatusCode::NOT_FOUND
+        || response.extensions().get::<RedirectsChecked>().is_some()
+    {
         return response;
     }
-    let mut candidates = vec![path.clone()];
-    match path.strip_suffix('/') {
-        Some(bare) if !bare.is_empty() => candidates.push(bare.to_owned()),
-        Some(_) => {}
-        None => candidates.push(format!("{path}/")),
+    let path = uri.path();
+    let other = match path.strip_suffix('/') {
+        Some("") => None,
+        Some(bare) => Some(bare.to_owned()),
+        None => Some(format!("{path}/")),
+    };
+    let candidates: Vec<&str> = std::iter::once(path).chain(other.as_deref()).collect();
+    // Unavailable: the 404 stands (the outage shows elsewhere soon enough).
+    match db::posts::first_redirect_target(&state.db, &candidates).await {
+        Ok(Some(target)) => moved_permanently(&target),
+        _ => response,
     }
-    for candidate in candidates {
-        // Unavailable: the 404 stands (the outage shows elsewhere soon enough).
-        if let Ok(Some(target)) = db::posts::redirect_target(&state.db, &candidate).await {
-            return moved_permanently(&target);
-        }
-    }
-    response
 }
 
 async fn search(
@@ -533,7 +540,11 @@ async fn by_path(
     let Some(row) = db::posts::find_by_path(&state.db, path).await? else {
         return match db::posts::redirect_target(&state.db, path).await? {
             Some(target) => Ok(Redirect::permanent(&target).into_response()),
-            None => Err(AppError::NotFound),
+            None => {
+                let mut response = AppError::NotFound.into_response();
+                response.extensions_mut().insert(RedirectsChecked);
+                Ok(response)
+            }
         };
     };
     let site = state.site().await?;

@@ -29,9 +29,11 @@ use xml::{Element, XmlError, XmlStream};
 const BATCH_ROWS: usize = 500;
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Blogger's classic export or Google Takeout's feed.atom
     Blogger,
+    /// WordPress eXtended RSS (Tools → Export in WordPress)
     Wxr,
 }
 
@@ -217,7 +219,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn skip(&mut self, reason: &str, n: u64) {
+    pub(crate) fn skip(&mut self, reason: &str, n: u64) {
         *self.skipped.entry(reason.to_owned()).or_default() += n;
     }
 
@@ -333,23 +335,7 @@ pub async fn run<R: BufRead + Send + 'static>(
     }
     crate::db::import::stage_posts(&mut tx, &posts).await?;
     crate::db::import::stage_comments(&mut tx, &comments).await?;
-    let merged = crate::db::import::merge(&mut tx, source).await?;
+    crate::db::import::merge(&mut tx, source, &mut summary).await?;
     tx.commit().await?;
-    summary.posts = merged.posts;
-    summary.pages = merged.pages;
-    summary.drafts = merged.drafts;
-    summary.comments = merged.comments;
-    summary.labels_added = merged.labels_added;
-    summary.authors_added = merged.authors_added;
-    summary.redirects_added = merged.redirects_added;
-    summary.moved = merged.moved;
-    summary.moved_count = merged.moved_count;
-    summary.replies_without_parent = merged.replies_without_parent;
-    if merged.comments_without_post > 0 {
-        summary.skip(
-            "comments on posts that are not in the file (or were skipped)",
-            merged.comments_without_post,
-        );
-    }
     Ok(summary)
 }

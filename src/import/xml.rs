@@ -360,7 +360,8 @@ impl<R: BufRead> XmlStream<R> {
     }
 }
 
-fn is_xml_char(c: char) -> bool {
+/// Whether XML 1.0 can hold the character at all, even escaped (the export writes only these).
+pub fn is_xml_char(c: char) -> bool {
     (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}'
 }
 

@@ -188,41 +188,54 @@ async fn small_text(field: &mut axum::extract::multipart::Field<'_>) -> Result<S
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-async fn upload(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    user: CurrentUser,
-    mut multipart: Multipart,
-) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
-    user.require(Role::Admin)?;
-    let (mut csrf, mut format) = (String::new(), String::new());
-    let mut saved: Option<(Upload, String, u64)> = None;
-    let too_large = format!(
-        "The file is larger than {} MB. Import it with `folio import` on the server, or raise FOLIO_IMPORT_MAX_MB.",
-        state.config.import_max_bytes / 1024 / 1024
-    );
-    loop {
-        let mut field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return import_page(
-                    &state,
-                    &user,
-                    Some(too_large),
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                )
-                .await;
-            }
-            Err(_) => return Err(AppError::BadRequest("The upload could not be read.")),
-        };
+/// What the import form sent: the token, the kind of file, and the file, saved to disk.
+#[derive(Default)]
+struct ImportForm {
+    csrf: String,
+    format: String,
+    file: Option<(Upload, String, u64)>,
+}
+
+enum FormError {
+    /// Over `FOLIO_IMPORT_MAX_MB`: the page says so.
+    TooLarge,
+    Refused(AppError),
+}
+
+impl FormError {
+    fn from_multipart(
+        error: &axum::extract::multipart::MultipartError,
+        message: &'static str,
+    ) -> Self {
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FormError::TooLarge
+        } else {
+            FormError::Refused(AppError::BadRequest(message))
+        }
+    }
+}
+
+impl From<AppError> for FormError {
+    fn from(error: AppError) -> Self {
+        FormError::Refused(error)
+    }
+}
+
+/// Reads the form, streaming the file to a temporary file. The file is written only when the
+/// token that comes before it is this session's (the form sends it first).
+async fn read_form(multipart: &mut Multipart, csrf_token: &str) -> Result<ImportForm, FormError> {
+    const UNREADABLE: &str = "The upload could not be read.";
+    let mut form = ImportForm::default();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| FormError::from_multipart(&e, UNREADABLE))?
+    {
         match field.name() {
-            Some("csrf") => csrf = small_text(&mut field).await?,
-            Some("format") => format = small_text(&mut field).await?,
+            Some("csrf") => form.csrf = small_text(&mut field).await?,
+            Some("format") => form.format = small_text(&mut field).await?,
             Some("file") => {
-                // The form sends the token first: nothing is written for a forged request.
-                if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
+                if !constant_time_eq(form.csrf.as_bytes(), csrf_token.as_bytes()) {
                     break;
                 }
                 let name = field
@@ -241,41 +254,56 @@ async fn upload(
                     .mode(0o600)
                     .open(&upload.0)
                     .await
-                    .map_err(|e| anyhow::anyhow!("cannot create a file for an upload: {e}"))?;
+                    .map_err(|e| {
+                        AppError::from(anyhow::anyhow!("cannot create a file for an upload: {e}"))
+                    })?;
                 let mut size = 0u64;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            size += chunk.len() as u64;
-                            file.write_all(&chunk)
-                                .await
-                                .map_err(|e| anyhow::anyhow!("cannot write an upload: {e}"))?;
-                        }
-                        Ok(None) => break,
-                        Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                            return import_page(
-                                &state,
-                                &user,
-                                Some(too_large),
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                            )
-                            .await;
-                        }
-                        Err(_) => {
-                            return Err(AppError::BadRequest(
-                                "The upload stopped before the whole file arrived. Try again.",
-                            ));
-                        }
-                    }
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    FormError::from_multipart(
+                        &e,
+                        "The upload stopped before the whole file arrived. Try again.",
+                    )
+                })? {
+                    size += chunk.len() as u64;
+                    file.write_all(&chunk).await.map_err(|e| {
+                        AppError::from(anyhow::anyhow!("cannot write an upload: {e}"))
+                    })?;
                 }
                 file.flush()
                     .await
-                    .map_err(|e| anyhow::anyhow!("cannot write an upload: {e}"))?;
-                saved = Some((upload, name, size));
+                    .map_err(|e| AppError::from(anyhow::anyhow!("cannot write an upload: {e}")))?;
+                form.file = Some((upload, name, size));
             }
             _ => {}
         }
     }
+    Ok(form)
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: CurrentUser,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    check_origin(&headers, &state.config)?;
+    user.require(Role::Admin)?;
+    let ImportForm { csrf, format, file } = match read_form(
+        &mut multipart,
+        &user.session.csrf_token,
+    )
+    .await
+    {
+        Ok(form) => form,
+        Err(FormError::Refused(error)) => return Err(error),
+        Err(FormError::TooLarge) => {
+            let message = format!(
+                "The file is larger than {} MB. Import it with `folio import` on the server, or raise FOLIO_IMPORT_MAX_MB.",
+                state.config.import_max_bytes / 1024 / 1024
+            );
+            return import_page(&state, &user, Some(message), StatusCode::PAYLOAD_TOO_LARGE).await;
+        }
+    };
     if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
         return Err(AppError::Forbidden(
             "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
@@ -290,7 +318,7 @@ async fn upload(
         )
         .await;
     };
-    let Some((upload, name, size)) = saved.filter(|(_, _, size)| *size > 0) else {
+    let Some((upload, name, size)) = file.filter(|(_, _, size)| *size > 0) else {
         return import_page(
             &state,
             &user,
