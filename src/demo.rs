@@ -14,7 +14,10 @@ use crate::{
         demo::{CommentBatch, PostBatch},
         posts::PostChanges,
     },
-    domain::slug::{post_path, slugify},
+    domain::{
+        post::{BodyFormat, PostKind, PostStatus},
+        slug::{post_path, slugify},
+    },
     render::{dates, markdown},
 };
 
@@ -381,15 +384,15 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
     let _path_taken = db::posts::create(
         db,
         &PostChanges {
-            kind: "page".to_owned(),
+            kind: PostKind::Page,
             path: "/p/about.html".to_owned(),
             slug: "about".to_owned(),
             title: "About".to_owned(),
-            body_format: "markdown".to_owned(),
+            body_format: BodyFormat::Markdown,
             body_source: source.to_owned(),
             body_html: markdown::to_html(source),
             excerpt: markdown::excerpt(source, 200),
-            status: "published".to_owned(),
+            status: PostStatus::Published,
             published_at: Some(OffsetDateTime::now_utc() - Duration::days(400)),
             comment_policy: None,
             labels: Vec::new(),

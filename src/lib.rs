@@ -1,5 +1,6 @@
 //! Folio: a self-hosted blog server on PostgreSQL.
 
+pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod cli;

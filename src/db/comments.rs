@@ -1,6 +1,8 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
+use crate::domain::comment::{CommentFormat, CommentStatus};
+
 #[derive(Debug, Clone)]
 pub struct CommentRow {
     pub id: i64,
@@ -8,7 +10,7 @@ pub struct CommentRow {
     pub author_name: String,
     pub author_url: Option<String>,
     pub body_html: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub created_at: OffsetDateTime,
     /// The anchor an imported comment had on its old blog (`c123…` on Blogger, `comment-12` on
     /// WordPress), so that old links to it land on it.
@@ -24,7 +26,8 @@ pub async fn visible_for_post(
 ) -> Result<Vec<CommentRow>, sqlx::Error> {
     sqlx::query_as!(
         CommentRow,
-        r#"select id, parent_id, author_name, author_url, body_html, status, created_at,
+        r#"select id, parent_id, author_name, author_url, body_html,
+                  status as "status: CommentStatus", created_at,
                   case source
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
@@ -91,7 +94,7 @@ pub struct NewComment {
     pub author_url: Option<String>,
     pub body_source: String,
     pub body_html: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub created_at: OffsetDateTime,
 }
 
@@ -109,7 +112,7 @@ pub async fn insert(db: &PgPool, comment: &NewComment) -> Result<i64, sqlx::Erro
         comment.author_url,
         comment.body_source,
         comment.body_html,
-        comment.status,
+        comment.status as CommentStatus,
         comment.created_at,
         comment.status_reason,
         comment.client_hash
@@ -149,7 +152,7 @@ pub async fn submit(
         comment.author_url,
         comment.body_source,
         comment.body_html,
-        comment.status,
+        comment.status as CommentStatus,
         comment.status_reason,
         comment.client_hash,
         per_minute
@@ -176,6 +179,17 @@ pub struct StatusCounts {
     pub approved: i64,
     pub spam: i64,
     pub trash: i64,
+}
+
+impl StatusCounts {
+    pub fn get(&self, status: CommentStatus) -> i64 {
+        match status {
+            CommentStatus::Pending => self.pending,
+            CommentStatus::Approved => self.approved,
+            CommentStatus::Spam => self.spam,
+            CommentStatus::Trash => self.trash,
+        }
+    }
 }
 
 pub async fn count_by_status(db: &PgPool) -> Result<StatusCounts, sqlx::Error> {
@@ -208,7 +222,7 @@ pub struct ModerationRow {
     pub client_hash: Option<String>,
     pub body_source: String,
     pub body_html: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub status_reason: Option<String>,
     pub user_id: Option<i64>,
     pub created_at: OffsetDateTime,
@@ -217,20 +231,21 @@ pub struct ModerationRow {
 /// Comments with this status, newest first, `limit` of them below `before_id` (keyset).
 pub async fn list_by_status(
     db: &PgPool,
-    status: &str,
+    status: CommentStatus,
     before_id: i64,
     limit: i64,
 ) -> Result<Vec<ModerationRow>, sqlx::Error> {
     sqlx::query_as!(
         ModerationRow,
         r#"select c.id, p.title as post_title, p.path as post_path, c.author_name, c.author_email,
-                  c.author_url, c.client_hash, c.body_source, c.body_html, c.status,
+                  c.author_url, c.client_hash, c.body_source, c.body_html,
+                  c.status as "status: CommentStatus",
                   c.status_reason, c.user_id, c.created_at
            from comments c join posts p on p.id = c.post_id
            where c.status = $1 and c.id < $2
            order by c.id desc
            limit $3"#,
-        status,
+        status as CommentStatus,
         before_id,
         limit
     )
@@ -239,11 +254,15 @@ pub async fn list_by_status(
 }
 
 /// Moves comments to a status; returns how many changed.
-pub async fn set_status(db: &PgPool, ids: &[i64], status: &str) -> Result<u64, sqlx::Error> {
+pub async fn set_status(
+    db: &PgPool,
+    ids: &[i64],
+    status: CommentStatus,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"update comments set status = $2 where id = any($1) and status <> $2"#,
         ids,
-        status
+        status as CommentStatus
     )
     .execute(db)
     .await?;
@@ -269,7 +288,8 @@ pub async fn find_for_moderation(
     sqlx::query_as!(
         ModerationRow,
         r#"select c.id, p.title as post_title, p.path as post_path, c.author_name, c.author_email,
-                  c.author_url, c.client_hash, c.body_source, c.body_html, c.status,
+                  c.author_url, c.client_hash, c.body_source, c.body_html,
+                  c.status as "status: CommentStatus",
                   c.status_reason, c.user_id, c.created_at
            from comments c join posts p on p.id = c.post_id
            where c.id = $1"#,
@@ -279,11 +299,14 @@ pub async fn find_for_moderation(
     .await
 }
 
-/// `text` (typed in Folio's form) or `html` (imported), if the comment exists.
-pub async fn body_format(db: &PgPool, id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!(r#"select body_format from comments where id = $1"#, id)
-        .fetch_optional(db)
-        .await
+/// How the comment's text is kept, if the comment exists.
+pub async fn body_format(db: &PgPool, id: i64) -> Result<Option<CommentFormat>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select body_format as "body_format: CommentFormat" from comments where id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn update_body(

@@ -3,18 +3,24 @@
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
+use crate::domain::{
+    comment::{CommentFormat, CommentStatus},
+    post::{BodyFormat, PostKind, PostState},
+};
+
 #[derive(Debug, Clone)]
 pub struct ExportPost {
     pub id: i64,
-    pub kind: String,
+    pub kind: PostKind,
     pub path: String,
     pub slug: String,
     pub title: String,
     pub body_source: String,
-    pub body_format: String,
+    pub body_format: BodyFormat,
     pub body_html: String,
     pub excerpt: String,
-    pub status: String,
+    /// As of the snapshot: a post scheduled then leaves as scheduled.
+    pub state: PostState,
     pub published_at: Option<OffsetDateTime>,
     pub published_offset: Option<i32>,
     pub created_at: OffsetDateTime,
@@ -36,9 +42,9 @@ pub struct ExportComment {
     pub author_email: Option<String>,
     pub author_url: Option<String>,
     pub body_source: String,
-    pub body_format: String,
+    pub body_format: CommentFormat,
     pub body_html: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub created_at: OffsetDateTime,
     pub created_offset: Option<i32>,
     pub updated_at: OffsetDateTime,
@@ -68,8 +74,9 @@ pub async fn posts_after(
 ) -> Result<Vec<ExportPost>, sqlx::Error> {
     sqlx::query_as!(
         ExportPost,
-        r#"select p.id, p.kind, p.path, p.slug, p.title, p.body_source, p.body_format, p.body_html,
-                  p.excerpt, p.status, p.published_at, p.published_offset, p.created_at,
+        r#"select p.id, p.kind as "kind: PostKind", p.path, p.slug, p.title, p.body_source,
+                  p.body_format as "body_format: BodyFormat", p.body_html, p.excerpt,
+                  post_state(p.status, p.published_at) as "state!: PostState", p.published_at, p.published_offset, p.created_at,
                   p.updated_at, p.comment_policy, p.source_id, p.author_id,
                   u.display_name as "author_name?", u.email as "author_email?",
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
@@ -93,7 +100,8 @@ pub async fn comments_of(
     sqlx::query_as!(
         ExportComment,
         r#"select c.id, c.post_id, c.parent_id, c.author_name, c.author_email, c.author_url,
-                  c.body_source, c.body_format, c.body_html, c.status, c.created_at,
+                  c.body_source, c.body_format as "body_format: CommentFormat", c.body_html,
+                  c.status as "status: CommentStatus", c.created_at,
                   c.created_offset, c.updated_at, c.source_id,
                   p.source_id as "parent_source_id?"
            from comments c left join comments p on p.id = c.parent_id

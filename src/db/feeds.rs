@@ -31,7 +31,7 @@ pub async fn posts(
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!"
            from posts p left join users u on u.id = p.author_id
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+           where p.kind = 'post' and post_visible(p.status, p.published_at)
              and ($1::bigint is null
                   or exists (select 1 from post_labels pl where pl.post_id = p.id and pl.label_id = $1))
            order by p.published_at desc, p.id desc
@@ -69,7 +69,7 @@ pub async fn comments(
                   c.author_url, c.body_html, c.created_at, c.updated_at
            from comments c join posts p on p.id = c.post_id
            where c.status = 'approved'
-             and p.status <> 'draft' and p.published_at <= now()
+             and post_visible(p.status, p.published_at)
              and ($1::bigint is null or c.post_id = $1)
            order by c.created_at desc, c.id desc
            limit $2"#,
@@ -87,7 +87,7 @@ pub async fn visible_post(
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select title, path from posts
-           where id = $1 and kind = 'post' and status <> 'draft' and published_at <= now()"#,
+           where id = $1 and kind = 'post' and post_visible(status, published_at)"#,
         post_id
     )
     .fetch_optional(db)
@@ -107,9 +107,9 @@ pub struct SitemapUrl {
 pub async fn sitemap_size(db: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select (select count(*) from posts
-                   where status <> 'draft' and published_at <= now())
+                   where post_visible(status, published_at))
                 + (select count(distinct pl.label_id) from post_labels pl join posts p on p.id = pl.post_id
-                   where p.status <> 'draft' and p.published_at <= now()) as "count!""#
+                   where post_visible(p.status, p.published_at)) as "count!""#
     )
     .fetch_one(db)
     .await
@@ -127,11 +127,11 @@ pub async fn sitemap_urls(
            from (
                select 0 as part, p.id as ord, '' as name, p.path as location, false as is_label,
                       p.updated_at as last_modified
-               from posts p where p.status <> 'draft' and p.published_at <= now()
+               from posts p where post_visible(p.status, p.published_at)
                union all
                select 1, 0, l.name, l.name, true, max(p.updated_at)
                from labels l join post_labels pl on pl.label_id = l.id join posts p on p.id = pl.post_id
-               where p.status <> 'draft' and p.published_at <= now()
+               where post_visible(p.status, p.published_at)
                group by l.name
            ) urls
            order by part, ord, name

@@ -373,9 +373,7 @@ pub async fn merge(
                                   comment_policy, source, source_id, source_digest)
                select s.kind, s.path, s.slug, s.title, s.body_source, s.body_format, s.body_html,
                       s.excerpt,
-                      case when s.draft then 'draft'
-                           when s.published_at > now() then 'scheduled'
-                           else 'published' end,
+                      case when s.draft then 'draft' else 'published' end,
                       s.published_at, s.published_offset, a.user_id, s.comment_policy, $1,
                       s.source_id, s.digest
                from import_posts s left join import_authors a on a.key = s.author_key

@@ -14,7 +14,7 @@ pub async fn counts(db: &PgPool) -> Result<Vec<LabelCount>, sqlx::Error> {
            from labels l
            join post_labels pl on pl.label_id = l.id
            join posts p on p.id = pl.post_id
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+           where p.kind = 'post' and post_visible(p.status, p.published_at)
            group by l.name
            order by l.name"#
     )

@@ -4,11 +4,35 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
+use crate::domain::post::{BodyFormat, PostKind, PostState, PostStatus};
+
+/// A query returning `PostRow`s: the columns every listing shows, from `posts p` and its author,
+/// followed by the query's own conditions (`$rest`). The one place those columns are written.
+macro_rules! query_post_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            PostRow,
+            r#"select p.id, p.kind as "kind: PostKind", p.path, p.title, p.body_html, p.excerpt,
+                      p.published_at as "published_at!",
+                      u.display_name as "author_name?",
+                      array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                            where pl.post_id = p.id order by l.name) as "labels!",
+                      (select count(*) from comments c
+                       where c.post_id = p.id and c.status = 'approved') as "comment_count!",
+                      p.comment_policy
+               from posts p
+               left join users u on u.id = p.author_id
+               "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+
 /// A visible post (or page) with what every listing shows beside it.
 #[derive(Debug, Clone)]
 pub struct PostRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: PostKind,
     pub path: String,
     pub title: String,
     pub body_html: String,
@@ -81,9 +105,8 @@ pub async fn list_older(
     if let Some(label_id) = scope.label_id {
         let ids = sqlx::query_scalar!(
             r#"select pl.post_id from post_labels pl join posts p on p.id = pl.post_id
-               where pl.label_id = $1 and pl.published_at <= now()
+               where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
                  and (pl.published_at, pl.post_id) < ($2, $3)
-                 and p.kind = 'post' and p.status <> 'draft'
                order by pl.published_at desc, pl.post_id desc
                limit $4"#,
             label_id,
@@ -97,19 +120,8 @@ pub async fn list_older(
         rows.sort_by_key(|row| std::cmp::Reverse((row.published_at, row.id)));
         return Ok(rows);
     }
-    sqlx::query_as!(
-        PostRow,
-        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
-                  p.published_at as "published_at!",
-                  u.display_name as "author_name?",
-                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
-                        where pl.post_id = p.id order by l.name) as "labels!",
-                  (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                  p.comment_policy
-           from posts p
-           left join users u on u.id = p.author_id
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+    query_post_rows!(
+        r#"where p.kind = 'post' and post_visible(p.status, p.published_at)
              and p.published_at >= $1 and p.published_at < $2
              and (p.published_at, p.id) < ($3, $4)
            order by p.published_at desc, p.id desc
@@ -134,9 +146,8 @@ pub async fn list_newer(
     if let Some(label_id) = scope.label_id {
         let ids = sqlx::query_scalar!(
             r#"select pl.post_id from post_labels pl join posts p on p.id = pl.post_id
-               where pl.label_id = $1 and pl.published_at <= now()
+               where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
                  and (pl.published_at, pl.post_id) > ($2, $3)
-                 and p.kind = 'post' and p.status <> 'draft'
                order by pl.published_at asc, pl.post_id asc
                limit $4"#,
             label_id,
@@ -150,19 +161,8 @@ pub async fn list_newer(
         rows.sort_by_key(|row| (row.published_at, row.id));
         return Ok(rows);
     }
-    sqlx::query_as!(
-        PostRow,
-        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
-                  p.published_at as "published_at!",
-                  u.display_name as "author_name?",
-                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
-                        where pl.post_id = p.id order by l.name) as "labels!",
-                  (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                  p.comment_policy
-           from posts p
-           left join users u on u.id = p.author_id
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+    query_post_rows!(
+        r#"where p.kind = 'post' and post_visible(p.status, p.published_at)
              and p.published_at >= $1 and p.published_at < $2
              and (p.published_at, p.id) > ($3, $4)
            order by p.published_at asc, p.id asc
@@ -180,23 +180,9 @@ pub async fn list_newer(
 /// Visible posts by id, in no particular order: a label page finds its ids on the label's own
 /// index (`post_labels_listing_idx`), so its cost does not grow with the blog.
 async fn rows_by_ids(db: &PgPool, ids: &[i64]) -> Result<Vec<PostRow>, sqlx::Error> {
-    sqlx::query_as!(
-        PostRow,
-        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
-                  p.published_at as "published_at!",
-                  u.display_name as "author_name?",
-                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
-                        where pl.post_id = p.id order by l.name) as "labels!",
-                  (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                  p.comment_policy
-           from posts p
-           left join users u on u.id = p.author_id
-           where p.id = any($1)"#,
-        ids
-    )
-    .fetch_all(db)
-    .await
+    query_post_rows!(r#"where p.id = any($1)"#, ids)
+        .fetch_all(db)
+        .await
 }
 
 /// Whether any post in scope comes after `key` (newer) or before it (older).
@@ -205,9 +191,8 @@ pub async fn has_newer(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx
         return sqlx::query_scalar!(
             r#"select exists (
                    select 1 from post_labels pl join posts p on p.id = pl.post_id
-                   where pl.label_id = $1 and pl.published_at <= now()
+                   where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
                      and (pl.published_at, pl.post_id) > ($2, $3)
-                     and p.kind = 'post' and p.status <> 'draft'
                ) as "exists!""#,
             label_id,
             key.at,
@@ -219,7 +204,7 @@ pub async fn has_newer(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx
     sqlx::query_scalar!(
         r#"select exists (
                select 1 from posts p
-               where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+               where p.kind = 'post' and post_visible(p.status, p.published_at)
                  and p.published_at >= $1 and p.published_at < $2
                  and (p.published_at, p.id) > ($3, $4)
            ) as "exists!""#,
@@ -237,9 +222,8 @@ pub async fn has_older(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx
         return sqlx::query_scalar!(
             r#"select exists (
                    select 1 from post_labels pl join posts p on p.id = pl.post_id
-                   where pl.label_id = $1 and pl.published_at <= now()
+                   where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
                      and (pl.published_at, pl.post_id) < ($2, $3)
-                     and p.kind = 'post' and p.status <> 'draft'
                ) as "exists!""#,
             label_id,
             key.at,
@@ -251,7 +235,7 @@ pub async fn has_older(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx
     sqlx::query_scalar!(
         r#"select exists (
                select 1 from posts p
-               where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+               where p.kind = 'post' and post_visible(p.status, p.published_at)
                  and p.published_at >= $1 and p.published_at < $2
                  and (p.published_at, p.id) < ($3, $4)
            ) as "exists!""#,
@@ -266,19 +250,8 @@ pub async fn has_older(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx
 
 /// The visible post or page at exactly this public path.
 pub async fn find_by_path(db: &PgPool, path: &str) -> Result<Option<PostRow>, sqlx::Error> {
-    sqlx::query_as!(
-        PostRow,
-        r#"select p.id, p.kind, p.path, p.title, p.body_html, p.excerpt,
-                  p.published_at as "published_at!",
-                  u.display_name as "author_name?",
-                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
-                        where pl.post_id = p.id order by l.name) as "labels!",
-                  (select count(*) from comments c
-                   where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                  p.comment_policy
-           from posts p
-           left join users u on u.id = p.author_id
-           where p.path = $1 and p.status <> 'draft' and p.published_at <= now()"#,
+    query_post_rows!(
+        r#"where p.path = $1 and post_visible(p.status, p.published_at)"#,
         path
     )
     .fetch_optional(db)
@@ -290,7 +263,7 @@ pub async fn find_by_path(db: &PgPool, path: &str) -> Result<Option<PostRow>, sq
 #[derive(Debug, Clone)]
 pub struct CommentTarget {
     pub id: i64,
-    pub kind: String,
+    pub kind: PostKind,
     pub path: String,
     pub published_at: OffsetDateTime,
     pub comment_policy: Option<String>,
@@ -300,9 +273,9 @@ pub struct CommentTarget {
 pub async fn comment_target(db: &PgPool, path: &str) -> Result<Option<CommentTarget>, sqlx::Error> {
     sqlx::query_as!(
         CommentTarget,
-        r#"select id, kind, path, published_at as "published_at!", comment_policy
+        r#"select id, kind as "kind: PostKind", path, published_at as "published_at!", comment_policy
            from posts
-           where path = $1 and status <> 'draft' and published_at <= now()"#,
+           where path = $1 and post_visible(status, published_at)"#,
         path
     )
     .fetch_optional(db)
@@ -320,7 +293,7 @@ pub async fn newer_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>,
     sqlx::query_as!(
         Neighbour,
         r#"select p.path, p.title from posts p
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+           where p.kind = 'post' and post_visible(p.status, p.published_at)
              and (p.published_at, p.id) > ($1, $2)
            order by p.published_at asc, p.id asc
            limit 1"#,
@@ -335,7 +308,7 @@ pub async fn older_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>,
     sqlx::query_as!(
         Neighbour,
         r#"select p.path, p.title from posts p
-           where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+           where p.kind = 'post' and post_visible(p.status, p.published_at)
              and (p.published_at, p.id) < ($1, $2)
            order by p.published_at desc, p.id desc
            limit 1"#,
@@ -350,7 +323,7 @@ pub async fn older_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>,
 pub async fn redirect_target(db: &PgPool, old_path: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select p.path from redirects r join posts p on p.id = r.post_id
-           where r.old_path = $1 and p.status <> 'draft' and p.published_at <= now()"#,
+           where r.old_path = $1 and post_visible(p.status, p.published_at)"#,
         old_path
     )
     .fetch_optional(db)
@@ -364,7 +337,7 @@ pub async fn first_redirect_target(
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select p.path from redirects r join posts p on p.id = r.post_id
-           where r.old_path = any($1::text[]) and p.status <> 'draft' and p.published_at <= now()
+           where r.old_path = any($1::text[]) and post_visible(p.status, p.published_at)
            order by array_position($1::text[], r.old_path)
            limit 1"#,
         old_paths as &[&str]
@@ -388,7 +361,7 @@ pub async fn month_counts(db: &PgPool, timezone: &str) -> Result<Vec<MonthCount>
                   extract(month from local)::int as "month!",
                   count(*) as "count!"
            from (select p.published_at at time zone $1 as local from posts p
-                 where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()) visible
+                 where p.kind = 'post' and post_visible(p.status, p.published_at)) visible
            group by 1, 2
            order by 1 desc, 2 desc"#,
         timezone
@@ -449,7 +422,7 @@ pub async fn search(
                   count(*) over () as "total!"
            from (select p.id, ts_rank(p.search, q) as rank
                  from posts p, websearch_to_tsquery(search_language(), $1) q
-                 where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+                 where p.kind = 'post' and post_visible(p.status, p.published_at)
                    and p.search @@ q
                  limit $4) candidates
            join posts p using (id), websearch_to_tsquery(search_language(), $1) q
@@ -469,7 +442,7 @@ pub async fn search_count(db: &PgPool, query: &str, up_to: i64) -> Result<i64, s
     sqlx::query_scalar!(
         r#"select count(*) as "count!" from (
                select 1 from posts p, websearch_to_tsquery(search_language(), $1) q
-               where p.kind = 'post' and p.status <> 'draft' and p.published_at <= now()
+               where p.kind = 'post' and post_visible(p.status, p.published_at)
                  and p.search @@ q
                limit $2) matches"#,
         query,
@@ -505,9 +478,9 @@ pub struct PostCounts {
 /// Posts and pages by state; a scheduled post whose time has come counts as published.
 pub async fn counts(db: &PgPool, author_id: Option<i64>) -> Result<PostCounts, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select count(*) filter (where status = 'draft') as "drafts!",
-                  count(*) filter (where status <> 'draft' and published_at > now()) as "scheduled!",
-                  count(*) filter (where status <> 'draft' and published_at <= now()) as "published!"
+        r#"select count(*) filter (where post_state(status, published_at) = 'draft') as "drafts!",
+                  count(*) filter (where post_state(status, published_at) = 'scheduled') as "scheduled!",
+                  count(*) filter (where post_state(status, published_at) = 'published') as "published!"
            from posts
            where $1::bigint is null or author_id = $1"#,
         author_id
@@ -525,10 +498,10 @@ pub async fn counts(db: &PgPool, author_id: Option<i64>) -> Result<PostCounts, s
 #[derive(Debug, Clone)]
 pub struct AdminPostRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: PostKind,
     pub title: String,
     pub path: String,
-    pub status: String,
+    pub state: PostState,
     pub published_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
     pub author_name: Option<String>,
@@ -537,10 +510,10 @@ pub struct AdminPostRow {
 }
 
 /// Posts and pages for the admin list, most recently changed first, by keyset on
-/// (updated_at, id). `state` is draft, scheduled or published (as readers see it) or none.
+/// (updated_at, id), optionally only those in one state.
 pub async fn list_admin(
     db: &PgPool,
-    state: Option<&str>,
+    state: Option<PostState>,
     title_query: Option<&str>,
     author_id: Option<i64>,
     before: Option<(OffsetDateTime, i64)>,
@@ -550,21 +523,20 @@ pub async fn list_admin(
         before.unwrap_or((time::macros::datetime!(9999-12-31 00:00 UTC), i64::MAX));
     sqlx::query_as!(
         AdminPostRow,
-        r#"select p.id, p.kind, p.title, p.path, p.status, p.published_at, p.updated_at,
+        r#"select p.id, p.kind as "kind: PostKind", p.title, p.path,
+                  post_state(p.status, p.published_at) as "state!: PostState",
+                  p.published_at, p.updated_at,
                   u.display_name as "author_name?",
                   (select count(*) from comments c where c.post_id = p.id and c.status = 'approved') as "approved!",
                   (select count(*) from comments c where c.post_id = p.id and c.status = 'pending') as "pending!"
            from posts p left join users u on u.id = p.author_id
-           where ($1::text is null
-                  or ($1 = 'draft' and p.status = 'draft')
-                  or ($1 = 'scheduled' and p.status <> 'draft' and p.published_at > now())
-                  or ($1 = 'published' and p.status <> 'draft' and p.published_at <= now()))
+           where ($1::text is null or post_state(p.status, p.published_at) = $1)
              and ($2::text is null or p.title ilike '%' || $2 || '%')
              and ($3::bigint is null or p.author_id = $3)
              and (p.updated_at, p.id) < ($4, $5)
            order by p.updated_at desc, p.id desc
            limit $6"#,
-        state,
+        state.map(PostState::as_str),
         title_query,
         author_id,
         before_at,
@@ -579,14 +551,14 @@ pub async fn list_admin(
 #[derive(Debug, Clone)]
 pub struct EditablePost {
     pub id: i64,
-    pub kind: String,
+    pub kind: PostKind,
     pub path: String,
     pub slug: String,
     pub title: String,
     pub body_source: String,
-    pub body_format: String,
+    pub body_format: BodyFormat,
     pub excerpt: String,
-    pub status: String,
+    pub status: PostStatus,
     pub published_at: Option<OffsetDateTime>,
     pub author_id: Option<i64>,
     pub comment_policy: Option<String>,
@@ -594,20 +566,18 @@ pub struct EditablePost {
 }
 
 impl EditablePost {
-    /// Whether readers can see it now.
-    pub fn is_visible(&self) -> bool {
-        self.status != "draft"
-            && self
-                .published_at
-                .is_some_and(|at| at <= OffsetDateTime::now_utc())
+    /// Where it stands for readers at `now`.
+    pub fn state(&self, now: OffsetDateTime) -> PostState {
+        PostState::of(self.status, self.published_at, now)
     }
 }
 
 pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>, sqlx::Error> {
     sqlx::query_as!(
         EditablePost,
-        r#"select p.id, p.kind, p.path, p.slug, p.title, p.body_source, p.body_format, p.excerpt,
-                  p.status, p.published_at, p.author_id, p.comment_policy,
+        r#"select p.id, p.kind as "kind: PostKind", p.path, p.slug, p.title, p.body_source,
+                  p.body_format as "body_format: BodyFormat", p.excerpt,
+                  p.status as "status: PostStatus", p.published_at, p.author_id, p.comment_policy,
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!"
            from posts p where p.id = $1"#,
@@ -620,16 +590,15 @@ pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>,
 /// What a save writes.
 #[derive(Debug, Clone)]
 pub struct PostChanges {
-    pub kind: String,
+    pub kind: PostKind,
     pub path: String,
     pub slug: String,
     pub title: String,
     pub body_source: String,
-    /// `markdown`, or `html` for a post imported from another blog (kept as HTML when edited).
-    pub body_format: String,
+    pub body_format: BodyFormat,
     pub body_html: String,
     pub excerpt: String,
-    pub status: String,
+    pub status: PostStatus,
     pub published_at: Option<OffsetDateTime>,
     pub comment_policy: Option<String>,
     pub labels: Vec<String>,
@@ -655,18 +624,18 @@ pub async fn create(
                               published_at, author_id, comment_policy, body_format)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            returning id"#,
-        post.kind,
+        post.kind as PostKind,
         post.path,
         post.slug,
         post.title,
         post.body_source,
         post.body_html,
         post.excerpt,
-        post.status,
+        post.status as PostStatus,
         post.published_at,
         author_id,
         post.comment_policy,
-        post.body_format
+        post.body_format as BodyFormat
     )
     .fetch_one(&mut *tx)
     .await;
@@ -690,7 +659,8 @@ pub async fn update(
 ) -> Result<Result<(), PathTaken>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let before = sqlx::query!(
-        r#"select path, status, published_at from posts where id = $1 for update"#,
+        r#"select path, status as "status: PostStatus", published_at
+           from posts where id = $1 for update"#,
         id
     )
     .fetch_one(&mut *tx)
@@ -714,17 +684,17 @@ pub async fn update(
                             comment_policy = $11, body_format = $12
            where id = $1"#,
         id,
-        post.kind,
+        post.kind as PostKind,
         post.path,
         post.slug,
         post.title,
         post.body_source,
         post.body_html,
         post.excerpt,
-        post.status,
+        post.status as PostStatus,
         post.published_at,
         post.comment_policy,
-        post.body_format
+        post.body_format as BodyFormat
     )
     .execute(&mut *tx)
     .await;
@@ -733,10 +703,12 @@ pub async fn update(
         Err(error) if is_path_conflict(&error) => return Ok(Err(PathTaken)),
         Err(error) => return Err(error),
     }
-    let was_public = before.status != "draft"
-        && before
-            .published_at
-            .is_some_and(|at| at <= OffsetDateTime::now_utc());
+    let was_public = PostState::of(
+        before.status,
+        before.published_at,
+        OffsetDateTime::now_utc(),
+    )
+    .is_visible();
     // The new path is the post's own now; an old redirect from it would shadow nothing.
     sqlx::query!(r#"delete from redirects where old_path = $1"#, post.path)
         .execute(&mut *tx)

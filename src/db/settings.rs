@@ -157,7 +157,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
                   v.n as content_version,
                   (select min(p.published_at) from posts p
-                   where p.kind = 'post' and p.status <> 'draft' and p.published_at > now())
+                   where p.kind = 'post' and p.status = 'published' and p.published_at > now())
                       as next_publication
            from settings s cross join content_version v
            where s.id = 1"#

@@ -104,8 +104,9 @@ impl CommentForm {
             errors.comment = Some("Write a comment".into());
         } else if length > MAX_BODY_CHARS {
             errors.comment = Some(format!(
-                "Your comment is {} characters long; the limit is 4,096. Please shorten it by {}",
+                "Your comment is {} characters long; the limit is {}. Please shorten it by {}",
                 thousands(length),
+                thousands(MAX_BODY_CHARS),
                 thousands(length - MAX_BODY_CHARS)
             ));
         }
@@ -191,7 +192,7 @@ fn normalise_website(website: &str) -> Result<Option<String>, String> {
     Ok(Some(url))
 }
 
-fn thousands(n: usize) -> String {
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -203,31 +204,97 @@ fn thousands(n: usize) -> String {
     out
 }
 
+/// Where a comment is: waiting for a moderator, shown to readers, or put aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum CommentStatus {
+    Pending,
+    Approved,
+    Spam,
+    Trash,
+}
+
+impl CommentStatus {
+    pub const ALL: [CommentStatus; 4] = [
+        CommentStatus::Pending,
+        CommentStatus::Approved,
+        CommentStatus::Spam,
+        CommentStatus::Trash,
+    ];
+
+    /// The status named in a query (`?status=spam`), if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentStatus::Pending => "pending",
+            CommentStatus::Approved => "approved",
+            CommentStatus::Spam => "spam",
+            CommentStatus::Trash => "trash",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CommentStatus::Pending => "Pending",
+            CommentStatus::Approved => "Approved",
+            CommentStatus::Spam => "Spam",
+            CommentStatus::Trash => "Trash",
+        }
+    }
+}
+
+impl std::fmt::Display for CommentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a comment's text is kept: as typed into Folio's form, or as HTML from an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum CommentFormat {
+    Text,
+    Html,
+}
+
+impl std::fmt::Display for CommentFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CommentFormat::Text => "text",
+            CommentFormat::Html => "html",
+        })
+    }
+}
+
 /// Where a new comment goes, and why (recorded on the comment for the moderator).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub status: &'static str,
+    pub status: CommentStatus,
     pub reason: Option<String>,
 }
 
 impl Decision {
     fn approved() -> Self {
         Self {
-            status: "approved",
+            status: CommentStatus::Approved,
             reason: None,
         }
     }
 
     fn pending(reason: String) -> Self {
         Self {
-            status: "pending",
+            status: CommentStatus::Pending,
             reason: Some(reason),
         }
     }
 
     fn spam(reason: String) -> Self {
         Self {
-            status: "spam",
+            status: CommentStatus::Spam,
             reason: Some(reason),
         }
     }
@@ -399,7 +466,7 @@ mod tests {
             }
             .decide()
             .status,
-            "spam"
+            CommentStatus::Spam
         );
         assert_eq!(
             Screening {
@@ -408,7 +475,7 @@ mod tests {
             }
             .decide()
             .status,
-            "spam"
+            CommentStatus::Spam
         );
         assert_eq!(
             Screening {
@@ -417,7 +484,7 @@ mod tests {
             }
             .decide()
             .status,
-            "spam"
+            CommentStatus::Spam
         );
         assert_eq!(
             Screening {
@@ -426,7 +493,7 @@ mod tests {
             }
             .decide()
             .status,
-            "pending"
+            CommentStatus::Pending
         );
         assert_eq!(
             Screening {
@@ -435,7 +502,7 @@ mod tests {
             }
             .decide()
             .status,
-            "approved"
+            CommentStatus::Approved
         );
         assert_eq!(
             Screening {
@@ -444,7 +511,7 @@ mod tests {
             }
             .decide()
             .status,
-            "pending"
+            CommentStatus::Pending
         );
         assert_eq!(
             Screening {
@@ -454,7 +521,7 @@ mod tests {
             }
             .decide()
             .status,
-            "approved"
+            CommentStatus::Approved
         );
         assert_eq!(
             Screening {

@@ -2,5 +2,6 @@
 
 pub mod comment;
 pub mod image;
+pub mod post;
 pub mod role;
 pub mod slug;

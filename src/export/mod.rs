@@ -16,7 +16,11 @@ use tokio::sync::mpsc::Sender;
 
 use crate::{
     db::export::{self, ExportComment, ExportPost},
-    domain::slug::slugify,
+    domain::{
+        comment::{CommentFormat, CommentStatus},
+        post::{BodyFormat, PostKind, PostState},
+        slug::slugify,
+    },
     import::{model::FOLIO_NS, xml::is_xml_char},
     render::dates,
 };
@@ -248,17 +252,21 @@ fn atom_head(out: &mut String, site: &Site) {
 fn atom_post(out: &mut String, site: &Site, post: &ExportPost) {
     let published = post.published_at.unwrap_or(post.created_at);
     let offset = offset_of(published, post.published_offset, site);
-    let status = match post.status.as_str() {
-        "draft" => "DRAFT",
-        "scheduled" => "SCHEDULED",
-        _ => "LIVE",
+    let status = match post.state {
+        PostState::Draft => "DRAFT",
+        PostState::Scheduled => "SCHEDULED",
+        PostState::Published => "LIVE",
     };
     out.push_str("<entry>\n<id>");
     text(out, &post_entry_id(site, post));
     let _ = write!(
         out,
         "</id>\n<blogger:type>{}</blogger:type>\n<blogger:status>{status}</blogger:status>\n",
-        if post.kind == "page" { "PAGE" } else { "POST" }
+        if post.kind == PostKind::Page {
+            "PAGE"
+        } else {
+            "POST"
+        }
     );
     if let Some(name) = &post.author_name {
         out.push_str("<author><name>");
@@ -274,13 +282,13 @@ fn atom_post(out: &mut String, site: &Site, post: &ExportPost) {
     out.push_str("<title>");
     text(out, &post.title);
     out.push_str("</title>\n<content type='html'>");
-    if post.body_format == "html" {
+    if post.body_format == BodyFormat::Html {
         text(out, &post.body_source);
     } else {
         text(out, &post.body_html);
     }
     out.push_str("</content>\n");
-    if post.body_format == "markdown" {
+    if post.body_format == BodyFormat::Markdown {
         out.push_str("<folio:source format='markdown'>");
         text(out, &post.body_source);
         out.push_str("</folio:source>\n");
@@ -301,7 +309,7 @@ fn atom_post(out: &mut String, site: &Site, post: &ExportPost) {
     out.push_str("<blogger:filename>");
     text(out, &post.path);
     out.push_str("</blogger:filename>\n");
-    if post.status != "draft" {
+    if post.state != PostState::Draft {
         out.push_str("<link rel='alternate' type='text/html' href='");
         text(out, &format!("{}{}", site.base_url, post.path));
         out.push_str("'/>\n");
@@ -324,10 +332,10 @@ fn folio_post_extras(out: &mut String, post: &ExportPost) {
 
 fn atom_comment(out: &mut String, site: &Site, post: &ExportPost, comment: &ExportComment) {
     let offset = offset_of(comment.created_at, comment.created_offset, site);
-    let status = match comment.status.as_str() {
-        "pending" => "PENDING",
-        "spam" => "SPAM",
-        _ => "LIVE",
+    let status = match comment.status {
+        CommentStatus::Pending => "PENDING",
+        CommentStatus::Spam => "SPAM",
+        CommentStatus::Approved | CommentStatus::Trash => "LIVE",
     };
     out.push_str("<entry>\n<id>");
     text(
@@ -351,13 +359,13 @@ fn atom_comment(out: &mut String, site: &Site, post: &ExportPost, comment: &Expo
         out.push_str("</email>");
     }
     out.push_str("</author>\n<content type='html'>");
-    if comment.body_format == "html" {
+    if comment.body_format == CommentFormat::Html {
         text(out, &comment.body_source);
     } else {
         text(out, &comment.body_html);
     }
     out.push_str("</content>\n");
-    if comment.body_format == "text" {
+    if comment.body_format == CommentFormat::Text {
         out.push_str("<folio:source format='text'>");
         text(out, &comment.body_source);
         out.push_str("</folio:source>\n");
@@ -381,7 +389,7 @@ fn atom_comment(out: &mut String, site: &Site, post: &ExportPost, comment: &Expo
         }
         None => out.push_str("<blogger:inReplyTo/>\n"),
     }
-    if comment.status == "trash" {
+    if comment.status == CommentStatus::Trash {
         let _ = writeln!(
             out,
             "<blogger:trashed>{}</blogger:trashed>",
@@ -476,7 +484,7 @@ fn wxr_item(out: &mut String, site: &Site, post: &ExportPost, comments: &[Export
     );
     cdata(
         out,
-        if post.body_format == "html" {
+        if post.body_format == BodyFormat::Html {
             &post.body_source
         } else {
             &post.body_html
@@ -504,12 +512,12 @@ fn wxr_item(out: &mut String, site: &Site, post: &ExportPost, comments: &[Export
             "open"
         },
         escaped(&post.slug),
-        match post.status.as_str() {
-            "draft" => "draft",
-            "scheduled" => "future",
-            _ => "publish",
+        match post.state {
+            PostState::Draft => "draft",
+            PostState::Scheduled => "future",
+            PostState::Published => "publish",
         },
-        if post.kind == "page" { "page" } else { "post" },
+        post.kind,
     );
     for label in &post.labels {
         let _ = write!(
@@ -562,7 +570,7 @@ fn wxr_comment(out: &mut String, site: &Site, comment: &ExportComment) {
     );
     cdata(
         out,
-        if comment.body_format == "html" {
+        if comment.body_format == CommentFormat::Html {
             &comment.body_source
         } else {
             &comment.body_html
@@ -573,11 +581,11 @@ fn wxr_comment(out: &mut String, site: &Site, comment: &ExportComment) {
         "</wp:comment_content>\n<wp:comment_approved>{}</wp:comment_approved>\n\
          <wp:comment_type>comment</wp:comment_type>\n<wp:comment_parent>{}</wp:comment_parent>\n\
          <wp:comment_user_id>0</wp:comment_user_id>\n",
-        match comment.status.as_str() {
-            "approved" => "1",
-            "spam" => "spam",
-            "trash" => "trash",
-            _ => "0",
+        match comment.status {
+            CommentStatus::Approved => "1",
+            CommentStatus::Spam => "spam",
+            CommentStatus::Trash => "trash",
+            CommentStatus::Pending => "0",
         },
         comment.parent_id.unwrap_or(0),
     );

@@ -26,7 +26,10 @@ use crate::{
         posts::CommentTarget,
         settings::{Settings, Site},
     },
-    domain::comment::{CommentForm, FieldErrors, MAX_DEPTH, Policy, Screening},
+    domain::{
+        comment::{CommentForm, CommentStatus, FieldErrors, MAX_DEPTH, Policy, Screening},
+        post::PostKind,
+    },
     error::AppError,
     render,
     state::AppState,
@@ -68,7 +71,7 @@ async fn accept(
 ) -> Result<Response, AppError> {
     let (row, site) = tokio::try_join!(db::posts::comment_target(&state.db, path), state.site())?;
     let row = row
-        .filter(|row| row.kind == "post")
+        .filter(|row| row.kind == PostKind::Post)
         .ok_or(AppError::NotFound)?;
     let settings = &site.settings;
     let own_ids = own_comment_ids(headers, &state.secret);
@@ -152,7 +155,7 @@ async fn accept(
         author_url: comment.website,
         body_source: comment.body,
         body_html,
-        status: decision.status.to_owned(),
+        status: decision.status,
         status_reason: decision.reason,
         client_hash: client_address.map(|a| state.secret.client_hash(&a)),
         created_at: OffsetDateTime::now_utc(),
@@ -197,18 +200,18 @@ fn stored(
     state: &AppState,
     row: &CommentTarget,
     id: i64,
-    status: &str,
+    status: CommentStatus,
     mut own_ids: Vec<i64>,
 ) -> Response {
     let target = match status {
-        "spam" => format!("{}#post-a-comment", row.path),
+        CommentStatus::Spam => format!("{}#post-a-comment", row.path),
         _ => format!("{}#c{id}", row.path),
     };
     let mut response = Redirect::to(&target).into_response();
-    if status != "approved" {
+    if status != CommentStatus::Approved {
         response.extensions_mut().insert(NothingPublicChanged);
     }
-    if status == "pending" {
+    if status == CommentStatus::Pending {
         own_ids.push(id);
         let value = signed::encode_ids(&state.secret, &own_ids);
         let secure = if state.config.secure_cookies() {

@@ -24,7 +24,7 @@ use crate::{
         posts::{Key, PostRow, Scope},
         settings::{Settings, Site},
     },
-    domain::comment::Policy,
+    domain::{comment::Policy, post::PostKind},
     error::AppError,
     render::dates,
     state::AppState,
@@ -549,7 +549,7 @@ async fn by_path(
     };
     let site = state.site().await?;
     let settings = &site.settings;
-    if row.kind == "page" {
+    if row.kind == PostKind::Page {
         let tz = settings.time_zone();
         let mut layout = Layout::new(settings, &state.config, Some(&row.title), Some(&row.path));
         if !row.excerpt.is_empty() {

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use super::{
     ReadError, Reader,
     model::{
-        Author, Body, Comment, CommentBody, CommentStatus, EntryError, FOLIO_NS, Kind, Post,
+        Author, Body, Comment, CommentBody, CommentStatus, EntryError, FOLIO_NS, Post, PostKind,
         Record, comment_policy, rfc3339, url_path,
     },
     xml::{Element, XmlStream},
@@ -121,8 +121,8 @@ fn read_entry(entry: &Element) -> Result<Record, EntryError> {
         ));
     };
     match kind.as_str() {
-        "post" => read_post(entry, Kind::Post, takeout),
-        "page" => read_post(entry, Kind::Page, takeout),
+        "post" => read_post(entry, PostKind::Post, takeout),
+        "page" => read_post(entry, PostKind::Page, takeout),
         "comment" => read_comment(entry, takeout),
         "settings" => Ok(Record::Skipped(
             "blog settings (set them on the Settings page)",
@@ -162,7 +162,7 @@ fn trashed(entry: &Element) -> bool {
     !entry.text_of(TAKEOUT, "trashed").is_empty()
 }
 
-fn read_post(entry: &Element, kind: Kind, takeout: bool) -> Result<Record, EntryError> {
+fn read_post(entry: &Element, kind: PostKind, takeout: bool) -> Result<Record, EntryError> {
     let source_id = id_of(entry)?;
     if takeout && trashed(entry) {
         return Ok(Record::Skipped("posts in Blogger's trash"));

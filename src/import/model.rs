@@ -2,24 +2,11 @@
 
 use time::OffsetDateTime;
 
+pub use crate::domain::{comment::CommentStatus, post::PostKind};
+
 /// Folio's own elements in its exports: the Markdown a post was written in and the text a
 /// comment was typed as, so that a Folio blog moved with an export comes back exactly.
 pub const FOLIO_NS: &str = "urn:x-folio:export:1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Post,
-    Page,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Post => "post",
-            Kind::Page => "page",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -39,7 +26,7 @@ pub struct Author {
 #[derive(Debug, Clone)]
 pub struct Post {
     pub source_id: String,
-    pub kind: Kind,
+    pub kind: PostKind,
     pub title: String,
     pub body: Body,
     pub draft: bool,
@@ -57,25 +44,6 @@ pub struct Post {
     /// open, moderated, moderate_after or closed; `None`: the blog's default.
     pub comment_policy: Option<String>,
     pub line: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentStatus {
-    Approved,
-    Pending,
-    Spam,
-    Trash,
-}
-
-impl CommentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommentStatus::Approved => "approved",
-            CommentStatus::Pending => "pending",
-            CommentStatus::Spam => "spam",
-            CommentStatus::Trash => "trash",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::model::{Author, Body, Comment, CommentBody, Kind, Post};
+use super::model::{Author, Body, Comment, CommentBody, Post, PostKind};
 use crate::{
     domain::slug::{post_path, slugify},
     render::{comment, markdown, sanitize},
@@ -131,8 +131,8 @@ pub fn post(post: Post) -> StagedPost {
                 .or_else(|| Some(slugify(&title)).filter(|s| !s.is_empty()))
                 .unwrap_or_else(|| slug_from_id(&source_id));
             match kind {
-                Kind::Page => format!("/p/{slug}.html"),
-                Kind::Post => {
+                PostKind::Page => format!("/p/{slug}.html"),
+                PostKind::Post => {
                     let at = published.unwrap_or_else(OffsetDateTime::now_utc);
                     post_path(
                         i16::try_from(at.year()).unwrap_or(1970),
@@ -186,7 +186,7 @@ pub fn post(post: Post) -> StagedPost {
         published_at: published,
         author,
         comment_policy,
-        labels: if kind == Kind::Page {
+        labels: if kind == PostKind::Page {
             String::new()
         } else {
             unique_labels.join("\n")

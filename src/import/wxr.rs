@@ -9,7 +9,7 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset, macros::format_descript
 use super::{
     ReadError, Reader,
     model::{
-        Author, Body, Comment, CommentBody, CommentStatus, EntryError, FOLIO_NS, Kind, Post,
+        Author, Body, Comment, CommentBody, CommentStatus, EntryError, FOLIO_NS, Post, PostKind,
         Record, comment_policy, rfc3339, url_path,
     },
     xml::{Element, XmlStream},
@@ -181,8 +181,8 @@ impl<R: BufRead> WxrReader<R> {
             return Err(EntryError::new(item.line, "this item has no <wp:post_id>"));
         }
         let kind = match self.wp(item, "post_type") {
-            "post" | "" => Kind::Post,
-            "page" => Kind::Page,
+            "post" | "" => PostKind::Post,
+            "page" => PostKind::Page,
             "attachment" => {
                 return Ok(vec![Record::Skipped(
                     "attachments (the files stay where they are; posts keep linking to them)",
@@ -226,8 +226,8 @@ impl<R: BufRead> WxrReader<R> {
                 old_paths.push(link.clone());
             }
             old_paths.push(match kind {
-                Kind::Post => format!("/?p={post_id}"),
-                Kind::Page => format!("/?page_id={post_id}"),
+                PostKind::Post => format!("/?p={post_id}"),
+                PostKind::Page => format!("/?page_id={post_id}"),
             });
         }
         let labels = item

@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use crate::db::comments::StatusCounts;
+use crate::{db::comments::StatusCounts, domain::comment::CommentStatus};
 
 /// Everything `admin/base.html` needs.
 #[derive(Debug, Clone)]
@@ -30,9 +30,9 @@ impl AdminLayout {
         Self {
             blog_title: blog_title.to_owned(),
             page_title: title.to_owned(),
-            css_url: crate::http::assets::url("folio.css"),
-            admin_css_url: crate::http::assets::url("admin.css"),
-            icon_url: crate::http::assets::url("favicon.svg"),
+            css_url: crate::assets::url("folio.css"),
+            admin_css_url: crate::assets::url("admin.css"),
+            icon_url: crate::assets::url("favicon.svg"),
             user_name: None,
             csrf: String::new(),
             active: "",
@@ -81,7 +81,7 @@ pub struct AdminComment {
     pub client_hash: Option<String>,
     pub body_html: String,
     pub body_source: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub reason: Option<String>,
     pub when: String,
     pub by_editor: bool,
@@ -111,7 +111,7 @@ impl AdminComment {
             client_hash: row.client_hash.clone(),
             body_html: row.body_html.clone(),
             body_source: row.body_source.clone(),
-            status: row.status.clone(),
+            status: row.status,
             reason: row.status_reason.clone(),
             when: crate::render::dates::date_and_time(&at),
             by_editor: row.user_id.is_some(),
@@ -165,7 +165,7 @@ impl PostErrors {
 /// The editor's fields, as loaded or as sent.
 #[derive(Debug, Clone, Default)]
 pub struct PostFormView {
-    pub kind: String,
+    pub kind: crate::domain::post::PostKind,
     pub title: String,
     pub body: String,
     pub labels: String,
@@ -245,12 +245,7 @@ pub struct CommentsPage {
 
 impl CommentsPage {
     pub fn tabs(&self) -> [(&'static str, &'static str, i64); 4] {
-        [
-            ("pending", "Pending", self.counts.pending),
-            ("approved", "Approved", self.counts.approved),
-            ("spam", "Spam", self.counts.spam),
-            ("trash", "Trash", self.counts.trash),
-        ]
+        CommentStatus::ALL.map(|status| (status.as_str(), status.label(), self.counts.get(status)))
     }
 }
 

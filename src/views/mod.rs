@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::{
+    assets,
     config::Config,
     db::{
         comments::CommentRow,
@@ -17,7 +18,7 @@ use crate::{
         posts::{MonthCount, PostRow},
         settings::Settings,
     },
-    http::assets,
+    domain::comment::CommentStatus,
     render::dates,
 };
 
@@ -304,7 +305,7 @@ impl CommentView {
             body_html: row.body_html.clone(),
             when: dates::date_and_time(&at),
             datetime: dates::html_datetime(&at),
-            pending: row.status == "pending",
+            pending: row.status == CommentStatus::Pending,
             old_anchor: row.old_anchor.clone(),
             replies: Vec::new(),
         }

@@ -13,7 +13,7 @@ use super::{AdminForm, CurrentUser};
 use crate::{
     db::{self, comments::thread_of},
     domain::{
-        comment::{MAX_BODY_CHARS, MAX_DEPTH},
+        comment::{CommentFormat, CommentStatus, MAX_BODY_CHARS, MAX_DEPTH, thousands},
         role::Role,
     },
     error::AppError,
@@ -24,7 +24,6 @@ use crate::{
 };
 
 const PAGE_SIZE: i64 = 50;
-const TABS: [&str; 4] = ["pending", "approved", "spam", "trash"];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,8 +49,8 @@ async fn queue(
     let tab = query
         .status
         .as_deref()
-        .filter(|s| TABS.contains(s))
-        .unwrap_or("pending");
+        .and_then(CommentStatus::parse)
+        .unwrap_or(CommentStatus::Pending);
     let mut layout = user.layout(&state, "comments", "Comments").await?;
     layout.notice = query.done.map(|done| match done.as_str() {
         "edited" => "The comment's text was saved.".to_owned(),
@@ -74,7 +73,7 @@ async fn queue(
         .map(|r| format!("/admin/comments?status={tab}&before={}", r.id));
     render(&CommentsPage {
         layout,
-        tab: tab.to_owned(),
+        tab: tab.as_str().to_owned(),
         counts: db::comments::count_by_status(&state.db).await?,
         comments: rows.iter().map(|r| AdminComment::new(r, &tz)).collect(),
         next_url,
@@ -114,18 +113,16 @@ async fn moderate(
         return Err(AppError::BadRequest("Select at least one comment first."));
     }
     let changed = match action.as_str() {
-        "approve" => db::comments::set_status(&state.db, &ids, "approved").await?,
-        "unapprove" | "restore" => db::comments::set_status(&state.db, &ids, "pending").await?,
-        "spam" => db::comments::set_status(&state.db, &ids, "spam").await?,
-        "trash" => db::comments::set_status(&state.db, &ids, "trash").await?,
+        "approve" => db::comments::set_status(&state.db, &ids, CommentStatus::Approved).await?,
+        "unapprove" | "restore" => {
+            db::comments::set_status(&state.db, &ids, CommentStatus::Pending).await?
+        }
+        "spam" => db::comments::set_status(&state.db, &ids, CommentStatus::Spam).await?,
+        "trash" => db::comments::set_status(&state.db, &ids, CommentStatus::Trash).await?,
         "delete" => db::comments::delete_forever(&state.db, &ids).await?,
         _ => return Err(AppError::BadRequest("Unknown action.")),
     };
-    let tab = if TABS.contains(&form.tab.as_str()) {
-        form.tab.as_str()
-    } else {
-        "pending"
-    };
+    let tab = CommentStatus::parse(&form.tab).unwrap_or(CommentStatus::Pending);
     Ok(Redirect::to(&format!("/admin/comments?status={tab}&done={changed}")).into_response())
 }
 
@@ -175,7 +172,10 @@ fn check_text(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         Err("Write some text".into())
     } else if text.chars().count() > MAX_BODY_CHARS {
-        Err("Use at most 4,096 characters".into())
+        Err(format!(
+            "Use at most {} characters",
+            thousands(MAX_BODY_CHARS)
+        ))
     } else {
         Ok(text)
     }
@@ -190,8 +190,8 @@ async fn edit(
     match check_text(&form.text) {
         Ok(text) => {
             // An imported comment is HTML and stays HTML.
-            let html = match db::comments::body_format(&state.db, id).await?.as_deref() {
-                Some("html") => comment::from_html(&text),
+            let html = match db::comments::body_format(&state.db, id).await? {
+                Some(CommentFormat::Html) => comment::from_html(&text),
                 _ => comment::to_html(&text),
             };
             db::comments::update_body(&state.db, id, &text, &html).await?;
@@ -223,7 +223,7 @@ async fn reply(
     };
     // Threads nest three deep; a reply below that joins its parent's level. A pending parent
     // is approved by the reply, so its chain is read after approving it.
-    db::comments::set_status(&state.db, &[id], "approved").await?;
+    db::comments::set_status(&state.db, &[id], CommentStatus::Approved).await?;
     let parent = match thread_of(&state.db, post_id, id).await? {
         Some(chain) if chain.len() >= MAX_DEPTH => chain[chain.len() - (MAX_DEPTH - 1)],
         _ => id,

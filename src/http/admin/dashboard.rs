@@ -5,7 +5,7 @@ use axum::{Router, extract::State, response::Response, routing::get};
 use super::CurrentUser;
 use crate::{
     db,
-    domain::role::Role,
+    domain::{comment::CommentStatus, role::Role},
     error::AppError,
     http::render,
     state::AppState,
@@ -22,7 +22,8 @@ async fn dashboard(State(state): State<AppState>, user: CurrentUser) -> Result<R
     let posts = db::posts::counts(&state.db, own).await?;
     let (counts, pending) = if user.role >= Role::Editor {
         let counts = db::comments::count_by_status(&state.db).await?;
-        let rows = db::comments::list_by_status(&state.db, "pending", i64::MAX, 5).await?;
+        let rows =
+            db::comments::list_by_status(&state.db, CommentStatus::Pending, i64::MAX, 5).await?;
         let tz = state.settings().await?.time_zone();
         (
             counts,

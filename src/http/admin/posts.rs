@@ -20,6 +20,7 @@ use crate::{
         settings::Settings,
     },
     domain::{
+        post::{BodyFormat, PostKind, PostState, PostStatus},
         role::Role,
         slug::{post_path, slugify},
     },
@@ -64,14 +65,6 @@ struct ListQuery {
     done: Option<String>,
 }
 
-fn state_of(status: &str, published_at: Option<OffsetDateTime>) -> &'static str {
-    match (status, published_at) {
-        ("draft", _) | (_, None) => "Draft",
-        (_, Some(at)) if at > OffsetDateTime::now_utc() => "Scheduled",
-        _ => "Published",
-    }
-}
-
 fn notice(done: Option<&str>) -> Option<String> {
     let text = match done? {
         "created" => "Saved as a draft.",
@@ -93,10 +86,7 @@ async fn list(
     let mut layout = user.layout(&state, "posts", "Posts").await?;
     layout.notice = notice(query.done.as_deref());
     let tz = state.settings().await?.time_zone();
-    let filter = query
-        .status
-        .as_deref()
-        .filter(|s| matches!(*s, "draft" | "scheduled" | "published"));
+    let filter = query.status.as_deref().and_then(PostState::parse);
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let before = query.before.as_deref().and_then(|b| {
         let (nanos, id) = b.split_once('.')?;
@@ -110,7 +100,7 @@ async fn list(
     let next_url = rows.last().filter(|_| more).map(|last| {
         format!(
             "/admin/posts?status={}&q={}&before={}.{}",
-            filter.unwrap_or(""),
+            filter.map_or("", PostState::as_str),
             crate::views::query_value(q.unwrap_or("")),
             last.updated_at.unix_timestamp_nanos(),
             last.id
@@ -119,9 +109,8 @@ async fn list(
     let rows = rows
         .iter()
         .map(|row| {
-            let state = state_of(&row.status, row.published_at);
-            let when = match (state, row.published_at) {
-                ("Draft", _) | (_, None) => format!(
+            let when = match (row.state, row.published_at) {
+                (PostState::Draft, _) | (_, None) => format!(
                     "changed {}",
                     dates::date_and_time(&dates::zoned(row.updated_at, &tz))
                 ),
@@ -134,20 +123,20 @@ async fn list(
                 } else {
                     row.title.clone()
                 },
-                is_page: row.kind == "page",
-                state,
+                is_page: row.kind == PostKind::Page,
+                state: row.state.label(),
                 when,
                 author: row.author_name.clone().unwrap_or_default(),
                 approved: row.approved,
                 pending: row.pending,
-                public_url: (state == "Published").then(|| row.path.clone()),
+                public_url: row.state.is_visible().then(|| row.path.clone()),
             }
         })
         .collect();
     render(&PostsPage {
         layout,
         rows,
-        state: filter.unwrap_or("").to_owned(),
+        state: filter.map_or("", PostState::as_str).to_owned(),
         q: q.unwrap_or("").to_owned(),
         next_url,
     })
@@ -164,12 +153,12 @@ async fn new_form(
     Query(query): Query<NewQuery>,
 ) -> Result<Response, AppError> {
     let kind = if query.kind.as_deref() == Some("page") {
-        "page"
+        PostKind::Page
     } else {
-        "post"
+        PostKind::Post
     };
     let form = PostFormView {
-        kind: kind.to_owned(),
+        kind,
         ..PostFormView::default()
     };
     editor(&state, &user, None, form, "New", None, StatusCode::OK, None).await
@@ -189,7 +178,7 @@ async fn edit_form(
     let post = editable(&state, &user, id).await?;
     let tz = state.settings().await?.time_zone();
     let form = PostFormView {
-        kind: post.kind.clone(),
+        kind: post.kind,
         title: post.title.clone(),
         body: post.body_source.clone(),
         labels: post.labels.join(", "),
@@ -202,14 +191,14 @@ async fn edit_form(
             .unwrap_or_default(),
         errors: PostErrors::default(),
     };
-    let state_label = state_of(&post.status, post.published_at);
-    let public = post.is_visible().then(|| post.path.clone());
+    let post_state = post.state(OffsetDateTime::now_utc());
+    let public = post_state.is_visible().then(|| post.path.clone());
     editor(
         &state,
         &user,
         Some(id),
         form,
-        state_label,
+        post_state.label(),
         public,
         StatusCode::OK,
         notice(query.done.as_deref()),
@@ -268,7 +257,7 @@ async fn editor(
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PostForm {
     #[serde(default)]
-    kind: String,
+    kind: PostKind,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -305,7 +294,7 @@ impl PostForm {
 
     fn view(&self, errors: PostErrors) -> PostFormView {
         PostFormView {
-            kind: if self.kind == "page" { "page" } else { "post" }.to_owned(),
+            kind: self.kind,
             title: self.title.clone(),
             body: self.body.clone(),
             labels: self.labels.clone(),
@@ -337,9 +326,7 @@ fn changes(
     let tz = settings.time_zone();
     let mut errors = PostErrors::default();
     let now = OffsetDateTime::now_utc();
-    let kind = current.map_or(if form.kind == "page" { "page" } else { "post" }, |p| {
-        p.kind.as_str()
-    });
+    let kind = current.map_or(form.kind, |p| p.kind);
     let title = form.title.trim();
     if title.is_empty() {
         errors.title = Some("Enter a title".into());
@@ -399,10 +386,11 @@ fn changes(
             }
         },
     };
-    let was_visible = current.is_some_and(EditablePost::is_visible);
+    let was_visible = current.is_some_and(|p| p.state(now).is_visible());
+    // A schedule is a publication whose time is still to come: the status says "published".
     let (status, published_at) = match form.action.as_str() {
         "publish" => (
-            "published",
+            PostStatus::Published,
             if was_visible {
                 current.and_then(|p| p.published_at)
             } else {
@@ -410,84 +398,84 @@ fn changes(
             },
         ),
         "schedule" => match entered {
-            Some(at) if at > now => ("scheduled", Some(at)),
+            Some(at) if at > now => (PostStatus::Published, Some(at)),
             Some(_) => {
                 errors.publish_at = Some("Choose a time in the future, or publish now".into());
-                ("scheduled", None)
+                (PostStatus::Published, None)
             }
             None => {
                 if errors.publish_at.is_none() {
                     errors.publish_at = Some("Choose when to publish".into());
                 }
-                ("scheduled", None)
+                (PostStatus::Published, None)
             }
         },
-        "unpublish" => ("draft", current.and_then(|p| p.published_at)),
-        // "save" keeps the post's state; a date typed for a published or scheduled post moves it.
+        "unpublish" => (PostStatus::Draft, current.and_then(|p| p.published_at)),
+        // "save" keeps the post's status; a date typed for a published or scheduled post moves it.
         _ => match current {
-            Some(post) if post.status != "draft" => (
-                if entered.is_some_and(|at| at > now) {
-                    "scheduled"
-                } else {
-                    "published"
-                },
-                entered.or(post.published_at),
-            ),
-            Some(post) => ("draft", post.published_at),
-            None => ("draft", None),
+            Some(post) if post.status == PostStatus::Published => {
+                (PostStatus::Published, entered.or(post.published_at))
+            }
+            Some(post) => (PostStatus::Draft, post.published_at),
+            None => (PostStatus::Draft, None),
         },
     };
     if !errors.is_empty() {
         return Err(errors);
     }
-    let body_format = current.map_or("markdown", |p| p.body_format.as_str());
+    let body_format = current.map_or(BodyFormat::Markdown, |p| p.body_format);
     let path = match current {
         // Same slug, same date: the post stays where it is (an imported post keeps its old URL).
         Some(post)
             if post.slug == slug
                 && (post.published_at == published_at
-                    || post.status == "draft" && status == "draft") =>
+                    || post.status == PostStatus::Draft && status == PostStatus::Draft) =>
         {
             post.path.clone()
         }
-        _ if kind == "page" => format!("/p/{slug}.html"),
+        _ if kind == PostKind::Page => format!("/p/{slug}.html"),
         _ => {
             let at = dates::zoned(published_at.unwrap_or(now), &tz);
             post_path(at.year(), at.month(), &slug)
         }
     };
-    let body_html = if body_format == "html" {
+    let body_html = if body_format == BodyFormat::Html {
         sanitize::post_html(&body)
     } else {
         markdown::to_html(&body)
     };
     let excerpt = match form.excerpt.trim() {
-        "" if body_format == "html" => markdown::cut_at_word(&sanitize::html_text(&body_html), 200),
+        "" if body_format == BodyFormat::Html => {
+            markdown::cut_at_word(&sanitize::html_text(&body_html), 200)
+        }
         "" => markdown::excerpt(&body, 200),
         given => given.to_owned(),
     };
     Ok(PostChanges {
-        kind: kind.to_owned(),
+        kind,
         path,
         slug,
         title: title.to_owned(),
         body_html,
         body_source: body,
-        body_format: body_format.to_owned(),
+        body_format,
         excerpt,
-        status: status.to_owned(),
+        status,
         published_at,
         comment_policy: policy,
-        labels: if kind == "page" { Vec::new() } else { labels },
+        labels: if kind == PostKind::Page {
+            Vec::new()
+        } else {
+            labels
+        },
     })
 }
 
-fn done_for(action: &str, changes: &PostChanges) -> &'static str {
+fn done_for(action: &str) -> &'static str {
     match action {
         "publish" => "published",
         "schedule" => "scheduled",
         "unpublish" => "unpublished",
-        _ if changes.status == "draft" => "saved",
         _ => "saved",
     }
 }
@@ -519,10 +507,10 @@ async fn create(
     };
     match db::posts::create(&state.db, &changes, user.id()).await? {
         Ok(id) => {
-            let done = if changes.status == "draft" {
+            let done = if changes.status == PostStatus::Draft {
                 "created"
             } else {
-                done_for(&form.action, &changes)
+                done_for(&form.action)
             };
             Ok(Redirect::to(&format!("/admin/posts/{id}?done={done}")).into_response())
         }
@@ -547,7 +535,7 @@ async fn create(
 }
 
 fn slug_taken(changes: &PostChanges) -> String {
-    if changes.kind == "page" {
+    if changes.kind == PostKind::Page {
         "Another page already uses this slug".into()
     } else {
         "Another post from the same month already uses this slug".into()
@@ -565,8 +553,11 @@ async fn save(
     if form.action == "preview" {
         return preview(&state, &settings, &form, Some(&current)).await;
     }
-    let state_label = state_of(&current.status, current.published_at);
-    let public = current.is_visible().then(|| current.path.clone());
+    let state_label = current.state(OffsetDateTime::now_utc()).label();
+    let public = current
+        .state(OffsetDateTime::now_utc())
+        .is_visible()
+        .then(|| current.path.clone());
     let changes = match changes(&form, Some(&current), &settings) {
         Ok(changes) => changes,
         Err(errors) => {
@@ -586,7 +577,7 @@ async fn save(
     match db::posts::update(&state.db, id, &changes, user.id()).await? {
         Ok(()) => Ok(Redirect::to(&format!(
             "/admin/posts/{id}?done={}",
-            done_for(&form.action, &changes)
+            done_for(&form.action)
         ))
         .into_response()),
         Err(_) => {
@@ -628,7 +619,7 @@ async fn preview(
         .collect();
     let row = db::posts::PostRow {
         id: current.map_or(0, |p| p.id),
-        kind: "post".into(),
+        kind: PostKind::Post,
         path: current.map_or_else(|| "/".to_owned(), |p| p.path.clone()),
         title: title.to_owned(),
         body_html: markdown::to_html(&body),
@@ -733,7 +724,7 @@ async fn restore(
     let settings = state.settings().await?;
     let tz = settings.time_zone();
     let form = PostForm {
-        kind: current.kind.clone(),
+        kind: current.kind,
         title: revision.title,
         body: revision.body_source,
         labels: revision.labels,

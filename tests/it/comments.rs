@@ -1,0 +1,1122 @@
+//! "Post a Comment": what a commenter sees and what the blog keeps.
+
+use std::time::Duration as StdDuration;
+
+use crate::common::{
+    Page, Post, Proxy, add_comment, add_post, add_reply, app, app_with, get, get_with, post_form,
+    secret, visible_text,
+};
+use axum::http::StatusCode;
+use folio::{auth::form_token, config::Config, db};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use time::{Duration, OffsetDateTime};
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// A form token as the post page would have issued it ten seconds ago.
+fn token(post_id: i64) -> String {
+    form_token::issue(&secret(), post_id, now().unix_timestamp() - 10)
+}
+
+async fn a_post(pool: &PgPool) -> (i64, String) {
+    add_post(
+        pool,
+        Post::published("Frost on the leeks", now() - Duration::days(2)),
+    )
+    .await
+}
+
+struct Comment<'a> {
+    name: &'a str,
+    email: &'a str,
+    website: &'a str,
+    comment: &'a str,
+    parent: String,
+    token: String,
+    address: &'a str,
+}
+
+impl<'a> Comment<'a> {
+    fn new(post_id: i64, name: &'a str, comment: &'a str) -> Self {
+        Self {
+            name,
+            email: "",
+            website: "",
+            comment,
+            parent: String::new(),
+            token: token(post_id),
+            address: "",
+        }
+    }
+
+    fn fields(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("token", self.token.as_str()),
+            ("parent", self.parent.as_str()),
+            ("name", self.name),
+            ("email", self.email),
+            ("website", self.website),
+            ("comment", self.comment),
+            ("address", self.address),
+        ]
+    }
+}
+
+async fn send(app: &axum::Router, path: &str, comment: &Comment<'_>) -> Page {
+    post_form(app, path, &comment.fields(), &[]).await
+}
+
+async fn stored(pool: &PgPool) -> Vec<(i64, String, String, Option<String>, Option<i64>)> {
+    sqlx::query_as(
+        "select id, author_name, status, status_reason, parent_id from comments order by id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The id in a `Location: /path#c{id}`.
+fn comment_id(page: &Page) -> i64 {
+    page.header("location")
+        .rsplit("#c")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_comment_is_published_and_the_reader_lands_on_it(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let form = get(&app, &path).await;
+    assert!(
+        form.text().contains(
+            "Post a Comment Name Email (optional, never shown) Website (optional) Comment"
+        )
+    );
+    assert!(form.field("token").is_some_and(|t| t.len() > 20));
+
+    let mut comment = Comment::new(post_id, "Maren", "Mine came up *sweet* after the frost.");
+    comment.email = "maren@example.org";
+    comment.website = "maren.example.org";
+    let sent = send(&app, &path, &comment).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let id = comment_id(&sent);
+    assert_eq!(sent.header("location"), format!("{path}#c{id}"));
+    assert!(
+        sent.header("set-cookie").is_empty(),
+        "no cookie for a published comment"
+    );
+
+    let page = get(&app, &path).await;
+    let text = page.text();
+    assert!(text.contains("1 comment: Maren"), "{text}");
+    assert!(
+        text.contains("Mine came up sweet after the frost. Reply"),
+        "{text}"
+    );
+    assert!(page.body.contains(&format!("id=\"c{id}\"")));
+    assert!(
+        page.body.contains(
+            "<a href=\"https://maren.example.org\" rel=\"nofollow ugc noopener\">Maren</a>"
+        )
+    );
+    assert!(
+        !page.body.contains("maren@example.org"),
+        "emails are never shown"
+    );
+    assert!(get(&app, "/").await.text().contains("1 comment:"));
+    let email: Option<String> = sqlx::query_scalar("select author_email from comments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("maren@example.org"));
+}
+
+#[sqlx::test]
+async fn every_validation_error_shows_its_message_and_keeps_every_character(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let typed = "Ünïcödé, \"quotes\", <b>tags</b> & ampersands\n\n  indented line\t with a tab 😀";
+    let too_long = "x".repeat(4_097);
+    let cases: [(&str, &str, &str, &str, &str, &str); 6] = [
+        ("", "", "", typed, "#comment-name", "Enter your name"),
+        ("Ola", "", "", "   \n ", "#comment-body", "Write a comment"),
+        (
+            "Ola",
+            "",
+            "",
+            &too_long,
+            "#comment-body",
+            "Your comment is 4,097 characters long; the limit is 4,096. Please shorten it by 1",
+        ),
+        (
+            "Ola",
+            "not an email",
+            "",
+            typed,
+            "#comment-email",
+            "Enter an email address like name@example.com, or leave it empty",
+        ),
+        (
+            "Ola",
+            "",
+            "javascript:alert(1)",
+            typed,
+            "#comment-website",
+            "Enter a website address starting with http:// or https://, or leave it empty",
+        ),
+        (
+            &"N".repeat(101),
+            "",
+            "",
+            typed,
+            "#comment-name",
+            "Your name must be 100 characters or fewer",
+        ),
+    ];
+    for (name, email, website, body, anchor, message) in cases {
+        let mut comment = Comment::new(post_id, name, body);
+        comment.email = email;
+        comment.website = website;
+        let page = send(&app, &path, &comment).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        let text = page.text();
+        assert!(
+            text.contains(&format!("Your comment was not posted {message}")),
+            "summary: {text}"
+        );
+        assert!(
+            page.body.contains(&format!("<a href=\"{anchor}\">")),
+            "{anchor}"
+        );
+        assert_eq!(
+            text.matches(message).count(),
+            2,
+            "in the summary and beside the field: {message}"
+        );
+        assert!(page.body.contains("aria-invalid=\"true\""));
+        assert!(
+            page.body
+                .contains("<title>Error: Frost on the leeks - Folio</title>")
+        );
+        assert_eq!(page.field("name").as_deref(), Some(name));
+        assert_eq!(page.field("email").as_deref(), Some(email));
+        assert_eq!(page.field("website").as_deref(), Some(website));
+        assert_eq!(
+            page.field("comment").as_deref(),
+            Some(body),
+            "the comment comes back exactly"
+        );
+    }
+    assert!(stored(&pool).await.is_empty());
+}
+
+#[sqlx::test]
+async fn stale_fast_and_forged_forms_are_refused_with_the_text_kept(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let (other_post, _) =
+        add_post(&pool, Post::published("Another", now() - Duration::days(1))).await;
+    let app = app(&pool);
+    let now = now().unix_timestamp();
+    let cases = [
+        (
+            form_token::issue(&secret(), post_id, now),
+            "faster than a person can type",
+        ),
+        (
+            form_token::issue(&secret(), post_id, now - 25 * 3600),
+            "opened more than a day ago",
+        ),
+        (
+            form_token::issue(&secret(), other_post, now - 10),
+            "could not be checked",
+        ),
+        (
+            form_token::issue(
+                &folio::auth::Secret::from_passphrase("x"),
+                post_id,
+                now - 10,
+            ),
+            "could not be checked",
+        ),
+        ("garbage".to_owned(), "could not be checked"),
+        (String::new(), "could not be checked"),
+    ];
+    for (token, message) in cases {
+        let mut comment = Comment::new(post_id, "Ilse", "Keep this text, please.");
+        comment.token = token;
+        let page = send(&app, &path, &comment).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.text().contains(message), "{message}: {}", page.text());
+        assert_eq!(
+            page.field("comment").as_deref(),
+            Some("Keep this text, please.")
+        );
+        assert_eq!(page.field("name").as_deref(), Some("Ilse"));
+        let fresh = page.field("token").unwrap();
+        assert_eq!(
+            form_token::check(&secret(), &fresh, post_id, now + 5),
+            Ok(()),
+            "a new token to send again"
+        );
+    }
+    assert!(stored(&pool).await.is_empty());
+}
+
+#[sqlx::test]
+async fn the_honeypot_stores_robots_as_spam_that_nobody_sees(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let mut comment = Comment::new(post_id, "Cheap Pills", "Great post, visit my shop");
+    comment.address = "12 Robot Street";
+    let sent = send(&app, &path, &comment).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(sent.header("location"), format!("{path}#post-a-comment"));
+    let rows = stored(&pool).await;
+    assert_eq!(rows[0].2, "spam");
+    assert_eq!(rows[0].3.as_deref(), Some("honeypot field was filled in"));
+    let page = get(&app, &path).await;
+    assert!(!page.text().contains("Cheap Pills") && page.text().contains("No comments:"));
+    assert!(page.body.contains("class=\"hp\" aria-hidden=\"true\""));
+    assert!(
+        !page.body.contains("style="),
+        "hidden by the stylesheet, not inline style"
+    );
+}
+
+#[sqlx::test]
+async fn a_client_may_post_five_comments_a_minute(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let config = Config {
+        trust_proxy: true,
+        ..Config::with_base_url(crate::common::BASE_URL)
+    };
+    let app = app_with(&pool, config);
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+    for n in 0..5 {
+        let body = format!("Comment number {n}");
+        let comment = Comment::new(post_id, "Quick Quentin", &body);
+        let sent = post_form(&app, &path, &comment.fields(), &from("203.0.113.9")).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "comment {n}");
+    }
+    let sixth = Comment::new(post_id, "Quick Quentin", "One more thought");
+    let refused = post_form(&app, &path, &sixth.fields(), &from("203.0.113.9")).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = refused.header("retry-after").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        refused
+            .text()
+            .contains("You have sent several comments in the last minute")
+    );
+    assert_eq!(
+        refused.field("comment").as_deref(),
+        Some("One more thought")
+    );
+    // The proxy's own address is not the client: the last X-Forwarded-For entry is.
+    let other = post_form(
+        &app,
+        &path,
+        &sixth.fields(),
+        &from("203.0.113.9, 198.51.100.4"),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER);
+    assert_eq!(stored(&pool).await.len(), 6);
+    let hashes: Vec<Option<String>> =
+        sqlx::query_scalar("select distinct client_hash from comments")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(hashes.len(), 2);
+    assert!(
+        hashes
+            .iter()
+            .all(|h| h.as_deref().is_some_and(|h| !h.contains("203.0"))),
+        "addresses are not stored"
+    );
+}
+
+#[sqlx::test]
+async fn more_than_two_links_wait_for_a_moderator(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let two = "See https://a.example and [this](https://b.example).";
+    let three = "See https://a.example, https://b.example and https://c.example.";
+    send(&app, &path, &Comment::new(post_id, "Two Links", two)).await;
+    send(&app, &path, &Comment::new(post_id, "Three Links", three)).await;
+    let rows = stored(&pool).await;
+    assert_eq!(
+        (rows[0].2.as_str(), rows[0].3.as_deref()),
+        ("approved", None)
+    );
+    assert_eq!(
+        (rows[1].2.as_str(), rows[1].3.as_deref()),
+        ("pending", Some("3 links (more than 2)"))
+    );
+    let text = get(&app, &path).await.text();
+    assert!(text.contains("Two Links") && !text.contains("Three Links"));
+}
+
+#[sqlx::test]
+async fn the_same_text_twice_on_a_post_is_refused_as_a_duplicate(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let first = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Echo", "I said this once."),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let again = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Echo", "I said this once."),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .text()
+            .contains("You have already posted this comment here.")
+    );
+    assert_eq!(again.field("comment").as_deref(), Some("I said this once."));
+    assert_eq!(stored(&pool).await.len(), 1);
+}
+
+#[sqlx::test]
+async fn blocked_words_and_addresses_are_stored_as_spam_and_never_shown(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    db::settings::update_comments(
+        &pool,
+        "open",
+        14,
+        "casino\n  \n192.0.2.66\nspam@example.net",
+    )
+    .await
+    .unwrap();
+    let config = Config {
+        trust_proxy: true,
+        ..Config::with_base_url(crate::common::BASE_URL)
+    };
+    let app = app_with(&pool, config);
+    let ok = Comment::new(post_id, "Fine", "A normal remark.");
+    let word = Comment::new(post_id, "Lucky", "Best CASINO in town");
+    let mut email = Comment::new(post_id, "Mailer", "Nothing odd here");
+    email.email = "spam@example.net";
+    let address = Comment::new(post_id, "From a bad place", "Innocent words");
+    for (comment, ip) in [
+        (&ok, "192.0.2.1"),
+        (&word, "192.0.2.2"),
+        (&email, "192.0.2.3"),
+        (&address, "192.0.2.66"),
+    ] {
+        let sent = post_form(&app, &path, &comment.fields(), &[("x-forwarded-for", ip)]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    }
+    let rows = stored(&pool).await;
+    let reasons: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.2.as_str(), r.3.as_deref()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("approved", None),
+            ("spam", Some("blocked term: casino")),
+            ("spam", Some("blocked term: spam@example.net")),
+            ("spam", Some("blocked term: 192.0.2.66")),
+        ]
+    );
+    let text = get(&app, &path).await.text();
+    assert!(text.contains("1 comment: Fine"), "{text}");
+    assert!(!text.contains("Lucky") && !text.contains("Mailer") && !text.contains("bad place"));
+}
+
+#[sqlx::test]
+async fn policies_open_moderated_moderate_after_and_closed(pool: PgPool) {
+    let (fresh_id, fresh) = add_post(
+        &pool,
+        Post::published("Fresh post", now() - Duration::days(3)),
+    )
+    .await;
+    let (old_id, old) = add_post(
+        &pool,
+        Post::published("Old post", now() - Duration::days(20)),
+    )
+    .await;
+    let app = app(&pool);
+
+    // Moderate posts older than 14 days (Blogger's "Sometimes").
+    db::settings::update_comments(&pool, "moderate_after", 14, "")
+        .await
+        .unwrap();
+    assert!(
+        !get(&app, &fresh)
+            .await
+            .text()
+            .contains("checked by the blog's editors")
+    );
+    assert!(
+        get(&app, &old)
+            .await
+            .text()
+            .contains("Comments are checked by the blog's editors before they appear.")
+    );
+    send(
+        &app,
+        &fresh,
+        &Comment::new(fresh_id, "A", "On the fresh one"),
+    )
+    .await;
+    send(&app, &old, &Comment::new(old_id, "B", "On the old one")).await;
+    // Everything held.
+    db::settings::update_comments(&pool, "moderated", 14, "")
+        .await
+        .unwrap();
+    send(&app, &fresh, &Comment::new(fresh_id, "C", "Held for sure")).await;
+    let rows = stored(&pool).await;
+    let states: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.2.as_str(), r.3.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("approved", None),
+            ("pending", Some("post is older than 14 days")),
+            (
+                "pending",
+                Some("the blog holds every comment for moderation")
+            ),
+        ]
+    );
+
+    // A post's own policy beats the blog's: open here although the blog moderates.
+    db::posts::set_comment_policy(&pool, fresh_id, Some("open"))
+        .await
+        .unwrap();
+    send(
+        &app,
+        &fresh,
+        &Comment::new(fresh_id, "D", "Straight through"),
+    )
+    .await;
+    assert_eq!(stored(&pool).await[3].2, "approved");
+
+    // Closed: no form, and a form sent anyway is refused with its text kept.
+    db::posts::set_comment_policy(&pool, old_id, Some("closed"))
+        .await
+        .unwrap();
+    let page = get(&app, &old).await;
+    assert!(page.text().contains("Post a Comment Comments are closed."));
+    assert!(page.field("comment").is_none());
+    let refused = send(&app, &old, &Comment::new(old_id, "E", "Too late?")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.text().contains("Comments on this post are closed."));
+    assert_eq!(refused.field("comment").as_deref(), Some("Too late?"));
+    assert_eq!(stored(&pool).await.len(), 4);
+}
+
+#[sqlx::test]
+async fn drafts_future_posts_and_pages_take_no_comments(pool: PgPool) {
+    let (draft_id, draft) = add_post(
+        &pool,
+        Post::published("Draft", now() - Duration::days(1)).draft(),
+    )
+    .await;
+    let (future_id, future) =
+        add_post(&pool, Post::published("Soon", now() + Duration::days(1))).await;
+    let (page_id, page) = add_post(
+        &pool,
+        Post::published("About", now() - Duration::days(1)).page(),
+    )
+    .await;
+    let app = app(&pool);
+    for (id, path) in [(draft_id, &draft), (future_id, &future)] {
+        let sent = send(&app, path, &Comment::new(id, "Nosy", "Hello?")).await;
+        assert_eq!(sent.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // Static pages have no comment form at all.
+    assert_eq!(
+        send(&app, &page, &Comment::new(page_id, "Nosy", "Hello?"))
+            .await
+            .status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert!(stored(&pool).await.is_empty());
+}
+
+#[sqlx::test]
+async fn a_held_comment_is_shown_to_its_author_only(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    db::settings::update_comments(&pool, "moderated", 14, "")
+        .await
+        .unwrap();
+    let app = app(&pool);
+    let sent = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Patient Pia", "Waiting my turn."),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let id = comment_id(&sent);
+    let set_cookie = sent.header("set-cookie").to_owned();
+    assert!(
+        set_cookie.starts_with("folio_own=")
+            && set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let mine = get_with(&app, &path, &[("cookie", &cookie)]).await;
+    let text = mine.text();
+    assert!(text.contains("Patient Pia"), "{text}");
+    assert!(
+        text.contains("Your comment is awaiting moderation. Waiting my turn."),
+        "{text}"
+    );
+    assert!(mine.body.contains(&format!("id=\"c{id}\"")));
+    assert!(
+        text.contains("No comments:"),
+        "held comments are not counted"
+    );
+    assert_eq!(mine.header("cache-control"), "private, no-cache");
+
+    let theirs = get(&app, &path).await;
+    assert!(!theirs.text().contains("Patient Pia"));
+    let forged = cookie.replace(&id.to_string(), &(id + 1).to_string());
+    assert!(
+        !get_with(&app, &path, &[("cookie", &forged)])
+            .await
+            .text()
+            .contains("Patient Pia")
+    );
+    assert!(
+        !get_with(&app, &path, &[("cookie", &format!("folio_own={id}"))])
+            .await
+            .text()
+            .contains("Patient Pia")
+    );
+
+    // A second held comment joins the first in the cookie; once approved it is shown to all.
+    let second = post_form(
+        &app,
+        &path,
+        &Comment::new(post_id, "Patient Pia", "And again.").fields(),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    let cookie = second
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let both = get_with(&app, &path, &[("cookie", &cookie)]).await.text();
+    assert_eq!(
+        both.matches("Your comment is awaiting moderation.").count(),
+        2,
+        "{both}"
+    );
+    sqlx::query("update comments set status = 'approved' where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let everyone = get(&app, &path).await.text();
+    assert!(
+        everyone.contains("1 comment: Patient Pia") && !everyone.contains("awaiting"),
+        "{everyone}"
+    );
+}
+
+#[sqlx::test]
+async fn cached_post_pages_carry_fresh_tokens_and_show_new_comments_at_once(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let (state, app) = crate::common::cached_app(&pool).await;
+    let first = get(&app, &path).await;
+    assert!(state.pages.len_bytes() > 0, "the post page was kept");
+    tokio::time::sleep(StdDuration::from_millis(3100)).await;
+
+    // From memory (same page, same tag), yet its token was issued just now.
+    let again = get(&app, &path).await;
+    assert_eq!(again.header("etag"), first.header("etag"));
+    let mut comment = Comment::new(post_id, "Quick Quin", "Straight from memory.");
+    comment.token = again.field("token").unwrap();
+    let refused = send(&app, &path, &comment).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("faster than a person can type"));
+
+    // The first page's token is old enough by now; the comment shows at once.
+    comment.token = first.field("token").unwrap();
+    let sent = send(&app, &path, &comment).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let text = get(&app, &path).await.text();
+    assert!(text.contains("1 comment: Quick Quin"), "{text}");
+    assert!(get(&app, "/").await.text().contains("1 comment:"));
+
+    // A held comment shows to its author on a page made for them; others get the shared page,
+    // which the held comment does not take out of the cache.
+    let before = state.pages.generation();
+    db::settings::update_comments(&pool, "moderated", 14, "")
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(2);
+    while state.pages.generation() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the settings change was never heard"
+        );
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+    get(&app, &path).await;
+    let cached = state.pages.len_bytes();
+    assert!(cached > 0);
+    let held = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Patient Pia", "Held while others read."),
+    )
+    .await;
+    assert_eq!(held.status, StatusCode::SEE_OTHER);
+    let cookie = held
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        state.pages.len_bytes(),
+        cached,
+        "the held comment kept the cache"
+    );
+    let mine = get_with(&app, &path, &[("cookie", &cookie)]).await;
+    assert!(
+        mine.text()
+            .contains("Your comment is awaiting moderation. Held while others read.")
+    );
+    assert_eq!(mine.header("cache-control"), "private, no-cache");
+    let theirs = get(&app, &path).await.text();
+    assert!(
+        theirs.contains("Quick Quin") && !theirs.contains("Patient Pia"),
+        "{theirs}"
+    );
+}
+
+#[sqlx::test]
+async fn replies_nest_three_deep_and_deeper_ones_stay_at_the_third_level(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let t = now() - Duration::hours(5);
+    let root = add_comment(&pool, post_id, "Root", "Top level", "approved", t).await;
+    let child = add_reply(
+        &pool,
+        post_id,
+        Some(root),
+        "Child",
+        "Second level",
+        "approved",
+        t + Duration::minutes(1),
+    )
+    .await;
+    let grandchild = add_reply(
+        &pool,
+        post_id,
+        Some(child),
+        "Grandchild",
+        "Third level",
+        "approved",
+        t + Duration::minutes(2),
+    )
+    .await;
+    let spam = add_comment(&pool, post_id, "Hidden", "Spam", "spam", t).await;
+
+    // "Reply" opens the form answering that comment.
+    let page = get(&app, &path).await;
+    assert!(
+        page.links_containing("?reply=")
+            .contains(&format!("{path}?reply={grandchild}#post-a-comment"))
+    );
+    let replying = get(&app, &format!("{path}?reply={grandchild}")).await;
+    assert!(
+        replying
+            .text()
+            .contains("Replying to Grandchild. Cancel reply")
+    );
+    assert_eq!(replying.field("parent"), Some(grandchild.to_string()));
+
+    let mut deeper = Comment::new(post_id, "Fourth", "Answering the third level");
+    deeper.parent = grandchild.to_string();
+    let sent = send(&app, &path, &deeper).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let fourth = comment_id(&sent);
+    let parent: Option<i64> = sqlx::query_scalar("select parent_id from comments where id = $1")
+        .bind(fourth)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        parent,
+        Some(child),
+        "attached beside the third level, not below it"
+    );
+
+    let mut second = Comment::new(post_id, "Second reply", "Answering the root");
+    second.parent = root.to_string();
+    let sent = send(&app, &path, &second).await;
+    let direct = comment_id(&sent);
+    let parent: Option<i64> = sqlx::query_scalar("select parent_id from comments where id = $1")
+        .bind(direct)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(parent, Some(root));
+
+    let page = get(&app, &path).await;
+    let body = &page.body;
+    let nesting = |id: i64| {
+        let at = body.find(&format!("<li id=\"c{id}\">")).unwrap();
+        body[..at].matches("<ol class=\"comment-replies\">").count()
+            - body[..at].matches("</ol>").count()
+    };
+    assert_eq!(
+        (
+            nesting(root),
+            nesting(child),
+            nesting(grandchild),
+            nesting(fourth),
+            nesting(direct)
+        ),
+        (0, 1, 2, 2, 1)
+    );
+    assert!(page.text().contains("5 comments:"));
+
+    // A reply to a comment that is not shown is refused with the text kept.
+    let mut orphan = Comment::new(post_id, "Lost", "To nobody");
+    orphan.parent = spam.to_string();
+    let refused = send(&app, &path, &orphan).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("The comment you were replying to is no longer there.")
+    );
+    assert_eq!(refused.field("comment").as_deref(), Some("To nobody"));
+    assert_eq!(refused.field("parent").as_deref(), Some(""));
+}
+
+#[sqlx::test]
+async fn a_comment_reads_back_exactly_as_it_was_typed(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    let nul = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Nul\0l", "A NUL\0 character sneaks in"),
+    )
+    .await;
+    assert_eq!(
+        nul.status,
+        StatusCode::SEE_OTHER,
+        "NUL characters are dropped, the comment is kept"
+    );
+    sqlx::query("delete from comments")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let typed = "I <b>love</b> this & that. \"Quoted\" 'single' <3\nA new line with ∑ and 😀";
+    let sent = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "<i>Not italic</i>", typed),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let source: String = sqlx::query_scalar("select body_source from comments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(source, typed);
+    let page = get(&app, &path).await;
+    let body = page
+        .body
+        .split("<div class=\"comment-body\">")
+        .nth(1)
+        .unwrap()
+        .split("</div>")
+        .next()
+        .unwrap();
+    assert_eq!(visible_text(body), typed.replace('\n', " "));
+    assert!(body.contains("<br>"), "the line break is kept");
+    assert!(page.text().contains("<i>Not italic</i>"));
+}
+
+/// Hostile input in every field a commenter controls.
+const XSS: [&str; 44] = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=\"javascript:alert(1)\">",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<iframe src=\"javascript:alert(1)\"></iframe>",
+    "<body onload=alert(1)>",
+    "<a href=\"javascript:alert(1)\">click</a>",
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](javascript&#58;alert(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[click](vbscript:msgbox(1))",
+    "![x](javascript:alert(1))",
+    "<a href=\"&#106;avascript:alert(1)\">x</a>",
+    "<div style=\"background:url(javascript:alert(1))\">x</div>",
+    "<style>body{display:none}</style>",
+    "<object data=\"javascript:alert(1)\"></object>",
+    "<embed src=\"javascript:alert(1)\">",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<form action=\"javascript:alert(1)\"><input type=submit>",
+    "<input onfocus=alert(1) autofocus>",
+    "<details open ontoggle=alert(1)>",
+    "<video><source onerror=alert(1)>",
+    "<marquee onstart=alert(1)>",
+    "\"><script>alert(1)</script>",
+    "'><img src=x onerror=alert(1)>",
+    "</textarea><script>alert(1)</script>",
+    "</title><script>alert(1)</script>",
+    "<!--<script>alert(1)</script>-->",
+    "<![CDATA[<script>alert(1)</script>]]>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "<a href=\"http://ok.example\" onclick=\"alert(1)\">x</a>",
+    "[x](http://ok.example\"onmouseover=\"alert(1))",
+    "<base href=\"javascript:alert(1)//\">",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+    "<link rel=stylesheet href=javascript:alert(1)>",
+    "<isindex action=javascript:alert(1) type=image>",
+    "<a href=\"\\x01javascript:alert(1)\">x</a>",
+    "`<script>alert(1)</script>`",
+    "```\n<script>alert(1)</script>\n```",
+    "https://ok.example/\"onmouseover=\"alert(1)",
+];
+
+/// Every tag in `html`: its name and its attributes (name, value), parsed as a browser would.
+fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        let tag = &rest[open + 1..];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let body = &tag[tag
+            .find(|c: char| c.is_whitespace() || c == '>')
+            .unwrap_or(tag.len())..];
+        let mut chars = body.char_indices().peekable();
+        let mut attributes = Vec::new();
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            if c == '>' {
+                end = i;
+                break;
+            }
+            if c.is_whitespace() || c == '/' {
+                continue;
+            }
+            let mut attr = String::from(c);
+            let mut value = String::new();
+            while let Some(&(_, c)) = chars.peek() {
+                if c == '=' || c.is_whitespace() || c == '>' {
+                    break;
+                }
+                attr.push(c);
+                chars.next();
+            }
+            if chars.peek().is_some_and(|&(_, c)| c == '=') {
+                chars.next();
+                let quote = chars
+                    .peek()
+                    .map(|&(_, c)| c)
+                    .filter(|c| *c == '"' || *c == '\'');
+                if quote.is_some() {
+                    chars.next();
+                }
+                while let Some(&(_, c)) = chars.peek() {
+                    if Some(c) == quote || (quote.is_none() && (c.is_whitespace() || c == '>')) {
+                        break;
+                    }
+                    value.push(c);
+                    chars.next();
+                }
+                if quote.is_some() {
+                    chars.next();
+                }
+            }
+            attributes.push((attr.to_ascii_lowercase(), value));
+        }
+        out.push((name.to_ascii_lowercase(), attributes));
+        rest = &body[end.min(body.len())..];
+    }
+    out
+}
+
+#[sqlx::test]
+async fn forty_hostile_payloads_are_stored_and_rendered_inert(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let app = app(&pool);
+    for (n, payload) in XSS.iter().enumerate() {
+        let name: String = payload.chars().take(100).collect();
+        let body = format!("{payload} #{n}");
+        let sent = send(&app, &path, &Comment::new(post_id, &name, &body)).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{payload}");
+        // As a website, each is refused or becomes a plain http(s) address.
+        let mut website = Comment::new(post_id, "Site", "site test");
+        website.website = payload;
+        let page = send(&app, &path, &website).await;
+        assert!(
+            page.status == StatusCode::UNPROCESSABLE_ENTITY || page.status == StatusCode::SEE_OTHER,
+            "{payload}: {}",
+            page.status
+        );
+        sqlx::query("delete from comments where body_source = 'site test'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.field("website")
+                .as_deref()
+                .filter(|_| page.status == StatusCode::UNPROCESSABLE_ENTITY)
+                .unwrap_or(payload),
+            *payload
+        );
+    }
+    let page = get(&app, &path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let comments = page
+        .body
+        .split("<section class=\"comments\"")
+        .nth(1)
+        .unwrap()
+        .split("<nav class=\"blog-pager\"")
+        .next()
+        .unwrap();
+    let allowed = [
+        "a",
+        "p",
+        "br",
+        "em",
+        "strong",
+        "code",
+        "pre",
+        "blockquote",
+        "ol",
+        "ul",
+        "li",
+        "article",
+        "time",
+        "div",
+        "section",
+        "h2",
+        "h3",
+        "form",
+        "input",
+        "label",
+        "textarea",
+        "button",
+        "span",
+        "nav",
+        "main",
+        "aside",
+        "details",
+        "summary",
+    ];
+    let found = tags(comments);
+    assert!(
+        found.len() > 100,
+        "the parser sees the comments' tags: {}",
+        found.len()
+    );
+    for (name, attributes) in found {
+        assert!(
+            allowed.contains(&name.as_str()) || name.is_empty(),
+            "unexpected <{name} {attributes:?}>"
+        );
+        for (attribute, value) in &attributes {
+            assert!(
+                !attribute.starts_with("on") && attribute != "style",
+                "<{name} {attribute}={value}>"
+            );
+            if matches!(attribute.as_str(), "href" | "src" | "action") {
+                assert!(
+                    ["http://", "https://", "#", "/"]
+                        .iter()
+                        .any(|ok| value.starts_with(ok)),
+                    "<{name} {attribute}={value}>"
+                );
+            }
+        }
+    }
+    let text = page.text();
+    assert!(
+        text.contains("<script>alert(1)</script> #0"),
+        "shown as text"
+    );
+    assert!(text.contains(&format!("{} comments:", XSS.len())));
+}
+
+#[sqlx::test]
+async fn a_database_outage_while_posting_gives_back_the_typed_comment(
+    pool_options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let direct = pool_options.connect_with(connect.clone()).await.unwrap();
+    let (post_id, path) = a_post(&direct).await;
+    let mut proxy = Proxy::in_front_of(&connect).await;
+    let pool = proxy.pool(&connect).await;
+    let app = app(&pool);
+    assert_eq!(get(&app, &path).await.status, StatusCode::OK);
+    proxy.cut().await;
+
+    let mut comment = Comment::new(
+        post_id,
+        "Unlucky Una",
+        "A long, careful comment\nthat must not be lost.",
+    );
+    comment.email = "una@example.org";
+    let page = send(&app, &path, &comment).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(page.header("retry-after"), "5");
+    assert!(page.text().contains("Your comment was not saved yet"));
+    assert_eq!(
+        page.field("comment").as_deref(),
+        Some("A long, careful comment\nthat must not be lost.")
+    );
+    assert_eq!(page.field("name").as_deref(), Some("Unlucky Una"));
+    assert_eq!(page.field("email").as_deref(), Some("una@example.org"));
+    assert_eq!(
+        page.field("token"),
+        Some(comment.token.clone()),
+        "the same form can be sent again"
+    );
+    assert!(
+        page.body
+            .contains(&format!("action=\"{path}#post-a-comment\""))
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from comments")
+        .fetch_one(&direct)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}

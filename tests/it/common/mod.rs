@@ -1,0 +1,450 @@
+//! Helpers shared by the integration tests: an app on a per-test database, requests, and posts.
+
+pub mod browser;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Request, StatusCode},
+};
+use folio::{
+    AppState,
+    auth::Secret,
+    config::Config,
+    db::{self, posts::PostChanges},
+    domain::{
+        comment::CommentStatus,
+        post::{BodyFormat, PostKind, PostStatus},
+        slug::{post_path, slugify},
+    },
+    render::markdown,
+};
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+pub const BASE_URL: &str = "http://blog.test";
+
+/// The key tests sign forms with, as the server would.
+pub fn secret() -> Secret {
+    Secret::from_passphrase("folio tests")
+}
+
+pub fn app(pool: &PgPool) -> Router {
+    app_with(pool, Config::with_base_url(BASE_URL))
+}
+
+pub fn app_with(pool: &PgPool, config: Config) -> Router {
+    folio::app(AppState::new(pool.clone(), config, secret()))
+}
+
+/// One Folio process with its page cache on, once it is listening for change notices.
+pub async fn cached_app(pool: &PgPool) -> (AppState, Router) {
+    let config = Config {
+        page_cache_bytes: 4 << 20,
+        ..Config::with_base_url(BASE_URL)
+    };
+    let state = AppState::new(pool.clone(), config, secret());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !state.pages.is_active() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page cache never started listening"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    (state.clone(), folio::app(state))
+}
+
+/// GETs `uri` until `seen` holds for its page (another process hears of a change within
+/// milliseconds), failing after two seconds.
+pub async fn eventually(app: &Router, uri: &str, seen: impl Fn(&Page) -> bool) -> Page {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let page = get(app, uri).await;
+        if seen(&page) {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{uri} never showed the change: {}",
+            page.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The page's visible text: tags dropped, entities for quotes and ampersands decoded,
+    /// white space folded. What a reader would read.
+    pub fn text(&self) -> String {
+        visible_text(&self.body)
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the form field `name` as the page shows it (input value or textarea text).
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let at = self.body.find(&marker)?;
+        let tag_start = self.body[..at].rfind('<')?;
+        if self.body[tag_start..].starts_with("<textarea") {
+            let open_end = at + self.body[at..].find('>')? + 1;
+            let close = open_end + self.body[open_end..].find("</textarea>")?;
+            return Some(decode_entities(&self.body[open_end..close]));
+        }
+        let tag_end = at + self.body[at..].find('>')?;
+        let tag = &self.body[tag_start..tag_end];
+        let value = tag.split("value=\"").nth(1)?.split('"').next()?;
+        Some(decode_entities(value))
+    }
+
+    /// Every `href` on the page that contains `needle`, in order.
+    pub fn links_containing(&self, needle: &str) -> Vec<String> {
+        self.body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|href| href.contains(needle))
+            .map(decode_entities)
+            .collect()
+    }
+
+    /// The titles of posts shown on a listing page, in order.
+    pub fn post_titles(&self) -> Vec<String> {
+        self.body
+            .split("class=\"post-title p-name\">")
+            .skip(1)
+            .filter_map(|rest| rest.split("</h").next())
+            .map(visible_text)
+            .collect()
+    }
+}
+
+pub fn visible_text(html: &str) -> String {
+    const BLOCKS: [&str; 31] = [
+        "td",
+        "th",
+        "tr",
+        "dt",
+        "dd",
+        "pre",
+        "label",
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "li",
+        "ul",
+        "ol",
+        "br",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "nav",
+        "main",
+        "aside",
+        "details",
+        "summary",
+        "figure",
+        "figcaption",
+        "blockquote",
+        "title",
+        "a",
+    ];
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        // Links get a space too, so that neighbouring links read as separate words.
+        if BLOCKS.contains(&name.to_ascii_lowercase().as_str())
+            && !(name == "a" && tag.starts_with('/'))
+        {
+            out.push(' ');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    decode_entities(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Decodes the entities that askama and ammonia write.
+pub fn decode_entities(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// Form-encodes fields as a browser does.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(name, NON_ALPHANUMERIC),
+                utf8_percent_encode(value, NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// POSTs a form, with extra headers (cookies, X-Forwarded-For).
+pub async fn post_form(
+    app: &Router,
+    uri: &str,
+    fields: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Page {
+    let mut request =
+        Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(app, request.body(Body::from(form_body(fields))).unwrap()).await
+}
+
+pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Page {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+pub async fn get(app: &Router, uri: &str) -> Page {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Page {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A post as the tests write it.
+pub struct Post {
+    pub title: String,
+    pub body: String,
+    pub status: PostStatus,
+    pub kind: PostKind,
+    pub published_at: Option<OffsetDateTime>,
+    pub labels: Vec<String>,
+}
+
+impl Post {
+    pub fn published(title: &str, at: OffsetDateTime) -> Self {
+        Self {
+            title: title.to_owned(),
+            body: format!("The body of {title}."),
+            status: PostStatus::Published,
+            kind: PostKind::Post,
+            published_at: Some(at),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn labels(mut self, labels: &[&str]) -> Self {
+        self.labels = labels.iter().map(|l| (*l).to_owned()).collect();
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.to_owned();
+        self
+    }
+
+    /// Kept back: a draft (a published post with a time to come is scheduled).
+    pub fn draft(mut self) -> Self {
+        self.status = PostStatus::Draft;
+        self
+    }
+
+    pub fn page(mut self) -> Self {
+        self.kind = PostKind::Page;
+        self
+    }
+}
+
+pub async fn author(pool: &PgPool) -> i64 {
+    db::users::upsert_without_login(pool, "casey@example.test", "Casey Writer", "author")
+        .await
+        .unwrap()
+}
+
+/// Writes a post (paths in UTC, like a blog in the default zone); returns (id, path).
+pub async fn add_post(pool: &PgPool, post: Post) -> (i64, String) {
+    let author = author(pool).await;
+    let slug = slugify(&post.title);
+    let at = post.published_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let path = match post.kind {
+        PostKind::Page => format!("/p/{slug}.html"),
+        PostKind::Post => post_path(at.year() as i16, at.month() as i8, &slug),
+    };
+    let id = db::posts::create(
+        pool,
+        &PostChanges {
+            kind: post.kind,
+            path: path.clone(),
+            slug,
+            title: post.title.clone(),
+            body_html: markdown::to_html(&post.body),
+            excerpt: markdown::excerpt(&post.body, 200),
+            body_source: post.body,
+            body_format: BodyFormat::Markdown,
+            status: post.status,
+            published_at: post.published_at,
+            comment_policy: None,
+            labels: post.labels,
+        },
+        author,
+    )
+    .await
+    .unwrap()
+    .expect("a free path");
+    (id, path)
+}
+
+pub async fn add_comment(
+    pool: &PgPool,
+    post_id: i64,
+    name: &str,
+    body: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> i64 {
+    add_reply(pool, post_id, None, name, body, status, at).await
+}
+
+pub async fn add_reply(
+    pool: &PgPool,
+    post_id: i64,
+    parent_id: Option<i64>,
+    name: &str,
+    body: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> i64 {
+    db::comments::insert(
+        pool,
+        &db::comments::NewComment {
+            post_id,
+            parent_id,
+            author_name: name.to_owned(),
+            author_email: None,
+            author_url: None,
+            body_source: body.to_owned(),
+            body_html: folio::render::comment::to_html(body),
+            status: CommentStatus::parse(status).expect("a comment status"),
+            created_at: at,
+            status_reason: None,
+            client_hash: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore, on the same port.
+pub struct Proxy {
+    pub port: u16,
+    upstream: (String, u16),
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// A proxy in front of the test's database server.
+    pub async fn in_front_of(connect: &sqlx::postgres::PgConnectOptions) -> Self {
+        Self::start(0, (connect.get_host().to_owned(), connect.get_port())).await
+    }
+
+    async fn start(port: u16, upstream: (String, u16)) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = upstream.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    break;
+                };
+                let upstream = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            upstream,
+            task: Some(task),
+        }
+    }
+
+    /// Folio's pool through this proxy, giving up on a connection after half a second.
+    pub async fn pool(&self, connect: &sqlx::postgres::PgConnectOptions) -> PgPool {
+        db::pool_options()
+            .acquire_timeout(std::time::Duration::from_millis(500))
+            .connect_with(connect.clone().port(self.port))
+            .await
+            .unwrap()
+    }
+
+    /// Drops the listener and every open connection (the JoinSet aborts them).
+    pub async fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Listens again on the same port: the database is back.
+    pub async fn restore(&mut self) {
+        *self = Self::start(self.port, self.upstream.clone()).await;
+    }
+}

