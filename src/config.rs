@@ -4,6 +4,21 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Every option's default, written once: clap shows and applies them, and `Config` (used as it
+/// is by the tests) starts from the same values.
+pub mod defaults {
+    pub const ADDR: &str = "127.0.0.1:8080";
+    /// The blog's URL when served at `ADDR` (`folio export` has no address of its own).
+    pub const BASE_URL: &str = "http://127.0.0.1:8080";
+    pub const LOG: &str = "info,sqlx=warn";
+    pub const COMMENT_RATE_LIMIT: u32 = 5;
+    pub const PAGE_CACHE_MB: usize = 16;
+    pub const CLIENT_TIMEOUT_SECS: u64 = 10;
+    pub const IMPORT_MAX_MB: usize = 1024;
+    /// URLs per sitemap file (the protocol's limit).
+    pub const SITEMAP_CHUNK: i64 = 50_000;
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -27,7 +42,7 @@ pub struct Cli {
         long,
         env = "FOLIO_LOG",
         global = true,
-        default_value = "info,sqlx=warn"
+        default_value = defaults::LOG
     )]
     pub log: String,
 
@@ -68,7 +83,7 @@ pub struct ImportArgs {
 pub struct ExportArgs {
     pub format: crate::export::Format,
     /// Public URL of the blog, for the links in the export
-    #[arg(long, env = "FOLIO_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "FOLIO_BASE_URL", default_value = defaults::BASE_URL)]
     pub base_url: String,
 }
 
@@ -100,7 +115,7 @@ pub enum UserCommand {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on
-    #[arg(long, env = "FOLIO_ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "FOLIO_ADDR", default_value = defaults::ADDR)]
     pub addr: SocketAddr,
 
     /// Public URL of the blog (for absolute links in feeds and canonical links);
@@ -119,20 +134,20 @@ pub struct ServeArgs {
     pub trust_proxy: bool,
 
     /// Comments one client address may post per minute (0: no limit; for benchmarks only)
-    #[arg(long, env = "FOLIO_COMMENT_RATE_LIMIT", default_value_t = 5)]
+    #[arg(long, env = "FOLIO_COMMENT_RATE_LIMIT", default_value_t = defaults::COMMENT_RATE_LIMIT)]
     pub comment_rate_limit: u32,
 
     /// Memory for rendered public pages, in MiB (0 turns the page cache off)
-    #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = 16)]
+    #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = defaults::PAGE_CACHE_MB)]
     pub page_cache_mb: usize,
 
     /// Seconds a client has to send a request's headers, and again its body (an idle
     /// keep-alive connection is closed after this too)
-    #[arg(long, env = "FOLIO_CLIENT_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "FOLIO_CLIENT_TIMEOUT", default_value_t = defaults::CLIENT_TIMEOUT_SECS)]
     pub client_timeout: u64,
 
     /// The largest export file the admin page accepts for import, in MiB
-    #[arg(long, env = "FOLIO_IMPORT_MAX_MB", default_value_t = 1024)]
+    #[arg(long, env = "FOLIO_IMPORT_MAX_MB", default_value_t = defaults::IMPORT_MAX_MB)]
     pub import_max_mb: usize,
 
     /// Serve /metrics (Prometheus) to scrapers that send this as a bearer token
@@ -197,12 +212,13 @@ impl Config {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             trust_proxy: false,
-            comment_rate_limit: 5,
-            sitemap_chunk: 50_000,
+            comment_rate_limit: defaults::COMMENT_RATE_LIMIT,
+            sitemap_chunk: defaults::SITEMAP_CHUNK,
+            // Off unless asked for: a test sees every write at once.
             page_cache_bytes: 0,
             metrics_token: None,
-            client_timeout: std::time::Duration::from_secs(10),
-            import_max_bytes: 1024 * 1024 * 1024,
+            client_timeout: std::time::Duration::from_secs(defaults::CLIENT_TIMEOUT_SECS),
+            import_max_bytes: defaults::IMPORT_MAX_MB * 1024 * 1024,
         }
     }
 

@@ -39,8 +39,9 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// What the error page says. Attached to error responses so that the error-page layer,
-/// which can reach the blog's settings, renders it in the blog's layout.
+/// Response marker, set by `AppError`'s responses, read by `http::error_pages` (the stack every
+/// response passes through): what the error page says, rendered there in the blog's layout,
+/// which needs the settings a bare `IntoResponse` cannot reach.
 #[derive(Debug, Clone)]
 pub struct ErrorPageText {
     pub heading: &'static str,
@@ -84,7 +85,8 @@ impl ErrorPageText {
     }
 }
 
-/// Marks a 4xx/5xx response whose body is meant for machines and must be left as it is.
+/// Response marker, set by handlers answering machines (metrics, feeds), read by
+/// `http::error_pages`: this 4xx/5xx body is meant for machines and is left as it is.
 #[derive(Debug, Clone, Copy)]
 pub struct PlainErrorBody;
 

@@ -24,20 +24,3 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 pub fn new_csrf_token() -> String {
     URL_SAFE_NO_PAD.encode(&super::Secret::generate()[..24])
 }
-
-/// The `Set-Cookie` value that starts a session.
-pub fn cookie(token: &str, secure: bool) -> String {
-    format!(
-        "{COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
-        IDLE_DAYS * 24 * 60 * 60,
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-/// The `Set-Cookie` value that ends it.
-pub fn clearing_cookie(secure: bool) -> String {
-    format!(
-        "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    )
-}

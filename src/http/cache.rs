@@ -23,7 +23,8 @@ use crate::{
 /// the same for every reader; the token, which carries the time, is put in as it is sent.
 pub const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
 
-/// Marks a page that any reader may be given again, until `until` at the latest.
+/// Response marker, set by public handlers, read by `pages` (public stack): any reader may be
+/// given this page again, until `until` at the latest. Unmarked responses are never kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Cacheable {
     pub until: Option<OffsetDateTime>,
@@ -50,21 +51,54 @@ impl Cacheable {
     }
 }
 
-/// Set on the answer to a write that changed nothing readers see (a comment held for moderation
-/// or stored as spam, a form sent back with errors): the page cache is kept.
+/// Response marker, set by the comment handler, read by `pages` and `empty_after_writes`: this
+/// write changed nothing readers see (a comment held for moderation or stored as spam), so the
+/// page cache is kept.
 #[derive(Debug, Clone, Copy)]
 pub struct NothingPublicChanged;
 
-/// Set on a post page whose body holds `TOKEN_PLACEHOLDER` for this post's comment form.
+/// Response marker, set by the post page handler, read by `pages`: the body holds
+/// `TOKEN_PLACEHOLDER` for this post's comment form, to be filled in as each copy is sent.
 #[derive(Debug, Clone, Copy)]
 pub struct FormTokenFor(pub i64);
 
+/// The admin stack's layer: empties the page cache after a write that succeeded.
+pub async fn empty_after_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let response = next.run(request).await;
+    if !is_read {
+        empty_if_written(&state, &response);
+    }
+    response
+}
+
+/// A write that succeeded answers with a redirect (post/redirect/get), committed by now: the
+/// next reader through this process sees it without waiting for the notice. Refused writes
+/// (4xx) never empty the cache, so junk POSTs cannot flush it.
+fn empty_if_written(state: &AppState, response: &Response) {
+    if response.status().is_redirection()
+        && response
+            .extensions()
+            .get::<NothingPublicChanged>()
+            .is_none()
+    {
+        state.pages.invalidate();
+    }
+}
+
+/// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
+/// `Cacheable`, empties the cache after a write that succeeded, and fills in the comment form's
+/// token on every post page it sends.
 pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let is_read = method == Method::GET || method == Method::HEAD;
     // A reader with held comments of their own sees a page made for them alone.
     let key = (is_read
-        && super::extract::cookie(request.headers(), super::comments::OWN_COOKIE).is_none())
+        && super::cookies::get(request.headers(), super::comments::OWN_COOKIE).is_none())
     .then(|| {
         request
             .uri()
@@ -78,17 +112,8 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
 
     let generation = state.pages.generation();
     let response = next.run(request).await;
-    // A write that succeeded answers with a redirect (post/redirect/get), committed by now: the
-    // next reader through this process sees it without waiting for the notice. Refused writes
-    // (4xx) never empty the cache, so junk POSTs cannot flush it.
-    if !is_read
-        && response.status().is_redirection()
-        && response
-            .extensions()
-            .get::<NothingPublicChanged>()
-            .is_none()
-    {
-        state.pages.invalidate();
+    if !is_read {
+        empty_if_written(&state, &response);
     }
     let token_for = response.extensions().get::<FormTokenFor>().copied();
     let cacheable = response

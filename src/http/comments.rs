@@ -214,18 +214,15 @@ fn stored(
     if status == CommentStatus::Pending {
         own_ids.push(id);
         let value = signed::encode_ids(&state.secret, &own_ids);
-        let secure = if state.config.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!(
-            "{OWN_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
-            OWN_COOKIE_DAYS * 24 * 60 * 60
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            super::cookies::set(
+                OWN_COOKIE,
+                &value,
+                time::Duration::days(OWN_COOKIE_DAYS),
+                state.config.secure_cookies(),
+            ),
         );
-        if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-        }
     }
     response
 }
@@ -276,7 +273,7 @@ fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Respons
 
 /// The ids in this browser's signed cookie of its own held comments.
 pub fn own_comment_ids(headers: &HeaderMap, secret: &Secret) -> Vec<i64> {
-    super::extract::cookie(headers, OWN_COOKIE)
-        .map(|value| signed::decode_ids(secret, value))
+    super::cookies::get(headers, OWN_COOKIE)
+        .map(|value| signed::decode_ids(secret, &value))
         .unwrap_or_default()
 }

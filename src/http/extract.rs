@@ -4,7 +4,7 @@ use std::{convert::Infallible, net::SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
-    http::{HeaderMap, header, request::Parts},
+    http::request::Parts,
 };
 
 use crate::state::AppState;
@@ -41,16 +41,4 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ConnectInfo(addr)| addr.ip().to_string());
         Ok(Self(peer))
     }
-}
-
-/// The value of the request's cookie `name`, if it sent a non-empty one.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, value)| *n == name && !value.is_empty())
-        .map(|(_, value)| value)
 }

@@ -4,6 +4,7 @@ mod admin;
 pub mod assets;
 mod cache;
 mod comments;
+mod cookies;
 mod etag;
 mod extract;
 mod feeds;
@@ -27,6 +28,7 @@ use axum::{
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
 };
+use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
@@ -43,52 +45,28 @@ use crate::{
     views::{Layout, public::ErrorPage},
 };
 
-/// Requests larger than this are refused with 413 before any handler runs (room for a 10 MB
-/// image upload; forms are held to axum's 2 MB default by their extractors).
-const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
+/// Readers' forms (comments) are small: axum's own limit for a form, refused with 413 before
+/// any handler runs.
+const FORM_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The admin area takes a 10 MB image upload and the form around it.
+const ADMIN_BODY_BYTES: usize = 12 * 1024 * 1024;
+/// Health checks, metrics, assets and media are reads: nothing to send but headers.
+const READ_BODY_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: https:; \
      style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// The whole application: four sub-routers, each with its own stack of limits, inside one
+/// stack every response passes through (from the outside in: request ids, metrics and the log
+/// line, compression, security headers, error pages, panics caught).
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(public::router())
-        .merge(admin::router())
-        .merge(health::router())
-        .merge(assets::router())
-        .merge(media::router())
-        .merge(feeds::router())
-        .merge(metrics::router())
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), public::old_links))
-        .layer(middleware::from_fn_with_state(state.clone(), cache::pages))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        // A body trickled in slower than this is refused, so it cannot hold a connection.
-        .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        // Added after the limits above, so they do not apply to it: it has its own.
-        .merge(admin::upload_router(&state))
-        .layer(CatchPanicLayer::custom(|_| {
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }))
-        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(security_header(
-            header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
-        ))
-        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(security_header(
-            header::REFERRER_POLICY,
-            "strict-origin-when-cross-origin",
-        ))
-        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(CompressionLayer::new())
+    let every_response = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(x_request_id.clone(), ProcessRequestId))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -103,10 +81,109 @@ pub fn router(state: AppState) -> Router {
                 .on_response(())
                 .on_failure(()),
         )
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::observe))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, ProcessRequestId))
+        .layer(CompressionLayer::new())
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        ))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(CatchPanicLayer::custom(|_| {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }));
+    Router::new()
+        .merge(public_stack(&state))
+        .merge(admin_stack(&state))
+        .merge(admin::upload_router(&state))
+        .merge(read_stack(&state))
+        .layer(every_response)
         .with_state(state)
+}
+
+/// Readers' pages, feeds and the comment form: answered from the page cache when possible,
+/// 404s checked against old links of imported blogs, small bodies, bounded time. The 404 for
+/// an unknown address is answered here, so that old links reach it too.
+fn public_stack(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(public::router())
+        .merge(feeds::router())
+        .fallback(not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(request_timeout())
+                .map_response(axum_response)
+                // A body trickled in slower than this is refused, so it cannot hold a connection.
+                .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+                .layer(RequestBodyLimitLayer::new(FORM_BODY_BYTES))
+                .map_request(axum_request)
+                .layer(middleware::from_fn_with_state(state.clone(), cache::pages))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    public::old_links,
+                )),
+        )
+}
+
+/// The admin area: never cached; a write that succeeds empties this process's page cache at
+/// once (other processes hear of it by NOTIFY). Room for an image upload; bounded time.
+fn admin_stack(state: &AppState) -> Router<AppState> {
+    admin::router().layer(
+        ServiceBuilder::new()
+            .layer(request_timeout())
+            .map_response(axum_response)
+            .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+            .layer(RequestBodyLimitLayer::new(ADMIN_BODY_BYTES))
+            .map_request(axum_request)
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                cache::empty_after_writes,
+            )),
+    )
+}
+
+/// Health checks, metrics, fingerprinted assets and uploaded images: reads that need no page
+/// cache (they carry their own caching headers).
+fn read_stack(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(metrics::router())
+        .merge(assets::router())
+        .merge(media::router())
+        .layer(
+            ServiceBuilder::new()
+                .layer(request_timeout())
+                .map_response(axum_response)
+                .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+                .layer(RequestBodyLimitLayer::new(READ_BODY_BYTES))
+                .map_request(axum_request),
+        )
+}
+
+/// The limit layers wrap bodies in their own types; inside a `ServiceBuilder` stack these turn
+/// them back into axum's, which the middleware below and the timeout's own answer expect.
+fn axum_request<B>(request: axum::http::Request<B>) -> Request
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    request.map(Body::new)
+}
+
+fn axum_response<B>(response: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    response.map(Body::new)
+}
+
+fn request_timeout() -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -164,7 +164,8 @@ fn is_number(text: &str) -> bool {
     !text.is_empty() && text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Marks a 404 whose handler has already looked its path up among the redirects.
+/// Response marker, set by `by_path`, read by `old_links` (public stack): this 404's handler
+/// has already looked its path up among the redirects, so it is not looked up twice.
 #[derive(Clone, Copy)]
 struct RedirectsChecked;
 

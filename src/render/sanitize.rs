@@ -32,14 +32,55 @@ pub fn html_text(html: &str) -> String {
         .replace("</div>", " </div>")
         .replace("</li>", " </li>")
         .replace("</td>", " </td>");
-    let text = TEXT_ONLY.clean(&spaced).to_string();
-    let text = text
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    let text = decode_entities(&TEXT_ONLY.clean(&spaced).to_string());
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads the character references in text that Folio's own HTML holds (what ammonia, askama
+/// and pulldown-cmark write: `&amp;` `&lt;` `&gt;` `&quot;` `&nbsp;` and numeric ones). The one
+/// decoder: search snippets and plain-text excerpts both use it. Anything else stays as written.
+pub fn decode_entities(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest[1..]
+            .find(';')
+            .filter(|&end| end <= 10)
+            .and_then(|end| Some((entity(&rest[1..=end])?, end + 2)));
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some('\u{a0}'),
+        _ => {
+            let number = name.strip_prefix('#')?;
+            let code = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            char::from_u32(code).filter(|c| *c != '\0')
+        }
+    }
 }
 
 /// Escapes text for an HTML attribute or element body.
@@ -61,6 +102,15 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entities_are_read_once_and_unknown_ones_kept() {
+        assert_eq!(
+            decode_entities("a &amp;lt; b &lt;i&gt; &quot;q&quot; &#39;s&#x27; x&nbsp;y &#8212;"),
+            "a &lt; b <i> \"q\" 's' x\u{a0}y \u{2014}"
+        );
+        assert_eq!(decode_entities("AT&T &copy; &#0; &"), "AT&T &copy; &#0; &");
+    }
 
     #[test]
     fn scripts_and_handlers_are_removed() {

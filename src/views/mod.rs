@@ -377,6 +377,11 @@ impl CommentFormView {
         !self.errors.is_empty()
     }
 
+    /// "4,096", for the hint under the comment field.
+    pub fn max_chars(&self) -> String {
+        crate::domain::comment::thousands(crate::domain::comment::MAX_BODY_CHARS)
+    }
+
     pub fn fill(&mut self, form: &crate::domain::comment::CommentForm) {
         self.name.clone_from(&form.name);
         self.email.clone_from(&form.email);
@@ -395,14 +400,7 @@ pub struct NavLink {
 /// A search snippet as safe HTML: the text is decoded from the rendered post, escaped again,
 /// and only then are the match markers (`\u{1}`, `\u{2}`) turned into `<mark>` elements.
 pub fn snippet_html(snippet: &str) -> String {
-    let decoded = snippet
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
+    let decoded = crate::render::sanitize::decode_entities(snippet);
     let collapsed = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
     crate::render::sanitize::escape_html(&collapsed)
         .replace('\u{1}', "<mark>")

@@ -516,3 +516,63 @@ fn the_backup_recipe_restores_the_same_blog() {
         "{stderr}"
     );
 }
+
+/// Each sub-router has its own stack (`http::router`): the limits of one do not leak into
+/// another. Bodies over a stack's limit are refused with 413 before any handler reads them;
+/// under it, the request reaches its handler (which refuses a forged form with 403).
+#[sqlx::test]
+async fn each_router_stack_holds_its_own_body_limit(pool: PgPool) {
+    let app = app_with(
+        &pool,
+        Config {
+            import_max_bytes: 20 * 1024 * 1024,
+            ..Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Limits", datetime!(2022-03-03 10:00 UTC)),
+    )
+    .await;
+    let post = |uri: &str, size: usize| {
+        Request::post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-length", size.to_string())
+            .header("origin", crate::common::BASE_URL)
+            .body(Body::from(vec![b'a'; size]))
+            .unwrap()
+    };
+    let cases = [
+        // public: a comment form is small (2 MB)
+        (path.as_str(), 1024 * 1024, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            path.as_str(),
+            3 * 1024 * 1024,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        // admin: room for a 10 MB image (12 MB)
+        ("/admin/posts", 3 * 1024 * 1024, StatusCode::FORBIDDEN),
+        (
+            "/admin/posts",
+            13 * 1024 * 1024,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        // upload: FOLIO_IMPORT_MAX_MB, beyond the admin area's 12 MB
+        (
+            "/admin/import/upload",
+            13 * 1024 * 1024,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/admin/import/upload",
+            21 * 1024 * 1024,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        // reads: no bodies to speak of (64 KB)
+        ("/healthz", 128 * 1024, StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (uri, size, expected) in cases {
+        let page = send(&app, post(uri, size)).await;
+        assert_eq!(page.status, expected, "{uri} with {size} bytes");
+    }
+}

@@ -10,6 +10,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{AdminForm, check_origin, safe_next, session_token};
+use crate::http::cookies;
 use crate::{
     auth::{password, session},
     db,
@@ -205,10 +206,14 @@ async fn start_session(state: &AppState, user_id: i64, next: &str) -> Result<Res
     )
     .await?;
     let mut response = Redirect::to(next).into_response();
-    let cookie = session::cookie(&token, state.config.secure_cookies());
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| anyhow::anyhow!("session cookie: {e}"))?,
+        cookies::set(
+            session::COOKIE,
+            &token,
+            time::Duration::days(session::IDLE_DAYS),
+            state.config.secure_cookies(),
+        ),
     );
     Ok(response)
 }
@@ -226,10 +231,9 @@ async fn logout(
         db::sessions::delete(&state.db, &session::token_hash(&token)).await?;
     }
     let mut response = Redirect::to("/admin/login").into_response();
-    let cookie = session::clearing_cookie(state.config.secure_cookies());
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| anyhow::anyhow!("session cookie: {e}"))?,
+        cookies::clear(session::COOKIE, state.config.secure_cookies()),
     );
     Ok(response)
 }

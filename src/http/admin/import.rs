@@ -16,15 +16,16 @@ use axum::{
     Router,
     body::Body,
     extract::{DefaultBodyLimit, Multipart, Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
+use tower::ServiceBuilder;
 use tower_http::{limit::RequestBodyLimitLayer, timeout::RequestBodyTimeoutLayer};
 
-use super::{CurrentUser, check_origin, constant_time_eq};
+use super::{AdminMultipart, CurrentUser, UploadRefused};
 use crate::{
     db::{self, import::Job},
     domain::role::Role,
@@ -48,16 +49,21 @@ pub fn router() -> Router<AppState> {
         .route("/admin/export/{format}", get(download))
 }
 
-/// The upload, outside the 12 MB body limit and the 15 s request deadline every other route
-/// has: an export can be hundreds of megabytes on a slow line. The body still has to keep
-/// arriving (`FOLIO_CLIENT_TIMEOUT` between chunks).
+/// The upload stack: outside the admin area's 12 MB body limit and the 15 s request deadline
+/// every other route has, since an export can be hundreds of megabytes on a slow line. It has
+/// its own limit (`FOLIO_IMPORT_MAX_MB`), and the body must keep arriving
+/// (`FOLIO_CLIENT_TIMEOUT` between chunks).
 pub fn upload_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/import/upload", post(upload))
-        // axum's own 2 MB cap on extractors gives way to the one below.
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(state.config.import_max_bytes))
-        .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+        .layer(
+            ServiceBuilder::new()
+                .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+                .layer(RequestBodyLimitLayer::new(state.config.import_max_bytes))
+                .map_request(|request: Request<_>| request.map(Body::new))
+                // axum's own 2 MB cap on extractors gives way to the one above.
+                .layer(DefaultBodyLimit::disable()),
+        )
 }
 
 async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
@@ -188,10 +194,9 @@ async fn small_text(field: &mut axum::extract::multipart::Field<'_>) -> Result<S
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// What the import form sent: the token, the kind of file, and the file, saved to disk.
+/// What the import form sent after its token: the kind of file, and the file, saved to disk.
 #[derive(Default)]
 struct ImportForm {
-    csrf: String,
     format: String,
     file: Option<(Upload, String, u64)>,
 }
@@ -221,9 +226,8 @@ impl From<AppError> for FormError {
     }
 }
 
-/// Reads the form, streaming the file to a temporary file. The file is written only when the
-/// token that comes before it is this session's (the form sends it first).
-async fn read_form(multipart: &mut Multipart, csrf_token: &str) -> Result<ImportForm, FormError> {
+/// Reads the form (its token already checked), streaming the file to a temporary file.
+async fn read_form(multipart: &mut Multipart) -> Result<ImportForm, FormError> {
     const UNREADABLE: &str = "The upload could not be read.";
     let mut form = ImportForm::default();
     while let Some(mut field) = multipart
@@ -232,12 +236,8 @@ async fn read_form(multipart: &mut Multipart, csrf_token: &str) -> Result<Import
         .map_err(|e| FormError::from_multipart(&e, UNREADABLE))?
     {
         match field.name() {
-            Some("csrf") => form.csrf = small_text(&mut field).await?,
             Some("format") => form.format = small_text(&mut field).await?,
             Some("file") => {
-                if !constant_time_eq(form.csrf.as_bytes(), csrf_token.as_bytes()) {
-                    break;
-                }
                 let name = field
                     .file_name()
                     .unwrap_or("export.xml")
@@ -282,18 +282,24 @@ async fn read_form(multipart: &mut Multipart, csrf_token: &str) -> Result<Import
 
 async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    user: CurrentUser,
-    mut multipart: Multipart,
+    upload: Result<AdminMultipart, UploadRefused>,
 ) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
-    user.require(Role::Admin)?;
-    let ImportForm { csrf, format, file } = match read_form(
-        &mut multipart,
-        &user.session.csrf_token,
-    )
-    .await
-    {
+    let (user, form) = match upload {
+        Ok(AdminMultipart {
+            user,
+            fields: mut multipart,
+        }) => {
+            user.require(Role::Admin)?;
+            let form = read_form(&mut multipart).await;
+            (user, form)
+        }
+        Err(UploadRefused::TooLarge(user)) => {
+            user.require(Role::Admin)?;
+            (user, Err(FormError::TooLarge))
+        }
+        Err(UploadRefused::Refused(error)) => return Err(error),
+    };
+    let ImportForm { format, file } = match form {
         Ok(form) => form,
         Err(FormError::Refused(error)) => return Err(error),
         Err(FormError::TooLarge) => {
@@ -304,11 +310,6 @@ async fn upload(
             return import_page(&state, &user, Some(message), StatusCode::PAYLOAD_TOO_LARGE).await;
         }
     };
-    if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
-        return Err(AppError::Forbidden(
-            "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
-        ));
-    }
     let Some(format) = Format::parse(&format) else {
         return import_page(
             &state,

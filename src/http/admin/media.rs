@@ -2,15 +2,15 @@
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Multipart, Query, State},
-    http::{HeaderMap, StatusCode},
+    extract::{DefaultBodyLimit, Query, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{CurrentUser, check_origin, constant_time_eq};
+use super::{AdminMultipart, CurrentUser, UploadRefused};
 use crate::{
     db,
     domain::image::{ImageKind, MAX_BYTES},
@@ -78,12 +78,17 @@ async fn media_page(
 
 async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    user: CurrentUser,
-    mut multipart: Multipart,
+    upload: Result<AdminMultipart, UploadRefused>,
 ) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
-    let (mut csrf, mut file) = (String::new(), None::<Vec<u8>>);
+    let AdminMultipart {
+        user,
+        fields: mut multipart,
+    } = match upload {
+        Ok(upload) => upload,
+        Err(UploadRefused::TooLarge(user)) => return too_large(&state, &user).await,
+        Err(UploadRefused::Refused(error)) => return Err(error),
+    };
+    let mut file = None::<Vec<u8>>;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -93,22 +98,15 @@ async fn upload(
             }
             Err(_) => return Err(AppError::BadRequest("The upload could not be read.")),
         };
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("file") => match field.bytes().await {
+        if field.name() == Some("file") {
+            match field.bytes().await {
                 Ok(bytes) => file = Some(bytes.to_vec()),
                 Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                     return too_large(&state, &user).await;
                 }
                 Err(_) => return Err(AppError::BadRequest("The upload could not be read.")),
-            },
-            _ => {}
+            }
         }
-    }
-    if !constant_time_eq(csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
-        return Err(AppError::Forbidden(
-            "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
-        ));
     }
     let refuse = |message: &str| {
         media_page(

@@ -14,10 +14,12 @@ mod users;
 use axum::{
     Router,
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
-    http::{HeaderMap, Method, header, request::Parts},
+    extract::{FromRequest, FromRequestParts, Multipart, Request},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, de::DeserializeOwned};
+use subtle::ConstantTimeEq;
 
 use crate::{
     auth::session,
@@ -95,7 +97,7 @@ impl CurrentUser {
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    crate::http::extract::cookie(headers, session::COOKIE).map(str::to_owned)
+    crate::http::cookies::get(headers, session::COOKIE)
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -167,27 +169,102 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AdminForm<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = request.into_parts();
-        check_origin(&parts.headers, &state.config)?;
-        let user = CurrentUser::from_request_parts(&mut parts, state).await?;
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+        let (user, request) = same_site_user(request, state).await?;
+        let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| AppError::BadRequest("The form could not be read."))?;
         let csrf: CsrfField = serde_html_form::from_bytes(&bytes)
             .map_err(|_| AppError::BadRequest("The form could not be read."))?;
-        if !constant_time_eq(csrf.csrf.as_bytes(), user.session.csrf_token.as_bytes()) {
-            return Err(AppError::Forbidden(
-                "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
-            ));
-        }
+        check_csrf(&csrf.csrf, &user)?;
         let form = serde_html_form::from_bytes(&bytes)
             .map_err(|_| AppError::BadRequest("The form could not be read."))?;
         Ok(Self { user, form })
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// An admin upload (`multipart/form-data`): the current user, a same-site Origin and a matching
+/// CSRF token, which the form sends as its first field, so it is checked before a byte of any
+/// file is read. The fields after it are left in `fields`.
+pub struct AdminMultipart {
+    pub user: CurrentUser,
+    pub fields: Multipart,
+}
+
+/// Why an upload was refused before its handler ran. A handler that explains its own size
+/// limit takes `Result<AdminMultipart, UploadRefused>` and answers `TooLarge` itself.
+pub enum UploadRefused {
+    /// The body went over the route's limit before the token was read.
+    TooLarge(CurrentUser),
+    Refused(AppError),
+}
+
+impl From<AppError> for UploadRefused {
+    fn from(error: AppError) -> Self {
+        UploadRefused::Refused(error)
+    }
+}
+
+impl IntoResponse for UploadRefused {
+    fn into_response(self) -> Response {
+        match self {
+            UploadRefused::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+            UploadRefused::Refused(error) => error.into_response(),
+        }
+    }
+}
+
+impl FromRequest<AppState> for AdminMultipart {
+    type Rejection = UploadRefused;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        const UNREADABLE: AppError = AppError::BadRequest("The upload could not be read.");
+        let (user, request) = same_site_user(request, state).await?;
+        let mut fields = Multipart::from_request(request, state)
+            .await
+            .map_err(|_| UNREADABLE)?;
+        let mut token = Vec::new();
+        let first = match fields.next_field().await {
+            Ok(first) => first,
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(UploadRefused::TooLarge(user));
+            }
+            Err(_) => return Err(UNREADABLE.into()),
+        };
+        if let Some(mut field) = first
+            && field.name() == Some("csrf")
+        {
+            while let Some(chunk) = field.chunk().await.map_err(|_| UNREADABLE)? {
+                token.extend_from_slice(&chunk);
+                if token.len() > 1024 {
+                    return Err(UNREADABLE.into());
+                }
+            }
+        }
+        check_csrf(&String::from_utf8_lossy(&token), &user)?;
+        Ok(Self { user, fields })
+    }
+}
+
+/// The first checks of every admin write: the request comes from this site, from a session.
+async fn same_site_user(
+    request: Request,
+    state: &AppState,
+) -> Result<(CurrentUser, Request), AppError> {
+    let (mut parts, body) = request.into_parts();
+    check_origin(&parts.headers, &state.config)?;
+    let user = CurrentUser::from_request_parts(&mut parts, state).await?;
+    Ok((user, Request::from_parts(parts, body)))
+}
+
+/// The one CSRF check: the token a form sent back is its session's (compared in constant time).
+fn check_csrf(sent: &str, user: &CurrentUser) -> Result<(), AppError> {
+    if bool::from(sent.as_bytes().ct_eq(user.session.csrf_token.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This form has expired or did not come from this blog. Go back, reload the page and send it again.",
+        ))
+    }
 }
 
 /// `next` after login: only a path on this site, never another host.
