@@ -3,11 +3,63 @@
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use crate::import::{
-    Counts, Moved, Summary,
-    model::Author,
-    stage::{StagedComment, StagedPost},
-};
+use crate::domain::import::{Author, Counts, Moved, Summary};
+
+/// A post made ready for the blog by the import's reader (path, sanitized HTML, excerpt),
+/// waiting to be staged.
+#[derive(Debug, Clone)]
+pub struct StagedPost {
+    pub source_id: String,
+    pub kind: &'static str,
+    pub path: String,
+    pub slug: String,
+    pub title: String,
+    pub body_source: String,
+    pub body_format: &'static str,
+    pub body_html: String,
+    pub excerpt: String,
+    pub draft: bool,
+    pub published_at: Option<OffsetDateTime>,
+    pub published_offset: Option<i32>,
+    pub author: Option<Author>,
+    pub comment_policy: Option<String>,
+    /// One per line.
+    pub labels: String,
+    pub line: i64,
+    /// The path is the one the source gave (it wins over a path Folio had to make up).
+    pub path_given: bool,
+    pub old_paths: Vec<String>,
+}
+
+/// A comment made ready for the blog, waiting to be staged.
+#[derive(Debug, Clone)]
+pub struct StagedComment {
+    pub source_id: String,
+    pub post_source_id: String,
+    pub parent_source_id: Option<String>,
+    pub author_name: String,
+    pub author_email: Option<String>,
+    pub author_url: Option<String>,
+    pub body_source: String,
+    pub body_format: &'static str,
+    pub body_html: String,
+    pub status: &'static str,
+    pub created_at: OffsetDateTime,
+    pub created_offset: i32,
+    pub line: i64,
+}
+
+impl StagedPost {
+    pub fn size(&self) -> usize {
+        self.body_source.len() + self.body_html.len() + self.title.len() + 256
+    }
+}
+
+impl StagedComment {
+    pub fn size(&self) -> usize {
+        self.body_source.len() + self.body_html.len() + 256
+    }
+}
 
 /// Posts waiting to be sent, column by column (one insert of arrays per batch).
 #[derive(Debug, Default)]

@@ -2,6 +2,7 @@
 
 pub mod comment;
 pub mod image;
+pub mod import;
 pub mod post;
 pub mod role;
 pub mod slug;

@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-pub use crate::domain::{comment::CommentStatus, post::PostKind};
+pub use crate::domain::{comment::CommentStatus, import::Author, post::PostKind};
 
 /// Folio's own elements in its exports: the Markdown a post was written in and the text a
 /// comment was typed as, so that a Folio blog moved with an export comes back exactly.
@@ -13,14 +13,6 @@ pub enum Body {
     Html(String),
     /// Written in Folio's editor (only in Folio's own exports).
     Markdown(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Author {
-    /// The source's id for the person (profile URL, login), or their name.
-    pub key: String,
-    pub name: String,
-    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone)]
