@@ -370,19 +370,6 @@ pub async fn month_counts(db: &PgPool, timezone: &str) -> Result<Vec<MonthCount>
     .await
 }
 
-/// Adds a redirect from a path the post no longer lives at.
-pub async fn add_redirect(db: &PgPool, old_path: &str, post_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"insert into redirects (old_path, post_id) values ($1, $2)
-           on conflict (old_path) do update set post_id = excluded.post_id"#,
-        old_path,
-        post_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// A search hit: the post and a snippet of its text around the matches. In the snippet,
 /// `\u{1}` and `\u{2}` mark where each match starts and ends; the text is not yet escaped.
 #[derive(Debug, Clone)]
@@ -450,22 +437,6 @@ pub async fn search_count(db: &PgPool, query: &str, up_to: i64) -> Result<i64, s
     )
     .fetch_one(db)
     .await
-}
-
-/// Sets a post's own comment policy (none: the blog's default).
-pub async fn set_comment_policy(
-    db: &PgPool,
-    post_id: i64,
-    policy: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"update posts set comment_policy = $2 where id = $1"#,
-        post_id,
-        policy
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

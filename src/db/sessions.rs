@@ -70,14 +70,3 @@ pub async fn delete(db: &PgPool, token_hash: &[u8]) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
-
-/// Makes a session expired (tests and "log out everywhere").
-pub async fn expire_all_for(db: &PgPool, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"update sessions set expires_at = now() where user_id = $1"#,
-        user_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}

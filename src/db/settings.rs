@@ -69,25 +69,6 @@ pub async fn update_basics(
     Ok(())
 }
 
-/// Sets the blog's default comment policy and its spam word list (tests now; admin settings later).
-pub async fn update_comments(
-    db: &PgPool,
-    policy: &str,
-    moderate_after_days: i32,
-    blocked_terms: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"update settings set comment_policy = $1, moderate_after_days = $2, blocked_terms = $3
-           where id = 1"#,
-        policy,
-        moderate_after_days,
-        blocked_terms
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Every setting the admin settings page edits. A new search language re-indexes every post,
 /// in the same transaction.
 pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Error> {

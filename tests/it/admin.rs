@@ -292,7 +292,7 @@ async fn sessions_are_flagged_rotated_and_ended_by_logout_or_expiry(pool: PgPool
         .fetch_one(&pool)
         .await
         .unwrap();
-    db::sessions::expire_all_for(&pool, user).await.unwrap();
+    crate::common::expire_sessions_of(&pool, user).await;
     assert_eq!(
         session.get(&app, "/admin").await.status,
         StatusCode::SEE_OTHER,

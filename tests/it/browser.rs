@@ -94,9 +94,7 @@ async fn a_reader_posts_a_comment_from_a_real_browser(pool: PgPool) {
     );
 
     // On a moderated blog the author sees their comment waiting, thanks to the signed cookie.
-    db::settings::update_comments(&pool, "moderated", 14, "")
-        .await
-        .unwrap();
+    crate::common::set_comment_settings(&pool, "moderated", 14, "").await;
     browser.goto(&url).await.unwrap();
     post_comment(
         &browser,

@@ -508,13 +508,7 @@ async fn search_ranks_titles_first_understands_quotes_or_and_minus_and_highlight
     )
     .await;
     let app = app(&pool);
-    let results = |page: &crate::common::Page| -> Vec<String> {
-        page.body
-            .split("<h2 class=\"result-title\">")
-            .skip(1)
-            .map(|r| crate::common::visible_text(r.split("</h2>").next().unwrap()))
-            .collect()
-    };
+    let results = |page: &crate::common::Page| page.texts("h2.result-title");
     let page = get(&app, "/search?q=sourdough").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(

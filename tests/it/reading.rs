@@ -504,9 +504,7 @@ async fn an_old_path_redirects_permanently_to_the_post(pool: PgPool) {
         Post::published("Renamed", datetime!(2022-05-05 10:00 UTC)),
     )
     .await;
-    folio::db::posts::add_redirect(&pool, "/2022/05/old-name.html", id)
-        .await
-        .unwrap();
+    crate::common::add_redirect(&pool, "/2022/05/old-name.html", id).await;
     let page = get(&app(&pool), "/2022/05/old-name.html").await;
     assert_eq!(page.status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(page.header("location"), path);

@@ -20,6 +20,7 @@ use folio::{
     render::markdown,
 };
 use http_body_util::BodyExt;
+use scraper::{ElementRef, Html, Node, Selector};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -82,8 +83,7 @@ pub struct Page {
 }
 
 impl Page {
-    /// The page's visible text: tags dropped, entities for quotes and ampersands decoded,
-    /// white space folded. What a reader would read.
+    /// The page's visible text: what a reader would read, white space folded.
     pub fn text(&self) -> String {
         visible_text(&self.body)
     }
@@ -95,46 +95,67 @@ impl Page {
             .unwrap_or("")
     }
 
+    /// The page parsed as a browser parses it.
+    pub fn document(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
     /// The value of the form field `name` as the page shows it (input value or textarea text).
     pub fn field(&self, name: &str) -> Option<String> {
-        let marker = format!("name=\"{name}\"");
-        let at = self.body.find(&marker)?;
-        let tag_start = self.body[..at].rfind('<')?;
-        if self.body[tag_start..].starts_with("<textarea") {
-            let open_end = at + self.body[at..].find('>')? + 1;
-            let close = open_end + self.body[open_end..].find("</textarea>")?;
-            return Some(decode_entities(&self.body[open_end..close]));
+        let document = self.document();
+        let input = selector(&format!("input[name=\"{name}\"]"));
+        let textarea = selector(&format!("textarea[name=\"{name}\"]"));
+        if let Some(input) = document.select(&input).next() {
+            return Some(input.value().attr("value").unwrap_or("").to_owned());
         }
-        let tag_end = at + self.body[at..].find('>')?;
-        let tag = &self.body[tag_start..tag_end];
-        let value = tag.split("value=\"").nth(1)?.split('"').next()?;
-        Some(decode_entities(value))
+        document
+            .select(&textarea)
+            .next()
+            .map(|t| t.text().collect::<String>())
     }
 
     /// Every `href` on the page that contains `needle`, in order.
     pub fn links_containing(&self, needle: &str) -> Vec<String> {
-        self.body
-            .split("href=\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
+        self.document()
+            .select(&selector("[href]"))
+            .filter_map(|e| e.value().attr("href"))
             .filter(|href| href.contains(needle))
-            .map(decode_entities)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The visible text of each element matching the CSS selector `css`, in order.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        self.document()
+            .select(&selector(css))
+            .map(|e| element_text(e))
             .collect()
     }
 
     /// The titles of posts shown on a listing page, in order.
     pub fn post_titles(&self) -> Vec<String> {
-        self.body
-            .split("class=\"post-title p-name\">")
-            .skip(1)
-            .filter_map(|rest| rest.split("</h").next())
-            .map(visible_text)
-            .collect()
+        self.texts(".post-title.p-name")
     }
 }
 
+pub fn selector(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"))
+}
+
+/// The text a reader sees in a page or a fragment of one, white space folded.
 pub fn visible_text(html: &str) -> String {
-    const BLOCKS: [&str; 31] = [
+    let document = if html.trim_start().starts_with("<!DOCTYPE") {
+        Html::parse_document(html)
+    } else {
+        Html::parse_fragment(html)
+    };
+    element_text(document.root_element())
+}
+
+/// An element's text as a reader sees it: block elements (and links, which read as separate
+/// words) are set apart by spaces; scripts and styles are not text.
+pub fn element_text(element: ElementRef<'_>) -> String {
+    const APART: [&str; 31] = [
         "td",
         "th",
         "tr",
@@ -167,45 +188,35 @@ pub fn visible_text(html: &str) -> String {
         "title",
         "a",
     ];
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('>') else {
-            break;
-        };
-        let tag = &rest[open + 1..open + close];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .collect();
-        // Links get a space too, so that neighbouring links read as separate words.
-        if BLOCKS.contains(&name.to_ascii_lowercase().as_str())
-            && !(name == "a" && tag.starts_with('/'))
-        {
-            out.push(' ');
+    fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+        match node.value() {
+            Node::Text(text) => out.push_str(text),
+            Node::Element(element) => {
+                let name = element.name();
+                if matches!(name, "script" | "style" | "template") {
+                    return;
+                }
+                let apart = APART.contains(&name);
+                if apart {
+                    out.push(' ');
+                }
+                for child in node.children() {
+                    walk(child, out);
+                }
+                if apart && name != "a" {
+                    out.push(' ');
+                }
+            }
+            _ => {
+                for child in node.children() {
+                    walk(child, out);
+                }
+            }
         }
-        rest = &rest[open + close + 1..];
     }
-    out.push_str(rest);
-    decode_entities(&out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Decodes the entities that askama and ammonia write.
-pub fn decode_entities(html: &str) -> String {
-    html.replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&#60;", "<")
-        .replace("&gt;", ">")
-        .replace("&#62;", ">")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
+    let mut out = String::new();
+    walk(*element, &mut out);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Form-encodes fields as a browser does.
@@ -447,4 +458,51 @@ impl Proxy {
     pub async fn restore(&mut self) {
         *self = Self::start(self.port, self.upstream.clone()).await;
     }
+}
+
+/// Sets the blog's comment policy and blocked words, as an admin would on the settings page.
+pub async fn set_comment_settings(
+    pool: &PgPool,
+    policy: &str,
+    moderate_after_days: i32,
+    blocked: &str,
+) {
+    sqlx::query(
+        "update settings set comment_policy = $1, moderate_after_days = $2, blocked_terms = $3 where id = 1",
+    )
+    .bind(policy)
+    .bind(moderate_after_days)
+    .bind(blocked)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Gives one post its own comment policy (none: the blog's default).
+pub async fn set_comment_policy(pool: &PgPool, post_id: i64, policy: Option<&str>) {
+    sqlx::query("update posts set comment_policy = $2 where id = $1")
+        .bind(post_id)
+        .bind(policy)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// An old address that leads to the post, as an import or a renamed slug leaves behind.
+pub async fn add_redirect(pool: &PgPool, old_path: &str, post_id: i64) {
+    sqlx::query("insert into redirects (old_path, post_id) values ($1, $2)")
+        .bind(old_path)
+        .bind(post_id)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// Ends every session of a user by time, as if they had all gone idle.
+pub async fn expire_sessions_of(pool: &PgPool, user_id: i64) {
+    sqlx::query("update sessions set expires_at = now() where user_id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .unwrap();
 }
