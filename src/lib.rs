@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use crate::{
     auth::Secret,
     cache::PageCache,
+    clock::{Clock, SystemClock},
     config::Config,
     db::{
         labels::LabelCount,
@@ -40,6 +41,8 @@ pub struct AppState {
     /// Rendered public pages (see `cache`).
     pub pages: Arc<PageCache>,
     pub metrics: Arc<Metrics>,
+    /// What comment-form tokens are issued and checked against.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
             secret: Arc::new(secret),
             last_settings: Arc::new(RwLock::new(Settings::default())),
             sidebar_counts: Arc::new(RwLock::new(None)),
+            clock: Arc::new(SystemClock),
         }
     }
 

@@ -179,11 +179,7 @@ fn with_token(state: &AppState, body: Bytes, slot: Option<TokenSlot>) -> Body {
     let Some(TokenSlot { post_id, offset }) = slot else {
         return Body::from(body);
     };
-    let token = form_token::issue(
-        &state.secret,
-        post_id,
-        OffsetDateTime::now_utc().unix_timestamp(),
-    );
+    let token = form_token::issue(&state.secret, post_id, state.clock.now().unix_timestamp());
     let rest = offset + TOKEN_PLACEHOLDER.len();
     let mut filled = Vec::with_capacity(body.len() + token.len());
     filled.extend_from_slice(&body[..offset]);

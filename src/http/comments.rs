@@ -94,7 +94,7 @@ async fn accept(
     }
 
     let checked = form.validate();
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     let token = form_token::check(&state.secret, &form.token, row.id, now);
     let mut comment = match (checked, token) {
         (Ok(comment), Ok(())) => comment,

@@ -634,10 +634,10 @@ async fn a_held_comment_is_shown_to_its_author_only(pool: PgPool) {
 #[sqlx::test]
 async fn cached_post_pages_carry_fresh_tokens_and_show_new_comments_at_once(pool: PgPool) {
     let (post_id, path) = a_post(&pool).await;
-    let (state, app) = crate::common::cached_app(&pool).await;
+    let (state, app, clock) = crate::common::cached_app_with_clock(&pool).await;
     let first = get(&app, &path).await;
     assert!(state.pages.len_bytes() > 0, "the post page was kept");
-    tokio::time::sleep(StdDuration::from_millis(3100)).await;
+    clock.advance(4);
 
     // From memory (same page, same tag), yet its token was issued just now.
     let again = get(&app, &path).await;

@@ -366,7 +366,7 @@ async fn every_page_passes_axe_wcag_2_1_aa_in_chromium(pool: PgPool) {
     let source = std::fs::read_to_string(&axe_path)
         .unwrap_or_else(|e| panic!("axe-core at {axe_path} (scripts/test installs it): {e}"));
     let pages = pages(&pool).await;
-    let addr = serve(&pool).await;
+    let (addr, _) = serve(&pool).await;
     let (_driver, browser) = start_browser().await;
     let base = format!("http://{addr}");
 

@@ -3,6 +3,7 @@
 use std::{
     net::SocketAddr,
     process::{Child, Command, Stdio},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -10,7 +11,7 @@ use fantoccini::{Client, ClientBuilder};
 use folio::{AppState, config::Config};
 use sqlx::PgPool;
 
-use super::secret;
+use super::{TestClock, secret};
 
 /// chromedriver, stopped when the test ends however it ends.
 pub struct Driver(Child);
@@ -68,15 +69,22 @@ pub async fn start_browser() -> (Driver, Client) {
     (driver, client)
 }
 
-pub async fn serve(pool: &PgPool) -> SocketAddr {
+/// Folio on a free port, served by its own connection loop as `folio serve` serves it, with
+/// the clock its comment forms are issued and checked by.
+pub async fn serve(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(
-        pool.clone(),
-        Config::with_base_url(&format!("http://{addr}")),
-        secret(),
-    );
-    let app = folio::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+    let config = Config::with_base_url(&format!("http://{addr}"));
+    let header_timeout = config.client_timeout;
+    let clock = Arc::new(TestClock::default());
+    let mut state = AppState::new(pool.clone(), config, secret());
+    state.clock = clock.clone();
+    let app = folio::app(state);
+    tokio::spawn(folio::http::serve::serve(
+        listener,
+        app,
+        header_timeout,
+        std::future::pending(),
+    ));
+    (addr, clock)
 }

@@ -19,6 +19,12 @@ use folio::{
     },
     render::markdown,
 };
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
+};
+
+use folio::clock::Clock;
 use http_body_util::BodyExt;
 use scraper::{ElementRef, Html, Node, Selector};
 use sqlx::PgPool;
@@ -40,13 +46,39 @@ pub fn app_with(pool: &PgPool, config: Config) -> Router {
     folio::app(AppState::new(pool.clone(), config, secret()))
 }
 
+/// A clock the test moves by hand: the system clock, `advance`d seconds ahead.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    ahead_secs: AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, secs: i64) {
+        self.ahead_secs.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.ahead_secs.load(Ordering::Relaxed))
+    }
+}
+
 /// One Folio process with its page cache on, once it is listening for change notices.
 pub async fn cached_app(pool: &PgPool) -> (AppState, Router) {
+    let (state, app, _) = cached_app_with_clock(pool).await;
+    (state, app)
+}
+
+/// `cached_app`, with the clock its comment forms are issued and checked by.
+pub async fn cached_app_with_clock(pool: &PgPool) -> (AppState, Router, Arc<TestClock>) {
     let config = Config {
         page_cache_bytes: 4 << 20,
         ..Config::with_base_url(BASE_URL)
     };
-    let state = AppState::new(pool.clone(), config, secret());
+    let clock = Arc::new(TestClock::default());
+    let mut state = AppState::new(pool.clone(), config, secret());
+    state.clock = clock.clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !state.pages.is_active() {
         assert!(
@@ -55,7 +87,7 @@ pub async fn cached_app(pool: &PgPool) -> (AppState, Router) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    (state.clone(), folio::app(state))
+    (state.clone(), folio::app(state), clock)
 }
 
 /// GETs `uri` until `seen` holds for its page (another process hears of a change within
