@@ -35,8 +35,9 @@ impl Default for Settings {
 
 impl Settings {
     /// The blog's time zone; an unknown name falls back to UTC rather than breaking every page.
-    pub fn time_zone(&self) -> jiff::tz::TimeZone {
-        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    pub fn time_zone(&self) -> crate::render::dates::TimeZone {
+        crate::render::dates::zone_named(&self.timezone)
+            .unwrap_or(crate::render::dates::TimeZone::UTC)
     }
 }
 

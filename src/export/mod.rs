@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 
-use jiff::tz::TimeZone;
 use sqlx::PgPool;
 use time::{
     OffsetDateTime, UtcOffset,
@@ -67,7 +66,7 @@ pub struct Site {
     pub host: String,
     pub title: String,
     pub description: String,
-    pub time_zone: TimeZone,
+    pub time_zone: dates::TimeZone,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
-use jiff::tz::TimeZone;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -84,23 +83,7 @@ impl FeedParams {
     }
 }
 
-fn rfc3339_utc(at: OffsetDateTime) -> String {
-    dates::zoned(at, &TimeZone::UTC)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-fn rfc2822(at: OffsetDateTime) -> String {
-    dates::zoned(at, &TimeZone::UTC)
-        .strftime("%a, %d %b %Y %H:%M:%S +0000")
-        .to_string()
-}
-
-fn http_date(at: OffsetDateTime) -> String {
-    dates::zoned(at, &TimeZone::UTC)
-        .strftime("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
-}
+use dates::{http_date, rfc2822, utc_rfc3339 as rfc3339_utc};
 
 /// A feed or sitemap response: exact content type, `Last-Modified`, and 304 for a client whose
 /// copy is as new (`If-Modified-Since`; `If-None-Match` is the ETag layer's).

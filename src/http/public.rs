@@ -117,9 +117,9 @@ async fn sidebar(
     site: &Site,
     open_year: Option<i32>,
 ) -> Result<Sidebar, AppError> {
-    // The zone as jiff resolved it: an unknown name in the settings falls back to UTC everywhere.
+    // The zone as it resolved: an unknown name in the settings falls back to UTC everywhere.
     let tz = site.settings.time_zone();
-    let zone = tz.iana_name().unwrap_or("UTC");
+    let zone = dates::zone_name(&tz);
     let counts = state
         .sidebar_counts(site, zone, || async {
             tokio::try_join!(

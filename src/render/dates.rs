@@ -1,7 +1,56 @@
 //! Dates as readers see them, in the blog's time zone.
+//!
+//! Folio's instants are `time::OffsetDateTime`, the type sqlx 0.8 (and the cookie crate) speak.
+//! Time zones need the IANA database, which only jiff carries well; jiff is used here and only
+//! here (other modules name its types through this one).
 
-use jiff::{Timestamp, ZonedDateTime, civil::Date, tz::TimeZone};
+use jiff::{Timestamp, civil::Date, civil::DateTime};
 use time::OffsetDateTime;
+
+pub use jiff::{ZonedDateTime, tz::TimeZone};
+
+/// The zone with this IANA name, if there is one.
+pub fn zone_named(name: &str) -> Option<TimeZone> {
+    TimeZone::get(name).ok()
+}
+
+/// The zone's IANA name ("UTC" for a zone without one).
+pub fn zone_name(tz: &TimeZone) -> &str {
+    tz.iana_name().unwrap_or("UTC")
+}
+
+/// `2021-09-10T03:30:00Z`: Atom and schema.org dates.
+pub fn utc_rfc3339(at: OffsetDateTime) -> String {
+    zoned(at, &TimeZone::UTC)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// `Fri, 10 Sep 2021 03:30:00 +0000`: RSS dates.
+pub fn rfc2822(at: OffsetDateTime) -> String {
+    zoned(at, &TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S +0000")
+        .to_string()
+}
+
+/// `Fri, 10 Sep 2021 03:30:00 GMT`: `Last-Modified`.
+pub fn http_date(at: OffsetDateTime) -> String {
+    zoned(at, &TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// `2021-09-10T05:30` in the zone: the value of a `datetime-local` input.
+pub fn local_input(at: OffsetDateTime, tz: &TimeZone) -> String {
+    zoned(at, tz).strftime("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// A `datetime-local` input's value read in the zone.
+pub fn parse_local_input(text: &str, tz: &TimeZone) -> Option<OffsetDateTime> {
+    let civil: DateTime = text.trim().parse().ok()?;
+    let zoned = civil.to_zoned_datetime(tz.clone()).ok()?;
+    Some(to_offset_date_time(zoned.timestamp()))
+}
 
 pub fn to_timestamp(at: OffsetDateTime) -> Timestamp {
     // Every OffsetDateTime that PostgreSQL can hand us is within Timestamp's range.

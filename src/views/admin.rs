@@ -99,7 +99,10 @@ pub struct DashboardPage {
 }
 
 impl AdminComment {
-    pub fn new(row: &crate::db::comments::ModerationRow, tz: &jiff::tz::TimeZone) -> Self {
+    pub fn new(
+        row: &crate::db::comments::ModerationRow,
+        tz: &crate::render::dates::TimeZone,
+    ) -> Self {
         let at = crate::render::dates::zoned(row.created_at, tz);
         Self {
             id: row.id,

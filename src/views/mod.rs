@@ -5,8 +5,6 @@ pub mod admin;
 pub mod feeds;
 pub mod public;
 
-use jiff::tz::TimeZone;
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::{
@@ -98,9 +96,7 @@ impl Layout {
             content_type: "application/atom+xml",
         });
         let url = format!("{}{}", config.base_url, post.path);
-        let published = dates::zoned(post.published_at, &TimeZone::UTC)
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
+        let published = dates::utc_rfc3339(post.published_at);
         let mut json = serde_json::json!({
             "@context": "https://schema.org",
             "@type": "BlogPosting",
@@ -224,7 +220,7 @@ pub struct PostView {
 }
 
 impl PostView {
-    pub fn new(row: &PostRow, tz: &TimeZone) -> Self {
+    pub fn new(row: &PostRow, tz: &dates::TimeZone) -> Self {
         let at = dates::zoned(row.published_at, tz);
         Self {
             title: row.title.clone(),
@@ -266,7 +262,7 @@ pub struct DayGroup {
 }
 
 /// Groups posts (already in display order) by their local date.
-pub fn group_by_day(rows: &[PostRow], tz: &TimeZone) -> Vec<DayGroup> {
+pub fn group_by_day(rows: &[PostRow], tz: &dates::TimeZone) -> Vec<DayGroup> {
     let mut days: Vec<DayGroup> = Vec::new();
     for row in rows {
         let post = PostView::new(row, tz);
@@ -296,7 +292,7 @@ pub struct CommentView {
 }
 
 impl CommentView {
-    pub fn new(row: &CommentRow, tz: &TimeZone) -> Self {
+    pub fn new(row: &CommentRow, tz: &dates::TimeZone) -> Self {
         let at = dates::zoned(row.created_at, tz);
         Self {
             id: row.id,
@@ -314,7 +310,7 @@ impl CommentView {
 
 /// Nests comments (given oldest first) under their parents, at most `MAX_DEPTH` deep: a reply
 /// below that joins its parent's level. A reply whose parent is not shown stands on its own.
-pub fn comment_threads(rows: &[CommentRow], tz: &TimeZone) -> Vec<CommentView> {
+pub fn comment_threads(rows: &[CommentRow], tz: &dates::TimeZone) -> Vec<CommentView> {
     use std::collections::HashMap;
 
     use crate::domain::comment::MAX_DEPTH;
@@ -338,7 +334,7 @@ pub fn comment_threads(rows: &[CommentRow], tz: &TimeZone) -> Vec<CommentView> {
         parent: Option<i64>,
         rows: &[CommentRow],
         children: &HashMap<Option<i64>, Vec<usize>>,
-        tz: &TimeZone,
+        tz: &dates::TimeZone,
     ) -> Vec<CommentView> {
         children
             .get(&parent)

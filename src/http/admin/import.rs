@@ -103,7 +103,7 @@ fn human_bytes(bytes: i64) -> String {
     }
 }
 
-fn job_view(job: &Job, tz: &jiff::tz::TimeZone) -> JobView {
+fn job_view(job: &Job, tz: &dates::TimeZone) -> JobView {
     let stalled =
         job.state == "running" && OffsetDateTime::now_utc() - job.updated_at > STALLED_AFTER;
     let state = match job.state.as_str() {

@@ -8,7 +8,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use jiff::{civil::DateTime, tz::TimeZone};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -187,7 +186,7 @@ async fn edit_form(
         comment_policy: post.comment_policy.clone().unwrap_or_default(),
         publish_at: post
             .published_at
-            .map(|at| local_input(at, &tz))
+            .map(|at| dates::local_input(at, &tz))
             .unwrap_or_default(),
         errors: PostErrors::default(),
     };
@@ -246,7 +245,7 @@ async fn editor(
         state: state_label,
         public_url,
         existing_labels: db::posts::all_label_names(&state.db).await?.join(", "),
-        timezone: settings.time_zone().iana_name().unwrap_or("UTC").to_owned(),
+        timezone: dates::zone_name(&settings.time_zone()).to_owned(),
         revision_count,
     })?;
     *response.status_mut() = status;
@@ -305,16 +304,6 @@ impl PostForm {
             errors,
         }
     }
-}
-
-fn local_input(at: OffsetDateTime, tz: &TimeZone) -> String {
-    dates::zoned(at, tz).strftime("%Y-%m-%dT%H:%M").to_string()
-}
-
-fn parse_local_input(text: &str, tz: &TimeZone) -> Option<OffsetDateTime> {
-    let civil: DateTime = text.trim().parse().ok()?;
-    let zoned = civil.to_zoned_datetime(tz.clone()).ok()?;
-    Some(dates::to_offset_date_time(zoned.timestamp()))
 }
 
 /// Checks the form and works out what to write, given the post as it is now (if it exists).
@@ -378,7 +367,7 @@ fn changes(
     };
     let entered = match form.publish_at.trim() {
         "" => None,
-        text => match parse_local_input(text, &tz) {
+        text => match dates::parse_local_input(text, &tz) {
             Some(at) => Some(at),
             None => {
                 errors.publish_at = Some("Enter a date and time like 2026-12-01T09:30".into());
@@ -659,7 +648,7 @@ async fn preview(
     Ok(response)
 }
 
-fn revision_view(revision: &db::posts::Revision, tz: &TimeZone) -> RevisionView {
+fn revision_view(revision: &db::posts::Revision, tz: &dates::TimeZone) -> RevisionView {
     RevisionView {
         id: revision.id,
         title: revision.title.clone(),
@@ -733,7 +722,7 @@ async fn restore(
         comment_policy: current.comment_policy.clone().unwrap_or_default(),
         publish_at: current
             .published_at
-            .map(|at| local_input(at, &tz))
+            .map(|at| dates::local_input(at, &tz))
             .unwrap_or_default(),
         action: "save".into(),
     };

@@ -86,7 +86,7 @@ async fn save(
         errors.title = Some("Enter a title (up to 200 characters)".into());
     }
     let timezone = form.timezone.trim();
-    let known = jiff::tz::TimeZone::get(timezone).is_ok()
+    let known = crate::render::dates::zone_named(timezone).is_some()
         && db::settings::database_knows_zone(&state.db, timezone).await?;
     if !known {
         errors.timezone =
