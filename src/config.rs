@@ -15,6 +15,7 @@ pub mod defaults {
     pub const PAGE_CACHE_MB: usize = 16;
     pub const CLIENT_TIMEOUT_SECS: u64 = 10;
     pub const IMPORT_MAX_MB: usize = 1024;
+    pub const MAIL_RATE: u32 = 60;
     /// URLs per sitemap file (the protocol's limit).
     pub const SITEMAP_CHUNK: i64 = 50_000;
 }
@@ -153,6 +154,21 @@ pub struct ServeArgs {
     /// Serve /metrics (Prometheus) to scrapers that send this as a bearer token
     #[arg(long, env = "FOLIO_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// The SMTP server mail goes out through: smtp://user:pass@host:587 (STARTTLS),
+    /// smtps://user:pass@host:465 (TLS), or smtp://127.0.0.1:25?tls=none for a local relay.
+    /// Without it, every mail feature stays off.
+    #[arg(long, env = "FOLIO_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender, e.g. `Garden Notes <blog@example.org>` (default: folio@ the blog's host,
+    /// named after the blog)
+    #[arg(long, env = "FOLIO_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// Messages a minute each Folio process sends at most
+    #[arg(long, env = "FOLIO_MAIL_RATE", default_value_t = defaults::MAIL_RATE)]
+    pub mail_rate: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -188,24 +204,39 @@ pub struct Config {
     pub client_timeout: std::time::Duration,
     /// The largest upload `/admin/import` takes.
     pub import_max_bytes: usize,
+    /// How mail goes out; none: every mail feature is off.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 impl Config {
     /// `listening` is the bound address (it differs from `args.addr` when that asks for port 0).
-    pub fn from_serve_args(args: &ServeArgs, listening: SocketAddr) -> Self {
+    /// Fails with a message for the operator when the mail settings cannot be used.
+    pub fn from_serve_args(args: &ServeArgs, listening: SocketAddr) -> Result<Self, String> {
         let base_url = args
             .base_url
             .clone()
             .unwrap_or_else(|| format!("http://{listening}"));
-        Self {
+        let mut config = Self::with_base_url(&base_url);
+        let mail = match args.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(url) => Some(crate::mail::MailConfig::new(
+                url,
+                args.mail_from.as_deref(),
+                args.mail_rate,
+                config.host(),
+            )?),
+            None => None,
+        };
+        config = Self {
+            mail,
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             client_timeout: std::time::Duration::from_secs(args.client_timeout.max(1)),
             import_max_bytes: args.import_max_mb.saturating_mul(1024 * 1024),
-            ..Self::with_base_url(&base_url)
-        }
+            ..config
+        };
+        Ok(config)
     }
 
     pub fn with_base_url(base_url: &str) -> Self {
@@ -219,6 +250,7 @@ impl Config {
             metrics_token: None,
             client_timeout: std::time::Duration::from_secs(defaults::CLIENT_TIMEOUT_SECS),
             import_max_bytes: defaults::IMPORT_MAX_MB * 1024 * 1024,
+            mail: None,
         }
     }
 

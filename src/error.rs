@@ -27,6 +27,15 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<crate::mail::notify::Error> for AppError {
+    fn from(error: crate::mail::notify::Error) -> Self {
+        match error {
+            crate::mail::notify::Error::Database(error) => error.into(),
+            crate::mail::notify::Error::Render(error) => AppError::Render(error),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         if crate::db::is_unavailable(&error) {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod metrics;
 pub mod render;
 pub mod state;

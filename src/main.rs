@@ -50,12 +50,8 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
     let local = listener.local_addr()?;
-    let state = AppState::load(
-        pool,
-        Config::from_serve_args(&args, local),
-        args.secret.as_deref(),
-    )
-    .await?;
+    let config = Config::from_serve_args(&args, local).map_err(|e| anyhow::anyhow!(e))?;
+    let state = AppState::load(pool, config, args.secret.as_deref()).await?;
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
     let client_timeout = state.config.client_timeout;
     folio::http::serve::serve(

@@ -13,6 +13,7 @@ use crate::{
         posts::MonthCount,
         settings::{Settings, Site},
     },
+    mail::{Mailer, worker},
     metrics::Metrics,
 };
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What comment-form tokens are issued and checked against.
     pub clock: Arc<dyn Clock>,
+    /// The SMTP side, when `FOLIO_SMTP_URL` is set; its worker runs in this process.
+    pub mailer: Option<Arc<Mailer>>,
 }
 
 impl AppState {
@@ -50,6 +53,19 @@ impl AppState {
     pub fn new(db: PgPool, config: Config, secret: Secret) -> Self {
         let pages = Arc::new(PageCache::new(config.page_cache_bytes));
         pages.spawn_listener(db.clone());
+        let mailer = config
+            .mail
+            .clone()
+            .and_then(|mail| match Mailer::new(mail) {
+                Ok(mailer) => Some(Arc::new(mailer)),
+                Err(error) => {
+                    tracing::error!(%error, "mail stays off");
+                    None
+                }
+            });
+        if let Some(mailer) = &mailer {
+            worker::spawn(db.clone(), mailer.clone());
+        }
         Self {
             pages,
             metrics: Arc::new(Metrics::default()),
@@ -59,6 +75,7 @@ impl AppState {
             last_settings: Arc::new(RwLock::new(Settings::default())),
             sidebar_counts: Arc::new(RwLock::new(None)),
             clock: Arc::new(SystemClock),
+            mailer,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Secrets and what is signed with them: comment form tokens and the commenter's cookie.
 
 pub mod form_token;
+pub mod links;
 pub mod password;
 pub mod session;
 pub mod signed;

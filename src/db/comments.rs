@@ -1,7 +1,7 @@
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use crate::domain::comment::{CommentFormat, CommentStatus};
+use crate::domain::comment::{CommentFormat, CommentStatus, MAX_DEPTH};
 
 #[derive(Debug, Clone)]
 pub struct CommentRow {
@@ -46,7 +46,7 @@ pub async fn visible_for_post(
 /// A visible comment on this post that can be answered, with the ids of its ancestors,
 /// parent first: `[id, parent, grandparent, ...]`. None when there is no such comment.
 pub async fn thread_of(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     post_id: i64,
     comment_id: i64,
 ) -> Result<Option<Vec<i64>>, sqlx::Error> {
@@ -138,7 +138,7 @@ pub enum Submitted {
 /// own transaction, serialised per client, so two requests at once cannot both slip under the
 /// limit. The caller acknowledges only `Stored`, which is committed when this returns.
 pub async fn submit(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     comment: &NewComment,
     per_minute: i64,
 ) -> Result<Submitted, sqlx::Error> {
@@ -253,24 +253,26 @@ pub async fn list_by_status(
     .await
 }
 
-/// Moves comments to a status; returns how many changed.
+/// Moves comments to a status; returns the ids that changed.
 pub async fn set_status(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     ids: &[i64],
     status: CommentStatus,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        r#"update comments set status = $2 where id = any($1) and status <> $2"#,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"update comments set status = $2 where id = any($1) and status <> $2 returning id"#,
         ids,
         status as CommentStatus
     )
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .fetch_all(db)
+    .await
 }
 
 /// Deletes comments for good, but only those already in spam or trash.
-pub async fn delete_forever(db: &PgPool, ids: &[i64]) -> Result<u64, sqlx::Error> {
+pub async fn delete_forever(
+    db: impl sqlx::PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"delete from comments where id = any($1) and status in ('spam', 'trash')"#,
         ids
@@ -333,38 +335,86 @@ pub async fn post_of(db: &PgPool, id: i64) -> Result<Option<i64>, sqlx::Error> {
         .await
 }
 
-/// An editor's reply from the queue: published at once, marked as theirs; the comment it
-/// answers is approved with it.
-pub async fn reply_as_editor(
-    db: &PgPool,
-    post_id: i64,
-    parent_id: i64,
+/// A moderator's reply (from the queue or an email): published at once and marked as theirs;
+/// the comment it answers is approved with it, and a reply below the deepest level joins its
+/// parent's level. In the caller's transaction; none when the comment is gone. Returns the
+/// ids that became visible (the reply, and the comment when it was not yet).
+pub async fn reply_as_moderator(
+    conn: &mut PgConnection,
+    comment_id: i64,
     user_id: i64,
     author_name: &str,
     source: &str,
     html: &str,
-) -> Result<i64, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    sqlx::query!(
-        r#"update comments set status = 'approved' where id = $1 and status = 'pending'"#,
-        parent_id
+) -> Result<Option<Vec<i64>>, sqlx::Error> {
+    let Some(answered) = sqlx::query!(
+        r#"select post_id, status as "status: CommentStatus" from comments where id = $1
+           for update"#,
+        comment_id
     )
-    .execute(&mut *tx)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let post_id = answered.post_id;
+    let mut published = Vec::new();
+    if answered.status != CommentStatus::Approved {
+        set_status(&mut *conn, &[comment_id], CommentStatus::Approved).await?;
+        published.push(comment_id);
+    }
+    let parent = match thread_of(&mut *conn, post_id, comment_id).await? {
+        Some(chain) if chain.len() >= MAX_DEPTH => chain[chain.len() - (MAX_DEPTH - 1)],
+        _ => comment_id,
+    };
     let id = sqlx::query_scalar!(
         r#"insert into comments (post_id, parent_id, author_name, body_source, body_html, status,
                                  status_reason, user_id)
-           values ($1, $2, $3, $4, $5, 'approved', 'reply from the moderation queue', $6)
+           values ($1, $2, $3, $4, $5, 'approved', 'reply from a moderator', $6)
            returning id"#,
         post_id,
-        parent_id,
+        parent,
         author_name,
         source,
         html,
         user_id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(id)
+    published.push(id);
+    Ok(Some(published))
+}
+
+/// A published comment whose post's author asked to hear of it.
+#[derive(Debug, Clone)]
+pub struct PublishedNotice {
+    pub comment_id: i64,
+    pub commenter: String,
+    pub comment_text: String,
+    pub post_title: String,
+    pub post_path: String,
+    pub author_id: i64,
+    pub author_email: String,
+}
+
+pub async fn published_notices(
+    db: impl sqlx::PgExecutor<'_>,
+    comment_ids: &[i64],
+) -> Result<Vec<PublishedNotice>, sqlx::Error> {
+    sqlx::query_as!(
+        PublishedNotice,
+        r#"select c.id as comment_id, c.author_name as commenter, c.body_source as comment_text,
+                  p.title as post_title, p.path as post_path, u.id as author_id,
+                  u.email as author_email
+           from comments c
+           join posts p on p.id = c.post_id
+           join users u on u.id = p.author_id
+           where c.id = any($1) and c.status = 'approved'
+             and u.own_post_mail and not u.disabled and u.password_hash is not null
+             and c.user_id is distinct from u.id
+           order by c.id"#,
+        comment_ids
+    )
+    .fetch_all(db)
+    .await
 }

@@ -258,6 +258,13 @@ pub async fn find_by_path(db: &PgPool, path: &str) -> Result<Option<PostRow>, sq
     .await
 }
 
+/// A post's title (for the mail a comment on it causes).
+pub async fn title_of(db: impl sqlx::PgExecutor<'_>, id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!(r#"select title from posts where id = $1"#, id)
+        .fetch_one(db)
+        .await
+}
+
 /// What taking a comment needs to know about a post: no body, no counts (a post with many
 /// comments must not make each new one slower).
 #[derive(Debug, Clone)]

@@ -217,3 +217,94 @@ pub async fn login_blocked_for(
     .await?;
     Ok((rows.len() as i64 >= limit).then(|| rows.last().copied().unwrap_or(window_secs).max(1)))
 }
+
+/// Someone who gets mail about comments.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+}
+
+/// Editors and admins who asked for a message about each held comment.
+pub async fn moderators_wanting_each(
+    db: impl sqlx::PgExecutor<'_>,
+) -> Result<Vec<Recipient>, sqlx::Error> {
+    sqlx::query_as!(
+        Recipient,
+        r#"select id, email, display_name from users
+           where comment_mail = 'each' and role in ('editor', 'admin') and not disabled
+             and password_hash is not null
+           order by id"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A user who may moderate now (a link in an old email stops working when they may not).
+pub async fn moderator(db: &PgPool, id: i64) -> Result<Option<Recipient>, sqlx::Error> {
+    sqlx::query_as!(
+        Recipient,
+        r#"select id, email, display_name from users
+           where id = $1 and role in ('editor', 'admin') and not disabled"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// What mail about comments a user wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailChoices {
+    /// `each`, `digest` or `none`
+    pub comment_mail: String,
+    pub own_post_mail: bool,
+}
+
+pub async fn mail_choices(db: &PgPool, id: i64) -> Result<MailChoices, sqlx::Error> {
+    sqlx::query_as!(
+        MailChoices,
+        r#"select comment_mail, own_post_mail from users where id = $1"#,
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn set_mail_choices(
+    db: &PgPool,
+    id: i64,
+    choices: &MailChoices,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update users set comment_mail = $2, own_post_mail = $3 where id = $1"#,
+        id,
+        choices.comment_mail,
+        choices.own_post_mail
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One click in an email: no more mail about held comments.
+pub async fn stop_comment_mail(db: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update users set comment_mail = 'none' where id = $1"#,
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One click in an email: no more mail about comments on one's posts.
+pub async fn stop_own_post_mail(db: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update users set own_post_mail = false where id = $1"#,
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -31,6 +31,7 @@ use crate::{
         post::PostKind,
     },
     error::AppError,
+    mail::notify,
     render,
     state::AppState,
     views::{CommentFormView, Layout, public::CommentUnavailablePage},
@@ -161,7 +162,22 @@ async fn accept(
         created_at: OffsetDateTime::now_utc(),
     };
     let limit = i64::from(state.config.comment_rate_limit);
-    match db::comments::submit(&state.db, &new, limit).await? {
+    // The comment and the mail it causes are written together, or neither is.
+    let mut tx = state.db.begin().await?;
+    let submitted = db::comments::submit(&mut *tx, &new, limit).await?;
+    if let Submitted::Stored(id) = submitted
+        && state.mailer.is_some()
+    {
+        if decision.status == CommentStatus::Pending {
+            let post_title = db::posts::title_of(&mut *tx, row.id).await?;
+            let blog = super::mail_blog(state, &settings.title);
+            notify::comment_held(&mut tx, &blog, id, &new, &post_title, &row.path).await?;
+        } else if decision.status == CommentStatus::Approved {
+            super::comments_published(state, &mut tx, &[id]).await?;
+        }
+    }
+    tx.commit().await?;
+    match submitted {
         Submitted::Stored(id) => Ok(stored(state, &row, id, decision.status, own_ids)),
         Submitted::Duplicate => {
             let errors = FieldErrors::form("You have already posted this comment here.");

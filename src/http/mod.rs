@@ -9,6 +9,7 @@ mod etag;
 mod extract;
 mod feeds;
 mod health;
+mod mail_links;
 mod media;
 mod metrics;
 mod public;
@@ -112,6 +113,7 @@ fn public_stack(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(public::router())
         .merge(feeds::router())
+        .merge(mail_links::router())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -238,6 +240,31 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
         .headers
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Response::from_parts(parts, body)
+}
+
+/// The blog as its email sees it (links signed with its secret, times from its clock).
+pub(crate) fn mail_blog<'a>(state: &'a AppState, title: &'a str) -> crate::mail::notify::Blog<'a> {
+    crate::mail::notify::Blog {
+        secret: &state.secret,
+        base_url: &state.config.base_url,
+        title,
+        now: state.clock.now(),
+    }
+}
+
+/// Comments just approved: the mail that causes, in the same transaction (nothing when mail
+/// is off).
+pub(crate) async fn comments_published(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    ids: &[i64],
+) -> Result<(), AppError> {
+    if state.mailer.is_none() || ids.is_empty() {
+        return Ok(());
+    }
+    let title = state.settings().await?.title;
+    crate::mail::notify::comments_published(tx, &mail_blog(state, &title), ids).await?;
+    Ok(())
 }
 
 /// Renders a page template to a response.

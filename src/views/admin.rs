@@ -356,6 +356,9 @@ impl UsersPage {
 pub struct AccountPage {
     pub layout: AdminLayout,
     pub error: Option<String>,
+    /// The server can send mail (`FOLIO_SMTP_URL`).
+    pub mail_on: bool,
+    pub mail: crate::db::users::MailChoices,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -397,4 +400,30 @@ impl SettingsPage {
             || e.posts_per_page.is_some()
             || e.moderate_after_days.is_some()
     }
+}
+
+/// A row of the Email page's queue.
+#[derive(Debug, Clone)]
+pub struct MailRowView {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/email.html")]
+pub struct EmailPage {
+    pub layout: AdminLayout,
+    pub enabled: bool,
+    /// `host:port (STARTTLS)`
+    pub server: String,
+    pub sender: String,
+    pub my_email: String,
+    pub counts: crate::db::outbox::OutboxCounts,
+    pub rows: Vec<MailRowView>,
 }

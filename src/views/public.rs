@@ -83,3 +83,38 @@ pub struct SearchPage {
     pub previous_url: Option<String>,
     pub next_url: Option<String>,
 }
+
+/// The comment a moderator's email link is about.
+#[derive(Debug, Clone)]
+pub struct MailComment {
+    pub author_name: String,
+    pub author_email: Option<String>,
+    pub post_title: String,
+    pub post_url: String,
+    /// "pending", "approved"...
+    pub status: String,
+    /// Sanitized when it was stored.
+    pub body_html: String,
+}
+
+/// What a link in an email opens: what it is about, and one button (a GET changes nothing,
+/// since mail scanners follow links).
+#[derive(Template)]
+#[template(path = "public/mail_action.html")]
+pub struct MailActionPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub message: Option<String>,
+    /// The message reports something done.
+    pub done: bool,
+    pub comment: Option<MailComment>,
+    /// The button's label; none when there is nothing (more) to do.
+    pub button: Option<String>,
+    pub action_url: String,
+    /// A reply form: a text field above the button.
+    pub reply: bool,
+    pub reply_text: String,
+    pub error: Option<String>,
+    /// A link onwards (url, label).
+    pub next: Option<(String, String)>,
+}

@@ -1,84 +1,17 @@
 //! The admin area: getting in, writing and publishing, moderating; who may do what.
 
-use crate::common::{Page, Post, add_comment, add_post, app, app_with, get, get_with, post_form};
+use crate::common::{
+    PASSWORD, Page, Post, Session, add_comment, add_post, add_user, app, app_with, get, get_with,
+    log_in, post_form, user_session,
+};
 use axum::{Router, http::StatusCode};
 use folio::{
-    auth::password,
     config::Config,
     db,
     domain::post::{BodyFormat, PostKind, PostState, PostStatus},
 };
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
-
-const PASSWORD: &str = "a long enough password";
-
-/// A logged-in browser: its session cookie and the CSRF token its pages carry.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    async fn get(&self, app: &Router, uri: &str) -> Page {
-        get_with(app, uri, &[("cookie", &self.cookie)]).await
-    }
-
-    async fn post(&self, app: &Router, uri: &str, fields: &[(&str, &str)]) -> Page {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        post_form(
-            app,
-            uri,
-            &all,
-            &[
-                ("cookie", &self.cookie),
-                ("origin", crate::common::BASE_URL),
-            ],
-        )
-        .await
-    }
-}
-
-async fn add_user(pool: &PgPool, email: &str, name: &str, role: &str) -> i64 {
-    let hash = password::hash(PASSWORD.into()).await.unwrap();
-    db::users::create(pool, email, name, role, &hash)
-        .await
-        .unwrap()
-}
-
-async fn log_in(app: &Router, email: &str) -> Session {
-    let page = post_form(
-        app,
-        "/admin/login",
-        &[("email", email), ("password", PASSWORD), ("next", "/admin")],
-        &[],
-    )
-    .await;
-    assert_eq!(
-        page.status,
-        StatusCode::SEE_OTHER,
-        "login of {email}: {}",
-        page.text()
-    );
-    let cookie = page
-        .header("set-cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let dashboard = get_with(app, "/admin", &[("cookie", &cookie)]).await;
-    let csrf = dashboard
-        .field("csrf")
-        .expect("admin pages carry the CSRF token");
-    Session { cookie, csrf }
-}
-
-async fn user_session(app: &Router, pool: &PgPool, role: &str) -> Session {
-    let email = format!("{role}@example.test");
-    add_user(pool, &email, &format!("The {role}"), role).await;
-    log_in(app, &email).await
-}
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()

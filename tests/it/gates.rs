@@ -306,7 +306,105 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         &path,
         get_with(&app, &path, &[("cookie", &cookie)]).await,
     );
+    mail_pages(pool, &app, &cookie, &mut pages).await;
     pages
+}
+
+/// The Email page off and on (with a sent, a waiting and a failed message), and what the links
+/// in moderation emails open.
+async fn mail_pages(
+    pool: &PgPool,
+    app: &Router,
+    cookie: &str,
+    pages: &mut Vec<(String, String, Page)>,
+) {
+    let off = get_with(app, "/admin/email", &[("cookie", cookie)]).await;
+    pages.push(("email-off".to_owned(), "/admin/email".to_owned(), off));
+    for recipient in [
+        "sent@example.test",
+        "waiting@example.test",
+        "failed@example.test",
+    ] {
+        folio::db::outbox::enqueue(
+            pool,
+            &folio::db::outbox::NewMail {
+                kind: "test",
+                recipient,
+                subject: "A message",
+                text: "Words.",
+                html: "<p>Words.</p>",
+                unsubscribe_url: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "update outbox set status = case recipient when 'sent@example.test' then 'sent'
+                                                   when 'failed@example.test' then 'failed'
+                                                   else 'waiting' end,
+                           attempts = 2, last_error = '550 5.1.1 No such user here',
+                           due_at = now() + interval '1 hour'",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // A server that is not there: the page shows how mail would go out; nothing is due.
+    let mail_app = crate::common::app_with(
+        pool,
+        folio::config::Config {
+            mail: Some(
+                folio::mail::MailConfig::new("smtp://127.0.0.1:9?tls=none", None, 60, "blog.test")
+                    .unwrap(),
+            ),
+            ..folio::config::Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    let on = get_with(&mail_app, "/admin/email", &[("cookie", cookie)]).await;
+    assert!(
+        on.text().contains("Failed after 2 attempts"),
+        "{}",
+        on.text()
+    );
+    pages.push(("email-on".to_owned(), "/admin/email".to_owned(), on));
+
+    let admin: i64 = sqlx::query_scalar("select id from users where role = 'admin' limit 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let comment: i64 = sqlx::query_scalar("select min(id) from comments")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let expires = OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    let link = |purpose: &str, subject: &[&str]| {
+        folio::auth::links::sign(&secret(), purpose, subject, expires)
+    };
+    let (comment, admin) = (comment.to_string(), admin.to_string());
+    for (name, path) in [
+        (
+            "mail-approve",
+            format!(
+                "/mail/comment/{}",
+                link("moderate", &[&comment, "approve", &admin])
+            ),
+        ),
+        (
+            "mail-reply",
+            format!(
+                "/mail/comment/{}",
+                link("moderate", &[&comment, "reply", &admin])
+            ),
+        ),
+        ("mail-bad-link", "/mail/comment/not-a-link".to_owned()),
+        (
+            "mail-stop",
+            format!("/mail/stop/{}", link("stop-mail", &[&admin, "held"])),
+        ),
+    ] {
+        let page = crate::common::get(app, &path).await;
+        pages.push((name.to_owned(), path, page));
+    }
 }
 
 #[sqlx::test]

@@ -10,6 +10,7 @@ mod demo;
 mod discovery;
 mod gates;
 mod import;
+mod mail;
 mod operations;
 mod reading;
 mod server;

@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::{AdminForm, CurrentUser};
 use crate::{
-    db::{self, comments::thread_of},
+    db,
     domain::{
-        comment::{CommentFormat, CommentStatus, MAX_BODY_CHARS, MAX_DEPTH, thousands},
+        comment::{CommentFormat, CommentStatus, MAX_BODY_CHARS, thousands},
         role::Role,
     },
     error::AppError,
@@ -112,16 +112,26 @@ async fn moderate(
     if ids.is_empty() {
         return Err(AppError::BadRequest("Select at least one comment first."));
     }
-    let changed = match action.as_str() {
-        "approve" => db::comments::set_status(&state.db, &ids, CommentStatus::Approved).await?,
-        "unapprove" | "restore" => {
-            db::comments::set_status(&state.db, &ids, CommentStatus::Pending).await?
-        }
-        "spam" => db::comments::set_status(&state.db, &ids, CommentStatus::Spam).await?,
-        "trash" => db::comments::set_status(&state.db, &ids, CommentStatus::Trash).await?,
-        "delete" => db::comments::delete_forever(&state.db, &ids).await?,
+    let status = match action.as_str() {
+        "approve" => Some(CommentStatus::Approved),
+        "unapprove" | "restore" => Some(CommentStatus::Pending),
+        "spam" => Some(CommentStatus::Spam),
+        "trash" => Some(CommentStatus::Trash),
+        "delete" => None,
         _ => return Err(AppError::BadRequest("Unknown action.")),
     };
+    let mut tx = state.db.begin().await?;
+    let changed = match status {
+        Some(status) => {
+            let changed = db::comments::set_status(&mut *tx, &ids, status).await?;
+            if status == CommentStatus::Approved {
+                crate::http::comments_published(&state, &mut tx, &changed).await?;
+            }
+            changed.len() as u64
+        }
+        None => db::comments::delete_forever(&mut *tx, &ids).await?,
+    };
+    tx.commit().await?;
     let tab = CommentStatus::parse(&form.tab).unwrap_or(CommentStatus::Pending);
     Ok(Redirect::to(&format!("/admin/comments?status={tab}&done={changed}")).into_response())
 }
@@ -167,7 +177,8 @@ struct TextForm {
     text: String,
 }
 
-fn check_text(text: &str) -> Result<String, String> {
+/// The one check of a moderator's text (an edit or a reply, in the admin or from an email).
+pub fn check_text(text: &str) -> Result<String, String> {
     let text = text.replace("\r\n", "\n");
     if text.trim().is_empty() {
         Err("Write some text".into())
@@ -214,29 +225,22 @@ async fn reply(
     AdminForm { user, form }: AdminForm<TextForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Editor)?;
-    let post_id = db::comments::post_of(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let text = match check_text(&form.text) {
         Ok(text) => text,
         Err(error) => return edit_page(&state, &user, id, None, Some(error)).await,
     };
-    // Threads nest three deep; a reply below that joins its parent's level. A pending parent
-    // is approved by the reply, so its chain is read after approving it.
-    db::comments::set_status(&state.db, &[id], CommentStatus::Approved).await?;
-    let parent = match thread_of(&state.db, post_id, id).await? {
-        Some(chain) if chain.len() >= MAX_DEPTH => chain[chain.len() - (MAX_DEPTH - 1)],
-        _ => id,
-    };
-    db::comments::reply_as_editor(
-        &state.db,
-        post_id,
-        parent,
+    let mut tx = state.db.begin().await?;
+    let published = db::comments::reply_as_moderator(
+        &mut tx,
+        id,
         user.id(),
         &user.session.user.display_name,
         &text,
         &comment::to_html(&text),
     )
-    .await?;
+    .await?
+    .ok_or(AppError::NotFound)?;
+    crate::http::comments_published(&state, &mut tx, &published).await?;
+    tx.commit().await?;
     Ok(Redirect::to("/admin/comments?status=pending&done=replied").into_response())
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod comments;
 mod dashboard;
+mod email;
 mod import;
 mod media;
 mod posts;
@@ -31,10 +32,13 @@ use crate::{
     views::admin::AdminLayout,
 };
 
+pub(crate) use comments::check_text;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(dashboard::router())
+        .merge(email::router())
         .merge(posts::router())
         .merge(comments::router())
         .merge(media::router())

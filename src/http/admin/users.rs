@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}", post(update))
         .route("/admin/users/{id}/password", post(reset_password))
         .route("/admin/account", get(account).post(change_own_password))
+        .route("/admin/account/mail", post(save_mail_choices))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -224,7 +225,12 @@ async fn account_page(
     } else {
         StatusCode::OK
     };
-    let mut response = render(&AccountPage { layout, error })?;
+    let mut response = render(&AccountPage {
+        layout,
+        error,
+        mail_on: state.mailer.is_some(),
+        mail: db::users::mail_choices(&state.db, user.id()).await?,
+    })?;
     *response.status_mut() = status;
     Ok(response)
 }
@@ -234,8 +240,43 @@ async fn account(
     user: CurrentUser,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let notice = query.done.map(|_| "Your password is changed.".to_owned());
+    let notice = query.done.map(|done| {
+        if done == "mail" {
+            "Your mail choices are saved.".to_owned()
+        } else {
+            "Your password is changed.".to_owned()
+        }
+    });
     account_page(&state, &user, None, notice).await
+}
+
+#[derive(Debug, Deserialize)]
+struct MailForm {
+    #[serde(default)]
+    comment_mail: String,
+    #[serde(default)]
+    own_post_mail: Option<String>,
+}
+
+async fn save_mail_choices(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<MailForm>,
+) -> Result<Response, AppError> {
+    // Only those who moderate hear about held comments.
+    let comment_mail = match form.comment_mail.as_str() {
+        "each" if user.role >= Role::Editor => "each",
+        _ => "none",
+    };
+    db::users::set_mail_choices(
+        &state.db,
+        user.id(),
+        &db::users::MailChoices {
+            comment_mail: comment_mail.to_owned(),
+            own_post_mail: form.own_post_mail.is_some(),
+        },
+    )
+    .await?;
+    Ok(Redirect::to("/admin/account?done=mail").into_response())
 }
 
 async fn change_own_password(

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: an app on a per-test database, requests, and posts.
 
 pub mod browser;
+pub mod mail;
 
 use axum::{
     Router,
@@ -537,4 +538,73 @@ pub async fn expire_sessions_of(pool: &PgPool, user_id: i64) {
         .execute(pool)
         .await
         .unwrap();
+}
+
+pub const PASSWORD: &str = "a long enough password";
+
+/// A logged-in browser: its session cookie and the CSRF token its pages carry.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    pub async fn get(&self, app: &Router, uri: &str) -> Page {
+        get_with(app, uri, &[("cookie", &self.cookie)]).await
+    }
+
+    pub async fn post(&self, app: &Router, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        post_form(
+            app,
+            uri,
+            &all,
+            &[
+                ("cookie", &self.cookie),
+                ("origin", crate::common::BASE_URL),
+            ],
+        )
+        .await
+    }
+}
+
+pub async fn add_user(pool: &PgPool, email: &str, name: &str, role: &str) -> i64 {
+    let hash = folio::auth::password::hash(PASSWORD.into()).await.unwrap();
+    db::users::create(pool, email, name, role, &hash)
+        .await
+        .unwrap()
+}
+
+pub async fn log_in(app: &Router, email: &str) -> Session {
+    let page = post_form(
+        app,
+        "/admin/login",
+        &[("email", email), ("password", PASSWORD), ("next", "/admin")],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "login of {email}: {}",
+        page.text()
+    );
+    let cookie = page
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let dashboard = get_with(app, "/admin", &[("cookie", &cookie)]).await;
+    let csrf = dashboard
+        .field("csrf")
+        .expect("admin pages carry the CSRF token");
+    Session { cookie, csrf }
+}
+
+pub async fn user_session(app: &Router, pool: &PgPool, role: &str) -> Session {
+    let email = format!("{role}@example.test");
+    add_user(pool, &email, &format!("The {role}"), role).await;
+    log_in(app, &email).await
 }

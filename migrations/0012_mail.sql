@@ -1,0 +1,63 @@
+-- Email: a durable outbox. A message is written in the same transaction as the event that
+-- causes it; a worker in every Folio process claims due messages (FOR UPDATE SKIP LOCKED with a
+-- lease), sends them and marks them sent, retrying with backoff when the SMTP server is away.
+
+-- What a message says. One body can go to many people (a new post to every follower); the
+-- per-person unsubscribe link is put in at sending time where the body holds [[unsubscribe]].
+create table mail_bodies (
+    id bigint generated always as identity primary key,
+    subject text not null,
+    body_text text not null,
+    body_html text not null,
+    created_at timestamptz not null default now()
+);
+
+create table outbox (
+    id bigint generated always as identity primary key,
+    -- what caused it: test, moderation, reply_notice, confirm, post, password_reset, invite...
+    kind text not null,
+    recipient text not null,
+    body_id bigint not null references mail_bodies (id) on delete cascade,
+    -- the one-click unsubscribe address for notices (RFC 8058); none for personal mail
+    unsubscribe_url text,
+    -- stable across retries, so a message sent twice by accident is one message to the reader
+    message_key uuid not null default gen_random_uuid(),
+    status text not null default 'waiting' check (status in ('waiting', 'sent', 'failed')),
+    attempts int not null default 0,
+    due_at timestamptz not null default now(),
+    -- a worker that claimed it holds it until then; after, another may take it over
+    lease_until timestamptz,
+    -- the SMTP server's last answer (or why it could not be reached)
+    last_error text,
+    created_at timestamptz not null default now(),
+    sent_at timestamptz
+);
+create index outbox_due_idx on outbox (due_at, id) where status = 'waiting';
+create index outbox_recent_idx on outbox (created_at desc, id desc);
+create index outbox_body_idx on outbox (body_id);
+
+-- Wakes the workers: no polling loop.
+create function notify_outbox() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('folio_outbox', '');
+    return null;
+end
+$$;
+create trigger outbox_notify after insert or update of status, due_at on outbox
+    for each statement execute function notify_outbox();
+
+-- Links in emails that act without a login (moderation buttons, confirmations, password
+-- resets) are signed and single-use: a used one is remembered here until it would have expired.
+create table used_mail_links (
+    digest bytea primary key,
+    expires_at timestamptz not null
+);
+
+-- Each editor and admin chooses what mail held comments bring them (Account page): a message
+-- for each, one daily digest, or none (the default: mail is something people opt into).
+alter table users
+    add column comment_mail text not null default 'none'
+        check (comment_mail in ('each', 'digest', 'none')),
+    -- a notice for each approved comment on a post they wrote
+    add column own_post_mail boolean not null default false,
+    add column digest_sent_at timestamptz;

@@ -1,0 +1,139 @@
+//! The Email page (admins only): how mail goes out, the queue with each message's state and the
+//! server's last answer, *Retry* for failed messages, and *Send a test email*.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+
+use super::{AdminForm, CurrentUser};
+use crate::{
+    db::{self, outbox::NewMail},
+    domain::role::Role,
+    error::AppError,
+    http::render,
+    mail::{Security, messages},
+    render::dates,
+    state::AppState,
+    views::admin::{EmailPage, MailRowView},
+};
+
+const SHOWN: i64 = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/email", get(page))
+        .route("/admin/email/test", post(send_test))
+        .route("/admin/email/{id}/retry", post(retry))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut layout = user.layout(&state, "email", "Email").await?;
+    layout.notice = query.done.as_deref().and_then(|done| match done {
+        "test" => Some(format!(
+            "A test email to {} is in the queue; it goes out within seconds.",
+            user.session.user.email
+        )),
+        "retry" => Some("The message is back in the queue.".to_owned()),
+        _ => None,
+    });
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let (server, sender) = match &state.mailer {
+        Some(mailer) => {
+            let config = mailer.config();
+            let security = match config.smtp.security {
+                Security::Tls => "TLS",
+                Security::StartTls => "STARTTLS",
+                Security::None => "no encryption",
+            };
+            (
+                format!("{}:{} ({security})", config.smtp.host, config.smtp.port),
+                format!(
+                    "{} <{}>",
+                    config.from_name.as_deref().unwrap_or(&settings.title),
+                    config.from_address
+                ),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
+    let rows = db::outbox::recent(&state.db, SHOWN)
+        .await?
+        .into_iter()
+        .map(|row| MailRowView {
+            when: dates::date_and_time(&dates::zoned(row.sent_at.unwrap_or(row.created_at), &tz)),
+            id: row.id,
+            kind: row.kind,
+            recipient: row.recipient,
+            subject: row.subject,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+        })
+        .collect();
+    render(&EmailPage {
+        layout,
+        enabled: state.mailer.is_some(),
+        server,
+        sender,
+        my_email: user.session.user.email.clone(),
+        counts: db::outbox::counts(&state.db).await?,
+        rows,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+async fn send_test(
+    State(state): State<AppState>,
+    AdminForm { user, .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    if state.mailer.is_none() {
+        return Err(AppError::BadRequest(
+            "Email is off: set FOLIO_SMTP_URL first (see the Email page).",
+        ));
+    }
+    let settings = state.settings().await?;
+    let message = messages::test(&settings.title, &state.config.base_url)?;
+    db::outbox::enqueue(
+        &state.db,
+        &NewMail {
+            kind: "test",
+            recipient: &user.session.user.email,
+            subject: &message.subject,
+            text: &message.text,
+            html: &message.html,
+            unsubscribe_url: None,
+        },
+    )
+    .await?;
+    Ok(Redirect::to("/admin/email?done=test").into_response())
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    if !db::outbox::retry(&state.db, id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/admin/email?done=retry").into_response())
+}

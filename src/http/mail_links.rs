@@ -1,0 +1,388 @@
+//! What links in emails open. A GET shows what the link is about and one button (mail scanners
+//! follow links, so a GET never changes anything); the button's POST does it. The signed token
+//! in the path is the authority: no login, single-use where it changes something.
+
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::links::{self, LinkClaim, LinkProblem},
+    db::{self, comments::ModerationRow, users::Recipient},
+    domain::comment::CommentStatus,
+    error::AppError,
+    http::{admin::check_text, render},
+    render::comment,
+    state::AppState,
+    views::{
+        Layout,
+        public::{MailActionPage, MailComment},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/mail/comment/{token}", get(show_moderation).post(moderate))
+        .route("/mail/stop/{token}", get(show_stop).post(stop))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Approve,
+    Spam,
+    Trash,
+    Reply,
+}
+
+impl Action {
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "approve" => Action::Approve,
+            "spam" => Action::Spam,
+            "trash" => Action::Trash,
+            "reply" => Action::Reply,
+            _ => return None,
+        })
+    }
+
+    fn question(self) -> &'static str {
+        match self {
+            Action::Approve => "Approve this comment?",
+            Action::Spam => "Mark this comment as spam?",
+            Action::Trash => "Move this comment to the trash?",
+            Action::Reply => "Reply to this comment",
+        }
+    }
+
+    fn button(self) -> &'static str {
+        match self {
+            Action::Approve => "Approve",
+            Action::Spam => "Mark as spam",
+            Action::Trash => "Move to the trash",
+            Action::Reply => "Publish the reply",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Action::Approve => "Approved: readers see the comment now.",
+            Action::Spam => "The comment is in spam.",
+            Action::Trash => "The comment is in the trash.",
+            Action::Reply => "Your reply is published, and the comment with it.",
+        }
+    }
+}
+
+/// A moderation link, read: the comment, what to do with it, and who asked.
+struct Moderation {
+    claim: LinkClaim,
+    comment: ModerationRow,
+    action: Action,
+    moderator: Recipient,
+}
+
+/// Why a link cannot be followed, as a page.
+struct Refusal {
+    status: StatusCode,
+    heading: &'static str,
+    message: &'static str,
+}
+
+const QUEUE: (&str, &str) = (
+    "/admin/comments?status=pending",
+    "Open the moderation queue",
+);
+
+async fn read_moderation(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<Moderation, Refusal>, AppError> {
+    let now = state.clock.now().unix_timestamp();
+    let claim = match links::verify(&state.secret, "moderate", token, now) {
+        Ok(claim) => claim,
+        Err(LinkProblem::Expired) => {
+            return Ok(Err(Refusal {
+                status: StatusCode::GONE,
+                heading: "This link has expired",
+                message: "Links in moderation emails work for 7 days. The comment waits in the moderation queue.",
+            }));
+        }
+        Err(LinkProblem::Invalid) => return Ok(Err(not_a_link())),
+    };
+    let parsed = match claim.subject.as_slice() {
+        [comment, action, user] => comment
+            .parse::<i64>()
+            .ok()
+            .zip(Action::parse(action))
+            .zip(user.parse::<i64>().ok()),
+        _ => None,
+    };
+    let Some(((comment_id, action), user_id)) = parsed else {
+        return Ok(Err(not_a_link()));
+    };
+    let Some(moderator) = db::users::moderator(&state.db, user_id).await? else {
+        return Ok(Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            heading: "This link no longer works",
+            message: "It was sent to someone who cannot moderate comments any more.",
+        }));
+    };
+    let Some(comment) = db::comments::find_for_moderation(&state.db, comment_id).await? else {
+        return Ok(Err(Refusal {
+            status: StatusCode::NOT_FOUND,
+            heading: "The comment is gone",
+            message: "Someone deleted it for good since this email was sent.",
+        }));
+    };
+    Ok(Ok(Moderation {
+        claim,
+        comment,
+        action,
+        moderator,
+    }))
+}
+
+fn not_a_link() -> Refusal {
+    Refusal {
+        status: StatusCode::NOT_FOUND,
+        heading: "This link does not work",
+        message: "It may have been cut when it was copied. Open the email again and use its button, or the moderation queue.",
+    }
+}
+
+fn page(state: &AppState, heading: &str) -> MailActionPage {
+    let settings = state.last_settings();
+    let mut layout = Layout::new(&settings, &state.config, Some(heading), None);
+    layout.noindex = true;
+    MailActionPage {
+        layout,
+        heading: heading.to_owned(),
+        message: None,
+        done: false,
+        comment: None,
+        button: None,
+        action_url: String::new(),
+        reply: false,
+        reply_text: String::new(),
+        error: None,
+        next: None,
+    }
+}
+
+fn refusal_page(state: &AppState, refusal: &Refusal) -> Result<Response, AppError> {
+    let mut view = page(state, refusal.heading);
+    view.message = Some(refusal.message.to_owned());
+    view.next = Some((QUEUE.0.to_owned(), QUEUE.1.to_owned()));
+    with_status(render(&view)?, refusal.status)
+}
+
+fn with_status(mut response: Response, status: StatusCode) -> Result<Response, AppError> {
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+fn comment_view(state: &AppState, row: &ModerationRow) -> MailComment {
+    MailComment {
+        author_name: row.author_name.clone(),
+        author_email: row.author_email.clone(),
+        post_title: row.post_title.clone(),
+        post_url: format!("{}#c{}", row.post_path, row.id),
+        status: row.status.to_string(),
+        body_html: row.body_html.clone(),
+    }
+    .with_base(&state.config.base_url)
+}
+
+impl MailComment {
+    fn with_base(mut self, base_url: &str) -> Self {
+        self.post_url = format!("{base_url}{}", self.post_url);
+        self
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn show_moderation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let moderation = match read_moderation(&state, &token).await? {
+        Ok(moderation) => moderation,
+        Err(refusal) => return refusal_page(&state, &refusal),
+    };
+    let used = db::links::was_used(&state.db, &links::digest(&token)).await?;
+    let mut view = page(&state, moderation.action.question());
+    view.comment = Some(comment_view(&state, &moderation.comment));
+    if used {
+        if query.done.is_some() {
+            view.heading = "Done".to_owned();
+            view.message = Some(moderation.action.done().to_owned());
+            view.done = true;
+        } else {
+            view.heading = "This link was used already".to_owned();
+            view.message = Some("Each link in a moderation email works once.".to_owned());
+        }
+        view.next = Some((QUEUE.0.to_owned(), QUEUE.1.to_owned()));
+        return render(&view);
+    }
+    view.message = Some(format!(
+        "You are {} ({}); this works without logging in.",
+        moderation.moderator.display_name, moderation.moderator.email
+    ));
+    view.button = Some(moderation.action.button().to_owned());
+    view.action_url = format!("/mail/comment/{token}");
+    view.reply = moderation.action == Action::Reply;
+    render(&view)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    text: String,
+}
+
+async fn moderate(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, AppError> {
+    let moderation = match read_moderation(&state, &token).await? {
+        Ok(moderation) => moderation,
+        Err(refusal) => return refusal_page(&state, &refusal),
+    };
+    let reply = match moderation.action {
+        Action::Reply => match check_text(&form.text) {
+            Ok(text) => Some(text),
+            Err(error) => {
+                // The form comes back with the reply as typed and the reason beside it.
+                let mut view = page(&state, moderation.action.question());
+                view.comment = Some(comment_view(&state, &moderation.comment));
+                view.button = Some(moderation.action.button().to_owned());
+                view.action_url = format!("/mail/comment/{token}");
+                view.reply = true;
+                view.reply_text = form.text;
+                view.error = Some(error);
+                return with_status(render(&view)?, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+        },
+        _ => None,
+    };
+    let expires = time::OffsetDateTime::from_unix_timestamp(moderation.claim.expires_at)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let comment_id = moderation.comment.id;
+    let mut tx = state.db.begin().await?;
+    if !db::links::use_once(&mut *tx, &links::digest(&token), expires).await? {
+        drop(tx);
+        return Ok(Redirect::to(&format!("/mail/comment/{token}")).into_response());
+    }
+    let published = match (moderation.action, reply) {
+        (Action::Reply, Some(text)) => db::comments::reply_as_moderator(
+            &mut tx,
+            comment_id,
+            moderation.moderator.id,
+            &moderation.moderator.display_name,
+            &text,
+            &comment::to_html(&text),
+        )
+        .await?
+        .unwrap_or_default(),
+        (action, _) => {
+            let status = match action {
+                Action::Approve | Action::Reply => CommentStatus::Approved,
+                Action::Spam => CommentStatus::Spam,
+                Action::Trash => CommentStatus::Trash,
+            };
+            let changed = db::comments::set_status(&mut *tx, &[comment_id], status).await?;
+            if status == CommentStatus::Approved {
+                changed
+            } else {
+                Vec::new()
+            }
+        }
+    };
+    crate::http::comments_published(&state, &mut tx, &published).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/mail/comment/{token}?done=1")).into_response())
+}
+
+/// A moderator's "stop these messages" link.
+async fn read_stop(state: &AppState, token: &str) -> Option<(i64, Stop)> {
+    let now = state.clock.now().unix_timestamp();
+    let claim = links::verify(&state.secret, "stop-mail", token, now).ok()?;
+    match claim.subject.as_slice() {
+        [user, what] => Some((
+            user.parse().ok()?,
+            match what.as_str() {
+                "held" => Stop::Held,
+                "published" => Stop::Published,
+                _ => return None,
+            },
+        )),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Mail about held comments (moderators).
+    Held,
+    /// Mail about comments published on one's posts.
+    Published,
+}
+
+impl Stop {
+    fn what(self) -> &'static str {
+        match self {
+            Stop::Held => "mail about comments waiting for moderation",
+            Stop::Published => "mail about comments published on your posts",
+        }
+    }
+}
+
+async fn show_stop(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some((_, stop)) = read_stop(&state, &token).await else {
+        return refusal_page(&state, &not_a_link());
+    };
+    let mut view = page(&state, "Stop these messages?");
+    view.message = Some(format!(
+        "You will get no more {}. You can ask for it again on your Account page.",
+        stop.what()
+    ));
+    view.button = Some("Stop these messages".to_owned());
+    view.action_url = format!("/mail/stop/{token}");
+    render(&view)
+}
+
+/// One click (RFC 8058: mail programs POST `List-Unsubscribe=One-Click` here) or the button.
+async fn stop(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some((user_id, stop)) = read_stop(&state, &token).await else {
+        return refusal_page(&state, &not_a_link());
+    };
+    match stop {
+        Stop::Held => db::users::stop_comment_mail(&state.db, user_id).await?,
+        Stop::Published => db::users::stop_own_post_mail(&state.db, user_id).await?,
+    }
+    let mut view = page(&state, "Done");
+    view.message = Some(format!(
+        "You will get no more {}. Your Account page lets you choose again.",
+        stop.what()
+    ));
+    view.done = true;
+    view.next = Some(("/admin/account".to_owned(), "Your account".to_owned()));
+    render(&view)
+}

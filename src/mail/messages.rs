@@ -1,0 +1,146 @@
+//! What Folio's messages say: each is a plain-text part and an HTML alternative, rendered from
+//! `templates/mail/`. No tracking pixels, no remote images: the HTML is styled inline.
+
+use askama::Template;
+
+/// A message's subject and both its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn render(
+    subject: String,
+    text: &impl Template,
+    html: &impl Template,
+) -> Result<Rendered, askama::Error> {
+    Ok(Rendered {
+        subject,
+        text: text.render()?,
+        html: html.render()?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "mail/test.txt")]
+struct TestText<'a> {
+    blog_title: &'a str,
+    base_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/test.html")]
+struct TestHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+}
+
+/// "Send a test email" on the Email page.
+pub fn test(blog_title: &str, base_url: &str) -> Result<Rendered, askama::Error> {
+    let subject = format!("Test email from {blog_title}");
+    render(
+        subject.clone(),
+        &TestText {
+            blog_title,
+            base_url,
+        },
+        &TestHtml {
+            subject: &subject,
+            blog_title,
+            base_url,
+        },
+    )
+}
+
+/// What a moderator is told about a held comment.
+pub struct HeldComment<'a> {
+    pub blog_title: &'a str,
+    pub base_url: &'a str,
+    pub post_title: &'a str,
+    pub post_url: &'a str,
+    pub author_name: &'a str,
+    pub author_email: Option<&'a str>,
+    pub author_website: Option<&'a str>,
+    pub reason: &'a str,
+    pub comment_text: &'a str,
+    pub approve_url: &'a str,
+    pub spam_url: &'a str,
+    pub trash_url: &'a str,
+    pub reply_url: &'a str,
+    pub stop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/comment_held.txt")]
+struct HeldText<'a> {
+    c: &'a HeldComment<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/comment_held.html")]
+struct HeldHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    c: &'a HeldComment<'a>,
+}
+
+pub fn comment_held(c: &HeldComment<'_>) -> Result<Rendered, askama::Error> {
+    let subject = format!("[{}] A comment waits on \"{}\"", c.blog_title, c.post_title);
+    render(
+        subject.clone(),
+        &HeldText { c },
+        &HeldHtml {
+            subject: &subject,
+            blog_title: c.blog_title,
+            base_url: c.base_url,
+            c,
+        },
+    )
+}
+
+/// What a post's author is told about a comment published on it.
+pub struct PublishedComment<'a> {
+    pub blog_title: &'a str,
+    pub base_url: &'a str,
+    pub post_title: &'a str,
+    pub comment_url: &'a str,
+    pub commenter: &'a str,
+    pub comment_text: &'a str,
+    pub stop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/comment_published.txt")]
+struct PublishedText<'a> {
+    c: &'a PublishedComment<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/comment_published.html")]
+struct PublishedHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    c: &'a PublishedComment<'a>,
+}
+
+pub fn comment_published(c: &PublishedComment<'_>) -> Result<Rendered, askama::Error> {
+    let subject = format!(
+        "[{}] {} commented on \"{}\"",
+        c.blog_title, c.commenter, c.post_title
+    );
+    render(
+        subject.clone(),
+        &PublishedText { c },
+        &PublishedHtml {
+            subject: &subject,
+            blog_title: c.blog_title,
+            base_url: c.base_url,
+            c,
+        },
+    )
+}

@@ -1,0 +1,170 @@
+//! The outbox worker, one in every Folio process: it claims due messages (rows no other worker
+//! holds), sends them at `FOLIO_MAIL_RATE`, marks them sent, and puts a message whose server
+//! is away back in the queue with a longer wait each time, for about a day. It sleeps until a
+//! NOTIFY says a message was written or the next retry is due: no polling loop.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::{PgPool, postgres::PgListener};
+use time::OffsetDateTime;
+
+use super::{Mailer, Outgoing};
+use crate::db::{self, outbox::Claimed};
+
+/// The channel `outbox_notify` (migration 0012) speaks on.
+const CHANNEL: &str = "folio_outbox";
+const BATCH: i64 = 20;
+/// A claimed message is this worker's for this long; if the process dies, another takes over.
+const LEASE: Duration = Duration::from_secs(300);
+/// Retries double from `retry_base` up to this wait; after `MAX_ATTEMPTS` (about a day at the
+/// default base of a minute) the message is marked failed.
+const MAX_DELAY: Duration = Duration::from_secs(4 * 3600);
+pub const MAX_ATTEMPTS: i32 = 14;
+/// Woken at least this often, in case a notice was missed while reconnecting.
+const IDLE_WAKE: Duration = Duration::from_secs(300);
+const DATABASE_AWAY_WAIT: Duration = Duration::from_secs(3);
+
+/// Starts the worker on the current runtime; it stops when the pool closes.
+pub fn spawn(db: PgPool, mailer: Arc<Mailer>) {
+    tokio::spawn(run(db, mailer));
+}
+
+async fn run(db: PgPool, mailer: Arc<Mailer>) {
+    let spacing = Duration::from_secs_f64(60.0 / f64::from(mailer.config().per_minute));
+    let mut listener: Option<PgListener> = None;
+    while !db.is_closed() {
+        if listener.is_none() {
+            listener = listen(&db).await.ok();
+        }
+        match send_due(&db, &mailer, spacing).await {
+            Ok(0) => {}
+            Ok(_) => continue,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::warn!(%error, "mail: cannot read the outbox; trying again shortly");
+                tokio::time::sleep(DATABASE_AWAY_WAIT).await;
+                continue;
+            }
+        }
+        let wait = match db::outbox::next_due(&db).await {
+            Ok(Some(at)) => until(at).min(IDLE_WAKE),
+            Ok(None) => IDLE_WAKE,
+            Err(_) => DATABASE_AWAY_WAIT,
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        let notified = async {
+            match listener.as_mut() {
+                Some(l) => l.try_recv().await.map(|n| n.is_some()),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            heard = notified => {
+                if !matches!(heard, Ok(true)) {
+                    listener = None;
+                }
+            }
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(db).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+fn until(at: OffsetDateTime) -> Duration {
+    let left = at - OffsetDateTime::now_utc();
+    Duration::try_from(left).unwrap_or(Duration::ZERO)
+}
+
+/// Sends one batch of due messages; returns how many were claimed.
+async fn send_due(db: &PgPool, mailer: &Mailer, spacing: Duration) -> Result<usize, sqlx::Error> {
+    let claimed = db::outbox::claim(db, BATCH, LEASE.as_secs_f64()).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let title = db::settings::load(db).await?.title;
+    let count = claimed.len();
+    let mut rest = claimed.into_iter();
+    while let Some(message) = rest.next() {
+        let started = tokio::time::Instant::now();
+        match mailer.send(&outgoing(&message), &title).await {
+            Ok(()) => {
+                db::outbox::mark_sent(db, message.id).await?;
+                tracing::info!(id = message.id, kind = %message.kind, "mail: sent");
+            }
+            Err(error) if error.permanent => {
+                tracing::warn!(id = message.id, answer = %error.answer, "mail: refused for good");
+                db::outbox::mark_failed(db, message.id, &error.answer).await?;
+            }
+            Err(error) => {
+                // The server is away or busy: this message and the rest of the batch wait.
+                tracing::warn!(id = message.id, answer = %error.answer, "mail: server unavailable; will retry");
+                give_back(db, mailer, &message, &error.answer).await?;
+                for other in rest.by_ref() {
+                    give_back(db, mailer, &other, &error.answer).await?;
+                }
+                break;
+            }
+        }
+        tokio::time::sleep_until(started + spacing).await;
+    }
+    Ok(count)
+}
+
+/// Back to the queue with a longer wait, or failed once the attempts are spent.
+async fn give_back(
+    db: &PgPool,
+    mailer: &Mailer,
+    message: &Claimed,
+    answer: &str,
+) -> Result<(), sqlx::Error> {
+    if message.attempts >= MAX_ATTEMPTS {
+        return db::outbox::mark_failed(db, message.id, answer).await;
+    }
+    let delay = retry_delay(mailer.config().retry_base, message.attempts);
+    db::outbox::mark_retry(db, message.id, delay.as_secs_f64(), answer).await
+}
+
+/// `base`, then twice as long after each attempt, capped at `MAX_DELAY`.
+pub fn retry_delay(base: Duration, attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    base.saturating_mul(1 << doublings).min(MAX_DELAY)
+}
+
+fn outgoing(message: &Claimed) -> Outgoing {
+    Outgoing {
+        recipient: message.recipient.clone(),
+        subject: message.subject.clone(),
+        text: message.body_text.clone(),
+        html: message.body_html.clone(),
+        unsubscribe_url: message.unsubscribe_url.clone(),
+        key: message.message_key.clone(),
+        notice: !matches!(message.kind.as_str(), "password_reset" | "invite" | "test"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_double_for_about_a_day() {
+        let base = Duration::from_secs(60);
+        assert_eq!(retry_delay(base, 1), Duration::from_secs(60));
+        assert_eq!(retry_delay(base, 2), Duration::from_secs(120));
+        assert_eq!(retry_delay(base, 9), MAX_DELAY);
+        let total: Duration = (1..MAX_ATTEMPTS).map(|n| retry_delay(base, n)).sum();
+        assert!(
+            (Duration::from_secs(20 * 3600)..Duration::from_secs(30 * 3600)).contains(&total),
+            "{total:?}"
+        );
+    }
+}

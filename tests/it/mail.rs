@@ -1,0 +1,517 @@
+//! Email through a real SMTP server (aiosmtpd): the outbox, the worker, the Email page.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use crate::common::{
+    BASE_URL, app_with,
+    mail::{MailSink, Received},
+    user_session,
+};
+use axum::{Router, http::StatusCode};
+use folio::{
+    config::Config,
+    db::{self, outbox::NewMail},
+};
+use sqlx::PgPool;
+
+fn mail_app(pool: &PgPool, sink: &MailSink) -> Router {
+    app_with(
+        pool,
+        Config {
+            mail: Some(sink.config()),
+            ..Config::with_base_url(BASE_URL)
+        },
+    )
+}
+
+async fn statuses(pool: &PgPool) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as("select recipient, status, last_error from outbox order by id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn queue(pool: &PgPool, recipient: &str) {
+    db::outbox::enqueue(
+        pool,
+        &NewMail {
+            kind: "test",
+            recipient,
+            subject: "A queued message",
+            text: "Plain words.",
+            html: "<p>Plain words.</p>",
+            unsubscribe_url: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[sqlx::test]
+async fn a_test_email_from_the_email_page_arrives_with_both_parts_and_proper_headers(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let admin = user_session(&app, &pool, "admin").await;
+    let page = admin.get(&app, "/admin/email").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains(&format!(
+            "Mail goes out through 127.0.0.1:{} (no encryption) as Test Blog <blog@example.test>",
+            sink.port
+        )),
+        "{}",
+        page.text()
+    );
+    let sent = admin.post(&app, "/admin/email/test", &[]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(sent.header("location"), "/admin/email?done=test");
+
+    let received = sink.wait_for(1).await;
+    let message: &Received = &received[0];
+    assert_eq!(message.rcpt_tos, ["admin@example.test"]);
+    assert_eq!(message.mail_from, "blog@example.test");
+    assert_eq!(
+        message.header("from"),
+        Some("Test Blog <blog@example.test>")
+    );
+    assert!(message.subject().starts_with("Test email from"));
+    assert!(
+        message
+            .header("message-id")
+            .is_some_and(|id| id.starts_with('<') && id.ends_with("@example.test>")),
+        "{:?}",
+        message.headers
+    );
+    assert!(message.header("date").is_some());
+    assert!(message.text.contains("This is a test email from"));
+    assert!(message.html.contains("This is a test email from"));
+    assert!(!message.html.contains("<img"), "no remote images or pixels");
+
+    // The queue says so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let page = admin.get(&app, "/admin/email").await.text();
+        if page.contains("0 waiting · 1 sent · 0 failed") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Only admins see the page.
+    let editor = user_session(&app, &pool, "editor").await;
+    assert_eq!(
+        editor.get(&app, "/admin/email").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[sqlx::test]
+async fn without_smtp_the_email_page_says_how_to_turn_it_on_and_nothing_is_queued(pool: PgPool) {
+    let app = app_with(&pool, Config::with_base_url(BASE_URL));
+    let admin = user_session(&app, &pool, "admin").await;
+    let page = admin.get(&app, "/admin/email").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(text.contains("Email is off"), "{text}");
+    assert!(text.contains("FOLIO_SMTP_URL=smtp://user:password@smtp.example.org:587"));
+    assert!(!text.contains("Send a test email"));
+    let refused = admin.post(&app, "/admin/email/test", &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(statuses(&pool).await.is_empty());
+}
+
+/// The SMTP server goes away while two Folio processes share one database: every message
+/// waits, and once the server is back each one arrives exactly once.
+#[sqlx::test]
+async fn with_smtp_away_nothing_is_lost_and_two_processes_send_each_message_once(pool: PgPool) {
+    let sink = MailSink::start();
+    let config = sink.config();
+    let port = sink.stop();
+    let _first = app_with(
+        &pool,
+        Config {
+            mail: Some(config.clone()),
+            ..Config::with_base_url(BASE_URL)
+        },
+    );
+    let _second = app_with(
+        &pool,
+        Config {
+            mail: Some(config),
+            ..Config::with_base_url(BASE_URL)
+        },
+    );
+    let recipients: Vec<String> = (0..30).map(|n| format!("reader{n}@example.test")).collect();
+    for recipient in &recipients {
+        queue(&pool, recipient).await;
+    }
+    // The workers try, are refused a connection, and keep every message with the reason.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = statuses(&pool).await;
+        if rows
+            .iter()
+            .all(|(_, status, error)| status == "waiting" && error.is_some())
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let sink = MailSink::start_on(port);
+    let received = sink.wait_for(recipients.len()).await;
+    // A moment more: nothing else arrives.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let received_now = sink.received();
+    assert_eq!(received_now.len(), recipients.len(), "each message once");
+    let delivered: BTreeSet<String> = received
+        .iter()
+        .flat_map(|m| m.rcpt_tos.iter().cloned())
+        .collect();
+    assert_eq!(delivered, recipients.iter().cloned().collect());
+    let rows = statuses(&pool).await;
+    assert!(
+        rows.iter().all(|(_, status, _)| status == "sent"),
+        "{rows:?}"
+    );
+}
+
+#[sqlx::test]
+async fn a_refused_recipient_fails_at_once_with_the_answer_and_can_be_retried(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let admin = user_session(&app, &pool, "admin").await;
+    queue(&pool, "reject-me@example.test").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        let page = admin.get(&app, "/admin/email").await;
+        if page.text().contains("Failed after 1 attempt") {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", page.text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(page.text().contains("550"), "{}", page.text());
+    let id: i64 = sqlx::query_scalar("select id from outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let retried = admin
+        .post(&app, &format!("/admin/email/{id}/retry"), &[])
+        .await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER);
+    // Refused again, for the same reason: still nothing delivered, and the page says why.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = statuses(&pool).await;
+        if rows[0].1 == "failed" {
+            assert!(rows[0].2.as_deref().is_some_and(|e| e.contains("550")));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sink.received().is_empty());
+}
+
+/// Posts a comment as a reader's browser would (its form token issued ten seconds ago).
+async fn comment(
+    app: &Router,
+    path: &str,
+    post_id: i64,
+    fields: &[(&str, &str)],
+) -> crate::common::Page {
+    let token = folio::auth::form_token::issue(
+        &crate::common::secret(),
+        post_id,
+        time::OffsetDateTime::now_utc().unix_timestamp() - 10,
+    );
+    let mut all = vec![("token", token.as_str())];
+    all.extend_from_slice(fields);
+    crate::common::post_form(app, path, &all, &[]).await
+}
+
+async fn status_of(pool: &PgPool, id: i64) -> String {
+    sqlx::query_scalar("select status from comments where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_held_comment_brings_moderators_buttons_that_work_once_without_a_login(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    crate::common::set_comment_settings(&pool, "moderated", 14, "").await;
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Winter beans",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    // The editor asks for mail; the admin does not (mail is opt-in).
+    let editor = user_session(&app, &pool, "editor").await;
+    let _admin = user_session(&app, &pool, "admin").await;
+    let saved = editor
+        .post(&app, "/admin/account/mail", &[("comment_mail", "each")])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+
+    let sent = comment(
+        &app,
+        &path,
+        post_id,
+        &[
+            ("name", "Hopeful Hal"),
+            ("email", "hal@example.test"),
+            ("comment", "Do broad beans survive a frost?"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let comment_id: i64 = sent
+        .header("location")
+        .rsplit("#c")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let received = sink.wait_for(1).await;
+    assert_eq!(received.len(), 1, "only the editor asked");
+    let mail = &received[0];
+    assert_eq!(mail.rcpt_tos, ["editor@example.test"]);
+    assert!(
+        mail.subject()
+            .contains("A comment waits on \"Winter beans\""),
+        "{}",
+        mail.subject()
+    );
+    assert!(mail.text.contains("Do broad beans survive a frost?"));
+    assert!(mail.text.contains("Hopeful Hal <hal@example.test>"));
+    assert_eq!(mail.header("auto-submitted"), Some("auto-generated"));
+    let stop = mail.link(&format!("{BASE_URL}/mail/stop/")).unwrap();
+    assert_eq!(
+        mail.header("list-unsubscribe"),
+        Some(format!("<{stop}>").as_str())
+    );
+    assert_eq!(
+        mail.header("list-unsubscribe-post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let link = |label: &str| {
+        let line = mail
+            .text
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line in {}", mail.text));
+        line.split_whitespace()
+            .last()
+            .unwrap()
+            .trim_start_matches(BASE_URL)
+            .to_owned()
+    };
+    let (approve, reply) = (link("Approve:"), link("Reply:"));
+
+    // Opening the link (as a mail scanner would) changes nothing.
+    let page = crate::common::get(&app, &approve).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains("Approve this comment?"),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("Do broad beans survive a frost?"));
+    assert_eq!(status_of(&pool, comment_id).await, "pending");
+    // The button does it, without a session.
+    let done = crate::common::post_form(&app, &approve, &[], &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let done = crate::common::get(&app, done.header("location")).await;
+    assert!(
+        done.text()
+            .contains("Approved: readers see the comment now."),
+        "{}",
+        done.text()
+    );
+    assert_eq!(status_of(&pool, comment_id).await, "approved");
+    assert!(
+        crate::common::get(&app, &path)
+            .await
+            .text()
+            .contains("Do broad beans survive a frost?")
+    );
+    // Once only.
+    sqlx::query("update comments set status = 'pending' where id = $1")
+        .bind(comment_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let again = crate::common::post_form(&app, &approve, &[], &[]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(
+        crate::common::get(&app, again.header("location"))
+            .await
+            .text()
+            .contains("This link was used already")
+    );
+    assert_eq!(status_of(&pool, comment_id).await, "pending");
+
+    // Reply: an empty reply comes back with the reason; a reply is published as the editor's.
+    let empty = crate::common::post_form(&app, &reply, &[("text", "  ")], &[]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().contains("Write some text"));
+    let long = "b".repeat(5000);
+    let too_long = crate::common::post_form(&app, &reply, &[("text", &long)], &[]).await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        too_long.field("text").as_deref(),
+        Some(long.as_str()),
+        "the text is kept"
+    );
+    let replied = crate::common::post_form(
+        &app,
+        &reply,
+        &[("text", "They do, down to about minus ten.")],
+        &[],
+    )
+    .await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER);
+    let post = crate::common::get(&app, &path).await.text();
+    assert!(post.contains("They do, down to about minus ten."), "{post}");
+    assert!(post.contains("The editor"), "{post}");
+    assert_eq!(status_of(&pool, comment_id).await, "approved");
+
+    // A forged or cut link does nothing.
+    let forged = format!("{}x", &approve[..approve.len() - 3]);
+    assert_eq!(
+        crate::common::post_form(&app, &forged, &[], &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // One click on "stop" (as a mail program sends it, RFC 8058) ends the messages.
+    let stop_path = stop.trim_start_matches(BASE_URL);
+    let stopped =
+        crate::common::post_form(&app, stop_path, &[("List-Unsubscribe", "One-Click")], &[]).await;
+    assert_eq!(stopped.status, StatusCode::OK);
+    let choice: String =
+        sqlx::query_scalar("select comment_mail from users where email = 'editor@example.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(choice, "none");
+}
+
+#[sqlx::test]
+async fn moderation_links_expire_after_seven_days_and_follow_the_moderators_role(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    crate::common::set_comment_settings(&pool, "moderated", 14, "").await;
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Leeks",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let editor = user_session(&app, &pool, "editor").await;
+    editor
+        .post(&app, "/admin/account/mail", &[("comment_mail", "each")])
+        .await;
+    comment(
+        &app,
+        &path,
+        post_id,
+        &[("name", "Spammy"), ("comment", "Buy things")],
+    )
+    .await;
+    let mail = sink.wait_for(1).await.remove(0);
+    let spam = mail
+        .text
+        .lines()
+        .find(|l| l.starts_with("Spam:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches(BASE_URL)
+        .to_owned();
+    // Eight days on (the server's clock), the link is refused.
+    let (state, later) = {
+        let clock = std::sync::Arc::new(crate::common::TestClock::default());
+        clock.advance(8 * 24 * 3600);
+        let mut state = folio::AppState::new(
+            pool.clone(),
+            Config::with_base_url(BASE_URL),
+            crate::common::secret(),
+        );
+        state.clock = clock;
+        (state.clone(), folio::app(state))
+    };
+    drop(state);
+    let expired = crate::common::get(&later, &spam).await;
+    assert_eq!(expired.status, StatusCode::GONE);
+    assert!(expired.text().contains("This link has expired"));
+    // A moderator who lost the role cannot use their links.
+    sqlx::query("update users set role = 'author' where email = 'editor@example.test'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = crate::common::post_form(&app, &spam, &[], &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let id: i64 = sqlx::query_scalar("select id from comments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status_of(&pool, id).await, "pending");
+}
+
+#[sqlx::test]
+async fn post_authors_who_asked_hear_of_each_comment_published_on_their_posts(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let author = user_session(&app, &pool, "author").await;
+    let saved = author
+        .post(&app, "/admin/account/mail", &[("own_post_mail", "on")])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let author_id: i64 =
+        sqlx::query_scalar("select id from users where email = 'author@example.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Onions",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    sqlx::query("update posts set author_id = $1 where id = $2")
+        .bind(author_id)
+        .bind(post_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    comment(
+        &app,
+        &path,
+        post_id,
+        &[("name", "Olive"), ("comment", "Red or white?")],
+    )
+    .await;
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.rcpt_tos, ["author@example.test"]);
+    assert!(
+        mail.subject().contains("Olive commented on \"Onions\""),
+        "{}",
+        mail.subject()
+    );
+    assert!(mail.text.contains("Red or white?"));
+    assert!(mail.header("list-unsubscribe").is_some());
+}
