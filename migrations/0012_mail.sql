@@ -61,3 +61,12 @@ alter table users
     -- a notice for each approved comment on a post they wrote
     add column own_post_mail boolean not null default false,
     add column digest_sent_at timestamptz;
+
+-- Requests that make Folio send mail to an address someone typed (password resets,
+-- confirmations): counted per key (an address, a client) so the forms cannot be used to flood
+-- anyone's inbox.
+create table mail_requests (
+    key text not null,
+    at timestamptz not null default now()
+);
+create index mail_requests_key_idx on mail_requests (key, at);

@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod import;
 pub mod labels;
 pub mod links;
+pub mod mail_requests;
 pub mod media;
 pub mod outbox;
 pub mod posts;

@@ -70,3 +70,14 @@ pub async fn delete(db: &PgPool, token_hash: &[u8]) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// Ends every session of a user (a password set from a reset link).
+pub async fn delete_all_for(
+    db: impl sqlx::PgExecutor<'_>,
+    user_id: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(r#"delete from sessions where user_id = $1"#, user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -116,7 +116,7 @@ pub async fn create_first_admin(
 }
 
 pub async fn set_password(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     user_id: i64,
     password_hash: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -307,4 +307,59 @@ pub async fn stop_own_post_mail(db: &PgPool, id: i64) -> Result<(), sqlx::Error>
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// A user a password link may be for: who they are and a fingerprint of their password hash
+/// (a link stops working once the password changes).
+#[derive(Debug, Clone)]
+pub struct LinkUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+}
+
+pub async fn for_password_link(
+    db: impl sqlx::PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<LinkUser>, sqlx::Error> {
+    sqlx::query_as!(
+        LinkUser,
+        r#"select id, email, display_name, password_hash from users
+           where id = $1 and not disabled"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn active_by_email(
+    db: impl sqlx::PgExecutor<'_>,
+    email: &str,
+) -> Result<Option<LinkUser>, sqlx::Error> {
+    sqlx::query_as!(
+        LinkUser,
+        r#"select id, email, display_name, password_hash from users
+           where lower(email) = lower($1) and not disabled"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A new user who sets their own password from an invitation.
+pub async fn create_invited(
+    db: impl sqlx::PgExecutor<'_>,
+    email: &str,
+    display_name: &str,
+    role: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into users (email, display_name, role) values ($1, $2, $3) returning id"#,
+        email,
+        display_name,
+        role
+    )
+    .fetch_one(db)
+    .await
 }

@@ -144,3 +144,57 @@ pub fn comment_published(c: &PublishedComment<'_>) -> Result<Rendered, askama::E
         },
     )
 }
+
+#[derive(Template)]
+#[template(path = "mail/password.txt")]
+struct PasswordText<'a> {
+    blog_title: &'a str,
+    base_url: &'a str,
+    link: &'a str,
+    invite: bool,
+    inviter: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password.html")]
+struct PasswordHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    link: &'a str,
+    invite: bool,
+    inviter: &'a str,
+}
+
+/// A password link: a reset someone asked for, or an invitation from `inviter`.
+pub fn password_link(
+    blog_title: &str,
+    base_url: &str,
+    link: &str,
+    inviter: Option<&str>,
+) -> Result<Rendered, askama::Error> {
+    let (invite, inviter) = (inviter.is_some(), inviter.unwrap_or(""));
+    let subject = if invite {
+        format!("You are invited to {blog_title}")
+    } else {
+        format!("Set a new password for {blog_title}")
+    };
+    render(
+        subject.clone(),
+        &PasswordText {
+            blog_title,
+            base_url,
+            link,
+            invite,
+            inviter,
+        },
+        &PasswordHtml {
+            subject: &subject,
+            blog_title,
+            base_url,
+            link,
+            invite,
+            inviter,
+        },
+    )
+}

@@ -152,3 +152,55 @@ pub async fn comments_published(
     }
     Ok(notices.len())
 }
+
+/// How long a password link works: an hour for a reset, a week for an invitation.
+pub const RESET_LINK_SECS: i64 = 3600;
+pub const INVITE_LINK_DAYS: i64 = 7;
+
+/// What a password link is bound to besides the user: their password as it is now, so the
+/// link stops working once the password changes.
+pub fn password_fingerprint(password_hash: Option<&str>) -> String {
+    hex::encode(&links::digest(password_hash.unwrap_or(""))[..8])
+}
+
+/// A link to set a password: a reset the user asked for, or an invitation from `inviter`.
+pub async fn password_link(
+    tx: &mut PgConnection,
+    blog: &Blog<'_>,
+    user: &db::users::LinkUser,
+    inviter: Option<&str>,
+) -> Result<(), Error> {
+    let (kind, expires) = match inviter {
+        Some(_) => ("invite", blog.now + Duration::days(INVITE_LINK_DAYS)),
+        None => ("reset", blog.now + Duration::seconds(RESET_LINK_SECS)),
+    };
+    let token = links::sign(
+        blog.secret,
+        "password",
+        &[
+            &user.id.to_string(),
+            &password_fingerprint(user.password_hash.as_deref()),
+            kind,
+        ],
+        expires.unix_timestamp(),
+    );
+    let link = format!("{}/admin/password/{token}", blog.base_url);
+    let message = messages::password_link(blog.title, blog.base_url, &link, inviter)?;
+    db::outbox::enqueue(
+        &mut *tx,
+        &NewMail {
+            kind: if inviter.is_some() {
+                "invite"
+            } else {
+                "password_reset"
+            },
+            recipient: &user.email,
+            subject: &message.subject,
+            text: &message.text,
+            html: &message.html,
+            unsubscribe_url: None,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -339,6 +339,8 @@ pub struct UsersPage {
     pub users: Vec<UserView>,
     pub new_user: NewUserForm,
     pub error: Option<String>,
+    /// New users can be invited by email (no password typed for them).
+    pub mail_on: bool,
 }
 
 impl UsersPage {
@@ -426,4 +428,29 @@ pub struct EmailPage {
     pub my_email: String,
     pub counts: crate::db::outbox::OutboxCounts,
     pub rows: Vec<MailRowView>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/forgot.html")]
+pub struct ForgotPage {
+    pub layout: AdminLayout,
+    pub mail_on: bool,
+    pub email: String,
+    pub error: Option<String>,
+    /// After the form: what happens now (the same whether or not the account exists).
+    pub sent: Option<String>,
+}
+
+/// Setting a password from an emailed link (a reset or an invitation).
+#[derive(Template)]
+#[template(path = "admin/password.html")]
+pub struct PasswordPage {
+    pub layout: AdminLayout,
+    pub heading: String,
+    /// Why the link cannot be used (expired, used, cut); no form then.
+    pub problem: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub action_url: String,
+    pub error: Option<String>,
 }

@@ -144,6 +144,8 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         ("search-nothing", "/search?q=zeppelin".to_owned()),
         ("not-found", "/no/such/page".to_owned()),
         ("login", "/admin/login".to_owned()),
+        ("forgot", "/admin/forgot".to_owned()),
+        ("password-bad-link", "/admin/password/not-a-link".to_owned()),
     ] {
         let page = crate::common::get(&app, &path).await;
         add(&mut pages, name, &path, page);

@@ -515,3 +515,149 @@ async fn post_authors_who_asked_hear_of_each_comment_published_on_their_posts(po
     assert!(mail.text.contains("Red or white?"));
     assert!(mail.header("list-unsubscribe").is_some());
 }
+
+#[sqlx::test]
+async fn a_forgotten_password_is_reset_by_a_single_use_link_that_ends_every_session(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let admin = user_session(&app, &pool, "admin").await;
+    let login = crate::common::get(&app, "/admin/login").await;
+    assert!(
+        login
+            .links_containing("/admin/forgot")
+            .contains(&"/admin/forgot".to_owned())
+    );
+
+    // The answer is the same for an address nobody uses and for one somebody does.
+    let unknown = crate::common::post_form(
+        &app,
+        "/admin/forgot",
+        &[("email", "nobody@example.test")],
+        &[],
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert!(
+        unknown
+            .text()
+            .contains("If an account uses nobody@example.test, a link")
+    );
+    let known = crate::common::post_form(
+        &app,
+        "/admin/forgot",
+        &[("email", " Admin@Example.TEST ")],
+        &[],
+    )
+    .await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert!(
+        known
+            .text()
+            .contains("If an account uses admin@example.test, a link")
+    );
+    let mail = sink.wait_for(1).await.remove(0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1, "nothing for an unknown address");
+    assert_eq!(mail.rcpt_tos, ["admin@example.test"]);
+    assert!(mail.subject().starts_with("Set a new password for"));
+    assert_eq!(mail.header("auto-submitted"), None, "personal mail");
+    let link = mail
+        .link(&format!("{BASE_URL}/admin/password/"))
+        .unwrap()
+        .trim_start_matches(BASE_URL)
+        .to_owned();
+
+    let form = crate::common::get(&app, &link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text().contains("Set a new password"));
+    assert_eq!(form.header("referrer-policy"), "no-referrer");
+    let short = crate::common::post_form(&app, &link, &[("password", "short")], &[]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text().contains("Use at least 10 characters"));
+    let set =
+        crate::common::post_form(&app, &link, &[("password", "a brand new password")], &[]).await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert_eq!(set.header("location"), "/admin");
+    // The session from before the reset has ended; the new one works.
+    assert_eq!(
+        admin.get(&app, "/admin").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let cookie = set
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let dashboard = crate::common::get_with(&app, "/admin", &[("cookie", &cookie)]).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    // Once only.
+    let again =
+        crate::common::post_form(&app, &link, &[("password", "another new password")], &[]).await;
+    assert_eq!(again.status, StatusCode::GONE);
+    assert!(again.text().contains("used already"));
+
+    // Three links an hour for an address; then a wait (for any address, known or not).
+    for _ in 0..2 {
+        crate::common::post_form(
+            &app,
+            "/admin/forgot",
+            &[("email", "admin@example.test")],
+            &[],
+        )
+        .await;
+    }
+    let flood = crate::common::post_form(
+        &app,
+        "/admin/forgot",
+        &[("email", "admin@example.test")],
+        &[],
+    )
+    .await;
+    assert_eq!(flood.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(flood.field("email").as_deref(), Some("admin@example.test"));
+}
+
+#[sqlx::test]
+async fn an_invited_user_chooses_their_own_password(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let admin = user_session(&app, &pool, "admin").await;
+    let added = admin
+        .post(
+            &app,
+            "/admin/users",
+            &[
+                ("name", "Nia New"),
+                ("email", "nia@example.test"),
+                ("role", "editor"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    assert_eq!(added.header("location"), "/admin/users?done=invited");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.rcpt_tos, ["nia@example.test"]);
+    assert!(mail.subject().starts_with("You are invited to"));
+    assert!(mail.text.contains("The admin invites you"), "{}", mail.text);
+    let link = mail
+        .link(&format!("{BASE_URL}/admin/password/"))
+        .unwrap()
+        .trim_start_matches(BASE_URL)
+        .to_owned();
+    let form = crate::common::get(&app, &link).await;
+    assert!(
+        form.text().contains("Choose your password"),
+        "{}",
+        form.text()
+    );
+    let set =
+        crate::common::post_form(&app, &link, &[("password", "nia's own password")], &[]).await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    let session = crate::common::log_in_with(&app, "nia@example.test", "nia's own password").await;
+    assert_eq!(
+        session.get(&app, "/admin/posts").await.status,
+        StatusCode::OK
+    );
+}

@@ -195,7 +195,11 @@ async fn login(
     }
 }
 
-async fn start_session(state: &AppState, user_id: i64, next: &str) -> Result<Response, AppError> {
+pub(super) async fn start_session(
+    state: &AppState,
+    user_id: i64,
+    next: &str,
+) -> Result<Response, AppError> {
     let (token, hash) = session::new_token();
     db::sessions::create(
         &state.db,

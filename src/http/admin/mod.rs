@@ -8,6 +8,7 @@ mod dashboard;
 mod email;
 mod import;
 mod media;
+mod password;
 mod posts;
 mod settings;
 mod users;
@@ -32,6 +33,7 @@ use crate::{
     views::admin::AdminLayout,
 };
 
+use auth::start_session;
 pub(crate) use comments::check_text;
 
 pub fn router() -> Router<AppState> {
@@ -42,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(posts::router())
         .merge(comments::router())
         .merge(media::router())
+        .merge(password::router())
         .merge(users::router())
         .merge(settings::router())
         .merge(import::router())

@@ -61,6 +61,7 @@ async fn users_page(
         users,
         new_user,
         error,
+        mail_on: state.mailer.is_some(),
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -74,6 +75,7 @@ async fn list(
     user.require(Role::Admin)?;
     let notice = query.done.map(|done| match done.as_str() {
         "added" => "The user was added.".to_owned(),
+        "invited" => "The user was added and invited by email to choose a password.".to_owned(),
         "password" => "The password was set.".to_owned(),
         _ => "Saved.".to_owned(),
     });
@@ -109,9 +111,37 @@ async fn add(
     if !email.contains('@') || email.contains(char::is_whitespace) || email.len() > 254 {
         errors.email = Some("Enter an email address like name@example.com".into());
     }
-    errors.password = password::problem(&form.password);
+    // With mail on, an empty password means: invite them to choose their own.
+    let invite = form.password.is_empty() && state.mailer.is_some();
+    if !invite {
+        errors.password = password::problem(&form.password);
+    }
     let role = Role::parse(&form.role).unwrap_or(Role::Author);
-    if errors.name.is_none() && errors.email.is_none() && errors.password.is_none() {
+    if invite && errors.name.is_none() && errors.email.is_none() {
+        let mut tx = state.db.begin().await?;
+        match db::users::create_invited(&mut *tx, email, name, role.as_str()).await {
+            Ok(id) => {
+                let invited = db::users::for_password_link(&mut *tx, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let title = state.settings().await?.title;
+                let inviter = user.session.user.display_name.clone();
+                crate::mail::notify::password_link(
+                    &mut tx,
+                    &crate::http::mail_blog(&state, &title),
+                    &invited,
+                    Some(&inviter),
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(Redirect::to("/admin/users?done=invited").into_response());
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                errors.email = Some("Someone already uses this email address".into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else if errors.name.is_none() && errors.email.is_none() && errors.password.is_none() {
         let hash = password::hash(form.password.clone()).await?;
         match db::users::create(&state.db, email, name, role.as_str(), &hash).await {
             Ok(_) => return Ok(Redirect::to("/admin/users?done=added").into_response()),

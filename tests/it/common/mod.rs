@@ -577,10 +577,14 @@ pub async fn add_user(pool: &PgPool, email: &str, name: &str, role: &str) -> i64
 }
 
 pub async fn log_in(app: &Router, email: &str) -> Session {
+    log_in_with(app, email, PASSWORD).await
+}
+
+pub async fn log_in_with(app: &Router, email: &str, password: &str) -> Session {
     let page = post_form(
         app,
         "/admin/login",
-        &[("email", email), ("password", PASSWORD), ("next", "/admin")],
+        &[("email", email), ("password", password), ("next", "/admin")],
         &[],
     )
     .await;
