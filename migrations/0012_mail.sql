@@ -70,3 +70,43 @@ create table mail_requests (
     at timestamptz not null default now()
 );
 create index mail_requests_key_idx on mail_requests (key, at);
+
+-- People who asked for mail without an account: commenters (notices of replies, or of every
+-- comment on a post) and readers ("Follow by email"). Nothing reaches an address until each
+-- subscription is confirmed from the message it causes (double opt-in), and an address is kept
+-- only while it has a subscription.
+create table mail_addresses (
+    id bigint generated always as identity primary key,
+    email text not null,
+    created_at timestamptz not null default now()
+);
+create unique index mail_addresses_email_key on mail_addresses (lower(email));
+
+create table subscriptions (
+    id bigint generated always as identity primary key,
+    address_id bigint not null references mail_addresses (id) on delete cascade,
+    -- replies: answers to one comment; post: every new comment on a post; blog: every new post
+    scope text not null check (scope in ('replies', 'post', 'blog')),
+    comment_id bigint references comments (id) on delete cascade,
+    post_id bigint references posts (id) on delete cascade,
+    -- the secret of its one-click unsubscribe link
+    token text not null unique,
+    confirmed_at timestamptz,
+    created_at timestamptz not null default now(),
+    check (scope <> 'replies' or comment_id is not null),
+    check (scope <> 'post' or post_id is not null)
+);
+create unique index subscriptions_once
+    on subscriptions (address_id, scope, coalesce(comment_id, 0), coalesce(post_id, 0));
+create index subscriptions_comment_idx on subscriptions (comment_id) where scope = 'replies';
+create index subscriptions_post_idx on subscriptions (post_id) where scope = 'post';
+create index subscriptions_blog_idx on subscriptions (address_id) where scope = 'blog';
+
+-- A new post goes to followers once, when it first becomes visible: 'due' for posts written
+-- in the editor, 'done' once told; imported and demo posts are 'no' (nobody is told of them).
+alter table posts
+    add column announce text not null default 'no' check (announce in ('no', 'due', 'done'));
+create index posts_announce_idx on posts (published_at) where announce = 'due';
+
+-- What followers get of a new post: its summary and a link (false), or the whole post.
+alter table settings add column follow_full_posts boolean not null default false;

@@ -63,15 +63,20 @@ impl AppState {
                     None
                 }
             });
+        let secret = Arc::new(secret);
         if let Some(mailer) = &mailer {
-            worker::spawn(db.clone(), mailer.clone());
+            let site = worker::Site {
+                base_url: config.base_url.clone(),
+                secret: secret.clone(),
+            };
+            worker::spawn(db.clone(), mailer.clone(), site);
         }
         Self {
             pages,
             metrics: Arc::new(Metrics::default()),
             db,
             config: Arc::new(config),
-            secret: Arc::new(secret),
+            secret,
             last_settings: Arc::new(RwLock::new(Settings::default())),
             sidebar_counts: Arc::new(RwLock::new(None)),
             clock: Arc::new(SystemClock),

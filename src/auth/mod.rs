@@ -68,3 +68,9 @@ impl Secret {
         hex::encode(&self.sign("client-address", address.as_bytes())[..12])
     }
 }
+
+/// A random secret for a URL (24 bytes, base64url): unsubscribe links and the like.
+pub fn random_token() -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    URL_SAFE_NO_PAD.encode(&Secret::generate()[..24])
+}

@@ -14,6 +14,7 @@ pub mod posts;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod subscriptions;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

@@ -196,3 +196,21 @@ pub async fn recent(db: &PgPool, limit: i64) -> Result<Vec<QueueRow>, sqlx::Erro
     .fetch_all(db)
     .await
 }
+
+/// A body many messages share (a new post to every follower).
+pub async fn insert_body(
+    db: impl PgExecutor<'_>,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into mail_bodies (subject, body_text, body_html) values ($1, $2, $3)
+           returning id"#,
+        subject,
+        text,
+        html
+    )
+    .fetch_one(db)
+    .await
+}

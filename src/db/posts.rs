@@ -599,8 +599,10 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let inserted = sqlx::query_scalar!(
         r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
-                              published_at, author_id, comment_policy, body_format)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                              published_at, author_id, comment_policy, body_format, announce)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                   -- followers hear of a post written here once it is out
+                   case when $1 = 'post' then 'due' else 'no' end)
            returning id"#,
         post.kind as PostKind,
         post.path,

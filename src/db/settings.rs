@@ -15,6 +15,8 @@ pub struct Settings {
     pub search_language: String,
     /// Feeds carry summaries instead of full posts.
     pub feed_summaries: bool,
+    /// Followers get whole posts by email instead of summaries.
+    pub follow_full_posts: bool,
 }
 
 impl Default for Settings {
@@ -29,6 +31,7 @@ impl Default for Settings {
             blocked_terms: String::new(),
             search_language: "simple".to_owned(),
             feed_summaries: false,
+            follow_full_posts: false,
         }
     }
 }
@@ -45,7 +48,7 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
     sqlx::query_as!(
         Settings,
         r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
-                  blocked_terms, search_language, feed_summaries
+                  blocked_terms, search_language, feed_summaries, follow_full_posts
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -81,7 +84,8 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
     sqlx::query!(
         r#"update settings set title = $1, description = $2, timezone = $3, posts_per_page = $4,
                                comment_policy = $5, moderate_after_days = $6, blocked_terms = $7,
-                               search_language = $8, feed_summaries = $9
+                               search_language = $8, feed_summaries = $9,
+                               follow_full_posts = $10
            where id = 1"#,
         settings.title,
         settings.description,
@@ -91,7 +95,8 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         settings.moderate_after_days,
         settings.blocked_terms,
         settings.search_language,
-        settings.feed_summaries
+        settings.feed_summaries,
+        settings.follow_full_posts
     )
     .execute(&mut *tx)
     .await?;
@@ -137,7 +142,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
     let row = sqlx::query!(
         r#"select s.title, s.description, s.timezone, s.posts_per_page, s.comment_policy,
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
-                  v.n as content_version,
+                  s.follow_full_posts, v.n as content_version,
                   (select min(p.published_at) from posts p
                    where p.kind = 'post' and p.status = 'published' and p.published_at > now())
                       as next_publication
@@ -157,6 +162,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
             blocked_terms: row.blocked_terms,
             search_language: row.search_language,
             feed_summaries: row.feed_summaries,
+            follow_full_posts: row.follow_full_posts,
         },
         content_version: row.content_version,
         next_publication: row.next_publication,

@@ -30,6 +30,12 @@ pub struct CommentForm {
     /// The honeypot: hidden from people, so only robots fill it in.
     #[serde(default)]
     pub address: String,
+    /// "Notify me of replies by email" (any value: ticked).
+    #[serde(default)]
+    pub notify: String,
+    /// "…and of every new comment on this post".
+    #[serde(default)]
+    pub notify_all: String,
 }
 
 /// One message per field, shown beside the field and in the summary above the form.
@@ -132,12 +138,18 @@ impl CommentForm {
         })
     }
 
+    /// Which notices the commenter asked for: (replies, every comment on the post).
+    pub fn notices(&self) -> (bool, bool) {
+        let all = !self.notify_all.is_empty();
+        (!self.notify.is_empty() || all, all)
+    }
+
     pub fn honeypot_filled(&self) -> bool {
         !self.address.trim().is_empty()
     }
 }
 
-fn is_plausible_email(email: &str) -> bool {
+pub fn is_plausible_email(email: &str) -> bool {
     if email.len() > MAX_EMAIL_CHARS
         || email
             .chars()

@@ -20,6 +20,7 @@ use crate::{
         form_token::{self, TokenProblem},
         signed,
     },
+    db::subscriptions::Scope,
     db::{
         self,
         comments::{NewComment, Submitted},
@@ -94,7 +95,13 @@ async fn accept(
         return show_again(errors, StatusCode::FORBIDDEN).await;
     }
 
-    let checked = form.validate();
+    let mut checked = form.validate();
+    if state.mailer.is_some() && form.notices().0 && form.email.trim().is_empty() {
+        let mut errors = checked.err().unwrap_or_default();
+        errors.email =
+            Some("Enter your email address to get notices of replies, or untick the box".into());
+        checked = Err(errors);
+    }
     let now = state.clock.now().unix_timestamp();
     let token = form_token::check(&state.secret, &form.token, row.id, now);
     let mut comment = match (checked, token) {
@@ -174,6 +181,16 @@ async fn accept(
             notify::comment_held(&mut tx, &blog, id, &new, &post_title, &row.path).await?;
         } else if decision.status == CommentStatus::Approved {
             super::comments_published(state, &mut tx, &[id]).await?;
+        }
+        let scopes: Vec<Scope> = match form.notices() {
+            _ if decision.status == CommentStatus::Spam => Vec::new(),
+            (true, true) => vec![Scope::Replies(id), Scope::Post(row.id)],
+            (true, false) => vec![Scope::Replies(id)],
+            _ => Vec::new(),
+        };
+        if let Some(email) = new.author_email.as_deref().filter(|_| !scopes.is_empty()) {
+            let blog = super::mail_blog(state, &settings.title);
+            notify::subscribe(&mut tx, &blog, email, &scopes, new.client_hash.as_deref()).await?;
         }
     }
     tx.commit().await?;
@@ -265,6 +282,7 @@ fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Respons
     let mut view = CommentFormView {
         action: path.to_owned(),
         token: form.token.clone(),
+        mail_on: state.mailer.is_some(),
         ..CommentFormView::default()
     };
     view.fill(form);

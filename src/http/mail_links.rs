@@ -10,6 +10,7 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use crate::{
     auth::links::{self, LinkClaim, LinkProblem},
@@ -29,6 +30,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/mail/comment/{token}", get(show_moderation).post(moderate))
         .route("/mail/stop/{token}", get(show_stop).post(stop))
+        .route("/mail/confirm/{token}", get(show_confirm).post(confirm))
+        .route(
+            "/mail/unsubscribe/{token}",
+            get(show_unsubscribe).post(unsubscribe),
+        )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,5 +390,135 @@ async fn stop(
     ));
     view.done = true;
     view.next = Some(("/admin/account".to_owned(), "Your account".to_owned()));
+    render(&view)
+}
+
+/// A confirmation link: the address and when it was sent (it confirms what was asked for by
+/// then).
+fn read_confirm(state: &AppState, token: &str) -> Result<(i64, OffsetDateTime), LinkProblem> {
+    let now = state.clock.now().unix_timestamp();
+    let claim = links::verify(&state.secret, "confirm", token, now)?;
+    match claim.subject.as_slice() {
+        [address, issued] => {
+            let address = address.parse().map_err(|_| LinkProblem::Invalid)?;
+            let issued = issued
+                .parse()
+                .ok()
+                .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+                .ok_or(LinkProblem::Invalid)?;
+            Ok((address, issued))
+        }
+        _ => Err(LinkProblem::Invalid),
+    }
+}
+
+fn confirm_refusal(state: &AppState, problem: LinkProblem) -> Result<Response, AppError> {
+    let mut view = page(
+        state,
+        match problem {
+            LinkProblem::Expired => "This link has expired",
+            LinkProblem::Invalid => "This link does not work",
+        },
+    );
+    view.message = Some(match problem {
+        LinkProblem::Expired => {
+            "Confirmation links work for 7 days. Ask again, and use the link in the new message."
+                .to_owned()
+        }
+        LinkProblem::Invalid => {
+            "It may have been cut when it was copied. Open the message again and use its link."
+                .to_owned()
+        }
+    });
+    view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
+    let status = match problem {
+        LinkProblem::Expired => StatusCode::GONE,
+        LinkProblem::Invalid => StatusCode::NOT_FOUND,
+    };
+    with_status(render(&view)?, status)
+}
+
+async fn show_confirm(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let (address, issued) = match read_confirm(&state, &token) {
+        Ok(claim) => claim,
+        Err(problem) => return confirm_refusal(&state, problem),
+    };
+    let pending = db::subscriptions::pending(&state.db, address, issued).await?;
+    let Some(pending) = pending.filter(|p| !p.what.is_empty()) else {
+        let mut view = page(&state, "Nothing waits for a confirmation");
+        view.message =
+            Some("This was confirmed already, or ended since the message was sent.".to_owned());
+        view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
+        return render(&view);
+    };
+    let mut view = page(&state, "Confirm your email");
+    view.message = Some(format!(
+        "Send {} to {}?",
+        pending.what.join(" and "),
+        pending.email
+    ));
+    view.button = Some("Confirm".to_owned());
+    view.action_url = format!("/mail/confirm/{token}");
+    render(&view)
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let (address, issued) = match read_confirm(&state, &token) {
+        Ok(claim) => claim,
+        Err(problem) => return confirm_refusal(&state, problem),
+    };
+    db::subscriptions::confirm(&state.db, address, issued).await?;
+    let mut view = page(&state, "Confirmed");
+    view.message = Some(
+        "Thank you: the messages you asked for will come. Each has a link to stop them.".to_owned(),
+    );
+    view.done = true;
+    view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
+    render(&view)
+}
+
+async fn show_unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some((email, what)) = db::subscriptions::by_token(&state.db, &token).await? else {
+        return ended(&state);
+    };
+    let mut view = page(&state, "Stop these messages?");
+    view.message = Some(format!("{email} will get no more {what}."));
+    view.button = Some("Unsubscribe".to_owned());
+    view.action_url = format!("/mail/unsubscribe/{token}");
+    render(&view)
+}
+
+/// One click: mail programs POST `List-Unsubscribe=One-Click` here (RFC 8058), or the button.
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some((email, what)) = db::subscriptions::by_token(&state.db, &token).await? else {
+        return ended(&state);
+    };
+    db::subscriptions::unsubscribe(&state.db, &token).await?;
+    let mut view = page(&state, "Unsubscribed");
+    view.message = Some(format!(
+        "{email} will get no more {what}. The blog no longer keeps the address for this."
+    ));
+    view.done = true;
+    view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
+    render(&view)
+}
+
+fn ended(state: &AppState) -> Result<Response, AppError> {
+    let mut view = page(state, "Unsubscribed");
+    view.message = Some("These messages have stopped already.".to_owned());
+    view.done = true;
+    view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
     render(&view)
 }

@@ -8,6 +8,7 @@ mod cookies;
 mod etag;
 mod extract;
 mod feeds;
+mod follow;
 mod health;
 mod mail_links;
 mod media;
@@ -114,6 +115,7 @@ fn public_stack(state: &AppState) -> Router<AppState> {
         .merge(public::router())
         .merge(feeds::router())
         .merge(mail_links::router())
+        .merge(follow::router())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -263,7 +265,9 @@ pub(crate) async fn comments_published(
         return Ok(());
     }
     let title = state.settings().await?.title;
-    crate::mail::notify::comments_published(tx, &mail_blog(state, &title), ids).await?;
+    let blog = mail_blog(state, &title);
+    crate::mail::notify::comments_published(tx, &blog, ids).await?;
+    crate::mail::notify::subscriber_notices(tx, &blog, ids).await?;
     Ok(())
 }
 

@@ -603,6 +603,7 @@ pub(super) async fn post_page(
     );
     form.action.clone_from(&row.path);
     form.closed = policy == Policy::Closed;
+    form.mail_on = state.mailer.is_some();
     form.moderated =
         matches!(policy, Policy::Moderated) || policy.holds(post_age_days(row.published_at));
     let reply_to = form.parent.parse::<i64>().ok();

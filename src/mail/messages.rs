@@ -198,3 +198,174 @@ pub fn password_link(
         },
     )
 }
+
+#[derive(Template)]
+#[template(path = "mail/confirm.txt")]
+struct ConfirmText<'a> {
+    blog_title: &'a str,
+    base_url: &'a str,
+    what: &'a [String],
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/confirm.html")]
+struct ConfirmHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    what: &'a [String],
+    link: &'a str,
+}
+
+/// The first message to an address: nothing more is sent until it is confirmed.
+pub fn confirm(
+    blog_title: &str,
+    base_url: &str,
+    what: &[String],
+    link: &str,
+) -> Result<Rendered, askama::Error> {
+    let subject = format!("Confirm your email for {blog_title}");
+    render(
+        subject.clone(),
+        &ConfirmText {
+            blog_title,
+            base_url,
+            what,
+            link,
+        },
+        &ConfirmHtml {
+            subject: &subject,
+            blog_title,
+            base_url,
+            what,
+            link,
+        },
+    )
+}
+
+/// A comment a subscriber asked to hear of (its unsubscribe link goes in at sending time).
+pub struct Notice<'a> {
+    pub blog_title: &'a str,
+    pub base_url: &'a str,
+    /// A reply to their comment (else: a new comment on a post they follow).
+    pub reply: bool,
+    pub commenter: &'a str,
+    pub comment_text: &'a str,
+    pub post_title: &'a str,
+    pub comment_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notice.txt")]
+struct NoticeText<'a> {
+    blog_title: &'a str,
+    reply: bool,
+    commenter: &'a str,
+    comment_text: &'a str,
+    post_title: &'a str,
+    comment_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notice.html")]
+struct NoticeHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    reply: bool,
+    commenter: &'a str,
+    comment_text: &'a str,
+    post_title: &'a str,
+    comment_url: &'a str,
+}
+
+pub fn notice(n: &Notice<'_>) -> Result<Rendered, askama::Error> {
+    let subject = if n.reply {
+        format!("{} replied to you on \"{}\"", n.commenter, n.post_title)
+    } else {
+        format!("New comment on \"{}\"", n.post_title)
+    };
+    render(
+        subject.clone(),
+        &NoticeText {
+            blog_title: n.blog_title,
+            reply: n.reply,
+            commenter: n.commenter,
+            comment_text: n.comment_text,
+            post_title: n.post_title,
+            comment_url: n.comment_url,
+        },
+        &NoticeHtml {
+            subject: &subject,
+            blog_title: n.blog_title,
+            base_url: n.base_url,
+            reply: n.reply,
+            commenter: n.commenter,
+            comment_text: n.comment_text,
+            post_title: n.post_title,
+            comment_url: n.comment_url,
+        },
+    )
+}
+
+/// A new post for followers: its summary, or the whole post (images left out: no remote
+/// images in mail).
+pub struct NewPost<'a> {
+    pub blog_title: &'a str,
+    pub base_url: &'a str,
+    pub title: &'a str,
+    pub date: &'a str,
+    pub url: &'a str,
+    /// The summary, or the whole post as text.
+    pub content: &'a str,
+    /// The whole post as mail-safe HTML, when followers get whole posts.
+    pub body_html: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/new_post.txt")]
+struct NewPostText<'a> {
+    blog_title: &'a str,
+    title: &'a str,
+    date: &'a str,
+    url: &'a str,
+    content: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/new_post.html")]
+struct NewPostHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    title: &'a str,
+    date: &'a str,
+    url: &'a str,
+    content: &'a str,
+    body_html: Option<&'a str>,
+}
+
+pub fn new_post(p: &NewPost<'_>) -> Result<Rendered, askama::Error> {
+    let subject = format!("{}: {}", p.blog_title, p.title);
+    render(
+        subject.clone(),
+        &NewPostText {
+            blog_title: p.blog_title,
+            title: p.title,
+            date: p.date,
+            url: p.url,
+            content: p.content,
+        },
+        &NewPostHtml {
+            subject: &subject,
+            blog_title: p.blog_title,
+            base_url: p.base_url,
+            title: p.title,
+            date: p.date,
+            url: p.url,
+            content: p.content,
+            body_html: p.body_html,
+        },
+    )
+}

@@ -204,3 +204,185 @@ pub async fn password_link(
     .await?;
     Ok(())
 }
+
+/// How long a confirmation link works.
+pub const CONFIRM_LINK_DAYS: i64 = 7;
+/// Confirmation messages one address may be sent, and one client may cause: the forms that
+/// take an address must not be a way to flood a stranger's inbox.
+const CONFIRM_PER_ADDRESS: db::mail_requests::Limit = db::mail_requests::Limit {
+    count: 3,
+    window_secs: 86_400.0,
+};
+const CONFIRM_PER_CLIENT: db::mail_requests::Limit = db::mail_requests::Limit {
+    count: 10,
+    window_secs: 3_600.0,
+};
+
+/// What subscribing led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    /// Confirmed before: it works at once.
+    Active,
+    /// A confirmation message is on its way.
+    ConfirmationSent,
+    /// It waits for a confirmation, but too many were sent lately to send another now.
+    ConfirmationHeld,
+}
+
+/// Subscribes `email` to each of `scopes`; new (or still unconfirmed) subscriptions send one
+/// confirmation, within the limits per address and per client. In the caller's transaction.
+pub async fn subscribe(
+    tx: &mut PgConnection,
+    blog: &Blog<'_>,
+    email: &str,
+    scopes: &[db::subscriptions::Scope],
+    client_hash: Option<&str>,
+) -> Result<Subscription, Error> {
+    let mut address_id = None;
+    let mut what = Vec::new();
+    for scope in scopes {
+        let token = crate::auth::random_token();
+        let subscribed = db::subscriptions::subscribe(tx, email, *scope, &token).await?;
+        if subscribed.needs_confirmation {
+            address_id = Some(subscribed.address_id);
+            what.push(
+                match scope {
+                    db::subscriptions::Scope::Blog => "new posts",
+                    db::subscriptions::Scope::Post(_) => "every new comment on the post",
+                    db::subscriptions::Scope::Replies(_) => "replies to your comment",
+                }
+                .to_owned(),
+            );
+        }
+    }
+    let Some(address_id) = address_id else {
+        return Ok(Subscription::Active);
+    };
+    let address_key = format!("confirm-address:{}", email.to_lowercase());
+    let client_key = format!("confirm-client:{}", client_hash.unwrap_or("-"));
+    let allowed = db::mail_requests::allow(
+        &mut *tx,
+        &[
+            (&address_key, CONFIRM_PER_ADDRESS),
+            (&client_key, CONFIRM_PER_CLIENT),
+        ],
+    )
+    .await?;
+    if !allowed {
+        return Ok(Subscription::ConfirmationHeld);
+    }
+    // The link confirms what was asked for up to now (a later request sends its own).
+    // Rounded up: the subscriptions just written are stamped within this second.
+    let issued = blog.now.unix_timestamp() + 1;
+    let expires = (blog.now + Duration::days(CONFIRM_LINK_DAYS)).unix_timestamp();
+    let link_token = links::sign(
+        blog.secret,
+        "confirm",
+        &[&address_id.to_string(), &issued.to_string()],
+        expires,
+    );
+    let link = format!("{}/mail/confirm/{link_token}", blog.base_url);
+    let message = messages::confirm(blog.title, blog.base_url, &what, &link)?;
+    db::outbox::enqueue(
+        &mut *tx,
+        &NewMail {
+            kind: "confirm",
+            recipient: email,
+            subject: &message.subject,
+            text: &message.text,
+            html: &message.html,
+            unsubscribe_url: None,
+        },
+    )
+    .await?;
+    Ok(Subscription::ConfirmationSent)
+}
+
+/// Newly published comments: notices to the confirmed subscribers of each (replies to their
+/// comment, or every comment on a post), each with a one-click unsubscribe link.
+pub async fn subscriber_notices(
+    tx: &mut PgConnection,
+    blog: &Blog<'_>,
+    comment_ids: &[i64],
+) -> Result<usize, Error> {
+    let notices = db::subscriptions::notices_for(&mut *tx, comment_ids).await?;
+    for notice in &notices {
+        let comment_url = format!(
+            "{}{}#c{}",
+            blog.base_url, notice.post_path, notice.comment_id
+        );
+        let message = messages::notice(&messages::Notice {
+            blog_title: blog.title,
+            base_url: blog.base_url,
+            reply: notice.scope == "replies",
+            commenter: &notice.commenter,
+            comment_text: &notice.comment_text,
+            post_title: &notice.post_title,
+            comment_url: &comment_url,
+        })?;
+        let unsubscribe = format!("{}/mail/unsubscribe/{}", blog.base_url, notice.token);
+        db::outbox::enqueue(
+            &mut *tx,
+            &NewMail {
+                kind: "comment_notice",
+                recipient: &notice.email,
+                subject: &message.subject,
+                text: &message.text,
+                html: &message.html,
+                unsubscribe_url: Some(&unsubscribe),
+            },
+        )
+        .await?;
+    }
+    Ok(notices.len())
+}
+
+/// Posts that became visible and are to be told to followers: one shared message body each,
+/// one outbox row per confirmed follower. A post published long ago (a schedule that came due
+/// while mail was off for days) is marked told without mail.
+pub async fn announce_due_posts(
+    db: &sqlx::PgPool,
+    blog: &Blog<'_>,
+    whole_posts: bool,
+    tz: &crate::render::dates::TimeZone,
+) -> Result<u64, Error> {
+    let mut tx = db.begin().await?;
+    let due = db::subscriptions::take_due_announcements(&mut tx, 5).await?;
+    let mut queued = 0;
+    for post in &due {
+        if post.published_at < blog.now - Duration::days(2) {
+            continue;
+        }
+        let url = format!("{}{}", blog.base_url, post.path);
+        let date =
+            crate::render::dates::date_header(&crate::render::dates::zoned(post.published_at, tz));
+        let (content, body_html) = if whole_posts {
+            (
+                crate::render::sanitize::html_text(&post.body_html),
+                Some(crate::render::sanitize::mail_html(
+                    &post.body_html,
+                    blog.base_url,
+                )),
+            )
+        } else {
+            (post.excerpt.clone(), None)
+        };
+        let message = messages::new_post(&messages::NewPost {
+            blog_title: blog.title,
+            base_url: blog.base_url,
+            title: &post.title,
+            date: &date,
+            url: &url,
+            content: &content,
+            body_html: body_html.as_deref(),
+        })?;
+        let body =
+            db::outbox::insert_body(&mut *tx, &message.subject, &message.text, &message.html)
+                .await?;
+        let unsubscribe_base = format!("{}/mail/unsubscribe/", blog.base_url);
+        queued +=
+            db::subscriptions::enqueue_for_followers(&mut tx, body, &unsubscribe_base).await?;
+    }
+    tx.commit().await?;
+    Ok(queued)
+}

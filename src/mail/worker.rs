@@ -8,8 +8,11 @@ use std::{sync::Arc, time::Duration};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
 
-use super::{Mailer, Outgoing};
-use crate::db::{self, outbox::Claimed};
+use super::{Mailer, Outgoing, notify};
+use crate::{
+    auth::Secret,
+    db::{self, outbox::Claimed},
+};
 
 /// The channel `outbox_notify` (migration 0012) speaks on.
 const CHANNEL: &str = "folio_outbox";
@@ -24,17 +27,27 @@ pub const MAX_ATTEMPTS: i32 = 14;
 const IDLE_WAKE: Duration = Duration::from_secs(300);
 const DATABASE_AWAY_WAIT: Duration = Duration::from_secs(3);
 
-/// Starts the worker on the current runtime; it stops when the pool closes.
-pub fn spawn(db: PgPool, mailer: Arc<Mailer>) {
-    tokio::spawn(run(db, mailer));
+/// What the worker needs to write messages of its own (new posts for followers).
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub base_url: String,
+    pub secret: Arc<Secret>,
 }
 
-async fn run(db: PgPool, mailer: Arc<Mailer>) {
+/// Starts the worker on the current runtime; it stops when the pool closes.
+pub fn spawn(db: PgPool, mailer: Arc<Mailer>, site: Site) {
+    tokio::spawn(run(db, mailer, site));
+}
+
+async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
     let spacing = Duration::from_secs_f64(60.0 / f64::from(mailer.config().per_minute));
     let mut listener: Option<PgListener> = None;
     while !db.is_closed() {
         if listener.is_none() {
             listener = listen(&db).await.ok();
+        }
+        if let Err(error) = announce(&db, &site).await {
+            tracing::warn!(%error, "mail: cannot tell followers of new posts yet");
         }
         match send_due(&db, &mailer, spacing).await {
             Ok(0) => {}
@@ -46,9 +59,18 @@ async fn run(db: PgPool, mailer: Arc<Mailer>) {
                 continue;
             }
         }
-        let wait = match db::outbox::next_due(&db).await {
-            Ok(Some(at)) => until(at).min(IDLE_WAKE),
-            Ok(None) => IDLE_WAKE,
+        let next = tokio::try_join!(
+            db::outbox::next_due(&db),
+            db::subscriptions::next_announcement(&db)
+        );
+        let wait = match next {
+            Ok((due, post)) => [due, post]
+                .into_iter()
+                .flatten()
+                .map(until)
+                .min()
+                .unwrap_or(IDLE_WAKE)
+                .min(IDLE_WAKE),
             Err(_) => DATABASE_AWAY_WAIT,
         };
         if wait.is_zero() {
@@ -71,10 +93,31 @@ async fn run(db: PgPool, mailer: Arc<Mailer>) {
     }
 }
 
+/// Wakes on new messages, and on content changes (a post published now is told at once).
 async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(db).await?;
-    listener.listen(CHANNEL).await?;
+    listener
+        .listen_all([CHANNEL, crate::cache::CHANNEL])
+        .await?;
     Ok(listener)
+}
+
+/// New posts for followers, written into the outbox.
+async fn announce(db: &PgPool, site: &Site) -> Result<(), notify::Error> {
+    let settings = db::settings::load(db).await?;
+    let blog = notify::Blog {
+        secret: &site.secret,
+        base_url: &site.base_url,
+        title: &settings.title,
+        now: OffsetDateTime::now_utc(),
+    };
+    let queued =
+        notify::announce_due_posts(db, &blog, settings.follow_full_posts, &settings.time_zone())
+            .await?;
+    if queued > 0 {
+        tracing::info!(messages = queued, "mail: a new post for followers");
+    }
+    Ok(())
 }
 
 fn until(at: OffsetDateTime) -> Duration {

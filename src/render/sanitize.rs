@@ -83,6 +83,22 @@ fn entity(name: &str) -> Option<char> {
     }
 }
 
+/// A post's HTML for an email: no images (a mail must not load anything from afar, not even the
+/// blog's own pictures), and links made absolute so they work from an inbox.
+pub fn mail_html(html: &str, base_url: &str) -> String {
+    let base = ammonia::Url::parse(&format!("{}/", base_url.trim_end_matches('/')))
+        .unwrap_or_else(|_| ammonia::Url::parse("http://localhost/").expect("a URL"));
+    let mut tags = post_tags();
+    for gone in ["img", "picture", "source", "video", "audio", "iframe"] {
+        tags.remove(gone);
+    }
+    ammonia::Builder::default()
+        .tags(tags)
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base))
+        .clean(html)
+        .to_string()
+}
+
 /// Escapes text for an HTML attribute or element body.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -382,6 +382,7 @@ pub struct SettingsForm {
     pub blocked_terms: String,
     pub search_language: String,
     pub feed_summaries: bool,
+    pub follow_full_posts: bool,
     /// The text-search languages to choose from.
     pub languages: Vec<String>,
     pub errors: SettingsErrors,
@@ -453,4 +454,20 @@ pub struct PasswordPage {
     pub email: String,
     pub action_url: String,
     pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FollowerView {
+    pub id: i64,
+    pub email: String,
+    pub since: String,
+    pub confirmed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/subscribers.html")]
+pub struct SubscribersPage {
+    pub layout: AdminLayout,
+    pub counts: crate::db::subscriptions::Counts,
+    pub followers: Vec<FollowerView>,
 }

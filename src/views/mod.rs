@@ -40,6 +40,8 @@ pub struct Layout {
     pub og_url: Option<String>,
     /// JSON-LD for a post, already escaped for a `<script>` element.
     pub json_ld: Option<String>,
+    /// The blog sends mail: the sidebar offers "Follow by email".
+    pub follow_by_email: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,7 @@ impl Layout {
             css_url: assets::url("folio.css"),
             icon_url: assets::url("favicon.svg"),
             noindex: false,
+            follow_by_email: config.mail.is_some(),
             feeds: vec![
                 FeedLink {
                     title: format!("{} - Atom", settings.title),
@@ -366,6 +369,10 @@ pub struct CommentFormView {
     pub closed: bool,
     /// Every comment here waits for a moderator, and the form says so.
     pub moderated: bool,
+    /// The blog sends mail: the form offers notices of replies.
+    pub mail_on: bool,
+    pub notify: bool,
+    pub notify_all: bool,
 }
 
 impl CommentFormView {
@@ -384,6 +391,7 @@ impl CommentFormView {
         self.website.clone_from(&form.website);
         self.comment.clone_from(&form.comment);
         self.parent.clone_from(&form.parent);
+        (self.notify, self.notify_all) = form.notices();
     }
 }
 

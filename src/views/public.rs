@@ -118,3 +118,13 @@ pub struct MailActionPage {
     /// A link onwards (url, label).
     pub next: Option<(String, String)>,
 }
+
+/// "Follow by email": the form, or what happens after it.
+#[derive(Template)]
+#[template(path = "public/subscribe.html")]
+pub struct SubscribePage {
+    pub layout: Layout,
+    pub email: String,
+    pub error: Option<String>,
+    pub done: bool,
+}

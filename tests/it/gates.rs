@@ -369,6 +369,47 @@ async fn mail_pages(
         on.text()
     );
     pages.push(("email-on".to_owned(), "/admin/email".to_owned(), on));
+    // Follow by email: the sidebar box, the page and its answer, the admin's list, and what
+    // the confirmation and unsubscribe links open.
+    let address: i64 = sqlx::query_scalar(
+        "insert into mail_addresses (email) values ('fern@example.test') returning id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into subscriptions (address_id, scope, token, created_at)
+         values ($1, 'blog', 'gate-token', now() - interval '1 minute')",
+    )
+    .bind(address)
+    .execute(pool)
+    .await
+    .unwrap();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let confirm = folio::auth::links::sign(
+        &secret(),
+        "confirm",
+        &[&address.to_string(), &now.to_string()],
+        now + 3600,
+    );
+    for (name, path) in [
+        ("home-follow", "/".to_owned()),
+        ("subscribe", "/subscribe".to_owned()),
+        ("subscribe-done", "/subscribe?done=1".to_owned()),
+        ("confirm", format!("/mail/confirm/{confirm}")),
+        ("unsubscribe", "/mail/unsubscribe/gate-token".to_owned()),
+    ] {
+        let page = crate::common::get(&mail_app, &path).await;
+        assert_eq!(page.status.as_u16(), 200, "{name}");
+        pages.push((name.to_owned(), path, page));
+    }
+    let followers = get_with(&mail_app, "/admin/subscribers", &[("cookie", cookie)]).await;
+    assert!(followers.text().contains("fern@example.test"));
+    pages.push((
+        "subscribers".to_owned(),
+        "/admin/subscribers".to_owned(),
+        followers,
+    ));
 
     let admin: i64 = sqlx::query_scalar("select id from users where role = 'admin' limit 1")
         .fetch_one(pool)

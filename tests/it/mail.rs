@@ -661,3 +661,289 @@ async fn an_invited_user_chooses_their_own_password(pool: PgPool) {
         StatusCode::OK
     );
 }
+
+/// The text part's link that starts with `prefix`, as a path on the test app.
+fn path_of(mail: &Received, prefix: &str) -> String {
+    mail.link(&format!("{BASE_URL}{prefix}"))
+        .unwrap_or_else(|| panic!("no {prefix} link in {}", mail.text))
+        .trim_start_matches(BASE_URL)
+        .to_owned()
+}
+
+async fn wait_for_subject(sink: &MailSink, count: usize, part: &str) -> Vec<Received> {
+    let received = sink.wait_for(count).await;
+    let matching: Vec<Received> = received
+        .into_iter()
+        .filter(|m| m.subject().contains(part))
+        .collect();
+    assert!(!matching.is_empty(), "no message about {part}");
+    matching
+}
+
+#[sqlx::test]
+async fn a_commenter_confirms_once_gets_reply_notices_and_stops_them_with_one_click(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Rhubarb",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let page = crate::common::get(&app, &path).await;
+    assert!(page.text().contains("Notify me of replies by email"));
+
+    // Ticked without an email: the form comes back with the reason and every word kept.
+    let refused = comment(
+        &app,
+        &path,
+        post_id,
+        &[
+            ("name", "Rue"),
+            ("comment", "Forced or not?"),
+            ("notify", "replies"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("Enter your email address to get notices of replies")
+    );
+    assert_eq!(refused.field("comment").as_deref(), Some("Forced or not?"));
+
+    let sent = comment(
+        &app,
+        &path,
+        post_id,
+        &[
+            ("name", "Rue"),
+            ("email", "rue@example.test"),
+            ("comment", "Forced or not?"),
+            ("notify", "replies"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let rue: i64 = sent
+        .header("location")
+        .rsplit("#c")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let confirm = sink.wait_for(1).await.remove(0);
+    assert_eq!(confirm.rcpt_tos, ["rue@example.test"]);
+    assert!(confirm.subject().starts_with("Confirm your email"));
+    assert!(confirm.text.contains("replies to your comment"));
+
+    // Before the confirmation, a reply tells nobody.
+    let reply = |name: &'static str, text: &'static str| {
+        let app = app.clone();
+        let path = path.clone();
+        async move {
+            let parent = rue.to_string();
+            comment(
+                &app,
+                &path,
+                post_id,
+                &[("name", name), ("comment", text), ("parent", &parent)],
+            )
+            .await
+        }
+    };
+    reply("Basil", "Forced, in the dark.").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1);
+
+    let link = path_of(&confirm, "/mail/confirm/");
+    let ask = crate::common::get(&app, &link).await;
+    assert!(
+        ask.text()
+            .contains("Send replies to your comment on “Rhubarb” to rue@example.test?"),
+        "{}",
+        ask.text()
+    );
+    let confirmed = crate::common::post_form(&app, &link, &[], &[]).await;
+    assert_eq!(confirmed.status, StatusCode::OK);
+    assert!(confirmed.text().contains("Confirmed"));
+
+    reply("Sage", "Not forced: sweeter.").await;
+    let notices = wait_for_subject(&sink, 2, "replied to you").await;
+    let notice = &notices[0];
+    assert_eq!(notice.rcpt_tos, ["rue@example.test"]);
+    assert!(
+        notice
+            .subject()
+            .contains("Sage replied to you on \"Rhubarb\"")
+    );
+    assert!(notice.text.contains("Not forced: sweeter."));
+    assert_eq!(notice.header("auto-submitted"), Some("auto-generated"));
+    let unsubscribe = notice
+        .header("list-unsubscribe")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    assert!(
+        notice.text.contains(&unsubscribe),
+        "the link is in the text too"
+    );
+    assert_eq!(
+        notice.header("list-unsubscribe-post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+
+    // One click, as a mail program sends it; then nothing more, and the address is gone.
+    let stopped = crate::common::post_form(
+        &app,
+        unsubscribe.trim_start_matches(BASE_URL),
+        &[("List-Unsubscribe", "One-Click")],
+        &[],
+    )
+    .await;
+    assert_eq!(stopped.status, StatusCode::OK);
+    assert!(
+        stopped
+            .text()
+            .contains("rue@example.test will get no more replies")
+    );
+    let kept: i64 = sqlx::query_scalar("select count(*) from mail_addresses")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept, 0,
+        "the address is not kept once nothing is asked of it"
+    );
+    reply("Thyme", "Late to this.").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 2);
+}
+
+#[sqlx::test]
+async fn followers_confirm_and_get_each_new_post_once(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let home = crate::common::get(&app, "/").await;
+    assert!(home.text().contains("Follow by email"));
+    let page = crate::common::get(&app, "/subscribe").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let bad =
+        crate::common::post_form(&app, "/subscribe", &[("email", "not-an-address")], &[]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.field("email").as_deref(), Some("not-an-address"));
+    let done =
+        crate::common::post_form(&app, "/subscribe", &[("email", "fern@example.test")], &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.header("location"), "/subscribe?done=1");
+    let confirm = sink.wait_for(1).await.remove(0);
+    assert!(confirm.text.contains("new posts"));
+    let link = path_of(&confirm, "/mail/confirm/");
+    crate::common::post_form(&app, &link, &[], &[]).await;
+
+    // A post written in the editor goes out once it is out; imported ones never do.
+    let admin = user_session(&app, &pool, "admin").await;
+    let published = admin
+        .post(
+            &app,
+            "/admin/posts",
+            &[
+                ("title", "Seed potatoes"),
+                ("body", "Chitting starts now, on a cool windowsill."),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::SEE_OTHER);
+    let post = wait_for_subject(&sink, 2, "Seed potatoes").await.remove(0);
+    assert_eq!(post.rcpt_tos, ["fern@example.test"]);
+    assert!(post.text.contains("Chitting starts now"), "{}", post.text);
+    assert!(
+        post.text.contains(&format!("{BASE_URL}/")),
+        "a link to the post"
+    );
+    assert!(post.header("list-unsubscribe").is_some());
+    // Saving it again tells nobody again.
+    let id: i64 = sqlx::query_scalar("select id from posts where title = 'Seed potatoes'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    admin
+        .post(
+            &app,
+            &format!("/admin/posts/{id}"),
+            &[
+                ("title", "Seed potatoes"),
+                ("body", "Chitting starts now, on a cool, light windowsill."),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    // A scheduled post goes out when its time comes, by itself.
+    sqlx::query(
+        "insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
+                            published_at, announce)
+         values ('post', '/2030/01/later.html', 'later', 'Later', 'Soon.', '<p>Soon.</p>', 'Soon.',
+                 'published', now() + interval '1500 milliseconds', 'due')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let later = wait_for_subject(&sink, 3, "Later").await;
+    assert_eq!(later.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 3, "each post once");
+
+    // The admin sees the follower, exports them, and can remove them.
+    let list = admin.get(&app, "/admin/subscribers").await;
+    assert!(
+        list.text().contains("1 follow the blog by email"),
+        "{}",
+        list.text()
+    );
+    assert!(list.text().contains("fern@example.test"));
+    let csv = admin.get(&app, "/admin/subscribers.csv").await;
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    assert!(
+        csv.body
+            .starts_with("email,since,confirmed\r\nfern@example.test,"),
+        "{}",
+        csv.body
+    );
+    let sub: i64 = sqlx::query_scalar("select id from subscriptions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let removed = admin
+        .post(&app, &format!("/admin/subscribers/{sub}/remove"), &[])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let left: i64 = sqlx::query_scalar("select count(*) from mail_addresses")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[sqlx::test]
+async fn the_forms_cannot_flood_a_strangers_inbox(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    for _ in 0..6 {
+        let done =
+            crate::common::post_form(&app, "/subscribe", &[("email", "victim@example.test")], &[])
+                .await;
+        // The same answer every time: it says nothing about the address.
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+    }
+    sink.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        sink.received().len(),
+        3,
+        "three confirmations a day for one address"
+    );
+}

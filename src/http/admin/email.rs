@@ -4,6 +4,7 @@
 use axum::{
     Router,
     extract::{Path, Query, State},
+    http::header,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -18,7 +19,7 @@ use crate::{
     mail::{Security, messages},
     render::dates,
     state::AppState,
-    views::admin::{EmailPage, MailRowView},
+    views::admin::{EmailPage, FollowerView, MailRowView, SubscribersPage},
 };
 
 const SHOWN: i64 = 100;
@@ -28,6 +29,95 @@ pub fn router() -> Router<AppState> {
         .route("/admin/email", get(page))
         .route("/admin/email/test", post(send_test))
         .route("/admin/email/{id}/retry", post(retry))
+        .route("/admin/subscribers", get(subscribers))
+        .route("/admin/subscribers.csv", get(subscribers_csv))
+        .route("/admin/subscribers/{id}/remove", post(remove_subscriber))
+}
+
+async fn subscribers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut layout = user.layout(&state, "email", "Followers").await?;
+    layout.notice = query
+        .done
+        .map(|_| "Removed: the address gets nothing more from the blog for this.".to_owned());
+    let tz = state.settings().await?.time_zone();
+    let followers = db::subscriptions::followers(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| FollowerView {
+            id: f.id,
+            email: f.email,
+            since: dates::date_and_time(&dates::zoned(f.since, &tz)),
+            confirmed: f.confirmed,
+        })
+        .collect();
+    render(&SubscribersPage {
+        layout,
+        counts: db::subscriptions::counts(&state.db).await?,
+        followers,
+    })
+}
+
+/// The followers as CSV (email, since, confirmed), for moving to another service.
+async fn subscribers_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut csv = String::from("email,since,confirmed\r\n");
+    for follower in db::subscriptions::followers(&state.db).await? {
+        let since = follower
+            .since
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{since},{}\r\n",
+            csv_field(&follower.email),
+            if follower.confirmed { "yes" } else { "no" }
+        ));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"followers.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// A CSV field: quoted when it needs to be, and never read as a formula by a spreadsheet.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+async fn remove_subscriber(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    if !db::subscriptions::remove(&state.db, id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/admin/subscribers?done=removed").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

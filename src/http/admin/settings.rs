@@ -47,6 +47,7 @@ async fn page(
         blocked_terms: s.blocked_terms,
         search_language: s.search_language,
         feed_summaries: s.feed_summaries,
+        follow_full_posts: s.follow_full_posts,
         languages: db::settings::search_languages(&state.db).await?,
         errors: SettingsErrors::default(),
     };
@@ -73,6 +74,7 @@ struct SettingsFields {
     search_language: String,
     #[serde(default)]
     feed_summaries: Option<String>,
+    follow_full_posts: Option<String>,
 }
 
 async fn save(
@@ -138,6 +140,7 @@ async fn save(
             blocked_terms: form.blocked_terms.replace("\r\n", "\n"),
             search_language: search_language.clone(),
             feed_summaries: form.feed_summaries.is_some(),
+            follow_full_posts: form.follow_full_posts.is_some(),
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Redirect::to("/admin/settings?done=1").into_response());
@@ -153,6 +156,7 @@ async fn save(
         blocked_terms: form.blocked_terms,
         search_language,
         feed_summaries: form.feed_summaries.is_some(),
+        follow_full_posts: form.follow_full_posts.is_some(),
         languages,
         errors,
     };
