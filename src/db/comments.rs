@@ -418,3 +418,32 @@ pub async fn published_notices(
     .fetch_all(db)
     .await
 }
+
+/// A held comment in a moderator's digest.
+#[derive(Debug, Clone)]
+pub struct HeldForDigest {
+    pub id: i64,
+    pub author_name: String,
+    pub body_source: String,
+    pub post_title: String,
+}
+
+/// Comments held since `since`, oldest first, at most `limit`.
+pub async fn held_since(
+    db: impl sqlx::PgExecutor<'_>,
+    since: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<HeldForDigest>, sqlx::Error> {
+    sqlx::query_as!(
+        HeldForDigest,
+        r#"select c.id, c.author_name, c.body_source, p.title as post_title
+           from comments c join posts p on p.id = c.post_id
+           where c.status = 'pending' and c.created_at > $1
+           order by c.created_at, c.id
+           limit $2"#,
+        since,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

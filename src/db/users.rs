@@ -363,3 +363,36 @@ pub async fn create_invited(
     .fetch_one(db)
     .await
 }
+
+/// A moderator whose daily digest is due, with when the last one went.
+#[derive(Debug, Clone)]
+pub struct DigestDue {
+    pub id: i64,
+    pub email: String,
+    pub since: time::OffsetDateTime,
+}
+
+/// Takes the moderators who asked for a daily digest, have had none for a day, and have held
+/// comments newer than their last one; marks theirs as sent now.
+pub async fn take_due_digests(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<DigestDue>, sqlx::Error> {
+    sqlx::query_as!(
+        DigestDue,
+        r#"with due as (
+               select u.id, coalesce(u.digest_sent_at, now() - interval '1 day') as since
+               from users u
+               where u.comment_mail = 'digest' and u.role in ('editor', 'admin')
+                 and not u.disabled and u.password_hash is not null
+                 and (u.digest_sent_at is null or u.digest_sent_at <= now() - interval '1 day')
+                 and exists (select 1 from comments c
+                             where c.status = 'pending'
+                               and c.created_at > coalesce(u.digest_sent_at, now() - interval '1 day'))
+               for update of u skip locked
+           )
+           update users u set digest_sent_at = now() from due where u.id = due.id
+           returning u.id, u.email, due.since as "since!""#
+    )
+    .fetch_all(conn)
+    .await
+}

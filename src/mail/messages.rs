@@ -369,3 +369,63 @@ pub fn new_post(p: &NewPost<'_>) -> Result<Rendered, askama::Error> {
         },
     )
 }
+
+/// One held comment in a digest.
+#[derive(Debug, Clone)]
+pub struct DigestItem {
+    pub post_title: String,
+    pub author_name: String,
+    pub excerpt: String,
+    pub approve_url: String,
+    pub spam_url: String,
+    pub trash_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.txt")]
+struct DigestText<'a> {
+    blog_title: &'a str,
+    base_url: &'a str,
+    items: &'a [DigestItem],
+    stop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.html")]
+struct DigestHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    items: &'a [DigestItem],
+    stop_url: &'a str,
+}
+
+/// A moderator's daily digest of held comments.
+pub fn digest(
+    blog_title: &str,
+    base_url: &str,
+    items: &[DigestItem],
+    stop_url: &str,
+) -> Result<Rendered, askama::Error> {
+    let subject = format!(
+        "[{blog_title}] {} comment{} waiting",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    );
+    render(
+        subject.clone(),
+        &DigestText {
+            blog_title,
+            base_url,
+            items,
+            stop_url,
+        },
+        &DigestHtml {
+            subject: &subject,
+            blog_title,
+            base_url,
+            items,
+            stop_url,
+        },
+    )
+}

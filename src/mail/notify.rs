@@ -386,3 +386,45 @@ pub async fn announce_due_posts(
     tx.commit().await?;
     Ok(queued)
 }
+
+/// Held comments listed in one digest at most (the queue has the rest).
+const DIGEST_ITEMS: i64 = 50;
+
+/// Daily digests for the moderators who asked for one and have new held comments.
+pub async fn send_digests(db: &sqlx::PgPool, blog: &Blog<'_>) -> Result<usize, Error> {
+    let mut tx = db.begin().await?;
+    let due = db::users::take_due_digests(&mut tx).await?;
+    for moderator in &due {
+        let held = db::comments::held_since(&mut *tx, moderator.since, DIGEST_ITEMS).await?;
+        let items: Vec<messages::DigestItem> = held
+            .iter()
+            .map(|c| {
+                let link = |action| blog.moderation_link(c.id, action, moderator.id);
+                messages::DigestItem {
+                    post_title: c.post_title.clone(),
+                    author_name: c.author_name.clone(),
+                    excerpt: crate::render::markdown::cut_at_word(&c.body_source, 300),
+                    approve_url: link("approve"),
+                    spam_url: link("spam"),
+                    trash_url: link("trash"),
+                }
+            })
+            .collect();
+        let stop = blog.stop_link(moderator.id, "held");
+        let message = messages::digest(blog.title, blog.base_url, &items, &stop)?;
+        db::outbox::enqueue(
+            &mut *tx,
+            &NewMail {
+                kind: "digest",
+                recipient: &moderator.email,
+                subject: &message.subject,
+                text: &message.text,
+                html: &message.html,
+                unsubscribe_url: Some(&stop),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}

@@ -102,7 +102,7 @@ async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// New posts for followers, written into the outbox.
+/// New posts for followers and moderators' daily digests, written into the outbox.
 async fn announce(db: &PgPool, site: &Site) -> Result<(), notify::Error> {
     let settings = db::settings::load(db).await?;
     let blog = notify::Blog {
@@ -111,6 +111,7 @@ async fn announce(db: &PgPool, site: &Site) -> Result<(), notify::Error> {
         title: &settings.title,
         now: OffsetDateTime::now_utc(),
     };
+    notify::send_digests(db, &blog).await?;
     let queued =
         notify::announce_due_posts(db, &blog, settings.follow_full_posts, &settings.time_zone())
             .await?;

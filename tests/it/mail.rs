@@ -947,3 +947,88 @@ async fn the_forms_cannot_flood_a_strangers_inbox(pool: PgPool) {
         "three confirmations a day for one address"
     );
 }
+
+/// Wakes the mail workers, as any new message would.
+async fn wake_workers(pool: &PgPool) {
+    sqlx::query("select pg_notify('folio_outbox', '')")
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn a_moderator_who_asked_for_a_digest_gets_one_a_day_with_working_buttons(pool: PgPool) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    crate::common::set_comment_settings(&pool, "moderated", 14, "").await;
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Garlic",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let editor = user_session(&app, &pool, "editor").await;
+    editor
+        .post(&app, "/admin/account/mail", &[("comment_mail", "digest")])
+        .await;
+    let account = editor.get(&app, "/admin/account").await;
+    assert!(account.body.contains("value=\"digest\" checked"));
+    for (name, text) in [
+        ("Gus", "Softneck or hardneck?"),
+        ("Ida", "Plant before the frost."),
+    ] {
+        comment(&app, &path, post_id, &[("name", name), ("comment", text)]).await;
+    }
+    wake_workers(&pool).await;
+    let digest = sink.wait_for(1).await.remove(0);
+    assert_eq!(digest.rcpt_tos, ["editor@example.test"]);
+    assert!(
+        digest.subject().contains("2 comments waiting"),
+        "{}",
+        digest.subject()
+    );
+    assert!(
+        digest.text.contains("Softneck or hardneck?")
+            && digest.text.contains("Plant before the frost.")
+    );
+    let approve = digest
+        .text
+        .lines()
+        .find(|l| l.starts_with("Approve:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches(BASE_URL)
+        .to_owned();
+    let done = crate::common::post_form(&app, &approve, &[], &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(
+        crate::common::get(&app, &path)
+            .await
+            .text()
+            .contains("Softneck or hardneck?")
+    );
+
+    // More held comments the same day wait for tomorrow's digest.
+    comment(
+        &app,
+        &path,
+        post_id,
+        &[("name", "Jo"), ("comment", "Mine rotted.")],
+    )
+    .await;
+    wake_workers(&pool).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1);
+    sqlx::query("update users set digest_sent_at = now() - interval '25 hours' where comment_mail = 'digest'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    wake_workers(&pool).await;
+    let next = sink.wait_for(2).await.remove(1);
+    assert!(next.subject().contains("comment"), "{}", next.subject());
+    assert!(next.text.contains("Mine rotted."));
+}

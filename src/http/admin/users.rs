@@ -295,6 +295,7 @@ async fn save_mail_choices(
     // Only those who moderate hear about held comments.
     let comment_mail = match form.comment_mail.as_str() {
         "each" if user.role >= Role::Editor => "each",
+        "digest" if user.role >= Role::Editor => "digest",
         _ => "none",
     };
     db::users::set_mail_choices(
