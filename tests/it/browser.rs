@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Post, TestClock, add_post,
-    browser::{serve, start_browser},
+    browser::{serve, serve_with_mail, start_browser},
 };
 use fantoccini::{Client, Locator};
 use folio::db;
@@ -244,5 +244,144 @@ async fn an_editor_logs_in_writes_and_publishes_from_a_real_browser(pool: PgPool
         .await
         .unwrap();
     assert_eq!(title, "Written in Chromium");
+    browser.close().await.unwrap();
+}
+
+/// Clicks the page's one form button (the pages links in emails open).
+async fn press(browser: &Client, label: &str) {
+    let button = browser
+        .find(Locator::XPath(&format!(
+            "//button[normalize-space()='{label}']"
+        )))
+        .await
+        .unwrap_or_else(|_| panic!("no {label} button"));
+    button.click().await.unwrap();
+}
+
+async fn wait_for_text(browser: &Client, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = browser
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains(text) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "never saw {text:?}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[sqlx::test]
+async fn a_commenter_asks_for_notices_confirms_gets_a_reply_and_unsubscribes_in_a_browser(
+    pool: PgPool,
+) {
+    let sink = crate::common::mail::MailSink::start();
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Notes on sorrel",
+            OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let (addr, clock) = serve_with_mail(&pool, Some(sink.config())).await;
+    let (_driver, browser) = start_browser().await;
+    let url = format!("http://{addr}{path}");
+    browser.goto(&url).await.unwrap();
+    for (id, text) in [
+        ("comment-name", "Dee"),
+        ("comment-email", "dee@example.test"),
+        ("comment-body", "Does it come back every year?"),
+    ] {
+        browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    browser
+        .find(Locator::Css("input[name=notify]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    clock.advance(4);
+    browser
+        .find(Locator::Css("#post-a-comment button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "Does it come back every year?").await;
+    let dee: i64 = sqlx::query_scalar("select id from comments where author_name = 'Dee'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    // The confirmation, followed from the inbox.
+    let confirm = sink.wait_for(1).await.remove(0);
+    assert_eq!(confirm.rcpt_tos, ["dee@example.test"]);
+    let link = confirm
+        .link(&format!("http://{addr}/mail/confirm/"))
+        .unwrap();
+    browser.goto(&link).await.unwrap();
+    wait_for_text(&browser, "Send replies to your comment").await;
+    press(&browser, "Confirm").await;
+    wait_for_text(&browser, "the messages you asked for will come").await;
+
+    // Someone replies; the notice arrives.
+    browser
+        .goto(&format!("{url}?reply={dee}#post-a-comment"))
+        .await
+        .unwrap();
+    for (id, text) in [
+        ("comment-name", "Eli"),
+        ("comment-body", "It does, and it spreads."),
+    ] {
+        browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    clock.advance(4);
+    browser
+        .find(Locator::Css("#post-a-comment button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "It does, and it spreads.").await;
+    let notice = sink.wait_for(2).await.remove(1);
+    assert_eq!(notice.rcpt_tos, ["dee@example.test"]);
+    assert!(notice.text.contains("It does, and it spreads."));
+
+    // Unsubscribing: the link in the message, one button.
+    let unsubscribe = notice
+        .header("list-unsubscribe")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    browser.goto(&unsubscribe).await.unwrap();
+    wait_for_text(&browser, "dee@example.test will get no more replies").await;
+    press(&browser, "Unsubscribe").await;
+    wait_for_text(&browser, "Unsubscribed").await;
+    let left: i64 = sqlx::query_scalar("select count(*) from subscriptions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
     browser.close().await.unwrap();
 }

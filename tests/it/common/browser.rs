@@ -72,9 +72,20 @@ pub async fn start_browser() -> (Driver, Client) {
 /// Folio on a free port, served by its own connection loop as `folio serve` serves it, with
 /// the clock its comment forms are issued and checked by.
 pub async fn serve(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
+    serve_with_mail(pool, None).await
+}
+
+/// `serve`, sending mail through `mail` when given.
+pub async fn serve_with_mail(
+    pool: &PgPool,
+    mail: Option<folio::mail::MailConfig>,
+) -> (SocketAddr, Arc<TestClock>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = Config::with_base_url(&format!("http://{addr}"));
+    let config = Config {
+        mail,
+        ..Config::with_base_url(&format!("http://{addr}"))
+    };
     let header_timeout = config.client_timeout;
     let clock = Arc::new(TestClock::default());
     let mut state = AppState::new(pool.clone(), config, secret());
