@@ -5,6 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures_util::{StreamExt, stream};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
 
@@ -17,6 +18,8 @@ use crate::{
 /// The channel `outbox_notify` (migration 0012) speaks on.
 const CHANNEL: &str = "folio_outbox";
 const BATCH: i64 = 20;
+/// Messages on their way at once (each on its own pooled SMTP connection).
+const IN_FLIGHT: usize = 4;
 /// A claimed message is this worker's for this long; if the process dies, another takes over.
 const LEASE: Duration = Duration::from_secs(300);
 /// Retries double from `retry_base` up to this wait; after `MAX_ATTEMPTS` (about a day at the
@@ -126,7 +129,9 @@ fn until(at: OffsetDateTime) -> Duration {
     Duration::try_from(left).unwrap_or(Duration::ZERO)
 }
 
-/// Sends one batch of due messages; returns how many were claimed.
+/// Sends one batch of due messages; returns how many were claimed. Messages start no closer
+/// together than `spacing` (the rate) and up to `IN_FLIGHT` are on their way at once over the
+/// pooled connections: one SMTP exchange waits on the network far more than on either side.
 async fn send_due(db: &PgPool, mailer: &Mailer, spacing: Duration) -> Result<usize, sqlx::Error> {
     let claimed = db::outbox::claim(db, BATCH, LEASE.as_secs_f64()).await?;
     if claimed.is_empty() {
@@ -134,10 +139,28 @@ async fn send_due(db: &PgPool, mailer: &Mailer, spacing: Duration) -> Result<usi
     }
     let title = db::settings::load(db).await?.title;
     let count = claimed.len();
-    let mut rest = claimed.into_iter();
-    while let Some(message) = rest.next() {
-        let started = tokio::time::Instant::now();
-        match mailer.send(&outgoing(&message), &title).await {
+    let mut next_start = tokio::time::Instant::now();
+    let outcomes: Vec<(Claimed, Result<(), super::SendError>)> = stream::iter(claimed)
+        .then(|message| {
+            let start = next_start;
+            next_start += spacing;
+            async move {
+                tokio::time::sleep_until(start).await;
+                message
+            }
+        })
+        .map(|message| {
+            let title = &title;
+            async move {
+                let result = mailer.send(&outgoing(&message), title).await;
+                (message, result)
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    for (message, result) in outcomes {
+        match result {
             Ok(()) => {
                 db::outbox::mark_sent(db, message.id).await?;
                 tracing::info!(id = message.id, kind = %message.kind, "mail: sent");
@@ -147,16 +170,11 @@ async fn send_due(db: &PgPool, mailer: &Mailer, spacing: Duration) -> Result<usi
                 db::outbox::mark_failed(db, message.id, &error.answer).await?;
             }
             Err(error) => {
-                // The server is away or busy: this message and the rest of the batch wait.
+                // The server is away or busy: the message waits, longer each time.
                 tracing::warn!(id = message.id, answer = %error.answer, "mail: server unavailable; will retry");
                 give_back(db, mailer, &message, &error.answer).await?;
-                for other in rest.by_ref() {
-                    give_back(db, mailer, &other, &error.answer).await?;
-                }
-                break;
             }
         }
-        tokio::time::sleep_until(started + spacing).await;
     }
     Ok(count)
 }
