@@ -45,6 +45,7 @@ pub fn spawn(db: PgPool, mailer: Arc<Mailer>, site: Site) {
 async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
     let spacing = Duration::from_secs_f64(60.0 / f64::from(mailer.config().per_minute));
     let mut listener: Option<PgListener> = None;
+    let mut next_start = tokio::time::Instant::now();
     while !db.is_closed() {
         if listener.is_none() {
             listener = listen(&db).await.ok();
@@ -52,7 +53,7 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
         if let Err(error) = announce(&db, &site).await {
             tracing::warn!(%error, "mail: cannot tell followers of new posts yet");
         }
-        match send_due(&db, &mailer, spacing).await {
+        match send_due(&db, &mailer, spacing, &mut next_start).await {
             Ok(0) => {}
             Ok(_) => continue,
             Err(sqlx::Error::PoolClosed) => return,
@@ -132,18 +133,25 @@ fn until(at: OffsetDateTime) -> Duration {
 /// Sends one batch of due messages; returns how many were claimed. Messages start no closer
 /// together than `spacing` (the rate) and up to `IN_FLIGHT` are on their way at once over the
 /// pooled connections: one SMTP exchange waits on the network far more than on either side.
-async fn send_due(db: &PgPool, mailer: &Mailer, spacing: Duration) -> Result<usize, sqlx::Error> {
+async fn send_due(
+    db: &PgPool,
+    mailer: &Mailer,
+    spacing: Duration,
+    next_start: &mut tokio::time::Instant,
+) -> Result<usize, sqlx::Error> {
     let claimed = db::outbox::claim(db, BATCH, LEASE.as_secs_f64()).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
     let title = db::settings::load(db).await?.title;
     let count = claimed.len();
-    let mut next_start = tokio::time::Instant::now();
-    let outcomes: Vec<(Claimed, Result<(), super::SendError>)> = stream::iter(claimed)
+    // The rate holds across batches: the next start is never sooner than a spacing after the
+    // last one.
+    *next_start = (*next_start).max(tokio::time::Instant::now());
+    let results: Vec<Result<(), sqlx::Error>> = stream::iter(claimed)
         .then(|message| {
-            let start = next_start;
-            next_start += spacing;
+            let start = *next_start;
+            *next_start += spacing;
             async move {
                 tokio::time::sleep_until(start).await;
                 message
@@ -153,30 +161,40 @@ async fn send_due(db: &PgPool, mailer: &Mailer, spacing: Duration) -> Result<usi
             let title = &title;
             async move {
                 let result = mailer.send(&outgoing(&message), title).await;
-                (message, result)
+                // Marked as soon as the server has answered, so a crash resends as little as can be.
+                settle(db, mailer, &message, result).await
             }
         })
         .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
-    for (message, result) in outcomes {
-        match result {
-            Ok(()) => {
-                db::outbox::mark_sent(db, message.id).await?;
-                tracing::info!(id = message.id, kind = %message.kind, "mail: sent");
-            }
-            Err(error) if error.permanent => {
-                tracing::warn!(id = message.id, answer = %error.answer, "mail: refused for good");
-                db::outbox::mark_failed(db, message.id, &error.answer).await?;
-            }
-            Err(error) => {
-                // The server is away or busy: the message waits, longer each time.
-                tracing::warn!(id = message.id, answer = %error.answer, "mail: server unavailable; will retry");
-                give_back(db, mailer, &message, &error.answer).await?;
-            }
+    results.into_iter().collect::<Result<(), _>>()?;
+    Ok(count)
+}
+
+/// Records what the server answered for one message.
+async fn settle(
+    db: &PgPool,
+    mailer: &Mailer,
+    message: &Claimed,
+    result: Result<(), super::SendError>,
+) -> Result<(), sqlx::Error> {
+    match result {
+        Ok(()) => {
+            db::outbox::mark_sent(db, message.id).await?;
+            tracing::info!(id = message.id, kind = %message.kind, "mail: sent");
+        }
+        Err(error) if error.permanent => {
+            tracing::warn!(id = message.id, answer = %error.answer, "mail: refused for good");
+            db::outbox::mark_failed(db, message.id, &error.answer).await?;
+        }
+        Err(error) => {
+            // The server is away or busy: the message waits, longer each time.
+            tracing::warn!(id = message.id, answer = %error.answer, "mail: server unavailable; will retry");
+            give_back(db, mailer, message, &error.answer).await?;
         }
     }
-    Ok(count)
+    Ok(())
 }
 
 /// Back to the queue with a longer wait, or failed once the attempts are spent.

@@ -259,6 +259,9 @@ pub struct CommentEditPage {
     pub comment: AdminComment,
     pub text: String,
     pub error: Option<String>,
+    /// A reply sent back with its error, as typed.
+    pub reply_text: String,
+    pub reply_error: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -992,6 +992,25 @@ async fn moderation_actions_change_what_readers_see(pool: PgPool) {
         )
         .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A reply over the limit comes back as typed, with the reason beside it.
+    let long = "y".repeat(5000);
+    let too_long = editor
+        .post(
+            &app,
+            &format!("/admin/comments/{c}/reply"),
+            &[("text", &long)],
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_long.text().contains("Use at most 4,096 characters"));
+    let kept: String = too_long
+        .document()
+        .select(&crate::common::selector("#reply-text"))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert_eq!(kept, long);
 }
 
 #[sqlx::test]

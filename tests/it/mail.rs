@@ -969,18 +969,19 @@ async fn a_moderator_who_asked_for_a_digest_gets_one_a_day_with_working_buttons(
         ),
     )
     .await;
-    let editor = user_session(&app, &pool, "editor").await;
-    editor
-        .post(&app, "/admin/account/mail", &[("comment_mail", "digest")])
-        .await;
-    let account = editor.get(&app, "/admin/account").await;
-    assert!(account.body.contains("value=\"digest\" checked"));
+    // The comments are held first, so that whenever the worker looks, it sees both.
     for (name, text) in [
         ("Gus", "Softneck or hardneck?"),
         ("Ida", "Plant before the frost."),
     ] {
         comment(&app, &path, post_id, &[("name", name), ("comment", text)]).await;
     }
+    let editor = user_session(&app, &pool, "editor").await;
+    editor
+        .post(&app, "/admin/account/mail", &[("comment_mail", "digest")])
+        .await;
+    let account = editor.get(&app, "/admin/account").await;
+    assert!(account.body.contains("value=\"digest\" checked"));
     wake_workers(&pool).await;
     let digest = sink.wait_for(1).await.remove(0);
     assert_eq!(digest.rcpt_tos, ["editor@example.test"]);

@@ -143,20 +143,39 @@ async fn edit_page(
     text: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    edit_or_reply_page(state, user, id, text, error, None).await
+}
+
+/// The comment's page, with the edit form and the reply form; `reply` is a reply sent back
+/// with its error, kept as typed.
+async fn edit_or_reply_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    text: Option<String>,
+    error: Option<String>,
+    reply: Option<(String, String)>,
+) -> Result<Response, AppError> {
     let row = db::comments::find_for_moderation(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let tz = state.settings().await?.time_zone();
-    let status = if error.is_some() {
+    let status = if error.is_some() || reply.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
+    };
+    let (reply_text, reply_error) = match reply {
+        Some((text, error)) => (text, Some(error)),
+        None => (String::new(), None),
     };
     let mut response = render(&CommentEditPage {
         layout: user.layout(state, "comments", "Edit comment").await?,
         text: text.unwrap_or_else(|| row.body_source.clone()),
         comment: AdminComment::new(&row, &tz),
         error,
+        reply_text,
+        reply_error,
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -227,7 +246,10 @@ async fn reply(
     user.require(Role::Editor)?;
     let text = match check_text(&form.text) {
         Ok(text) => text,
-        Err(error) => return edit_page(&state, &user, id, None, Some(error)).await,
+        Err(error) => {
+            return edit_or_reply_page(&state, &user, id, None, None, Some((form.text, error)))
+                .await;
+        }
     };
     let mut tx = state.db.begin().await?;
     let published = db::comments::reply_as_moderator(
