@@ -141,9 +141,7 @@ impl MailSink {
     }
 
     /// Stops the server (connections to its port are refused until it starts again).
-    pub fn stop(mut self) -> u16 {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn stop(self) -> u16 {
         self.port
     }
 }
@@ -152,5 +150,6 @@ impl Drop for MailSink {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.folder);
     }
 }
