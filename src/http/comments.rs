@@ -155,6 +155,7 @@ async fn accept(
     }
     .decide();
 
+    let limit_key = ClientIp(client_address.clone()).limit_key();
     let new = NewComment {
         post_id: row.id,
         parent_id: comment.parent_id,
@@ -190,7 +191,8 @@ async fn accept(
         };
         if let Some(email) = new.author_email.as_deref().filter(|_| !scopes.is_empty()) {
             let blog = super::mail_blog(state, &settings.title);
-            notify::subscribe(&mut tx, &blog, email, &scopes, new.client_hash.as_deref()).await?;
+            let client = limit_key.map(|key| state.secret.client_hash(&key));
+            notify::subscribe(&mut tx, &blog, email, &scopes, client.as_deref()).await?;
         }
     }
     tx.commit().await?;

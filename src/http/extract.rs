@@ -15,6 +15,30 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
 
+impl ClientIp {
+    /// What limits per client count on: the address, or for IPv6 its /64 (one household or
+    /// server is given a whole /64, so single addresses in it cost an attacker nothing).
+    pub fn limit_key(&self) -> Option<String> {
+        let address = self.0.as_deref()?;
+        Some(match address.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Ok(std::net::IpAddr::V6(v6)) => v6
+                .to_ipv4_mapped()
+                .map_or_else(String::new, |v4| v4.to_string()),
+            _ => address.to_owned(),
+        })
+    }
+}
+
+/// A login or lookup address in the one form Folio compares and stores: trimmed, lowercase,
+/// and no longer than an address can be.
+pub fn normal_email(typed: &str) -> String {
+    typed.trim().to_lowercase().chars().take(254).collect()
+}
+
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
 
@@ -40,5 +64,25 @@ impl FromRequestParts<AppState> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
         Ok(Self(peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_count_ipv6_clients_by_their_64() {
+        let key = |a: &str| ClientIp(Some(a.to_owned())).limit_key();
+        assert_eq!(key("203.0.113.7").as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(key("2001:db8:1:2::9").as_deref(), Some("2001:db8:1:2::/64"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.7").as_deref(), Some("203.0.113.7"));
+        assert_eq!(ClientIp(None).limit_key(), None);
+        assert_eq!(normal_email("  Kim@Example.TEST\t"), "kim@example.test");
     }
 }

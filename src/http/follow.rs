@@ -88,7 +88,9 @@ async fn subscribe(
         let error = Some("Enter an email address like name@example.com".to_owned());
         return page(&state, form.email, error, false).await;
     }
-    let client = address.map(|a| state.secret.client_hash(&a));
+    let client = super::extract::ClientIp(address)
+        .limit_key()
+        .map(|key| state.secret.client_hash(&key));
     let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     notify::subscribe(

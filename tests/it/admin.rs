@@ -95,6 +95,63 @@ async fn first_run_setup_creates_the_admin_and_then_closes_for_good(pool: PgPool
     assert_eq!(role, "admin");
 }
 
+/// Issue 16, fixes 1 and 2: every spelling of an address counts against one account, and the
+/// page after login is always one of the admin area (a tab in `next` once led off the site).
+#[sqlx::test]
+async fn the_login_limit_holds_for_every_spelling_and_next_stays_in_the_admin(pool: PgPool) {
+    add_user(&pool, "kim@example.test", "Kim", "editor").await;
+    let app = app(&pool);
+    for email in [
+        "kim@example.test ",
+        " KIM@example.test",
+        "Kim@Example.Test",
+        "kim@example.test\t",
+        "kim@EXAMPLE.test",
+    ] {
+        let page = post_form(
+            &app,
+            "/admin/login",
+            &[("email", email), ("password", "a wrong guess")],
+            &[],
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{email:?}");
+        assert_eq!(page.field("email").as_deref(), Some(email), "kept as typed");
+    }
+    let blocked = post_form(
+        &app,
+        "/admin/login",
+        &[("email", "kim@example.test"), ("password", PASSWORD)],
+        &[],
+    )
+    .await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    sqlx::query("update login_attempts set at = at - interval '16 minutes'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for next in ["/\t/evil.example", "//evil.example", "/2021/09/a-post.html"] {
+        let page = post_form(
+            &app,
+            "/admin/login",
+            &[
+                ("email", "kim@example.test"),
+                ("password", PASSWORD),
+                ("next", next),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.header("location"), "/admin", "{next:?}");
+    }
+    let stored: Vec<String> = sqlx::query_scalar("select distinct email from login_attempts")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, ["kim@example.test"], "recorded in one form");
+}
+
 #[sqlx::test]
 async fn wrong_credentials_are_a_401_with_the_email_kept_and_repeated_failures_wait(pool: PgPool) {
     add_user(&pool, "kim@example.test", "Kim", "editor").await;

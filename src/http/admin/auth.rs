@@ -15,7 +15,10 @@ use crate::{
     auth::{password, session},
     db,
     error::AppError,
-    http::{extract::ClientIp, render},
+    http::{
+        extract::{ClientIp, normal_email},
+        render,
+    },
     state::AppState,
     views::admin::{AdminLayout, LoginPage, SetupErrors, SetupPage},
 };
@@ -139,15 +142,20 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     check_origin(&headers, &state.config)?;
-    let email = form.email.trim().to_owned();
-    let client = address.map(|a| state.secret.client_hash(&a));
+    // One form of the address for the limit, the lookup and the record.
+    let email = normal_email(&form.email);
+    let client = ClientIp(address)
+        .limit_key()
+        .map(|key| state.secret.client_hash(&key));
     let next = safe_next(Some(&form.next));
-    let (state, email, next) = (&state, &email, &next);
+    // The form comes back with the address as it was typed.
+    let typed = form.email.clone();
+    let (state, email, next, typed) = (&state, &email, &next, &typed);
     let refuse = |status: StatusCode, error: String| async move {
         let settings = state.settings().await?;
         let mut response = render(&LoginPage {
             layout: AdminLayout::anonymous(&settings.title, "Log in"),
-            email: email.clone(),
+            email: typed.clone(),
             next: next.clone(),
             error: Some(error),
         })?;
@@ -157,7 +165,7 @@ async fn login(
 
     let blocked = db::users::login_blocked_for(
         &state.db,
-        &form.email,
+        email,
         client.as_deref(),
         LOGIN_FAILURES,
         LOGIN_WINDOW_SECS,
@@ -176,13 +184,13 @@ async fn login(
         return Ok(response);
     }
 
-    let credentials = db::users::credentials(&state.db, form.email.trim()).await?;
+    let credentials = db::users::credentials(&state.db, email).await?;
     let (user, stored) = match credentials {
         Some(c) if !c.user.disabled => (Some(c.user), c.password_hash),
         _ => (None, None),
     };
     let valid = password::verify(form.password, stored).await?;
-    db::users::record_login(&state.db, form.email.trim(), client.as_deref(), valid).await?;
+    db::users::record_login(&state.db, email, client.as_deref(), valid).await?;
     match user.filter(|_| valid) {
         Some(user) => {
             // A session cookie brought to the login page is never reused: no fixation.

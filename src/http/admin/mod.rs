@@ -274,10 +274,17 @@ fn check_csrf(sent: &str, user: &CurrentUser) -> Result<(), AppError> {
     }
 }
 
-/// `next` after login: only a path on this site, never another host.
+/// `next` after login: only a page of the admin area. A browser drops tabs and line ends from a
+/// `Location` (`/\t/evil.example` becomes `//evil.example`, another site), so a path with any
+/// control character, white space or backslash is refused outright.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if (path == "/admin" || path.starts_with("/admin/") || path.starts_with("/admin?"))
+                && !path
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
             path.to_owned()
         }
         _ => "/admin".to_owned(),
@@ -299,6 +306,13 @@ mod tests {
             "//evil.example",
             "/\\evil.example",
             "admin",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\n/evil.example",
+            "/admin/\t/x",
+            "/admin\\..\\x",
+            "/2021/09/a-post.html",
+            "/administrator",
         ] {
             assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
         }

@@ -85,14 +85,16 @@ async fn forgot(
         return forgot_page(&state, form.email, None, None).await;
     }
     // One form of the address for the limit, the lookup and the message.
-    let email = form.email.trim().to_lowercase();
+    let email = crate::http::extract::normal_email(&form.email);
     if !email.contains('@') || email.len() > 254 {
         let error = Some("Enter the email address you log in with.".to_owned());
         let mut response = forgot_page(&state, form.email, error, None).await?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
-    let client = address.map(|a| state.secret.client_hash(&a));
+    let client = ClientIp(address)
+        .limit_key()
+        .map(|key| state.secret.client_hash(&key));
     let address_key = format!("reset-address:{email}");
     let client_key = format!("reset-client:{}", client.as_deref().unwrap_or("-"));
     let mut tx = state.db.begin().await?;
