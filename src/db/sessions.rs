@@ -7,6 +7,8 @@ use super::users::User;
 pub struct SessionUser {
     pub user: User,
     pub csrf_token: String,
+    /// The session's own key, to tell it from the user's other sessions.
+    pub token_hash: Vec<u8>,
 }
 
 pub async fn create(
@@ -61,6 +63,7 @@ pub async fn find(
             disabled: r.disabled,
         },
         csrf_token: r.csrf_token,
+        token_hash: token_hash.to_vec(),
     }))
 }
 
@@ -79,5 +82,21 @@ pub async fn delete_all_for(
     let done = sqlx::query!(r#"delete from sessions where user_id = $1"#, user_id)
         .execute(db)
         .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends every session of a user but `keep` (the one that changed the password).
+pub async fn delete_others_for(
+    db: impl sqlx::PgExecutor<'_>,
+    user_id: i64,
+    keep: &[u8],
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"delete from sessions where user_id = $1 and token_hash <> $2"#,
+        user_id,
+        keep
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }

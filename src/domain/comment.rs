@@ -80,12 +80,13 @@ pub struct ValidComment {
 impl CommentForm {
     pub fn validate(&self) -> Result<ValidComment, FieldErrors> {
         let mut errors = FieldErrors::default();
-        // NUL cannot be stored in PostgreSQL text, and no person types it.
+        // Control characters (NUL among them) cannot be stored or put in a feed, and no person
+        // types them.
         let (name, email, website, comment) = (
-            self.name.replace('\0', ""),
-            self.email.replace('\0', ""),
-            self.website.replace('\0', ""),
-            self.comment.replace('\0', ""),
+            super::text::clean(&self.name),
+            super::text::clean(&self.email),
+            super::text::clean(&self.website),
+            super::text::clean(&self.comment),
         );
         let name = name.trim();
         if name.is_empty() {

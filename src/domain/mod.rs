@@ -6,3 +6,4 @@ pub mod import;
 pub mod post;
 pub mod role;
 pub mod slug;
+pub mod text;

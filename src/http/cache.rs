@@ -20,8 +20,15 @@ use crate::{
 };
 
 /// Where the comment form's token goes in a rendered post page. The page (and its ETag) stay
-/// the same for every reader; the token, which carries the time, is put in as it is sent.
-pub const TOKEN_PLACEHOLDER: &str = "folio-form-token-placeholder";
+/// the same for every reader; the token, which carries the time, is put in as it is sent. The
+/// mark is random per process and never leaves it (every copy sent has a token in its place), so
+/// no author or commenter can write it into a page and move the form's token.
+pub static TOKEN_PLACEHOLDER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "folio-token-{}",
+        hex::encode(&crate::auth::Secret::generate()[..16])
+    )
+});
 
 /// Response marker, set by public handlers, read by `pages` (public stack): any reader may be
 /// given this page again, until `until` at the latest. Unmarked responses are never kept.

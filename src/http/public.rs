@@ -629,7 +629,7 @@ pub(super) async fn post_page(
         form.parent.clear();
     }
     form.replying_to = replying_to;
-    form.token = TOKEN_PLACEHOLDER.to_owned();
+    form.token = TOKEN_PLACEHOLDER.clone();
     let nav = |n: db::posts::Neighbour| NavLink {
         url: n.path,
         title: n.title,

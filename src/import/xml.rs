@@ -204,9 +204,10 @@ impl<R: BufRead> XmlStream<R> {
             let value = attr
                 .unescape_value()
                 .map_err(|e| at(line, format!("a broken attribute value: {e}")))?;
+            // Attribute values are cleaned like text: nothing imported can break a feed.
             attrs.push((
                 String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(),
-                value.into_owned(),
+                crate::domain::text::clean(&value),
             ));
         }
         Ok(Start {
@@ -360,10 +361,7 @@ impl<R: BufRead> XmlStream<R> {
     }
 }
 
-/// Whether XML 1.0 can hold the character at all, even escaped (the export writes only these).
-pub fn is_xml_char(c: char) -> bool {
-    (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}'
-}
+pub use crate::domain::text::is_xml_char;
 
 fn at(line: u64, message: impl Into<String>) -> XmlError {
     XmlError {

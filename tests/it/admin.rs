@@ -1739,3 +1739,41 @@ async fn admins_download_the_whole_blog(pool: PgPool) {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Issue 16, fix 7: a new password ends every other session of the account.
+#[sqlx::test]
+async fn changing_a_password_ends_the_other_sessions(pool: PgPool) {
+    add_user(&pool, "lea@example.test", "Lea", "editor").await;
+    let app = app(&pool);
+    let here = log_in(&app, "lea@example.test").await;
+    let elsewhere = log_in(&app, "lea@example.test").await;
+    let changed = here
+        .post(
+            &app,
+            "/admin/account",
+            &[("current", PASSWORD), ("password", "a different password")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert_eq!(here.get(&app, "/admin").await.status, StatusCode::OK);
+    assert_eq!(
+        elsewhere.get(&app, "/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "the other session has ended"
+    );
+    // An admin setting someone's password logs them out everywhere.
+    let admin = user_session(&app, &pool, "admin").await;
+    let lea: i64 = sqlx::query_scalar("select id from users where email = 'lea@example.test'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let set = admin
+        .post(
+            &app,
+            &format!("/admin/users/{lea}/password"),
+            &[("password", "an admin's choice here")],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert_eq!(here.get(&app, "/admin").await.status, StatusCode::SEE_OTHER);
+}

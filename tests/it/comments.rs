@@ -1080,3 +1080,30 @@ async fn a_database_outage_while_posting_gives_back_the_typed_comment(
         .unwrap();
     assert_eq!(stored, 0);
 }
+
+/// Issue 16, fix 6: text on the page that looks like the old token mark (a label, a title)
+/// cannot move the comment form's token.
+#[sqlx::test]
+async fn a_label_or_title_cannot_take_the_comment_forms_token(pool: PgPool) {
+    let (post_id, path) = add_post(
+        &pool,
+        Post::published("folio-form-token-placeholder", now() - Duration::days(1))
+            .labels(&["folio-form-token-placeholder"]),
+    )
+    .await;
+    let (_, app, clock) = crate::common::cached_app_with_clock(&pool).await;
+    for round in ["Still works.", "Still works, from memory."] {
+        let page = get(&app, &path).await;
+        let token = page.field("token").unwrap();
+        assert!(!token.starts_with("folio-"), "{token}");
+        assert!(
+            page.text().contains("folio-form-token-placeholder"),
+            "the label stays as written"
+        );
+        clock.advance(4);
+        let mut comment = Comment::new(post_id, "Ned", round);
+        comment.token = token;
+        let sent = send(&app, &path, &comment).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    }
+}

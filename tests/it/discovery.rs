@@ -660,3 +660,45 @@ async fn a_word_in_very_many_posts_is_neither_counted_nor_ranked_in_full(pool: P
         "{narrowed}"
     );
 }
+
+/// Issue 16, fix 8: control characters typed into a comment or the settings are dropped at the
+/// form, so the feeds stay well-formed XML for everyone.
+#[sqlx::test]
+async fn control_characters_never_reach_the_feeds(pool: PgPool) {
+    let (post_id, path) = add_post(
+        &pool,
+        Post::published("Clean feeds", OffsetDateTime::now_utc() - Duration::days(1)),
+    )
+    .await;
+    let app = app(&pool);
+    let token = folio::auth::form_token::issue(
+        &crate::common::secret(),
+        post_id,
+        OffsetDateTime::now_utc().unix_timestamp() - 10,
+    );
+    let sent = crate::common::post_form(
+        &app,
+        &path,
+        &[
+            ("token", &token),
+            ("name", "Bell\u{7}"),
+            ("website", "example.org/\u{1}x"),
+            (
+                "comment",
+                "Escape \u{1b}[31mred\u{1b}[0m and NUL \u{0} too.\u{fffe}",
+            ),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    for feed in [
+        "/feeds/comments/default",
+        &format!("/feeds/{post_id}/comments/default"),
+    ] {
+        let xml = get(&app, feed).await.body;
+        let parsed = parse(&xml);
+        assert_eq!(parsed.entries.len(), 1, "{feed}");
+        assert!(xml.contains("Escape [31mred[0m and NUL  too."), "{xml}");
+    }
+}

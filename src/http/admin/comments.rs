@@ -198,7 +198,7 @@ struct TextForm {
 
 /// The one check of a moderator's text (an edit or a reply, in the admin or from an email).
 pub fn check_text(text: &str) -> Result<String, String> {
-    let text = text.replace("\r\n", "\n");
+    let text = crate::domain::text::clean(text).replace("\r\n", "\n");
     if text.trim().is_empty() {
         Err("Write some text".into())
     } else if text.chars().count() > MAX_BODY_CHARS {

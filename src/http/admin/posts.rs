@@ -276,7 +276,8 @@ pub struct PostForm {
 }
 
 impl PostForm {
-    /// NUL cannot be stored in PostgreSQL text; nobody means to type it.
+    /// Control characters (NUL among them) cannot be stored or put in a feed; nobody means to
+    /// type them.
     fn strip_nul(&mut self) {
         for field in [
             &mut self.title,
@@ -285,9 +286,7 @@ impl PostForm {
             &mut self.slug,
             &mut self.excerpt,
         ] {
-            if field.contains('\0') {
-                *field = field.replace('\0', "");
-            }
+            *field = crate::domain::text::clean(field);
         }
     }
 

@@ -79,9 +79,17 @@ struct SettingsFields {
 
 async fn save(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<SettingsFields>,
+    AdminForm { user, mut form }: AdminForm<SettingsFields>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
+    // What no page or feed can hold goes at the boundary (the title is in every feed).
+    for field in [
+        &mut form.title,
+        &mut form.description,
+        &mut form.blocked_terms,
+    ] {
+        *field = crate::domain::text::clean(field);
+    }
     let mut errors = SettingsErrors::default();
     let title = form.title.trim();
     if title.is_empty() || title.chars().count() > 200 {

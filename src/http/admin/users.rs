@@ -236,9 +236,14 @@ async fn reset_password(
         .await;
     }
     let hash = password::hash(form.password).await?;
-    if !db::users::set_password(&state.db, id, &hash).await? {
+    let mut tx = state.db.begin().await?;
+    if !db::users::set_password(&mut *tx, id, &hash).await? {
         return Err(AppError::NotFound);
     }
+    // Whoever used the old password is logged out (but for this very session, when an admin
+    // sets their own).
+    db::sessions::delete_others_for(&mut *tx, id, &user.session.token_hash).await?;
+    tx.commit().await?;
     Ok(Redirect::to("/admin/users?done=password").into_response())
 }
 
@@ -336,6 +341,10 @@ async fn change_own_password(
         .await;
     }
     let hash = password::hash(form.password).await?;
-    db::users::set_password(&state.db, user.id(), &hash).await?;
+    // A new password ends every other session of the account (a thief's included).
+    let mut tx = state.db.begin().await?;
+    db::users::set_password(&mut *tx, user.id(), &hash).await?;
+    db::sessions::delete_others_for(&mut *tx, user.id(), &user.session.token_hash).await?;
+    tx.commit().await?;
     Ok(Redirect::to("/admin/account?done=1").into_response())
 }
