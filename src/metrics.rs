@@ -39,6 +39,9 @@ impl Default for Metrics {
     }
 }
 
+static OTHER_METHOD: std::sync::LazyLock<Method> =
+    std::sync::LazyLock::new(|| Method::from_bytes(b"OTHER").expect("a method name"));
+
 impl Metrics {
     /// Counts one answered request. `route` is the matched route pattern (never the path
     /// itself, which would make one series per URL).
@@ -50,8 +53,21 @@ impl Metrics {
             Some(stats) => stats,
             None => routes.entry(route.to_owned()).or_default(),
         };
-        // Standard methods clone without allocating.
-        *stats.requests.entry((method.clone(), status)).or_default() += 1;
+        // Standard methods clone without allocating; any other name is one series, not one
+        // per name a client invents.
+        let method = match *method {
+            Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::DELETE
+            | Method::OPTIONS
+            | Method::PATCH
+            | Method::CONNECT
+            | Method::TRACE => method.clone(),
+            _ => OTHER_METHOD.clone(),
+        };
+        *stats.requests.entry((method, status)).or_default() += 1;
         let seconds = latency.as_secs_f64();
         let bucket = BUCKETS
             .iter()
@@ -213,6 +229,23 @@ fn resident_bytes() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invented_methods_are_one_series() {
+        let metrics = Metrics::default();
+        for name in ["FOO", "BAR", "BAZ"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            metrics.record("unmatched", &method, 405, Duration::from_millis(1));
+        }
+        let text = metrics.render(&[]);
+        assert!(
+            text.contains(
+                "folio_http_requests_total{route=\"unmatched\",method=\"OTHER\",status=\"405\"} 3"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("FOO"));
+    }
 
     #[test]
     fn requests_are_counted_by_route_and_status_with_a_cumulative_histogram() {

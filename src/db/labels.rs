@@ -22,10 +22,19 @@ pub async fn counts(db: &PgPool) -> Result<Vec<LabelCount>, sqlx::Error> {
     .await
 }
 
+/// The label of this name, if a post readers can see carries it (a label only drafts carry
+/// is unknown to readers).
 pub async fn find_id(db: &PgPool, name: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar!(r#"select id from labels where name = $1"#, name)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar!(
+        r#"select l.id from labels l
+           where l.name = $1
+             and exists (select 1 from post_labels pl join posts p on p.id = pl.post_id
+                         where pl.label_id = l.id and p.kind = 'post'
+                           and post_visible(p.status, p.published_at))"#,
+        name
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Makes sure every name exists as a label and returns (id, name) for each.

@@ -66,6 +66,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: 
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let every_response = ServiceBuilder::new()
+        .layer(middleware::map_request(own_request_ids_only))
         .layer(SetRequestIdLayer::new(x_request_id.clone(), ProcessRequestId))
         .layer(PropagateRequestIdLayer::new(x_request_id))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::observe))
@@ -274,6 +275,25 @@ pub(crate) async fn comments_published(
 /// Renders a page template to a response.
 pub(crate) fn render(page: &impl Template) -> Result<Response, AppError> {
     Ok(Html(page.render()?).into_response())
+}
+
+/// A request id a client sends is kept (a proxy in front may set one) only when it looks like
+/// one: otherwise Folio makes its own, so nothing a client invents is echoed or logged.
+async fn own_request_ids_only(mut request: Request) -> Request {
+    let sane = |v: &HeaderValue| {
+        (1..=64).contains(&v.len())
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if request
+        .headers()
+        .get("x-request-id")
+        .is_some_and(|v| !sane(v))
+    {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 /// Request ids unique within this process and distinct across restarts.

@@ -576,3 +576,16 @@ async fn each_router_stack_holds_its_own_body_limit(pool: PgPool) {
         assert_eq!(page.status, expected, "{uri} with {size} bytes");
     }
 }
+
+/// Issue 16, fix 11: a client's request id is echoed and logged only when it looks like one.
+#[sqlx::test]
+async fn odd_request_ids_from_clients_are_replaced(pool: PgPool) {
+    let app = app(&pool);
+    let kept = get_with(&app, "/healthz", &[("x-request-id", "proxy-42.a_b")]).await;
+    assert_eq!(kept.header("x-request-id"), "proxy-42.a_b");
+    for odd in ["<script>alert(1)</script>", &"x".repeat(200), "two words"] {
+        let page = get_with(&app, "/healthz", &[("x-request-id", odd)]).await;
+        let id = page.header("x-request-id");
+        assert!(!id.is_empty() && id != odd, "{odd:?} came back as {id:?}");
+    }
+}

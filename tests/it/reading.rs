@@ -672,3 +672,28 @@ async fn a_label_pages_through_its_own_posts_only_visible_ones_in_order(pool: Pg
         ]
     );
 }
+
+/// Issue 16, fix 11: a label only drafts carry is unknown to readers, like one that does not
+/// exist (its name is the editor's secret until a post with it is out).
+#[sqlx::test]
+async fn a_label_only_drafts_carry_is_not_found(pool: PgPool) {
+    add_post(
+        &pool,
+        Post::published(
+            "Surprise party",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        )
+        .labels(&["Surprises"])
+        .draft(),
+    )
+    .await;
+    let app = app(&pool);
+    assert_eq!(
+        get(&app, "/search/label/Surprises").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/feeds/posts/default/-/Surprises").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, check_origin, safe_next, session_token};
+use super::{AdminForm, SameSite, safe_next, session_token};
 use crate::http::cookies;
 use crate::{
     auth::{password, session},
@@ -59,10 +59,9 @@ struct SetupForm {
 
 async fn setup(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: SameSite,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
     if db::users::count(&state.db).await? > 0 {
         return Err(AppError::NotFound);
     }
@@ -137,11 +136,11 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    _: SameSite,
     headers: HeaderMap,
     ClientIp(address): ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
     // One form of the address for the limit, the lookup and the record.
     let email = normal_email(&form.email);
     let client = ClientIp(address)

@@ -5,13 +5,13 @@
 use axum::{
     Form, Router,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::Response,
     routing::get,
 };
 use serde::Deserialize;
 
-use super::{check_origin, start_session};
+use super::{SameSite, start_session};
 use crate::{
     auth::{
         links::{self, LinkProblem},
@@ -76,11 +76,10 @@ struct ForgotForm {
 
 async fn forgot(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: SameSite,
     ClientIp(address): ClientIp,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
     if state.mailer.is_none() {
         return forgot_page(&state, form.email, None, None).await;
     }
@@ -230,11 +229,10 @@ struct PasswordForm {
 
 async fn set_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: SameSite,
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    check_origin(&headers, &state.config)?;
     let (user, _, expires_at) = match read_link(&state, &token).await? {
         Ok(link) => link,
         Err(problem) => return password_page(&state, &token, Err(problem), None).await,
