@@ -52,6 +52,7 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let config = Config::from_serve_args(&args, local).map_err(|e| anyhow::anyhow!(e))?;
     let state = AppState::load(pool, config, args.secret.as_deref()).await?;
+    db::maintenance::spawn(state.db.clone());
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
     let client_timeout = state.config.client_timeout;
     folio::http::serve::serve(

@@ -22,7 +22,15 @@ fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error>
         .to_string())
 }
 
+/// Hashes at once, at most as many as there are cores: each takes 19 MiB and a core for a
+/// moment, and a burst of logins must queue here rather than take gigabytes of memory.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    tokio::sync::Semaphore::new(cores.max(1))
+});
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _turn = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await?
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
@@ -30,6 +38,7 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 
 /// Whether `password` matches `stored`; with no stored hash the work is done all the same.
 pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    let _turn = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());

@@ -8,6 +8,7 @@ pub mod import;
 pub mod labels;
 pub mod links;
 pub mod mail_requests;
+pub mod maintenance;
 pub mod media;
 pub mod outbox;
 pub mod posts;

@@ -175,17 +175,29 @@ pub async fn update_access(
 }
 
 /// Records a login attempt for throttling.
+/// Records a login attempt; returns its id.
 pub async fn record_login(
     db: &PgPool,
     email: &str,
     client_hash: Option<&str>,
     succeeded: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"insert into login_attempts (email, client_hash, succeeded) values ($1, $2, $3)"#,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into login_attempts (email, client_hash, succeeded) values ($1, $2, $3)
+           returning id"#,
         email,
         client_hash,
         succeeded
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The attempt recorded before the password was checked turned out right.
+pub async fn login_succeeded(db: &PgPool, attempt: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update login_attempts set succeeded = true where id = $1"#,
+        attempt
     )
     .execute(db)
     .await?;

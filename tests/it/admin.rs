@@ -1777,3 +1777,36 @@ async fn changing_a_password_ends_the_other_sessions(pool: PgPool) {
     assert_eq!(set.status, StatusCode::SEE_OTHER);
     assert_eq!(here.get(&app, "/admin").await.status, StatusCode::SEE_OTHER);
 }
+
+/// Issue 16, fix 3: a burst of logins at once counts in full against the limit; only as many
+/// as the limit allows reach the (costly) password check.
+#[sqlx::test]
+async fn a_burst_of_logins_at_once_is_held_to_the_limit(pool: PgPool) {
+    add_user(&pool, "max@example.test", "Max", "editor").await;
+    let app = app(&pool);
+    let burst = (0..12).map(|n| {
+        let app = app.clone();
+        async move {
+            let guess = format!("guess number {n}");
+            post_form(
+                &app,
+                "/admin/login",
+                &[("email", "max@example.test"), ("password", guess.as_str())],
+                &[],
+            )
+            .await
+            .status
+        }
+    });
+    let answers = futures_util::future::join_all(burst).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let held = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + held, 12, "{answers:?}");
+    assert!(checked <= 5, "{checked} of 12 reached the password check");
+}

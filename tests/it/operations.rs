@@ -589,3 +589,39 @@ async fn odd_request_ids_from_clients_are_replaced(pool: PgPool) {
         assert!(!id.is_empty() && id != odd, "{odd:?} came back as {id:?}");
     }
 }
+
+/// Issue 16, fix 10: what was typed into the login form, and sessions, are not kept for ever.
+#[sqlx::test]
+async fn maintenance_purges_old_attempts_and_expired_sessions(pool: PgPool) {
+    sqlx::query(
+        "insert into login_attempts (email, succeeded, at)
+         values ('old@example.test', false, now() - interval '2 days'),
+                ('recent@example.test', false, now())",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let user: i64 = sqlx::query_scalar(
+        "insert into users (email, display_name, role) values ('s@example.test', 'S', 'author')
+         returning id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into sessions (token_hash, user_id, csrf_token, expires_at)
+         values ('\\x01', $1, 'a', now() - interval '1 minute'),
+                ('\\x02', $1, 'b', now() + interval '1 day')",
+    )
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let purged = folio::db::maintenance::purge(&pool).await.unwrap();
+    assert_eq!((purged.login_attempts, purged.sessions), (1, 1));
+    let left: Vec<String> = sqlx::query_scalar("select email from login_attempts")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["recent@example.test"]);
+}

@@ -162,11 +162,14 @@ async fn login(
         Ok::<_, AppError>(response)
     };
 
+    // The attempt is recorded (as a failure) before anything is checked or hashed, so that a
+    // burst of logins at once counts in full against the limit: each sees the others.
+    let attempt = db::users::record_login(&state.db, email, client.as_deref(), false).await?;
     let blocked = db::users::login_blocked_for(
         &state.db,
         email,
         client.as_deref(),
-        LOGIN_FAILURES,
+        LOGIN_FAILURES + 1,
         LOGIN_WINDOW_SECS,
     )
     .await?;
@@ -189,7 +192,9 @@ async fn login(
         _ => (None, None),
     };
     let valid = password::verify(form.password, stored).await?;
-    db::users::record_login(&state.db, email, client.as_deref(), valid).await?;
+    if valid {
+        db::users::login_succeeded(&state.db, attempt).await?;
+    }
     match user.filter(|_| valid) {
         Some(user) => {
             // A session cookie brought to the login page is never reused: no fixation.
