@@ -106,13 +106,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     // A reader with held comments of their own sees a page made for them alone.
     let key = (is_read
         && super::cookies::get(request.headers(), super::comments::OWN_COOKIE).is_none())
-    .then(|| {
-        request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned()
-    });
+    .then(|| cache_key(request.uri()));
     if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key)) {
         return from_cache(&state, request.headers(), &page);
     }
@@ -157,6 +151,45 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         state.pages.insert(key, page, generation);
     }
     Response::from_parts(parts, with_token(&state, body, token_slot))
+}
+
+/// The query parameters some public page reads (Blogger's paging and feed parameters, search,
+/// WordPress's `?p=` links, "Reply", a form's "done"). No other parameter changes a page, so none other makes a
+/// cache entry of its own: junk parameters cannot crowd real pages out of the cache.
+const PAGE_PARAMETERS: [&str; 13] = [
+    "updated-max",
+    "updated-min",
+    "reverse-paginate",
+    "max-results",
+    "cursor-id",
+    "q",
+    "page",
+    "p",
+    "page_id",
+    "reply",
+    "alt",
+    "start-index",
+    "done",
+];
+
+/// A read's cache key: its path and the page parameters it sent, in the order sent.
+fn cache_key(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    let Some(query) = uri.query() else {
+        return path.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            PAGE_PARAMETERS.contains(&name)
+        })
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
 }
 
 fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) -> Response {
@@ -204,4 +237,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn http_date(value: &HeaderValue) -> Option<OffsetDateTime> {
     let text = value.to_str().ok()?;
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_parameters_a_page_reads_make_a_key() {
+        let key = |uri: &str| cache_key(&uri.parse().unwrap());
+        assert_eq!(key("/"), "/");
+        assert_eq!(key("/?utm_source=x&junk=1"), "/");
+        assert_eq!(key("/search?q=frost&fbclid=9"), "/search?q=frost");
+        assert_eq!(
+            key("/search?updated-max=2021-01-01T00:00:00Z&x=1&max-results=5"),
+            "/search?updated-max=2021-01-01T00:00:00Z&max-results=5"
+        );
+        assert_eq!(key("/2021/09/a.html?reply=3"), "/2021/09/a.html?reply=3");
+    }
 }

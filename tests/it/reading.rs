@@ -697,3 +697,22 @@ async fn a_label_only_drafts_carry_is_not_found(pool: PgPool) {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Issue 16, fix 11: parameters no page reads (trackers, junk) share the page's cache entry.
+#[sqlx::test]
+async fn junk_parameters_do_not_make_new_cache_entries(pool: PgPool) {
+    add_post(
+        &pool,
+        Post::published("Cache keys", OffsetDateTime::now_utc() - Duration::days(1)),
+    )
+    .await;
+    let (state, app) = cached_app(&pool).await;
+    let home = get(&app, "/").await;
+    let size = state.pages.len_bytes();
+    assert!(size > 0);
+    for n in 0..20 {
+        let page = get(&app, &format!("/?utm_source=mail&junk={n}")).await;
+        assert_eq!(page.header("etag"), home.header("etag"));
+    }
+    assert_eq!(state.pages.len_bytes(), size, "one entry for all of them");
+}
