@@ -54,14 +54,12 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::load(pool, config, args.secret.as_deref()).await?;
     db::maintenance::spawn(state.db.clone());
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
-    let client_timeout = state.config.client_timeout;
-    folio::http::serve::serve(
-        listener,
-        folio::app(state),
-        client_timeout,
-        shutdown_signal(),
-    )
-    .await;
+    let limits = folio::http::serve::Limits {
+        client_timeout: state.config.client_timeout,
+        per_address: (!state.config.trust_proxy)
+            .then_some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
+    };
+    folio::http::serve::serve(listener, folio::app(state), limits, shutdown_signal()).await;
     tracing::info!("Folio stopped");
     Ok(())
 }

@@ -536,3 +536,77 @@ async fn folio_user_add_and_passwd_take_the_password_on_standard_input(pool: PgP
             .unwrap()
     );
 }
+
+/// Issue 16, fix 9: a client that never reads its response loses the connection after the
+/// client timeout, and one address cannot hold more than its share of connections.
+#[sqlx::test]
+async fn clients_that_never_read_or_open_too_many_connections_are_cut_off(pool: PgPool) {
+    // An image of 16 MB: more than the kernel buffers hold between the two sockets.
+    let hash = "ab".repeat(32);
+    sqlx::query(
+        "insert into media (hash, content_type, size_bytes, bytes)
+         values ($1, 'image/png', 16777216, decode(repeat('00', 16777216), 'hex'))",
+    )
+    .bind(&hash)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let server = Server::start(&pool.connect_options(), &[("FOLIO_CLIENT_TIMEOUT", "1")]);
+    let port = server.port;
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    stream
+        .write_all(format!("GET /media/{hash}.png HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Not reading: the server's writes stall, and after the timeout it gives up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut received = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "the connection was still open");
+    assert!(
+        received.len() < 16 << 20,
+        "the whole image arrived: {} bytes",
+        received.len()
+    );
+
+    // 64 connections from one address are served; the 65th is closed at once.
+    let mut open = Vec::new();
+    for _ in 0..64 {
+        open.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut extra = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut answer)).await;
+    assert!(
+        closed.is_ok() && answer.is_empty(),
+        "the 65th connection was served"
+    );
+    drop(open);
+    // Their places come back as they close.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = http_get(port, "/healthz").await;
+        if response.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{response}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.terminate();
+}

@@ -91,10 +91,14 @@ pub async fn serve_with_mail(
     let mut state = AppState::new(pool.clone(), config, secret());
     state.clock = clock.clone();
     let app = folio::app(state);
+    let limits = folio::http::serve::Limits {
+        client_timeout: header_timeout,
+        per_address: Some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
+    };
     tokio::spawn(folio::http::serve::serve(
         listener,
         app,
-        header_timeout,
+        limits,
         std::future::pending(),
     ));
     (addr, clock)
