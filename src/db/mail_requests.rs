@@ -1,8 +1,6 @@
 //! Counting requests that make Folio mail an address someone typed, so no form can be used to
 //! flood an inbox: per address and per client, over a sliding window.
 
-use sqlx::PgExecutor;
-
 /// A limit: at most `count` requests for a key in `window_secs`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -11,8 +9,24 @@ pub struct Limit {
 }
 
 /// Records a request for each key unless one of them is over its limit; returns whether the
-/// request may go ahead. Rows older than a day go as new ones come.
-pub async fn allow(db: impl PgExecutor<'_>, keys: &[(&str, Limit)]) -> Result<bool, sqlx::Error> {
+/// request may go ahead. Each key is locked (until the caller's transaction ends) before it is
+/// counted, so requests at once are counted one after another: a burst cannot slip under a
+/// limit. Rows older than a day go as new ones come.
+pub async fn allow(
+    conn: &mut sqlx::PgConnection,
+    keys: &[(&str, Limit)],
+) -> Result<bool, sqlx::Error> {
+    let mut sorted: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+    sorted.sort_unstable();
+    for key in sorted {
+        sqlx::query!(
+            r#"select pg_advisory_xact_lock(hashtextextended('mail-request:' || $1, 0))"#,
+            key
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let db = &mut *conn;
     let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
     let counts: Vec<i64> = keys.iter().map(|(_, l)| l.count).collect();
     let windows: Vec<f64> = keys.iter().map(|(_, l)| l.window_secs).collect();

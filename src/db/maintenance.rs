@@ -1,5 +1,6 @@
 //! Keeping the tables to what is needed: old login attempts (they hold what was typed into the
-//! email field), expired sessions, spent mail links and request counts, and mail sent long ago.
+//! email field), expired sessions, spent mail links and request counts, subscriptions nobody
+//! confirmed, and mail sent long ago.
 //! Every Folio process runs it now and then; two at once only find less to delete.
 
 use sqlx::PgPool;
@@ -31,6 +32,19 @@ pub async fn purge(db: &PgPool) -> Result<Purged, sqlx::Error> {
     sqlx::query!(r#"delete from mail_requests where at < now() - interval '1 day'"#)
         .execute(db)
         .await?;
+    // Requests nobody confirmed within the link's week, and addresses left with nothing.
+    sqlx::query!(
+        r#"delete from subscriptions
+           where confirmed_at is null and created_at < now() - interval '8 days'"#
+    )
+    .execute(db)
+    .await?;
+    sqlx::query!(
+        r#"delete from mail_addresses a
+           where not exists (select 1 from subscriptions s where s.address_id = a.id)"#
+    )
+    .execute(db)
+    .await?;
     let mail = sqlx::query!(
         r#"delete from outbox
            where (status = 'sent' and sent_at < now() - interval '30 days')

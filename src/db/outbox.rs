@@ -91,7 +91,10 @@ pub async fn next_due(db: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::Error
 /// after its server took it, and waiting for a flush each time would bound a big send to the
 /// disk's flush rate. Should PostgreSQL itself crash within a fraction of a second after, the
 /// message would go once more after its lease: the one duplicate a crash can make.
-pub async fn mark_sent(db: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+///
+/// Every mark names the attempt it is for: a worker whose lease ran out (and whose message
+/// another worker took over) changes nothing.
+pub async fn mark_sent(db: &PgPool, id: i64, attempt: i32) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query!(r#"set local synchronous_commit to off"#)
         .execute(&mut *tx)
@@ -99,8 +102,9 @@ pub async fn mark_sent(db: &PgPool, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"update outbox set status = 'sent', sent_at = now(), lease_until = null,
                              last_error = null
-           where id = $1"#,
-        id
+           where id = $1 and attempts = $2"#,
+        id,
+        attempt
     )
     .execute(&mut *tx)
     .await?;
@@ -111,16 +115,18 @@ pub async fn mark_sent(db: &PgPool, id: i64) -> Result<(), sqlx::Error> {
 pub async fn mark_retry(
     db: &PgPool,
     id: i64,
+    attempt: i32,
     delay_secs: f64,
     answer: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"update outbox set due_at = now() + make_interval(secs => $2), lease_until = null,
                              last_error = $3
-           where id = $1"#,
+           where id = $1 and attempts = $4"#,
         id,
         delay_secs,
-        answer
+        answer,
+        attempt
     )
     .execute(db)
     .await?;
@@ -128,12 +134,18 @@ pub async fn mark_retry(
 }
 
 /// Gives up: shown on the Email page with the server's answer, until someone retries it.
-pub async fn mark_failed(db: &PgPool, id: i64, answer: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_failed(
+    db: &PgPool,
+    id: i64,
+    attempt: i32,
+    answer: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"update outbox set status = 'failed', lease_until = null, last_error = $2
-           where id = $1"#,
+           where id = $1 and attempts = $3"#,
         id,
-        answer
+        answer,
+        attempt
     )
     .execute(db)
     .await?;

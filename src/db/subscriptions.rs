@@ -29,6 +29,7 @@ impl Scope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subscribed {
     pub address_id: i64,
+    pub subscription_id: i64,
     /// The subscription waits for a confirmation (new, or asked for before and not confirmed).
     pub needs_confirmation: bool,
 }
@@ -41,15 +42,12 @@ pub async fn subscribe(
     scope: Scope,
     token: &str,
 ) -> Result<Subscribed, sqlx::Error> {
+    // Always an id back, and the row locked: two requests for a new address at once, or an
+    // unsubscribe forgetting it meanwhile, cannot make this fail.
     let address_id = sqlx::query_scalar!(
-        r#"with found as (select id from mail_addresses where lower(email) = lower($1)),
-                added as (
-                    insert into mail_addresses (email) select $1
-                    where not exists (select 1 from found)
-                    on conflict do nothing
-                    returning id
-                )
-           select id as "id!" from found union all select id from added"#,
+        r#"insert into mail_addresses (email) values ($1)
+           on conflict ((lower(email))) do update set email = mail_addresses.email
+           returning id"#,
         email
     )
     .fetch_one(&mut *conn)
@@ -68,8 +66,8 @@ pub async fn subscribe(
     )
     .execute(&mut *conn)
     .await?;
-    let confirmed = sqlx::query_scalar!(
-        r#"select confirmed_at is not null as "confirmed!" from subscriptions
+    let row = sqlx::query!(
+        r#"select id, confirmed_at is not null as "confirmed!" from subscriptions
            where address_id = $1 and scope = $2
              and coalesce(comment_id, 0) = coalesce($3::bigint, 0)
              and coalesce(post_id, 0) = coalesce($4::bigint, 0)"#,
@@ -82,7 +80,8 @@ pub async fn subscribe(
     .await?;
     Ok(Subscribed {
         address_id,
-        needs_confirmation: !confirmed,
+        subscription_id: row.id,
+        needs_confirmation: !row.confirmed,
     })
 }
 
@@ -94,11 +93,11 @@ pub struct Pending {
     pub what: Vec<String>,
 }
 
-/// The address and its unconfirmed subscriptions made up to `until`.
+/// The address and those of `ids` that still wait for a confirmation.
 pub async fn pending(
     db: &PgPool,
     address_id: i64,
-    until: OffsetDateTime,
+    ids: &[i64],
 ) -> Result<Option<Pending>, sqlx::Error> {
     let Some(email) = sqlx::query_scalar!(
         r#"select email from mail_addresses where id = $1"#,
@@ -119,27 +118,24 @@ pub async fn pending(
            left join posts p on p.id = s.post_id
            left join comments c on c.id = s.comment_id
            left join posts cp on cp.id = c.post_id
-           where s.address_id = $1 and s.confirmed_at is null and s.created_at <= $2
+           where s.address_id = $1 and s.confirmed_at is null and s.id = any($2)
            order by s.id"#,
         address_id,
-        until
+        ids
     )
     .fetch_all(db)
     .await?;
     Ok(Some(Pending { email, what }))
 }
 
-/// Confirms the address's subscriptions made up to `until` (what the link was sent for).
-pub async fn confirm(
-    db: &PgPool,
-    address_id: i64,
-    until: OffsetDateTime,
-) -> Result<u64, sqlx::Error> {
+/// Confirms exactly the subscriptions the link was sent for (never one somebody else asked
+/// for in the address's name).
+pub async fn confirm(db: &PgPool, address_id: i64, ids: &[i64]) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"update subscriptions set confirmed_at = now()
-           where address_id = $1 and confirmed_at is null and created_at <= $2"#,
+           where address_id = $1 and confirmed_at is null and id = any($2)"#,
         address_id,
-        until
+        ids
     )
     .execute(db)
     .await?;

@@ -55,6 +55,12 @@ pub async fn submit(
             tracing::warn!(%error, "comment not saved: database unavailable");
             unavailable_page(&state, &path, &form)
         }
+        // Whatever else went wrong on the way to the database, the text comes back to be sent
+        // again: nothing typed is lost.
+        Err(AppError::Database(error)) => {
+            tracing::error!(%error, "comment not saved: database error");
+            unavailable_page(&state, &path, &form)
+        }
         other => other?,
     };
     // Only a published comment changes what readers see (see `stored`).

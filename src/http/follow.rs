@@ -102,5 +102,10 @@ async fn subscribe(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to("/subscribe?done=1").into_response())
+    // Nothing readers see has changed: the page cache stays.
+    let mut response = Redirect::to("/subscribe?done=1").into_response();
+    response
+        .extensions_mut()
+        .insert(super::cache::NothingPublicChanged);
+    Ok(response)
 }

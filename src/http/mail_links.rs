@@ -10,7 +10,6 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::{
     auth::links::{self, LinkClaim, LinkProblem},
@@ -187,6 +186,19 @@ fn refusal_page(state: &AppState, refusal: &Refusal) -> Result<Response, AppErro
     with_status(render(&view)?, refusal.status)
 }
 
+/// A refusal that keeps what the moderator typed (a reply), for them to copy.
+fn refusal_keeping(
+    state: &AppState,
+    refusal: &Refusal,
+    typed: String,
+) -> Result<Response, AppError> {
+    let mut view = page(state, refusal.heading);
+    view.message = Some(refusal.message.to_owned());
+    view.next = Some((QUEUE.0.to_owned(), QUEUE.1.to_owned()));
+    view.reply_text = typed;
+    with_status(render(&view)?, refusal.status)
+}
+
 fn with_status(mut response: Response, status: StatusCode) -> Result<Response, AppError> {
     *response.status_mut() = status;
     Ok(response)
@@ -263,7 +275,8 @@ async fn moderate(
 ) -> Result<Response, AppError> {
     let moderation = match read_moderation(&state, &token).await? {
         Ok(moderation) => moderation,
-        Err(refusal) => return refusal_page(&state, &refusal),
+        // A reply written meanwhile stays on the page, to be copied.
+        Err(refusal) => return refusal_keeping(&state, &refusal, form.text),
     };
     let reply = match moderation.action {
         Action::Reply => match check_text(&form.text) {
@@ -288,19 +301,41 @@ async fn moderate(
     let mut tx = state.db.begin().await?;
     if !db::links::use_once(&mut *tx, &links::digest(&token), expires).await? {
         drop(tx);
+        if moderation.action == Action::Reply {
+            let used = Refusal {
+                status: StatusCode::GONE,
+                heading: "This link was used already",
+                message: "Each link in a moderation email works once. Your reply is below; the moderation queue takes it.",
+            };
+            return refusal_keeping(&state, &used, form.text);
+        }
         return Ok(Redirect::to(&format!("/mail/comment/{token}")).into_response());
     }
     let published = match (moderation.action, reply) {
-        (Action::Reply, Some(text)) => db::comments::reply_as_moderator(
-            &mut tx,
-            comment_id,
-            moderation.moderator.id,
-            &moderation.moderator.display_name,
-            &text,
-            &comment::to_html(&text),
-        )
-        .await?
-        .unwrap_or_default(),
+        (Action::Reply, Some(text)) => {
+            let replied = db::comments::reply_as_moderator(
+                &mut tx,
+                comment_id,
+                moderation.moderator.id,
+                &moderation.moderator.display_name,
+                &text,
+                &comment::to_html(&text),
+            )
+            .await?;
+            match replied {
+                Some(published) => published,
+                None => {
+                    // The comment went meanwhile: nothing is done, the link stays unused.
+                    drop(tx);
+                    let gone = Refusal {
+                        status: StatusCode::NOT_FOUND,
+                        heading: "The comment is gone",
+                        message: "Someone deleted it for good while you wrote. Your reply is below.",
+                    };
+                    return refusal_keeping(&state, &gone, form.text);
+                }
+            }
+        }
         (action, _) => {
             let status = match action {
                 Action::Approve | Action::Reply => CommentStatus::Approved,
@@ -393,20 +428,19 @@ async fn stop(
     render(&view)
 }
 
-/// A confirmation link: the address and when it was sent (it confirms what was asked for by
-/// then).
-fn read_confirm(state: &AppState, token: &str) -> Result<(i64, OffsetDateTime), LinkProblem> {
+/// A confirmation link: the address and the subscriptions it confirms.
+fn read_confirm(state: &AppState, token: &str) -> Result<(i64, Vec<i64>), LinkProblem> {
     let now = state.clock.now().unix_timestamp();
     let claim = links::verify(&state.secret, "confirm", token, now)?;
     match claim.subject.as_slice() {
-        [address, issued] => {
+        [address, ids] => {
             let address = address.parse().map_err(|_| LinkProblem::Invalid)?;
-            let issued = issued
-                .parse()
-                .ok()
-                .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-                .ok_or(LinkProblem::Invalid)?;
-            Ok((address, issued))
+            let ids = ids
+                .split('.')
+                .map(str::parse)
+                .collect::<Result<Vec<i64>, _>>()
+                .map_err(|_| LinkProblem::Invalid)?;
+            Ok((address, ids))
         }
         _ => Err(LinkProblem::Invalid),
     }
@@ -442,11 +476,11 @@ async fn show_confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let (address, issued) = match read_confirm(&state, &token) {
+    let (address, ids) = match read_confirm(&state, &token) {
         Ok(claim) => claim,
         Err(problem) => return confirm_refusal(&state, problem),
     };
-    let pending = db::subscriptions::pending(&state.db, address, issued).await?;
+    let pending = db::subscriptions::pending(&state.db, address, &ids).await?;
     let Some(pending) = pending.filter(|p| !p.what.is_empty()) else {
         let mut view = page(&state, "Nothing waits for a confirmation");
         view.message =
@@ -469,11 +503,17 @@ async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let (address, issued) = match read_confirm(&state, &token) {
+    let (address, ids) = match read_confirm(&state, &token) {
         Ok(claim) => claim,
         Err(problem) => return confirm_refusal(&state, problem),
     };
-    db::subscriptions::confirm(&state.db, address, issued).await?;
+    if db::subscriptions::confirm(&state.db, address, &ids).await? == 0 {
+        let mut view = page(&state, "Nothing waits for a confirmation");
+        view.message =
+            Some("This was confirmed already, or ended since the message was sent.".to_owned());
+        view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
+        return render(&view);
+    }
     let mut view = page(&state, "Confirmed");
     view.message = Some(
         "Thank you: the messages you asked for will come. Each has a link to stop them.".to_owned(),

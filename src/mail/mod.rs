@@ -207,7 +207,7 @@ impl Mailer {
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
             Err(error) => Err(SendError {
-                permanent: error.is_permanent(),
+                permanent: refuses_this_message(&error),
                 answer: describe(&error),
             }),
         }
@@ -273,6 +273,16 @@ fn raw_header(name: &'static str, value: &str) -> lettre::message::header::Heade
         lettre::message::header::HeaderName::new_from_ascii_str(name),
         value.to_owned(),
     )
+}
+
+/// Whether the server refused this message for good (no such mailbox, a policy refusal), as
+/// opposed to refusing everything for now: a 5xx at login (535: a wrong password), 530 (STARTTLS
+/// needed) and the like are the operator's to fix, and the messages must wait for it.
+fn refuses_this_message(error: &lettre::transport::smtp::Error) -> bool {
+    error
+        .status()
+        .and_then(|code| code.to_string().parse::<u16>().ok())
+        .is_some_and(|code| (550..=554).contains(&code))
 }
 
 /// The server's answer as a moderator can read it on the Email page.

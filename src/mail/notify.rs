@@ -238,26 +238,7 @@ pub async fn subscribe(
     scopes: &[db::subscriptions::Scope],
     client_hash: Option<&str>,
 ) -> Result<Subscription, Error> {
-    let mut address_id = None;
-    let mut what = Vec::new();
-    for scope in scopes {
-        let token = crate::auth::random_token();
-        let subscribed = db::subscriptions::subscribe(tx, email, *scope, &token).await?;
-        if subscribed.needs_confirmation {
-            address_id = Some(subscribed.address_id);
-            what.push(
-                match scope {
-                    db::subscriptions::Scope::Blog => "new posts",
-                    db::subscriptions::Scope::Post(_) => "every new comment on the post",
-                    db::subscriptions::Scope::Replies(_) => "replies to your comment",
-                }
-                .to_owned(),
-            );
-        }
-    }
-    let Some(address_id) = address_id else {
-        return Ok(Subscription::Active);
-    };
+    // Counted before anything is written: a request over the limits leaves no trace.
     let address_key = format!("confirm-address:{}", email.to_lowercase());
     let client_key = format!("confirm-client:{}", client_hash.unwrap_or("-"));
     let allowed = db::mail_requests::allow(
@@ -271,14 +252,34 @@ pub async fn subscribe(
     if !allowed {
         return Ok(Subscription::ConfirmationHeld);
     }
-    // The link confirms what was asked for up to now (a later request sends its own).
-    // Rounded up: the subscriptions just written are stamped within this second.
-    let issued = blog.now.unix_timestamp() + 1;
+    let mut address_id = None;
+    let mut ids = Vec::new();
+    let mut what = Vec::new();
+    for scope in scopes {
+        let token = crate::auth::random_token();
+        let subscribed = db::subscriptions::subscribe(tx, email, *scope, &token).await?;
+        if subscribed.needs_confirmation {
+            address_id = Some(subscribed.address_id);
+            ids.push(subscribed.subscription_id.to_string());
+            what.push(
+                match scope {
+                    db::subscriptions::Scope::Blog => "new posts",
+                    db::subscriptions::Scope::Post(_) => "every new comment on the post",
+                    db::subscriptions::Scope::Replies(_) => "replies to your comment",
+                }
+                .to_owned(),
+            );
+        }
+    }
+    let Some(address_id) = address_id else {
+        return Ok(Subscription::Active);
+    };
+    // The link confirms exactly what this message lists.
     let expires = (blog.now + Duration::days(CONFIRM_LINK_DAYS)).unix_timestamp();
     let link_token = links::sign(
         blog.secret,
         "confirm",
-        &[&address_id.to_string(), &issued.to_string()],
+        &[&address_id.to_string(), &ids.join(".")],
         expires,
     );
     let link = format!("{}/mail/confirm/{link_token}", blog.base_url);

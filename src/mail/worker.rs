@@ -139,7 +139,11 @@ async fn send_due(
     spacing: Duration,
     next_start: &mut tokio::time::Instant,
 ) -> Result<usize, sqlx::Error> {
-    let claimed = db::outbox::claim(db, BATCH, LEASE.as_secs_f64()).await?;
+    // No more than the lease has time for at this rate (with room for slow answers): a claimed
+    // message must start well before another worker may take it over.
+    let fits = (LEASE.as_secs_f64() / 2.0 / spacing.as_secs_f64().max(f64::EPSILON)).floor();
+    let limit = BATCH.min((fits as i64).max(1));
+    let claimed = db::outbox::claim(db, limit, LEASE.as_secs_f64()).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
@@ -181,12 +185,12 @@ async fn settle(
 ) -> Result<(), sqlx::Error> {
     match result {
         Ok(()) => {
-            db::outbox::mark_sent(db, message.id).await?;
+            db::outbox::mark_sent(db, message.id, message.attempts).await?;
             tracing::info!(id = message.id, kind = %message.kind, "mail: sent");
         }
         Err(error) if error.permanent => {
             tracing::warn!(id = message.id, answer = %error.answer, "mail: refused for good");
-            db::outbox::mark_failed(db, message.id, &error.answer).await?;
+            db::outbox::mark_failed(db, message.id, message.attempts, &error.answer).await?;
         }
         Err(error) => {
             // The server is away or busy: the message waits, longer each time.
@@ -205,10 +209,17 @@ async fn give_back(
     answer: &str,
 ) -> Result<(), sqlx::Error> {
     if message.attempts >= MAX_ATTEMPTS {
-        return db::outbox::mark_failed(db, message.id, answer).await;
+        return db::outbox::mark_failed(db, message.id, message.attempts, answer).await;
     }
     let delay = retry_delay(mailer.config().retry_base, message.attempts);
-    db::outbox::mark_retry(db, message.id, delay.as_secs_f64(), answer).await
+    db::outbox::mark_retry(
+        db,
+        message.id,
+        message.attempts,
+        delay.as_secs_f64(),
+        answer,
+    )
+    .await
 }
 
 /// `base`, then twice as long after each attempt, capped at `MAX_DELAY`.

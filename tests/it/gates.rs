@@ -377,19 +377,19 @@ async fn mail_pages(
     .fetch_one(pool)
     .await
     .unwrap();
-    sqlx::query(
-        "insert into subscriptions (address_id, scope, token, created_at)
-         values ($1, 'blog', 'gate-token', now() - interval '1 minute')",
+    let subscription: i64 = sqlx::query_scalar(
+        "insert into subscriptions (address_id, scope, token)
+         values ($1, 'blog', 'gate-token') returning id",
     )
     .bind(address)
-    .execute(pool)
+    .fetch_one(pool)
     .await
     .unwrap();
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let confirm = folio::auth::links::sign(
         &secret(),
         "confirm",
-        &[&address.to_string(), &now.to_string()],
+        &[&address.to_string(), &subscription.to_string()],
         now + 3600,
     );
     for (name, path) in [

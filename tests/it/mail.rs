@@ -463,6 +463,26 @@ async fn moderation_links_expire_after_seven_days_and_follow_the_moderators_role
         .unwrap();
     let refused = crate::common::post_form(&app, &spam, &[], &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // A reply written meanwhile stays on the refusal page, to be copied.
+    let reply = mail
+        .text
+        .lines()
+        .find(|l| l.starts_with("Reply:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches(BASE_URL)
+        .to_owned();
+    let kept = crate::common::post_form(
+        &app,
+        &reply,
+        &[("text", "A careful answer, typed slowly.")],
+        &[],
+    )
+    .await;
+    assert_eq!(kept.status, StatusCode::FORBIDDEN);
+    assert!(kept.body.contains("A careful answer, typed slowly."));
     let id: i64 = sqlx::query_scalar("select id from comments")
         .fetch_one(&pool)
         .await
@@ -940,12 +960,30 @@ async fn the_forms_cannot_flood_a_strangers_inbox(pool: PgPool) {
         assert_eq!(done.status, StatusCode::SEE_OTHER);
     }
     sink.wait_for(3).await;
+    // A burst at once is counted one by one too.
+    let burst = (0..10).map(|_| {
+        let app = app.clone();
+        async move {
+            crate::common::post_form(&app, "/subscribe", &[("email", "other@example.test")], &[])
+                .await
+                .status
+        }
+    });
+    let answers = futures_util::future::join_all(burst).await;
+    assert!(answers.iter().all(|s| *s == StatusCode::SEE_OTHER));
+    sink.wait_for(6).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
         sink.received().len(),
-        3,
-        "three confirmations a day for one address"
+        6,
+        "three confirmations a day for each address"
     );
+    // Requests over the limit leave nothing behind.
+    let kept: i64 = sqlx::query_scalar("select count(*) from subscriptions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 2);
 }
 
 /// Wakes the mail workers, as any new message would.

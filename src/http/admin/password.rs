@@ -98,7 +98,7 @@ async fn forgot(
     let client_key = format!("reset-client:{}", client.as_deref().unwrap_or("-"));
     let mut tx = state.db.begin().await?;
     let allowed = mail_requests::allow(
-        &mut *tx,
+        &mut tx,
         &[(&address_key, PER_ADDRESS), (&client_key, PER_CLIENT)],
     )
     .await?;
@@ -115,9 +115,16 @@ async fn forgot(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
         return Ok(response);
     }
-    if let Some(user) = db::users::active_by_email(&mut *tx, &email).await? {
-        let title = state.settings().await?.title;
-        notify::password_link(&mut tx, &mail_blog(&state, &title), &user, None).await?;
+    let title = state.settings().await?.title;
+    match db::users::active_by_email(&mut *tx, &email).await? {
+        Some(user) => {
+            notify::password_link(&mut tx, &mail_blog(&state, &title), &user, None).await?;
+        }
+        // The same work for an unknown address, so the answer takes as long.
+        None => {
+            let link = format!("{}/admin/password/-", state.config.base_url);
+            crate::mail::messages::password_link(&title, &state.config.base_url, &link, None)?;
+        }
     }
     tx.commit().await?;
     let sent = format!(
