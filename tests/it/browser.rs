@@ -261,13 +261,11 @@ async fn press(browser: &Client, label: &str) {
 async fn wait_for_text(browser: &Client, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let body = browser
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        // A page still loading may swap its body under us: that is "not yet".
+        let body = match browser.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if body.contains(text) {
             return body;
         }
