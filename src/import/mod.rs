@@ -200,43 +200,57 @@ pub async fn run<R: BufRead + Send + 'static>(
     if !crate::db::import::begin(&mut tx).await? {
         return Err(ImportError::Busy);
     }
-    let mut summary = Summary::default();
-    let mut posts = PostBatch::default();
-    let mut comments = CommentBatch::default();
-    let mut authors_seen = std::collections::HashSet::new();
-    let mut seq = 0i64;
-    while let Some(staged) = receiver.recv().await {
-        seq += 1;
-        match staged? {
-            Staged::Post(post) => {
-                if let Some(author) = &post.author
-                    && authors_seen.insert(author.key.clone())
-                {
-                    crate::db::import::stage_author(&mut tx, author).await?;
+    // Every way out of the block below ends the transaction before returning: a refused file
+    // releases the import lock at once, for the next import to take.
+    let outcome = async {
+        let mut summary = Summary::default();
+        let mut posts = PostBatch::default();
+        let mut comments = CommentBatch::default();
+        let mut authors_seen = std::collections::HashSet::new();
+        let mut seq = 0i64;
+        while let Some(staged) = receiver.recv().await {
+            seq += 1;
+            match staged? {
+                Staged::Post(post) => {
+                    if let Some(author) = &post.author
+                        && authors_seen.insert(author.key.clone())
+                    {
+                        crate::db::import::stage_author(&mut tx, author).await?;
+                    }
+                    posts.push(*post, seq);
+                    if posts.len() >= BATCH_ROWS || posts.bytes >= BATCH_BYTES {
+                        crate::db::import::stage_posts(&mut tx, &posts).await?;
+                        posts.clear();
+                    }
                 }
-                posts.push(*post, seq);
-                if posts.len() >= BATCH_ROWS || posts.bytes >= BATCH_BYTES {
-                    crate::db::import::stage_posts(&mut tx, &posts).await?;
-                    posts.clear();
+                Staged::Comment(comment) => {
+                    comments.push(*comment, seq);
+                    if comments.len() >= BATCH_ROWS || comments.bytes >= BATCH_BYTES {
+                        crate::db::import::stage_comments(&mut tx, &comments).await?;
+                        comments.clear();
+                    }
                 }
+                Staged::Skipped(reason) => summary.skip(reason, 1),
             }
-            Staged::Comment(comment) => {
-                comments.push(*comment, seq);
-                if comments.len() >= BATCH_ROWS || comments.bytes >= BATCH_BYTES {
-                    crate::db::import::stage_comments(&mut tx, &comments).await?;
-                    comments.clear();
-                }
-            }
-            Staged::Skipped(reason) => summary.skip(reason, 1),
+        }
+        // The reader stops sending only at the end of the file or after an error it sent.
+        if let Err(panic) = reading.await {
+            std::panic::resume_unwind(panic.into_panic());
+        }
+        crate::db::import::stage_posts(&mut tx, &posts).await?;
+        crate::db::import::stage_comments(&mut tx, &comments).await?;
+        crate::db::import::merge(&mut tx, source, &mut summary).await?;
+        Ok::<_, ImportError>(summary)
+    }
+    .await;
+    match outcome {
+        Ok(summary) => {
+            tx.commit().await?;
+            Ok(summary)
+        }
+        Err(error) => {
+            let _ = tx.rollback().await;
+            Err(error)
         }
     }
-    // The reader stops sending only at the end of the file or after an error it sent.
-    if let Err(panic) = reading.await {
-        std::panic::resume_unwind(panic.into_panic());
-    }
-    crate::db::import::stage_posts(&mut tx, &posts).await?;
-    crate::db::import::stage_comments(&mut tx, &comments).await?;
-    crate::db::import::merge(&mut tx, source, &mut summary).await?;
-    tx.commit().await?;
-    Ok(summary)
 }

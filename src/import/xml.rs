@@ -20,11 +20,25 @@ const ELEMENT_COST: usize = 128;
 /// Deeper nesting than this inside one entry is refused (real exports nest a few levels).
 const MAX_DEPTH: usize = 256;
 
-/// Counts the bytes and lines the parser has consumed, for error messages and the progress bar.
+/// Counts the bytes and lines the parser has consumed, for error messages and the progress bar,
+/// and bounds what one event may take: quick-xml buffers a whole event (a text node, a start
+/// tag with its attributes) before it hands it over, so the entry's size cap alone would come
+/// too late for one huge text node. Past `MAX_ELEMENT_BYTES` in one event, reading stops.
 pub struct Counting<R> {
     inner: R,
     lines: u64,
     bytes: Arc<AtomicU64>,
+    /// Bytes consumed since the current event began.
+    in_event: usize,
+    /// The last event went over the bound.
+    over: bool,
+}
+
+impl<R> Counting<R> {
+    /// A new event begins.
+    fn next_event(&mut self) {
+        self.in_event = 0;
+    }
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -38,6 +52,13 @@ impl<R: Read> Read for Counting<R> {
 
 impl<R: BufRead> BufRead for Counting<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.in_event > MAX_ELEMENT_BYTES {
+            self.over = true;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "one piece of the file is larger than the limit",
+            ));
+        }
         self.inner.fill_buf()
     }
 
@@ -46,6 +67,7 @@ impl<R: BufRead> BufRead for Counting<R> {
             let amt = amt.min(buf.len());
             self.lines += bytecount(&buf[..amt]);
         }
+        self.in_event = self.in_event.saturating_add(amt);
         self.bytes.fetch_add(amt as u64, Ordering::Relaxed);
         self.inner.consume(amt);
     }
@@ -142,6 +164,8 @@ impl<R: BufRead> XmlStream<R> {
             inner: input,
             lines: 0,
             bytes: bytes_read,
+            in_event: 0,
+            over: false,
         });
         let config = reader.config_mut();
         config.expand_empty_elements = false;
@@ -175,6 +199,7 @@ impl<R: BufRead> XmlStream<R> {
     pub fn next_start(&mut self, at_top: bool) -> Result<Option<Start>, XmlError> {
         loop {
             self.buf.clear();
+            self.reader.get_mut().next_event();
             let line = self.line();
             let (ns, event) = match self.reader.read_resolved_event_into(&mut self.buf) {
                 Ok(pair) => pair,
@@ -227,6 +252,7 @@ impl<R: BufRead> XmlStream<R> {
         let mut depth = 0usize;
         loop {
             self.buf.clear();
+            self.reader.get_mut().next_event();
             match self.reader.read_event_into(&mut self.buf) {
                 Ok(Event::Start(_)) => depth += 1,
                 Ok(Event::End(_)) if depth == 0 => return Ok(()),
@@ -254,6 +280,7 @@ impl<R: BufRead> XmlStream<R> {
         let mut size = 0usize;
         loop {
             self.buf.clear();
+            self.reader.get_mut().next_event();
             let line = self.line();
             let (ns, event) = match self.reader.read_resolved_event_into(&mut self.buf) {
                 Ok(pair) => pair,
@@ -353,6 +380,12 @@ impl<R: BufRead> XmlStream<R> {
     }
 
     fn syntax_error(&self, error: &quick_xml::Error) -> XmlError {
+        if self.reader.get_ref().over {
+            return self.error(format!(
+                "an entry is larger than {} MB, the most one entry may hold",
+                MAX_ELEMENT_BYTES / 1024 / 1024
+            ));
+        }
         let text = error.to_string();
         if text.contains("end of file") || text.contains("end of input") || text.contains("EOF") {
             return self.truncated();

@@ -635,6 +635,32 @@ async fn hostile_shapes_are_refused_and_one_import_runs_at_a_time(pool: PgPool) 
     assert!(error.contains("nest more than 256 deep"), "{error}");
     assert!(error.contains("entry 6"), "{error}");
 
+    // Issue 16, fix 4: one text node larger than an entry may be is refused while it is read,
+    // not after it was buffered whole; between entries too.
+    let huge = "x".repeat(65 * 1024 * 1024);
+    for (name, text) in [
+        (
+            "inside an entry",
+            CLASSIC.replacen(
+                "<title type='text'>Storm season log</title>",
+                &format!("<title type='text'>Storm season log{huge}</title>"),
+                1,
+            ),
+        ),
+        (
+            "between entries",
+            CLASSIC.replacen("<entry>", &format!("{huge}<entry>"), 1),
+        ),
+    ] {
+        // Read in pieces, as a file is (a Cursor would hand over everything at once).
+        let input = std::io::BufReader::with_capacity(64 * 1024, Cursor::new(text.into_bytes()));
+        let error = import::run(&pool, Format::Blogger, input, Arc::new(AtomicU64::new(0)))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("larger than 64 MB"), "{name}: {error}");
+    }
+
     // A tab would let a browser read "/\t/evil.example/x.html" as another site.
     let sneaky = TAKEOUT.replace(
         "<blogger:filename>/2024/11/storm-season-log.html</blogger:filename>",
