@@ -169,10 +169,21 @@ pub async fn by_token(db: &PgPool, token: &str) -> Result<Option<(String, String
 
 /// Ends a subscription; the address goes too once nothing is left for it.
 pub async fn unsubscribe(db: &PgPool, token: &str) -> Result<bool, sqlx::Error> {
+    end(db, Some(token), None).await
+}
+
+/// An admin removes a subscription (and the address, once nothing is left for it).
+pub async fn remove(db: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    end(db, None, Some(id)).await
+}
+
+/// Ends the subscription with this unsubscribe secret or this id.
+async fn end(db: &PgPool, token: Option<&str>, id: Option<i64>) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     let address = sqlx::query_scalar!(
-        r#"delete from subscriptions where token = $1 returning address_id"#,
-        token
+        r#"delete from subscriptions where token = $1 or id = $2 returning address_id"#,
+        token,
+        id
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -279,22 +290,6 @@ pub async fn counts(db: &PgPool) -> Result<Counts, sqlx::Error> {
         followers_waiting: row.waiting,
         comment_notices: row.notices,
     })
-}
-
-/// An admin removes a subscription (and the address, once nothing is left for it).
-pub async fn remove(db: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let address = sqlx::query_scalar!(
-        r#"delete from subscriptions where id = $1 returning address_id"#,
-        id
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(address) = address {
-        forget_if_unused(&mut tx, address).await?;
-    }
-    tx.commit().await?;
-    Ok(address.is_some())
 }
 
 /// A post that became visible and is to be told to followers.

@@ -161,7 +161,8 @@ async fn accept(
     }
     .decide();
 
-    let limit_key = ClientIp(client_address.clone()).limit_key();
+    // Confirmation mail is limited per client (an IPv6 one by its /64).
+    let limit_hash = ClientIp(client_address.clone()).limit_hash(&state.secret);
     let new = NewComment {
         post_id: row.id,
         parent_id: comment.parent_id,
@@ -197,8 +198,7 @@ async fn accept(
         };
         if let Some(email) = new.author_email.as_deref().filter(|_| !scopes.is_empty()) {
             let blog = super::mail_blog(state, &settings.title);
-            let client = limit_key.map(|key| state.secret.client_hash(&key));
-            notify::subscribe(&mut tx, &blog, email, &scopes, client.as_deref()).await?;
+            notify::subscribe(&mut tx, &blog, email, &scopes, limit_hash.as_deref()).await?;
         }
     }
     tx.commit().await?;

@@ -31,6 +31,12 @@ impl ClientIp {
             _ => address.to_owned(),
         })
     }
+
+    /// The keyed hash of `limit_key`: what limits per client are counted on (no address is
+    /// stored).
+    pub fn limit_hash(&self, secret: &crate::auth::Secret) -> Option<String> {
+        self.limit_key().map(|key| secret.client_hash(&key))
+    }
 }
 
 /// A login or lookup address in the one form Folio compares and stores: trimmed, lowercase,

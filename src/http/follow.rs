@@ -77,7 +77,7 @@ struct SubscribeForm {
 
 async fn subscribe(
     State(state): State<AppState>,
-    ClientIp(address): ClientIp,
+    client_ip: ClientIp,
     Form(form): Form<SubscribeForm>,
 ) -> Result<Response, AppError> {
     if state.mailer.is_none() {
@@ -88,9 +88,7 @@ async fn subscribe(
         let error = Some("Enter an email address like name@example.com".to_owned());
         return page(&state, form.email, error, false).await;
     }
-    let client = super::extract::ClientIp(address)
-        .limit_key()
-        .map(|key| state.secret.client_hash(&key));
+    let client = client_ip.limit_hash(&state.secret);
     let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     notify::subscribe(

@@ -482,11 +482,7 @@ async fn show_confirm(
     };
     let pending = db::subscriptions::pending(&state.db, address, &ids).await?;
     let Some(pending) = pending.filter(|p| !p.what.is_empty()) else {
-        let mut view = page(&state, "Nothing waits for a confirmation");
-        view.message =
-            Some("This was confirmed already, or ended since the message was sent.".to_owned());
-        view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
-        return render(&view);
+        return nothing_to_confirm(&state);
     };
     let mut view = page(&state, "Confirm your email");
     view.message = Some(format!(
@@ -508,19 +504,14 @@ async fn confirm(
         Err(problem) => return confirm_refusal(&state, problem),
     };
     if db::subscriptions::confirm(&state.db, address, &ids).await? == 0 {
-        let mut view = page(&state, "Nothing waits for a confirmation");
-        view.message =
-            Some("This was confirmed already, or ended since the message was sent.".to_owned());
-        view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
-        return render(&view);
+        return nothing_to_confirm(&state);
     }
-    let mut view = page(&state, "Confirmed");
-    view.message = Some(
-        "Thank you: the messages you asked for will come. Each has a link to stop them.".to_owned(),
-    );
-    view.done = true;
-    view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
-    render(&view)
+    told(
+        &state,
+        "Confirmed",
+        "Thank you: the messages you asked for will come. Each has a link to stop them.",
+        true,
+    )
 }
 
 async fn show_unsubscribe(
@@ -546,19 +537,37 @@ async fn unsubscribe(
         return ended(&state);
     };
     db::subscriptions::unsubscribe(&state.db, &token).await?;
-    let mut view = page(&state, "Unsubscribed");
-    view.message = Some(format!(
-        "{email} will get no more {what}. The blog no longer keeps the address for this."
-    ));
-    view.done = true;
-    view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
-    render(&view)
+    told(
+        &state,
+        "Unsubscribed",
+        &format!("{email} will get no more {what}. The blog no longer keeps the address for this."),
+        true,
+    )
 }
 
 fn ended(state: &AppState) -> Result<Response, AppError> {
-    let mut view = page(state, "Unsubscribed");
-    view.message = Some("These messages have stopped already.".to_owned());
-    view.done = true;
+    told(
+        state,
+        "Unsubscribed",
+        "These messages have stopped already.",
+        true,
+    )
+}
+
+fn nothing_to_confirm(state: &AppState) -> Result<Response, AppError> {
+    told(
+        state,
+        "Nothing waits for a confirmation",
+        "This was confirmed already, or ended since the message was sent.",
+        false,
+    )
+}
+
+/// A page that tells a reader where things stand, with the way back to the blog.
+fn told(state: &AppState, heading: &str, message: &str, done: bool) -> Result<Response, AppError> {
+    let mut view = page(state, heading);
+    view.message = Some(message.to_owned());
+    view.done = done;
     view.next = Some(("/".to_owned(), "Go to the blog".to_owned()));
     render(&view)
 }

@@ -10,11 +10,14 @@ mod extract;
 mod feeds;
 mod follow;
 mod health;
+mod mail;
 mod mail_links;
 mod media;
 mod metrics;
 mod public;
 pub mod serve;
+
+pub(crate) use mail::{comments_published, mail_blog};
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -243,33 +246,6 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
         .headers
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Response::from_parts(parts, body)
-}
-
-/// The blog as its email sees it (links signed with its secret, times from its clock).
-pub(crate) fn mail_blog<'a>(state: &'a AppState, title: &'a str) -> crate::mail::notify::Blog<'a> {
-    crate::mail::notify::Blog {
-        secret: &state.secret,
-        base_url: &state.config.base_url,
-        title,
-        now: state.clock.now(),
-    }
-}
-
-/// Comments just approved: the mail that causes, in the same transaction (nothing when mail
-/// is off).
-pub(crate) async fn comments_published(
-    state: &AppState,
-    tx: &mut sqlx::PgConnection,
-    ids: &[i64],
-) -> Result<(), AppError> {
-    if state.mailer.is_none() || ids.is_empty() {
-        return Ok(());
-    }
-    let title = state.settings().await?.title;
-    let blog = mail_blog(state, &title);
-    crate::mail::notify::comments_published(tx, &blog, ids).await?;
-    crate::mail::notify::subscriber_notices(tx, &blog, ids).await?;
-    Ok(())
 }
 
 /// Renders a page template to a response.

@@ -259,12 +259,7 @@ pub struct Notice<'a> {
 #[derive(Template)]
 #[template(path = "mail/notice.txt")]
 struct NoticeText<'a> {
-    blog_title: &'a str,
-    reply: bool,
-    commenter: &'a str,
-    comment_text: &'a str,
-    post_title: &'a str,
-    comment_url: &'a str,
+    n: &'a Notice<'a>,
 }
 
 #[derive(Template)]
@@ -273,11 +268,7 @@ struct NoticeHtml<'a> {
     subject: &'a str,
     blog_title: &'a str,
     base_url: &'a str,
-    reply: bool,
-    commenter: &'a str,
-    comment_text: &'a str,
-    post_title: &'a str,
-    comment_url: &'a str,
+    n: &'a Notice<'a>,
 }
 
 pub fn notice(n: &Notice<'_>) -> Result<Rendered, askama::Error> {
@@ -288,23 +279,12 @@ pub fn notice(n: &Notice<'_>) -> Result<Rendered, askama::Error> {
     };
     render(
         subject.clone(),
-        &NoticeText {
-            blog_title: n.blog_title,
-            reply: n.reply,
-            commenter: n.commenter,
-            comment_text: n.comment_text,
-            post_title: n.post_title,
-            comment_url: n.comment_url,
-        },
+        &NoticeText { n },
         &NoticeHtml {
             subject: &subject,
             blog_title: n.blog_title,
             base_url: n.base_url,
-            reply: n.reply,
-            commenter: n.commenter,
-            comment_text: n.comment_text,
-            post_title: n.post_title,
-            comment_url: n.comment_url,
+            n,
         },
     )
 }
@@ -326,11 +306,7 @@ pub struct NewPost<'a> {
 #[derive(Template)]
 #[template(path = "mail/new_post.txt")]
 struct NewPostText<'a> {
-    blog_title: &'a str,
-    title: &'a str,
-    date: &'a str,
-    url: &'a str,
-    content: &'a str,
+    p: &'a NewPost<'a>,
 }
 
 #[derive(Template)]
@@ -339,33 +315,19 @@ struct NewPostHtml<'a> {
     subject: &'a str,
     blog_title: &'a str,
     base_url: &'a str,
-    title: &'a str,
-    date: &'a str,
-    url: &'a str,
-    content: &'a str,
-    body_html: Option<&'a str>,
+    p: &'a NewPost<'a>,
 }
 
 pub fn new_post(p: &NewPost<'_>) -> Result<Rendered, askama::Error> {
     let subject = format!("{}: {}", p.blog_title, p.title);
     render(
         subject.clone(),
-        &NewPostText {
-            blog_title: p.blog_title,
-            title: p.title,
-            date: p.date,
-            url: p.url,
-            content: p.content,
-        },
+        &NewPostText { p },
         &NewPostHtml {
             subject: &subject,
             blog_title: p.blog_title,
             base_url: p.base_url,
-            title: p.title,
-            date: p.date,
-            url: p.url,
-            content: p.content,
-            body_html: p.body_html,
+            p,
         },
     )
 }

@@ -23,6 +23,29 @@ pub enum Error {
     Render(#[from] askama::Error),
 }
 
+/// Writes a rendered message into the outbox (in the caller's transaction when given one).
+pub async fn queue(
+    db: impl sqlx::PgExecutor<'_>,
+    kind: &str,
+    recipient: &str,
+    message: &messages::Rendered,
+    unsubscribe_url: Option<&str>,
+) -> Result<(), Error> {
+    db::outbox::enqueue(
+        db,
+        &NewMail {
+            kind,
+            recipient,
+            subject: &message.subject,
+            text: &message.text,
+            html: &message.html,
+            unsubscribe_url,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// What every message needs to know about the blog.
 pub struct Blog<'a> {
     pub secret: &'a Secret,
@@ -95,16 +118,12 @@ pub async fn comment_held(
             reply_url: &reply,
             stop_url: &stop,
         })?;
-        db::outbox::enqueue(
+        queue(
             &mut *tx,
-            &NewMail {
-                kind: "moderation",
-                recipient: &moderator.email,
-                subject: &message.subject,
-                text: &message.text,
-                html: &message.html,
-                unsubscribe_url: Some(&stop),
-            },
+            "moderation",
+            &moderator.email,
+            &message,
+            Some(&stop),
         )
         .await?;
     }
@@ -137,16 +156,12 @@ pub async fn comments_published(
             comment_text: &notice.comment_text,
             stop_url: &stop,
         })?;
-        db::outbox::enqueue(
+        queue(
             &mut *tx,
-            &NewMail {
-                kind: "comment_published",
-                recipient: &notice.author_email,
-                subject: &message.subject,
-                text: &message.text,
-                html: &message.html,
-                unsubscribe_url: Some(&stop),
-            },
+            "comment_published",
+            &notice.author_email,
+            &message,
+            Some(&stop),
         )
         .await?;
     }
@@ -186,22 +201,12 @@ pub async fn password_link(
     );
     let link = format!("{}/admin/password/{token}", blog.base_url);
     let message = messages::password_link(blog.title, blog.base_url, &link, inviter)?;
-    db::outbox::enqueue(
-        &mut *tx,
-        &NewMail {
-            kind: if inviter.is_some() {
-                "invite"
-            } else {
-                "password_reset"
-            },
-            recipient: &user.email,
-            subject: &message.subject,
-            text: &message.text,
-            html: &message.html,
-            unsubscribe_url: None,
-        },
-    )
-    .await?;
+    let outbox_kind = if inviter.is_some() {
+        "invite"
+    } else {
+        "password_reset"
+    };
+    queue(&mut *tx, outbox_kind, &user.email, &message, None).await?;
     Ok(())
 }
 
@@ -284,18 +289,7 @@ pub async fn subscribe(
     );
     let link = format!("{}/mail/confirm/{link_token}", blog.base_url);
     let message = messages::confirm(blog.title, blog.base_url, &what, &link)?;
-    db::outbox::enqueue(
-        &mut *tx,
-        &NewMail {
-            kind: "confirm",
-            recipient: email,
-            subject: &message.subject,
-            text: &message.text,
-            html: &message.html,
-            unsubscribe_url: None,
-        },
-    )
-    .await?;
+    queue(&mut *tx, "confirm", email, &message, None).await?;
     Ok(Subscription::ConfirmationSent)
 }
 
@@ -322,16 +316,12 @@ pub async fn subscriber_notices(
             comment_url: &comment_url,
         })?;
         let unsubscribe = format!("{}/mail/unsubscribe/{}", blog.base_url, notice.token);
-        db::outbox::enqueue(
+        queue(
             &mut *tx,
-            &NewMail {
-                kind: "comment_notice",
-                recipient: &notice.email,
-                subject: &message.subject,
-                text: &message.text,
-                html: &message.html,
-                unsubscribe_url: Some(&unsubscribe),
-            },
+            "comment_notice",
+            &notice.email,
+            &message,
+            Some(&unsubscribe),
         )
         .await?;
     }
@@ -413,18 +403,7 @@ pub async fn send_digests(db: &sqlx::PgPool, blog: &Blog<'_>) -> Result<usize, E
             .collect();
         let stop = blog.stop_link(moderator.id, "held");
         let message = messages::digest(blog.title, blog.base_url, &items, &stop)?;
-        db::outbox::enqueue(
-            &mut *tx,
-            &NewMail {
-                kind: "digest",
-                recipient: &moderator.email,
-                subject: &message.subject,
-                text: &message.text,
-                html: &message.html,
-                unsubscribe_url: Some(&stop),
-            },
-        )
-        .await?;
+        queue(&mut *tx, "digest", &moderator.email, &message, Some(&stop)).await?;
     }
     tx.commit().await?;
     Ok(due.len())

@@ -50,10 +50,20 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
         if listener.is_none() {
             listener = listen(&db).await.ok();
         }
-        if let Err(error) = announce(&db, &site).await {
+        // Read once a round: the title names the sender, the rest shapes followers' mail.
+        let settings = match db::settings::load(&db).await {
+            Ok(settings) => settings,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::warn!(%error, "mail: cannot read the settings; trying again shortly");
+                tokio::time::sleep(DATABASE_AWAY_WAIT).await;
+                continue;
+            }
+        };
+        if let Err(error) = announce(&db, &site, &settings).await {
             tracing::warn!(%error, "mail: cannot tell followers of new posts yet");
         }
-        match send_due(&db, &mailer, spacing, &mut next_start).await {
+        match send_due(&db, &mailer, spacing, &mut next_start, &settings.title).await {
             Ok(0) => {}
             Ok(_) => continue,
             Err(sqlx::Error::PoolClosed) => return,
@@ -107,8 +117,11 @@ async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
 }
 
 /// New posts for followers and moderators' daily digests, written into the outbox.
-async fn announce(db: &PgPool, site: &Site) -> Result<(), notify::Error> {
-    let settings = db::settings::load(db).await?;
+async fn announce(
+    db: &PgPool,
+    site: &Site,
+    settings: &db::settings::Settings,
+) -> Result<(), notify::Error> {
     let blog = notify::Blog {
         secret: &site.secret,
         base_url: &site.base_url,
@@ -138,6 +151,7 @@ async fn send_due(
     mailer: &Mailer,
     spacing: Duration,
     next_start: &mut tokio::time::Instant,
+    title: &str,
 ) -> Result<usize, sqlx::Error> {
     // No more than the lease has time for at this rate (with room for slow answers): a claimed
     // message must start well before another worker may take it over.
@@ -147,7 +161,6 @@ async fn send_due(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let title = db::settings::load(db).await?.title;
     let count = claimed.len();
     // The rate holds across batches: the next start is never sooner than a spacing after the
     // last one.
@@ -162,7 +175,6 @@ async fn send_due(
             }
         })
         .map(|message| {
-            let title = &title;
             async move {
                 let result = mailer.send(&outgoing(&message), title).await;
                 // Marked as soon as the server has answered, so a crash resends as little as can be.

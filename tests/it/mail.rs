@@ -302,19 +302,7 @@ async fn a_held_comment_brings_moderators_buttons_that_work_once_without_a_login
         mail.header("list-unsubscribe-post"),
         Some("List-Unsubscribe=One-Click")
     );
-    let link = |label: &str| {
-        let line = mail
-            .text
-            .lines()
-            .find(|l| l.starts_with(label))
-            .unwrap_or_else(|| panic!("no {label} line in {}", mail.text));
-        line.split_whitespace()
-            .last()
-            .unwrap()
-            .trim_start_matches(BASE_URL)
-            .to_owned()
-    };
-    let (approve, reply) = (link("Approve:"), link("Reply:"));
+    let (approve, reply) = (button(mail, "Approve:"), button(mail, "Reply:"));
 
     // Opening the link (as a mail scanner would) changes nothing.
     let page = crate::common::get(&app, &approve).await;
@@ -430,16 +418,7 @@ async fn moderation_links_expire_after_seven_days_and_follow_the_moderators_role
     )
     .await;
     let mail = sink.wait_for(1).await.remove(0);
-    let spam = mail
-        .text
-        .lines()
-        .find(|l| l.starts_with("Spam:"))
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .trim_start_matches(BASE_URL)
-        .to_owned();
+    let spam = button(&mail, "Spam:");
     // Eight days on (the server's clock), the link is refused.
     let (state, later) = {
         let clock = std::sync::Arc::new(crate::common::TestClock::default());
@@ -464,16 +443,7 @@ async fn moderation_links_expire_after_seven_days_and_follow_the_moderators_role
     let refused = crate::common::post_form(&app, &spam, &[], &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     // A reply written meanwhile stays on the refusal page, to be copied.
-    let reply = mail
-        .text
-        .lines()
-        .find(|l| l.starts_with("Reply:"))
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .trim_start_matches(BASE_URL)
-        .to_owned();
+    let reply = button(&mail, "Reply:");
     let kept = crate::common::post_form(
         &app,
         &reply,
@@ -680,6 +650,19 @@ async fn an_invited_user_chooses_their_own_password(pool: PgPool) {
         session.get(&app, "/admin/posts").await.status,
         StatusCode::OK
     );
+}
+
+/// The link on the text part's line labelled `label` ("Approve:"), as a path on the test app.
+fn button(mail: &Received, label: &str) -> String {
+    mail.text
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} line in {}", mail.text))
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches(BASE_URL)
+        .to_owned()
 }
 
 /// The text part's link that starts with `prefix`, as a path on the test app.
@@ -1032,16 +1015,7 @@ async fn a_moderator_who_asked_for_a_digest_gets_one_a_day_with_working_buttons(
         digest.text.contains("Softneck or hardneck?")
             && digest.text.contains("Plant before the frost.")
     );
-    let approve = digest
-        .text
-        .lines()
-        .find(|l| l.starts_with("Approve:"))
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .trim_start_matches(BASE_URL)
-        .to_owned();
+    let approve = button(&digest, "Approve:");
     let done = crate::common::post_form(&app, &approve, &[], &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert!(

@@ -138,14 +138,12 @@ async fn login(
     State(state): State<AppState>,
     _: SameSite,
     headers: HeaderMap,
-    ClientIp(address): ClientIp,
+    client_ip: ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     // One form of the address for the limit, the lookup and the record.
     let email = normal_email(&form.email);
-    let client = ClientIp(address)
-        .limit_key()
-        .map(|key| state.secret.client_hash(&key));
+    let client = client_ip.limit_hash(&state.secret);
     let next = safe_next(Some(&form.next));
     // The form comes back with the address as it was typed.
     let typed = form.email.clone();

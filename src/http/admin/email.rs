@@ -12,11 +12,11 @@ use serde::Deserialize;
 
 use super::{AdminForm, CurrentUser};
 use crate::{
-    db::{self, outbox::NewMail},
+    db,
     domain::role::Role,
     error::AppError,
     http::render,
-    mail::{Security, messages},
+    mail::{Security, messages, notify},
     render::dates,
     state::AppState,
     views::admin::{EmailPage, FollowerView, MailRowView, SubscribersPage},
@@ -201,18 +201,7 @@ async fn send_test(
     }
     let settings = state.settings().await?;
     let message = messages::test(&settings.title, &state.config.base_url)?;
-    db::outbox::enqueue(
-        &state.db,
-        &NewMail {
-            kind: "test",
-            recipient: &user.session.user.email,
-            subject: &message.subject,
-            text: &message.text,
-            html: &message.html,
-            unsubscribe_url: None,
-        },
-    )
-    .await?;
+    notify::queue(&state.db, "test", &user.session.user.email, &message, None).await?;
     Ok(Redirect::to("/admin/email?done=test").into_response())
 }
 

@@ -77,7 +77,7 @@ struct ForgotForm {
 async fn forgot(
     State(state): State<AppState>,
     _: SameSite,
-    ClientIp(address): ClientIp,
+    client_ip: ClientIp,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     if state.mailer.is_none() {
@@ -91,9 +91,7 @@ async fn forgot(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
-    let client = ClientIp(address)
-        .limit_key()
-        .map(|key| state.secret.client_hash(&key));
+    let client = client_ip.limit_hash(&state.secret);
     let address_key = format!("reset-address:{email}");
     let client_key = format!("reset-client:{}", client.as_deref().unwrap_or("-"));
     let mut tx = state.db.begin().await?;

@@ -121,9 +121,12 @@ async fn add(
         let mut tx = state.db.begin().await?;
         match db::users::create_invited(&mut *tx, email, name, role.as_str()).await {
             Ok(id) => {
-                let invited = db::users::for_password_link(&mut *tx, id)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
+                let invited = db::users::LinkUser {
+                    id,
+                    email: email.to_owned(),
+                    display_name: name.to_owned(),
+                    password_hash: None,
+                };
                 let title = state.settings().await?.title;
                 let inviter = user.session.user.display_name.clone();
                 crate::mail::notify::password_link(
