@@ -34,6 +34,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../assets/js/import-progress.js").as_slice(),
         ),
         (
+            "passkeys.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../assets/js/passkeys.js").as_slice(),
+        ),
+        (
             "favicon.svg",
             "image/svg+xml",
             include_bytes!("../assets/img/favicon.svg").as_slice(),

@@ -17,6 +17,9 @@ pub enum AppError {
     /// Not logged in: go to the login page, and come back to `next` afterwards.
     #[error("login required")]
     LoginRequired { next: String },
+    /// The blog requires a second step this user has not set up: to the account page first.
+    #[error("second step required")]
+    SecondStepRequired,
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
@@ -108,6 +111,10 @@ impl IntoResponse for AppError {
             AppError::LoginRequired { next } => {
                 let target = format!("/admin/login?next={}", crate::views::query_value(next));
                 return axum::response::Redirect::to(&target).into_response();
+            }
+            AppError::SecondStepRequired => {
+                return axum::response::Redirect::to("/admin/account?second_step=required")
+                    .into_response();
             }
             AppError::Unavailable(error) => {
                 tracing::warn!(%error, "database unavailable");

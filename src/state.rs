@@ -46,6 +46,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The SMTP side, when `FOLIO_SMTP_URL` is set; its worker runs in this process.
     pub mailer: Option<Arc<Mailer>>,
+    /// The passkey relying party; none when the base URL cannot be one (a bare IP address).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {
@@ -71,7 +73,9 @@ impl AppState {
             };
             worker::spawn(db.clone(), mailer.clone(), site);
         }
+        let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
         Self {
+            webauthn,
             pages,
             metrics: Arc::new(Metrics::default()),
             db,

@@ -1,10 +1,13 @@
-//! Secrets and what is signed with them: comment form tokens and the commenter's cookie.
+//! Secrets and what is signed with them, and how editors prove who they are: passwords,
+//! sessions, authenticator codes and passkeys.
 
 pub mod form_token;
 pub mod links;
+pub mod passkeys;
 pub mod password;
 pub mod session;
 pub mod signed;
+pub mod totp;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

@@ -1,5 +1,5 @@
 //! Keeping the tables to what is needed: old login attempts (they hold what was typed into the
-//! email field), expired sessions, spent mail links and request counts, subscriptions nobody
+//! email field), expired sessions and sign-in ceremonies, spent mail links and request counts, subscriptions nobody
 //! confirmed, and mail sent long ago.
 //! Every Folio process runs it now and then; two at once only find less to delete.
 
@@ -26,6 +26,19 @@ pub async fn purge(db: &PgPool) -> Result<Purged, sqlx::Error> {
         .execute(db)
         .await?
         .rows_affected();
+    sqlx::query!(r#"delete from webauthn_ceremonies where expires_at < now()"#)
+        .execute(db)
+        .await?;
+    sqlx::query!(r#"delete from pending_sign_ins where expires_at < now()"#)
+        .execute(db)
+        .await?;
+    // An authenticator app set up but never confirmed with a code.
+    sqlx::query!(
+        r#"delete from totp_secrets
+           where confirmed_at is null and created_at < now() - interval '1 day'"#
+    )
+    .execute(db)
+    .await?;
     sqlx::query!(r#"delete from used_mail_links where expires_at < now()"#)
         .execute(db)
         .await?;

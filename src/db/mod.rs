@@ -15,6 +15,7 @@ pub mod posts;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod sign_in;
 pub mod subscriptions;
 pub mod users;
 

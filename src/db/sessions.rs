@@ -9,22 +9,91 @@ pub struct SessionUser {
     pub csrf_token: String,
     /// The session's own key, to tell it from the user's other sessions.
     pub token_hash: Vec<u8>,
+    /// Signed in while the blog requires a second step this user has not set up.
+    pub must_add_second_step: bool,
 }
 
-pub async fn create(
+/// A session about to start, with what its owner will recognise it by.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a [u8],
+    pub user_id: i64,
+    pub csrf_token: &'a str,
+    pub idle_days: i64,
+    pub user_agent: &'a str,
+    pub client_address: &'a str,
+    pub must_add_second_step: bool,
+}
+
+pub async fn create(db: &PgPool, session: &NewSession<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into sessions (token_hash, user_id, csrf_token, expires_at, user_agent,
+                                 client_address, must_add_second_step)
+           values ($1, $2, $3, now() + make_interval(days => $4), $5, $6, $7)"#,
+        session.token_hash,
+        session.user_id,
+        session.csrf_token,
+        session.idle_days as i32,
+        session.user_agent,
+        session.client_address,
+        session.must_add_second_step
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One of a user's live sessions, as the account page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_agent: String,
+    pub client_address: String,
+    pub created_at: time::OffsetDateTime,
+    pub last_seen_at: time::OffsetDateTime,
+    pub current: bool,
+}
+
+/// The user's live sessions, the one asking first, then the most recently seen.
+pub async fn list_for(
     db: &PgPool,
-    token_hash: &[u8],
     user_id: i64,
-    csrf_token: &str,
-    idle_days: i64,
+    current: &[u8],
+) -> Result<Vec<SessionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SessionRow,
+        r#"select id as "id!", user_agent, client_address, created_at, last_seen_at,
+                  token_hash = $2 as "current!"
+           from sessions where user_id = $1 and expires_at > now()
+           order by token_hash = $2 desc, last_seen_at desc"#,
+        user_id,
+        current
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Ends one session of the user's own; false when it is not theirs or already over.
+pub async fn delete_one_of(db: &PgPool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"delete from sessions where user_id = $1 and id = $2"#,
+        user_id,
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user has set up a second step: their sessions are no longer held to the account page.
+pub async fn second_step_added(
+    db: impl sqlx::PgExecutor<'_>,
+    user_id: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"insert into sessions (token_hash, user_id, csrf_token, expires_at)
-           values ($1, $2, $3, now() + make_interval(days => $4))"#,
-        token_hash,
-        user_id,
-        csrf_token,
-        idle_days as i32
+        r#"update sessions set must_add_second_step = false
+           where user_id = $1 and must_add_second_step"#,
+        user_id
     )
     .execute(db)
     .await?;
@@ -46,7 +115,8 @@ pub async fn find(
                  and last_seen_at < now() - interval '1 minute'
                returning token_hash
            )
-           select u.id, u.email, u.display_name, u.role, u.disabled, s.csrf_token
+           select u.id, u.email, u.display_name, u.role, u.disabled, s.csrf_token,
+                  s.must_add_second_step
            from sessions s join users u on u.id = s.user_id
            where s.token_hash = $1 and s.expires_at > now() and not u.disabled"#,
         token_hash,
@@ -64,6 +134,7 @@ pub async fn find(
         },
         csrf_token: r.csrf_token,
         token_hash: token_hash.to_vec(),
+        must_add_second_step: r.must_add_second_step,
     }))
 }
 

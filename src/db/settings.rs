@@ -17,6 +17,8 @@ pub struct Settings {
     pub feed_summaries: bool,
     /// Followers get whole posts by email instead of summaries.
     pub follow_full_posts: bool,
+    /// Admins and editors sign in with a second step (a passkey or an authenticator code).
+    pub require_second_step: bool,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             search_language: "simple".to_owned(),
             feed_summaries: false,
             follow_full_posts: false,
+            require_second_step: false,
         }
     }
 }
@@ -48,7 +51,8 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
     sqlx::query_as!(
         Settings,
         r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
-                  blocked_terms, search_language, feed_summaries, follow_full_posts
+                  blocked_terms, search_language, feed_summaries, follow_full_posts,
+                  require_second_step
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -85,7 +89,7 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         r#"update settings set title = $1, description = $2, timezone = $3, posts_per_page = $4,
                                comment_policy = $5, moderate_after_days = $6, blocked_terms = $7,
                                search_language = $8, feed_summaries = $9,
-                               follow_full_posts = $10
+                               follow_full_posts = $10, require_second_step = $11
            where id = 1"#,
         settings.title,
         settings.description,
@@ -96,7 +100,8 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         settings.blocked_terms,
         settings.search_language,
         settings.feed_summaries,
-        settings.follow_full_posts
+        settings.follow_full_posts,
+        settings.require_second_step
     )
     .execute(&mut *tx)
     .await?;
@@ -142,7 +147,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
     let row = sqlx::query!(
         r#"select s.title, s.description, s.timezone, s.posts_per_page, s.comment_policy,
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
-                  s.follow_full_posts, v.n as content_version,
+                  s.follow_full_posts, s.require_second_step, v.n as content_version,
                   (select min(p.published_at) from posts p
                    where p.kind = 'post' and p.status = 'published' and p.published_at > now())
                       as next_publication
@@ -163,6 +168,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
             search_language: row.search_language,
             feed_summaries: row.feed_summaries,
             follow_full_posts: row.follow_full_posts,
+            require_second_step: row.require_second_step,
         },
         content_version: row.content_version,
         next_publication: row.next_publication,

@@ -34,6 +34,18 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
+/// An enabled user by number.
+pub async fn find(db: impl sqlx::PgExecutor<'_>, id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        r#"select id, email, display_name, role, disabled from users
+           where id = $1 and not disabled"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn count(db: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"select count(*) as "count!" from users where password_hash is not null"#)
         .fetch_one(db)

@@ -1,6 +1,7 @@
 //! Validated values shared by the HTTP layer, the database layer and the CLI.
 
 pub mod comment;
+pub mod device;
 pub mod image;
 pub mod import;
 pub mod post;

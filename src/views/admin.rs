@@ -67,6 +67,9 @@ pub struct LoginPage {
     pub email: String,
     pub next: String,
     pub error: Option<String>,
+    /// The blog can be a passkey relying party (see `auth::passkeys`).
+    pub passkeys: bool,
+    pub script_url: &'static str,
 }
 
 /// A comment as moderators see it.
@@ -364,6 +367,70 @@ pub struct AccountPage {
     /// The server can send mail (`FOLIO_SMTP_URL`).
     pub mail_on: bool,
     pub mail: crate::db::users::MailChoices,
+    pub sessions: Vec<SessionView>,
+    pub passkeys: Vec<PasskeyView>,
+    /// Why this blog cannot offer passkeys, when it cannot.
+    pub passkeys_unavailable: Option<&'static str>,
+    pub totp: bool,
+    pub recovery_codes_left: i64,
+    /// This session may only set up a second step (the blog requires one).
+    pub must_add_second_step: bool,
+    pub script_url: &'static str,
+}
+
+/// One of the user's sessions on the account page.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub id: i64,
+    /// "Firefox 133 on Linux"
+    pub device: String,
+    pub address: String,
+    pub signed_in: String,
+    pub last_seen: String,
+    /// The session this page is shown in.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    pub added: String,
+    pub last_used: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/totp_setup.html")]
+pub struct TotpSetupPage {
+    pub layout: AdminLayout,
+    /// The `otpauth://` link as an SVG QR code (markup made by the qrcode crate).
+    pub qr_svg: String,
+    /// The secret in groups of four, to type instead.
+    pub secret: String,
+    pub uri: String,
+    pub code: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub layout: AdminLayout,
+    pub codes: Vec<String>,
+    /// Shown right after the authenticator app was set up.
+    pub first: bool,
+}
+
+/// After a right password: the code, a recovery code, or a passkey.
+#[derive(Template)]
+#[template(path = "admin/second_step.html")]
+pub struct SecondStepPage {
+    pub layout: AdminLayout,
+    pub totp: bool,
+    pub recovery: bool,
+    pub passkeys: bool,
+    pub script_url: &'static str,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -386,6 +453,7 @@ pub struct SettingsForm {
     pub search_language: String,
     pub feed_summaries: bool,
     pub follow_full_posts: bool,
+    pub require_second_step: bool,
     /// The text-search languages to choose from.
     pub languages: Vec<String>,
     pub errors: SettingsErrors,

@@ -14,3 +14,4 @@ mod mail;
 mod operations;
 mod reading;
 mod server;
+mod sign_in;

@@ -9,23 +9,23 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, SameSite, safe_next, session_token};
+use super::{
+    AdminForm, SameSite, safe_next, session_token,
+    sign_in::{Device, password_accepted, start_session},
+};
 use crate::http::cookies;
 use crate::{
     auth::{password, session},
     db,
     error::AppError,
-    http::{
-        extract::{ClientIp, normal_email},
-        render,
-    },
+    http::{extract::normal_email, render},
     state::AppState,
     views::admin::{AdminLayout, LoginPage, SetupErrors, SetupPage},
 };
 
 /// Failed logins allowed per account or per address in the window before a wait is imposed.
-const LOGIN_FAILURES: i64 = 5;
-const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+pub(super) const LOGIN_FAILURES: i64 = 5;
+pub(super) const LOGIN_WINDOW_SECS: i64 = 15 * 60;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -60,6 +60,7 @@ struct SetupForm {
 async fn setup(
     State(state): State<AppState>,
     _: SameSite,
+    device: Device,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
     if db::users::count(&state.db).await? > 0 {
@@ -91,12 +92,14 @@ async fn setup(
     let Some(user_id) = db::users::create_first_admin(&state.db, email, name, &hash).await? else {
         return Err(AppError::NotFound);
     };
-    start_session(&state, user_id, "/admin").await
+    start_session(&state, &device, user_id, "/admin", false).await
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct LoginQuery {
     next: Option<String>,
+    /// Back from a second step that took too long or failed too often.
+    expired: Option<String>,
 }
 
 async fn login_form(
@@ -120,7 +123,11 @@ async fn login_form(
         layout: AdminLayout::anonymous(&settings.title, "Log in"),
         email: String::new(),
         next,
-        error: None,
+        error: query
+            .expired
+            .map(|_| "That sign-in has ended. Enter your password again.".to_owned()),
+        passkeys: state.webauthn.is_some(),
+        script_url: crate::assets::url("passkeys.js"),
     })
 }
 
@@ -138,12 +145,12 @@ async fn login(
     State(state): State<AppState>,
     _: SameSite,
     headers: HeaderMap,
-    client_ip: ClientIp,
+    device: Device,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     // One form of the address for the limit, the lookup and the record.
     let email = normal_email(&form.email);
-    let client = client_ip.limit_hash(&state.secret);
+    let client = device.client_hash.clone();
     let next = safe_next(Some(&form.next));
     // The form comes back with the address as it was typed.
     let typed = form.email.clone();
@@ -155,6 +162,8 @@ async fn login(
             email: typed.clone(),
             next: next.clone(),
             error: Some(error),
+            passkeys: state.webauthn.is_some(),
+            script_url: crate::assets::url("passkeys.js"),
         })?;
         *response.status_mut() = status;
         Ok::<_, AppError>(response)
@@ -199,37 +208,10 @@ async fn login(
             if let Some(old) = session_token(&headers) {
                 db::sessions::delete(&state.db, &session::token_hash(&old)).await?;
             }
-            start_session(state, user.id, &safe_next(Some(&form.next))).await
+            password_accepted(state, &device, &user, next).await
         }
         None => refuse(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()).await,
     }
-}
-
-pub(super) async fn start_session(
-    state: &AppState,
-    user_id: i64,
-    next: &str,
-) -> Result<Response, AppError> {
-    let (token, hash) = session::new_token();
-    db::sessions::create(
-        &state.db,
-        &hash,
-        user_id,
-        &session::new_csrf_token(),
-        session::IDLE_DAYS,
-    )
-    .await?;
-    let mut response = Redirect::to(next).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        cookies::set(
-            session::COOKIE,
-            &token,
-            time::Duration::days(session::IDLE_DAYS),
-            state.config.secure_cookies(),
-        ),
-    );
-    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]

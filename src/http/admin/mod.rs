@@ -2,6 +2,7 @@
 //! Every route checks the session and the role; every state change checks the CSRF token
 //! and the Origin header.
 
+mod account;
 mod auth;
 mod comments;
 mod dashboard;
@@ -11,6 +12,7 @@ mod media;
 mod password;
 mod posts;
 mod settings;
+mod sign_in;
 mod users;
 
 use axum::{
@@ -33,12 +35,14 @@ use crate::{
     views::admin::AdminLayout,
 };
 
-use auth::start_session;
 pub(crate) use comments::check_text;
+use sign_in::{Device, password_accepted};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
+        .merge(account::router())
+        .merge(sign_in::router())
         .merge(dashboard::router())
         .merge(email::router())
         .merge(posts::router())
@@ -133,6 +137,19 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "Your session has ended. Log in again in a new tab, then send this form again.",
             ));
         };
+        // Held to the account page until a second step is set up (the blog requires one).
+        let path = parts.uri.path();
+        if session.must_add_second_step
+            && !(path == "/admin/account" || path.starts_with("/admin/account/"))
+            && path != "/admin/logout"
+        {
+            if parts.method == Method::GET || parts.method == Method::HEAD {
+                return Err(AppError::SecondStepRequired);
+            }
+            return Err(AppError::Forbidden(
+                "This blog asks you to add a passkey or an authenticator app first: see Your account.",
+            ));
+        }
         let role = Role::parse(&session.user.role).unwrap_or(Role::Author);
         Ok(Self { session, role })
     }

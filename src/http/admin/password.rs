@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{SameSite, start_session};
+use super::{Device, SameSite, password_accepted};
 use crate::{
     auth::{
         links::{self, LinkProblem},
@@ -235,6 +235,7 @@ struct PasswordForm {
 async fn set_password(
     State(state): State<AppState>,
     _: SameSite,
+    device: Device,
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
@@ -259,5 +260,9 @@ async fn set_password(
     // A new password ends every session the old one opened.
     db::sessions::delete_all_for(&mut *tx, user.id).await?;
     tx.commit().await?;
-    start_session(&state, user.id, "/admin").await
+    // The link proves the mailbox, not the second step: whoever has one still gives it.
+    let Some(user) = db::users::find(&state.db, user.id).await? else {
+        return Err(AppError::NotFound);
+    };
+    password_accepted(&state, &device, &user, "/admin").await
 }

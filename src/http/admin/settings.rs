@@ -48,6 +48,7 @@ async fn page(
         search_language: s.search_language,
         feed_summaries: s.feed_summaries,
         follow_full_posts: s.follow_full_posts,
+        require_second_step: s.require_second_step,
         languages: db::settings::search_languages(&state.db).await?,
         errors: SettingsErrors::default(),
     };
@@ -75,6 +76,7 @@ struct SettingsFields {
     #[serde(default)]
     feed_summaries: Option<String>,
     follow_full_posts: Option<String>,
+    require_second_step: Option<String>,
 }
 
 async fn save(
@@ -149,6 +151,7 @@ async fn save(
             search_language: search_language.clone(),
             feed_summaries: form.feed_summaries.is_some(),
             follow_full_posts: form.follow_full_posts.is_some(),
+            require_second_step: form.require_second_step.is_some(),
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Redirect::to("/admin/settings?done=1").into_response());
@@ -165,6 +168,7 @@ async fn save(
         search_language,
         feed_summaries: form.feed_summaries.is_some(),
         follow_full_posts: form.follow_full_posts.is_some(),
+        require_second_step: form.require_second_step.is_some(),
         languages,
         errors,
     };

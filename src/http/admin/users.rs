@@ -1,4 +1,4 @@
-//! People (admins only) and everyone's own password.
+//! People (admins only): who may sign in, with what role; passwords set for others.
 
 use axum::{
     Router,
@@ -17,7 +17,7 @@ use crate::{
     error::AppError,
     http::render,
     state::AppState,
-    views::admin::{AccountPage, NewUserForm, SetupErrors, UserView, UsersPage},
+    views::admin::{NewUserForm, SetupErrors, UserView, UsersPage},
 };
 
 pub fn router() -> Router<AppState> {
@@ -25,8 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(list).post(add))
         .route("/admin/users/{id}", post(update))
         .route("/admin/users/{id}/password", post(reset_password))
-        .route("/admin/account", get(account).post(change_own_password))
-        .route("/admin/account/mail", post(save_mail_choices))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,8 +211,6 @@ async fn update(
 struct PasswordForm {
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    current: String,
 }
 
 async fn reset_password(
@@ -248,106 +244,4 @@ async fn reset_password(
     db::sessions::delete_others_for(&mut *tx, id, &user.session.token_hash).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/users?done=password").into_response())
-}
-
-async fn account_page(
-    state: &AppState,
-    user: &CurrentUser,
-    error: Option<String>,
-    notice: Option<String>,
-) -> Result<Response, AppError> {
-    let mut layout = user.layout(state, "account", "Your account").await?;
-    layout.notice = notice;
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut response = render(&AccountPage {
-        layout,
-        error,
-        mail_on: state.mailer.is_some(),
-        mail: db::users::mail_choices(&state.db, user.id()).await?,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
-}
-
-async fn account(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<DoneQuery>,
-) -> Result<Response, AppError> {
-    let notice = query.done.map(|done| {
-        if done == "mail" {
-            "Your mail choices are saved.".to_owned()
-        } else {
-            "Your password is changed.".to_owned()
-        }
-    });
-    account_page(&state, &user, None, notice).await
-}
-
-#[derive(Debug, Deserialize)]
-struct MailForm {
-    #[serde(default)]
-    comment_mail: String,
-    #[serde(default)]
-    own_post_mail: Option<String>,
-}
-
-async fn save_mail_choices(
-    State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<MailForm>,
-) -> Result<Response, AppError> {
-    // Only those who moderate hear about held comments.
-    let comment_mail = match form.comment_mail.as_str() {
-        "each" if user.role >= Role::Editor => "each",
-        "digest" if user.role >= Role::Editor => "digest",
-        _ => "none",
-    };
-    db::users::set_mail_choices(
-        &state.db,
-        user.id(),
-        &db::users::MailChoices {
-            comment_mail: comment_mail.to_owned(),
-            own_post_mail: form.own_post_mail.is_some(),
-        },
-    )
-    .await?;
-    Ok(Redirect::to("/admin/account?done=mail").into_response())
-}
-
-async fn change_own_password(
-    State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<PasswordForm>,
-) -> Result<Response, AppError> {
-    let stored = db::users::credentials(&state.db, &user.session.user.email)
-        .await?
-        .and_then(|c| c.password_hash);
-    if !password::verify(form.current, stored).await? {
-        return account_page(
-            &state,
-            &user,
-            Some("The current password is not right.".into()),
-            None,
-        )
-        .await;
-    }
-    if let Some(problem) = password::problem(&form.password) {
-        return account_page(
-            &state,
-            &user,
-            Some(format!("The new password is not accepted: {problem}.")),
-            None,
-        )
-        .await;
-    }
-    let hash = password::hash(form.password).await?;
-    // A new password ends every other session of the account (a thief's included).
-    let mut tx = state.db.begin().await?;
-    db::users::set_password(&mut *tx, user.id(), &hash).await?;
-    db::sessions::delete_others_for(&mut *tx, user.id(), &user.session.token_hash).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/account?done=1").into_response())
 }

@@ -80,11 +80,29 @@ pub async fn serve_with_mail(
     pool: &PgPool,
     mail: Option<folio::mail::MailConfig>,
 ) -> (SocketAddr, Arc<TestClock>) {
+    serve_as(pool, mail, None).await
+}
+
+/// `serve` under the name `localhost` (its base URL), as passkeys need: browsers refuse them
+/// for a bare IP address.
+pub async fn serve_on_localhost(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
+    serve_as(pool, None, Some("localhost")).await
+}
+
+async fn serve_as(
+    pool: &PgPool,
+    mail: Option<folio::mail::MailConfig>,
+    host: Option<&str>,
+) -> (SocketAddr, Arc<TestClock>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let base_url = match host {
+        Some(host) => format!("http://{host}:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
     let config = Config {
         mail,
-        ..Config::with_base_url(&format!("http://{addr}"))
+        ..Config::with_base_url(&base_url)
     };
     let header_timeout = config.client_timeout;
     let clock = Arc::new(TestClock::default());
