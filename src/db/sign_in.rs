@@ -36,6 +36,40 @@ pub async fn second_steps(db: &PgPool, user_id: i64) -> Result<SecondSteps, sqlx
     })
 }
 
+/// Each user's second steps, for the admins' Users page: (user, app on, passkeys).
+pub async fn second_steps_of_all(db: &PgPool) -> Result<Vec<(i64, bool, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select u.id,
+                  exists (select 1 from totp_secrets t
+                          where t.user_id = u.id and t.confirmed_at is not null) as "totp!",
+                  (select count(*) from passkeys p where p.user_id = u.id) as "passkeys!"
+           from users u"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.totp, r.passkeys))
+        .collect())
+}
+
+/// An admin's help for someone who lost their phone and recovery codes: every second step of
+/// theirs goes, and every session with them.
+pub async fn remove_all_second_steps(db: &PgPool, user_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"with app as (delete from totp_secrets where user_id = $1),
+                codes as (delete from recovery_codes where user_id = $1),
+                keys as (delete from passkeys where user_id = $1)
+           delete from pending_sign_ins where user_id = $1"#,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::db::sessions::delete_all_for(&mut *tx, user_id).await?;
+    tx.commit().await
+}
+
 /// A user's authenticator secret, confirmed or still being set up.
 #[derive(Debug, Clone)]
 pub struct TotpSecret {

@@ -336,6 +336,8 @@ pub struct UserView {
     pub role: String,
     pub disabled: bool,
     pub is_me: bool,
+    /// "authenticator app, 2 passkeys", or empty for none.
+    pub second_steps: String,
 }
 
 #[derive(Template)]

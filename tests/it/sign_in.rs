@@ -629,3 +629,38 @@ async fn an_editor_adds_a_passkey_and_signs_in_with_it_alone_in_chromium(pool: P
     wait_for_path(&browser, "/admin").await;
     browser.close().await.unwrap();
 }
+
+#[sqlx::test]
+async fn an_admin_removes_the_second_steps_of_someone_who_lost_their_phone(pool: PgPool) {
+    let (_, app, clock) = cached_app_with_clock(&pool).await;
+    add_user(&pool, "admin@example.test", "Ad Min", "admin").await;
+    let ann_id = add_user(&pool, "ann@example.test", "Ann", "author").await;
+    let ann = log_in(&app, "ann@example.test").await;
+    set_up_app(&app, &ann, &clock).await;
+    let admin = log_in(&app, "admin@example.test").await;
+    let users = admin.get(&app, "/admin/users").await;
+    assert!(
+        users.text().contains("authenticator app"),
+        "{}",
+        users.text()
+    );
+
+    // An editor may not; the admin may.
+    let editor = crate::common::user_session(&app, &pool, "editor").await;
+    let uri = format!("/admin/users/{ann_id}/second-steps/remove");
+    assert_eq!(
+        editor.post(&app, &uri, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Before: her password alone leads to the second step.
+    password_step(&app, "ann@example.test").await;
+    let done = admin.post(&app, &uri, &[]).await;
+    assert_eq!(done.header("location"), "/admin/users?done=second-steps");
+    assert_eq!(
+        ann.get(&app, "/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "signed out everywhere"
+    );
+    // The password alone signs her in again.
+    log_in(&app, "ann@example.test").await;
+}

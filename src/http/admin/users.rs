@@ -25,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(list).post(add))
         .route("/admin/users/{id}", post(update))
         .route("/admin/users/{id}/password", post(reset_password))
+        .route(
+            "/admin/users/{id}/second-steps/remove",
+            post(remove_second_steps),
+        )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,10 +46,16 @@ async fn users_page(
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(state, "users", "Users").await?;
     layout.notice = notice;
+    let steps = db::sign_in::second_steps_of_all(&state.db).await?;
     let users = db::users::list(&state.db)
         .await?
         .into_iter()
         .map(|u| UserView {
+            second_steps: steps
+                .iter()
+                .find(|(id, _, _)| *id == u.id)
+                .map(|&(_, totp, passkeys)| describe_second_steps(totp, passkeys))
+                .unwrap_or_default(),
             is_me: u.id == user.id(),
             id: u.id,
             email: u.email,
@@ -75,6 +85,7 @@ async fn list(
         "added" => "The user was added.".to_owned(),
         "invited" => "The user was added and invited by email to choose a password.".to_owned(),
         "password" => "The password was set.".to_owned(),
+        "second-steps" => "Their passkeys and authenticator app are removed, and they are signed out everywhere: they sign in with their password now.".to_owned(),
         _ => "Saved.".to_owned(),
     });
     let new_user = NewUserForm {
@@ -244,4 +255,32 @@ async fn reset_password(
     db::sessions::delete_others_for(&mut *tx, id, &user.session.token_hash).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/users?done=password").into_response())
+}
+
+fn describe_second_steps(totp: bool, passkeys: i64) -> String {
+    let mut parts = Vec::new();
+    if totp {
+        parts.push("authenticator app".to_owned());
+    }
+    match passkeys {
+        0 => {}
+        1 => parts.push("1 passkey".to_owned()),
+        n => parts.push(format!("{n} passkeys")),
+    }
+    parts.join(", ")
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+/// For someone who lost their phone and their recovery codes: their password alone signs them
+/// in again (the blog's rule, if set, then asks them to add a new second step).
+async fn remove_second_steps(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    db::sign_in::remove_all_second_steps(&state.db, id).await?;
+    Ok(Redirect::to("/admin/users?done=second-steps").into_response())
 }
