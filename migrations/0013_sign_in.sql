@@ -46,11 +46,13 @@ create table passkeys (
 create index passkeys_user_id_idx on passkeys (user_id);
 
 -- A WebAuthn ceremony between its start and its finish (any process may take the finish):
--- single use, a few minutes long. `user_id` is null for a sign-in that names nobody yet.
+-- single use, a few minutes long. `user_id` is null for a sign-in that names nobody yet;
+-- those are limited per client (`client_hash`, keyed as the login limits are).
 create table webauthn_ceremonies (
     token_hash bytea primary key,
     purpose text not null check (purpose in ('register', 'sign_in', 'second_step')),
     user_id bigint references users (id) on delete cascade,
+    client_hash text,
     state jsonb not null,
     expires_at timestamptz not null
 );

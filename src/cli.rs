@@ -139,6 +139,16 @@ pub async fn user(db: &PgPool, command: UserCommand) -> anyhow::Result<()> {
             println!("folio: the password of {} is changed", user.email);
             Ok(())
         }
+        UserCommand::ResetSecondSteps { email } => {
+            if !db::sign_in::remove_all_second_steps_of(db, email.trim()).await? {
+                bail!("no user has the email {}", email.trim());
+            }
+            println!(
+                "folio: {} signs in with their password alone now (and is signed out everywhere)",
+                email.trim()
+            );
+            Ok(())
+        }
     }
 }
 

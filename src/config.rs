@@ -111,6 +111,12 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Remove a user's passkeys, authenticator app and recovery codes, and sign them out
+    /// everywhere (for someone locked out, the last admin included)
+    ResetSecondSteps {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

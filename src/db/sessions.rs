@@ -9,7 +9,9 @@ pub struct SessionUser {
     pub csrf_token: String,
     /// The session's own key, to tell it from the user's other sessions.
     pub token_hash: Vec<u8>,
-    /// Signed in while the blog requires a second step this user has not set up.
+    /// The blog requires a second step of this user's role and they have none yet: the
+    /// session reaches the account page (to add one) and nothing else. Decided on every
+    /// request, so a rule turned on, a promotion or a removed passkey applies at once.
     pub must_add_second_step: bool,
 }
 
@@ -22,21 +24,19 @@ pub struct NewSession<'a> {
     pub idle_days: i64,
     pub user_agent: &'a str,
     pub client_address: &'a str,
-    pub must_add_second_step: bool,
 }
 
 pub async fn create(db: &PgPool, session: &NewSession<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"insert into sessions (token_hash, user_id, csrf_token, expires_at, user_agent,
-                                 client_address, must_add_second_step)
-           values ($1, $2, $3, now() + make_interval(days => $4), $5, $6, $7)"#,
+                                 client_address)
+           values ($1, $2, $3, now() + make_interval(days => $4), $5, $6)"#,
         session.token_hash,
         session.user_id,
         session.csrf_token,
         session.idle_days as i32,
         session.user_agent,
-        session.client_address,
-        session.must_add_second_step
+        session.client_address
     )
     .execute(db)
     .await?;
@@ -85,21 +85,6 @@ pub async fn delete_one_of(db: &PgPool, user_id: i64, id: i64) -> Result<bool, s
     Ok(done.rows_affected() == 1)
 }
 
-/// The user has set up a second step: their sessions are no longer held to the account page.
-pub async fn second_step_added(
-    db: impl sqlx::PgExecutor<'_>,
-    user_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"update sessions set must_add_second_step = false
-           where user_id = $1 and must_add_second_step"#,
-        user_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// The session's user if the session is live and the user enabled; each use moves the idle
 /// expiry forward (at most once a minute, to spare writes).
 pub async fn find(
@@ -116,7 +101,12 @@ pub async fn find(
                returning token_hash
            )
            select u.id, u.email, u.display_name, u.role, u.disabled, s.csrf_token,
-                  s.must_add_second_step
+                  (select require_second_step from settings where id = 1)
+                  and u.role in ('editor', 'admin')
+                  and not exists (select 1 from totp_secrets t
+                                  where t.user_id = u.id and t.confirmed_at is not null)
+                  and not exists (select 1 from passkeys p where p.user_id = u.id)
+                      as "must_add_second_step!"
            from sessions s join users u on u.id = s.user_id
            where s.token_hash = $1 and s.expires_at > now() and not u.disabled"#,
         token_hash,
@@ -145,25 +135,32 @@ pub async fn delete(db: &PgPool, token_hash: &[u8]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Ends every session of a user (a password set from a reset link).
+/// Ends every session of a user (a password set from a reset link, sign out everywhere), and
+/// any sign-in of theirs waiting for its second step.
 pub async fn delete_all_for(
     db: impl sqlx::PgExecutor<'_>,
     user_id: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(r#"delete from sessions where user_id = $1"#, user_id)
-        .execute(db)
-        .await?;
+    let done = sqlx::query!(
+        r#"with pending as (delete from pending_sign_ins where user_id = $1)
+           delete from sessions where user_id = $1"#,
+        user_id
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }
 
-/// Ends every session of a user but `keep` (the one that changed the password).
+/// Ends every session of a user but `keep` (the one that changed the password), and any
+/// sign-in of theirs waiting for its second step (it was started with the old password).
 pub async fn delete_others_for(
     db: impl sqlx::PgExecutor<'_>,
     user_id: i64,
     keep: &[u8],
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
-        r#"delete from sessions where user_id = $1 and token_hash <> $2"#,
+        r#"with pending as (delete from pending_sign_ins where user_id = $1)
+           delete from sessions where user_id = $1 and token_hash <> $2"#,
         user_id,
         keep
     )

@@ -70,6 +70,16 @@ pub async fn remove_all_second_steps(db: &PgPool, user_id: i64) -> Result<(), sq
     tx.commit().await
 }
 
+/// The same from the command line (`folio user reset-second-steps`), for a sole admin locked
+/// out; false when no user has the address.
+pub async fn remove_all_second_steps_of(db: &PgPool, email: &str) -> Result<bool, sqlx::Error> {
+    let Some(user) = crate::db::users::find_by_email(db, email).await? else {
+        return Ok(false);
+    };
+    remove_all_second_steps(db, user.id).await?;
+    Ok(true)
+}
+
 /// A user's authenticator secret, confirmed or still being set up.
 #[derive(Debug, Clone)]
 pub struct TotpSecret {
@@ -224,9 +234,6 @@ pub async fn add_passkey(
     )
     .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 1 {
-        crate::db::sessions::second_step_added(&mut *tx, user_id).await?;
-    }
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
@@ -292,9 +299,12 @@ pub async fn webauthn_id(db: &PgPool, user_id: i64) -> Result<String, sqlx::Erro
     .await
 }
 
-/// Ceremonies that may be in progress at once, blog-wide: starting one needs no account, so
-/// a flood of starts must not fill the table (they expire in minutes).
-const LIVE_CEREMONIES: i64 = 10_000;
+/// Passkey sign-ins that name nobody yet (anyone may start one) in progress at once, per
+/// client and blog-wide: a flood of starts must neither fill the table nor crowd out the
+/// others. Ceremonies for a known user (a registration, a second step) are not counted here:
+/// they need a session or a right password already.
+const ANONYMOUS_PER_CLIENT: i64 = 20;
+const ANONYMOUS_IN_ALL: i64 = 10_000;
 
 /// Keeps a ceremony's state until its finish; false when too many are in progress.
 pub async fn start_ceremony(
@@ -302,19 +312,28 @@ pub async fn start_ceremony(
     token_hash: &[u8],
     purpose: &str,
     user_id: Option<i64>,
+    client_hash: Option<&str>,
     state: &serde_json::Value,
     seconds: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
-        r#"insert into webauthn_ceremonies (token_hash, purpose, user_id, state, expires_at)
-           select $1, $2, $3, $4, now() + make_interval(secs => $5)
-           where (select count(*) from webauthn_ceremonies where expires_at > now()) < $6"#,
+        r#"insert into webauthn_ceremonies
+               (token_hash, purpose, user_id, client_hash, state, expires_at)
+           select $1, $2, $3, $4, $5, now() + make_interval(secs => $6)
+           where $3::bigint is not null
+              or ((select count(*) from webauthn_ceremonies
+                   where user_id is null and client_hash is not distinct from $4
+                     and expires_at > now()) < $7
+                  and (select count(*) from webauthn_ceremonies
+                       where user_id is null and expires_at > now()) < $8)"#,
         token_hash,
         purpose,
         user_id,
+        client_hash,
         state,
         seconds as f64,
-        LIVE_CEREMONIES
+        ANONYMOUS_PER_CLIENT,
+        ANONYMOUS_IN_ALL
     )
     .execute(db)
     .await?;

@@ -64,6 +64,13 @@ impl Cacheable {
 #[derive(Debug, Clone, Copy)]
 pub struct NothingPublicChanged;
 
+impl NothingPublicChanged {
+    pub fn mark(self, mut response: Response) -> Response {
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
 /// Response marker, set by the post page handler, read by `pages`: the body holds
 /// `TOKEN_PLACEHOLDER` for this post's comment form, to be filled in as each copy is sent.
 #[derive(Debug, Clone, Copy)]

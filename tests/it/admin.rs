@@ -471,6 +471,18 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
             [403, 403, 403, 303],
         ),
         (
+            "GET",
+            "/admin/account/totp".into(),
+            vec![],
+            [303, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/admin/account/sessions/0/end".into(),
+            vec![],
+            [403, 303, 303, 303],
+        ),
+        (
             "POST",
             "/admin/settings".into(),
             vec![
@@ -479,6 +491,13 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
                 ("posts_per_page", "5"),
                 ("moderate_after_days", "1"),
             ],
+            [403, 403, 403, 303],
+        ),
+        // Last: it signs the author out everywhere.
+        (
+            "POST",
+            format!("/admin/users/{author_id}/second-steps/remove"),
+            vec![],
             [403, 403, 403, 303],
         ),
     ];
@@ -500,7 +519,8 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
         };
         assert_eq!(&got, expected, "{method} {route}");
     }
-    // The author's list shows their own posts only.
+    // The author's list shows their own posts only (signed in again: the last case ended it).
+    let author = crate::common::log_in(&app, "author@example.test").await;
     let list = author.get(&app, "/admin/posts").await.text();
     assert!(
         list.contains("Mine") && !list.contains("Someone else"),

@@ -277,6 +277,20 @@ async fn authenticator_codes_are_a_second_step_each_code_works_once_and_recovery
     let spent = second_step(&app, &pending, &recovery[3]).await;
     assert_eq!(spent.status, StatusCode::UNAUTHORIZED);
 
+    // A password change ends a sign-in waiting for its second step (begun with the old one).
+    let waiting = password_step(&app, "ann@example.test").await;
+    session
+        .post(
+            &app,
+            "/admin/account",
+            &[("current", PASSWORD), ("password", PASSWORD)],
+        )
+        .await;
+    clock.advance(30);
+    let late = second_step(&app, &waiting, &code_now(&key, &clock)).await;
+    assert_eq!(late.header("location"), "/admin/login?expired=1");
+    let pending = password_step(&app, "ann@example.test").await;
+
     // Five wrong codes end the pending sign-in: the password is asked again.
     for _ in 0..3 {
         second_step(&app, &pending, "not-a-code").await;
@@ -356,10 +370,17 @@ async fn when_the_blog_requires_a_second_step_an_editor_without_one_sets_it_up_f
     add_user(&pool, "admin@example.test", "Ad Min", "admin").await;
     add_user(&pool, "ed@example.test", "Ed", "editor").await;
     add_user(&pool, "au@example.test", "Au", "author").await;
+    let admin_before = log_in(&app, "admin@example.test").await;
     sqlx::query("update settings set require_second_step = true")
         .execute(&pool)
         .await
         .unwrap();
+    // A session opened before the rule is held to it from its next request.
+    let held = admin_before.get(&app, "/admin/settings").await;
+    assert_eq!(
+        held.header("location"),
+        "/admin/account?second_step=required"
+    );
 
     let login = post_form(
         &app,
@@ -403,6 +424,15 @@ async fn when_the_blog_requires_a_second_step_an_editor_without_one_sets_it_up_f
     set_up_app(&app, &ed, &clock).await;
     assert_eq!(ed.get(&app, "/admin/posts").await.status, StatusCode::OK);
 
+    // Turning the app off again puts the same session back under the rule.
+    ed.post(&app, "/admin/account/totp/remove", &[("current", PASSWORD)])
+        .await;
+    let held = ed.get(&app, "/admin/posts").await;
+    assert_eq!(
+        held.header("location"),
+        "/admin/account?second_step=required"
+    );
+
     // An author is not held to the rule.
     log_in(&app, "au@example.test").await;
 }
@@ -423,6 +453,10 @@ async fn passkeys_are_offered_only_where_a_browser_would_take_them(pool: PgPool)
     assert!(!login.body.contains("data-passkey"));
     let start = post_form(&app, "/admin/login/passkey/start", &[], &[]).await;
     assert_eq!(start.status, StatusCode::NOT_FOUND);
+    // The script shows the reason: JSON, not an error page.
+    assert!(start.header("content-type").starts_with("application/json"));
+    let reason: serde_json::Value = serde_json::from_str(&start.body).unwrap();
+    assert!(reason["error"].as_str().unwrap().contains("domain name"));
 }
 
 /// WebDriver's WebAuthn extension: a virtual authenticator in the browser, as a platform
@@ -517,15 +551,37 @@ async fn an_editor_adds_a_passkey_and_signs_in_with_it_alone_in_chromium(pool: P
         .send_keys("Test laptop")
         .await
         .unwrap();
-    browser
-        .find(Locator::XPath(
-            "//button[normalize-space()='Add a passkey']",
-        ))
+    // Adding a passkey asks for the password: a wrong one is explained, the name stays.
+    let password = browser.find(Locator::Id("passkey-password")).await.unwrap();
+    password.send_keys("not my password").await.unwrap();
+    let add = Locator::XPath("//button[normalize-space()='Add a passkey']");
+    browser.find(add).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let alert = browser
+            .find(Locator::Id("passkey-error"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        if alert.contains("Your password is not right") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no explanation: {alert:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kept = browser
+        .find(Locator::Id("passkey-name"))
         .await
         .unwrap()
-        .click()
+        .prop("value")
         .await
         .unwrap();
+    assert_eq!(kept.as_deref(), Some("Test laptop"));
+    password.clear().await.unwrap();
+    password.send_keys(PASSWORD).await.unwrap();
+    browser.find(add).await.unwrap().click().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let body = browser

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
-use super::{AdminForm, CurrentUser};
+use super::{AdminForm, CurrentUser, sign_in::refused};
 use crate::{
     auth::{passkeys, password, session, totp},
     db,
     domain::{device, role::Role, text},
     error::AppError,
-    http::{cookies, render},
+    http::{cache::NothingPublicChanged, cookies, render},
     render::dates,
     state::AppState,
     views::admin::{AccountPage, PasskeyView, RecoveryCodesPage, SessionView, TotpSetupPage},
@@ -212,7 +212,7 @@ struct Empty {}
 
 /// Signed out: back to the login page without the cookie.
 fn signed_out(state: &AppState) -> Response {
-    let mut response = Redirect::to("/admin/login").into_response();
+    let mut response = NothingPublicChanged.mark(Redirect::to("/admin/login").into_response());
     response.headers_mut().insert(
         header::SET_COOKIE,
         cookies::clear(session::COOKIE, state.config.secure_cookies()),
@@ -328,7 +328,6 @@ async fn totp_confirm(
         return Ok(Redirect::to("/admin/account").into_response());
     }
     db::sign_in::replace_recovery_codes(&mut *tx, user.id(), &hashes).await?;
-    db::sessions::second_step_added(&mut *tx, user.id()).await?;
     tx.commit().await?;
     recovery_codes_page(&state, &user, codes, true).await
 }
@@ -360,10 +359,19 @@ async fn recovery_codes_page(
 
 async fn new_recovery_codes(
     State(state): State<AppState>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
     if !db::sign_in::second_steps(&state.db, user.id()).await?.totp {
         return Ok(Redirect::to("/admin/account").into_response());
+    }
+    if !current_password_is(&state, &user, form.current).await? {
+        return account_page(
+            &state,
+            &user,
+            Some("No new recovery codes: the password is not right.".into()),
+            None,
+        )
+        .await;
     }
     let codes = totp::new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes
@@ -397,18 +405,21 @@ async fn totp_remove(
     Ok(Redirect::to("/admin/account?done=totp-off").into_response())
 }
 
-/// A passkey answer for the account page's script.
-fn refused(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
 async fn passkey_start(
     State(state): State<AppState>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
     let Some(webauthn) = state.webauthn.clone() else {
         return Ok(refused(StatusCode::NOT_FOUND, passkeys::UNAVAILABLE));
     };
+    // A passkey signs in alone: whoever holds this session must also know the password, or a
+    // stolen session would become a way in that outlives it.
+    if !current_password_is(&state, &user, form.current).await? {
+        return Ok(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Your password is not right: the passkey was not added.",
+        ));
+    }
     let handle = db::sign_in::webauthn_id(&state.db, user.id()).await?;
     let handle = Uuid::parse_str(&handle).map_err(|e| anyhow::anyhow!("user handle: {e}"))?;
     // The passkeys this account has already: the browser does not make a second on them.
@@ -425,9 +436,17 @@ async fn passkey_start(
     let (token, hash) = session::new_token();
     let stored = serde_json::to_value(&ceremony)
         .map_err(|e| anyhow::anyhow!("passkey state could not be kept: {e}"))?;
-    if !db::sign_in::start_ceremony(&state.db, &hash, "register", Some(user.id()), &stored, 300)
-        .await?
-    {
+    let started = db::sign_in::start_ceremony(
+        &state.db,
+        &hash,
+        "register",
+        Some(user.id()),
+        None,
+        &stored,
+        300,
+    )
+    .await?;
+    if !started {
         return Ok(refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many passkey requests are under way. Try again in a few minutes.",

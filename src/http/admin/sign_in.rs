@@ -25,8 +25,8 @@ use crate::{
     auth::{session, totp},
     db::{self, sessions::NewSession, users::User},
     domain::{device, role::Role, text},
-    error::AppError,
-    http::{cookies, extract::ClientIp, render},
+    error::{AppError, PlainErrorBody},
+    http::{cache::NothingPublicChanged, cookies, extract::ClientIp, render},
     state::AppState,
     views::admin::{AdminLayout, SecondStepPage},
 };
@@ -106,7 +106,6 @@ pub(super) async fn start_session(
             idle_days: session::IDLE_DAYS,
             user_agent: &device.user_agent,
             client_address: &device.address,
-            must_add_second_step,
         },
     )
     .await?;
@@ -115,7 +114,8 @@ pub(super) async fn start_session(
     } else {
         next
     };
-    let mut response = Redirect::to(next).into_response();
+    // Signing in changes no public page: the page cache stays.
+    let mut response = NothingPublicChanged.mark(Redirect::to(next).into_response());
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::set(
@@ -138,13 +138,18 @@ pub(super) async fn password_accepted(
     user: &User,
     next: &str,
 ) -> Result<Response, AppError> {
-    let steps = db::sign_in::second_steps(&state.db, user.id).await?;
+    let mut steps = db::sign_in::second_steps(&state.db, user.id).await?;
+    if state.webauthn.is_none() {
+        // Passkeys that cannot be used here (the base URL changed) are no way in.
+        steps.passkeys = 0;
+    }
     let required = state.settings().await?.require_second_step
         && Role::parse(&user.role).unwrap_or(Role::Author) >= Role::Editor;
     if steps.totp || (required && steps.passkeys > 0) {
         let (token, hash) = session::new_token();
         db::sign_in::start_pending(&state.db, &hash, user.id, next).await?;
-        let mut response = Redirect::to("/admin/login/verify").into_response();
+        let mut response =
+            NothingPublicChanged.mark(Redirect::to("/admin/login/verify").into_response());
         response.headers_mut().append(
             header::SET_COOKIE,
             cookies::set(
@@ -174,7 +179,8 @@ async fn pending(
 }
 
 fn back_to_login(state: &AppState) -> Response {
-    let mut response = Redirect::to("/admin/login?expired=1").into_response();
+    let mut response =
+        NothingPublicChanged.mark(Redirect::to("/admin/login?expired=1").into_response());
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::clear(PENDING_COOKIE, state.config.secure_cookies()),
@@ -307,9 +313,12 @@ async fn code_accepted(
     Ok(if spent { Ok(()) } else { Err(false) })
 }
 
-/// A passkey answer for the browser's script: what went wrong, or where to go.
-fn refused(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+/// A refusal for the passkey script: JSON with the message to show (never the HTML error
+/// page the other 4xx answers get).
+pub(super) fn refused(status: StatusCode, message: &str) -> Response {
+    let mut response = (status, Json(json!({ "error": message }))).into_response();
+    response.extensions_mut().insert(PlainErrorBody);
+    response
 }
 
 fn ceremony_token() -> (String, Vec<u8>) {
@@ -324,6 +333,7 @@ async fn second_step_passkey_start(
     State(state): State<AppState>,
     _: SameSite,
     headers: HeaderMap,
+    device: Device,
 ) -> Result<Response, AppError> {
     let Some(webauthn) = state.webauthn.clone() else {
         return Ok(no_passkeys());
@@ -348,34 +358,35 @@ async fn second_step_passkey_start(
     let (options, ceremony) = webauthn
         .start_passkey_authentication(&passkeys)
         .map_err(|e| anyhow::anyhow!("passkey sign-in could not start: {e}"))?;
-    begin_ceremony(
-        &state,
-        "second_step",
-        Some(found.user_id),
-        &ceremony,
-        options,
-    )
-    .await
+    let owner = (Some(found.user_id), device.client_hash.as_deref());
+    begin_ceremony(&state, "second_step", owner, &ceremony, options).await
 }
 
 /// Keeps the ceremony's state and answers with the browser's options and the ceremony's token.
 async fn begin_ceremony(
     state: &AppState,
     purpose: &str,
-    user_id: Option<i64>,
+    (user_id, client_hash): (Option<i64>, Option<&str>),
     ceremony: &impl serde::Serialize,
     options: impl serde::Serialize,
 ) -> Result<Response, AppError> {
     let (token, hash) = ceremony_token();
     let stored = serde_json::to_value(ceremony)
         .map_err(|e| anyhow::anyhow!("passkey state could not be kept: {e}"))?;
-    let started =
-        db::sign_in::start_ceremony(&state.db, &hash, purpose, user_id, &stored, CEREMONY_SECS)
-            .await?;
+    let started = db::sign_in::start_ceremony(
+        &state.db,
+        &hash,
+        purpose,
+        user_id,
+        client_hash,
+        &stored,
+        CEREMONY_SECS,
+    )
+    .await?;
     if !started {
         return Ok(refused(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Too many passkey sign-ins are under way. Try again in a few minutes.",
+            "Too many passkey sign-ins were started from here. Try again in a few minutes.",
         ));
     }
     Ok(Json(json!({ "ceremony": token, "options": options })).into_response())
@@ -502,7 +513,11 @@ fn json_redirect(redirect: Response, location: &str, clear_pending: Option<&AppS
 }
 
 /// Signing in with a passkey alone: the browser offers the passkeys it holds for this blog.
-async fn passkey_start(State(state): State<AppState>, _: SameSite) -> Result<Response, AppError> {
+async fn passkey_start(
+    State(state): State<AppState>,
+    _: SameSite,
+    device: Device,
+) -> Result<Response, AppError> {
     let Some(webauthn) = state.webauthn.clone() else {
         return Ok(no_passkeys());
     };
@@ -511,7 +526,8 @@ async fn passkey_start(State(state): State<AppState>, _: SameSite) -> Result<Res
         .map_err(|e| anyhow::anyhow!("passkey sign-in could not start: {e}"))?;
     // A button asks for a passkey now (a modal prompt), not as autofill.
     options.mediation = None;
-    begin_ceremony(&state, "sign_in", None, &ceremony, options).await
+    let owner = (None, device.client_hash.as_deref());
+    begin_ceremony(&state, "sign_in", owner, &ceremony, options).await
 }
 
 async fn passkey_finish(

@@ -281,6 +281,11 @@ async fn remove_second_steps(
     AdminForm { user, .. }: AdminForm<Empty>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
+    if id == user.id() {
+        return Err(AppError::Forbidden(
+            "Your own passkeys and authenticator app are managed on Your account.",
+        ));
+    }
     db::sign_in::remove_all_second_steps(&state.db, id).await?;
     Ok(Redirect::to("/admin/users?done=second-steps").into_response())
 }
