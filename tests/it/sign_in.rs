@@ -508,6 +508,16 @@ async fn wait_for_path(browser: &Client, path: &str) {
     }
 }
 
+/// Fills in the login form on the open page and sends it, as a person would.
+async fn type_password_and_log_in(browser: &Client, email: &str) {
+    for (field, text) in [("login-email", email), ("login-password", PASSWORD)] {
+        let input = browser.find(Locator::Id(field)).await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+    let log_in = Locator::XPath("//button[normalize-space()='Log in']");
+    browser.find(log_in).await.unwrap().click().await.unwrap();
+}
+
 #[sqlx::test]
 async fn an_editor_adds_a_passkey_and_signs_in_with_it_alone_in_chromium(pool: PgPool) {
     add_user(&pool, "ed@example.test", "Ed Itor", "editor").await;
@@ -517,27 +527,7 @@ async fn an_editor_adds_a_passkey_and_signs_in_with_it_alone_in_chromium(pool: P
     let base = format!("http://localhost:{}", addr.port());
 
     browser.goto(&format!("{base}/admin/login")).await.unwrap();
-    browser
-        .find(Locator::Id("login-email"))
-        .await
-        .unwrap()
-        .send_keys("ed@example.test")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("login-password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::XPath("//button[normalize-space()='Log in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_password_and_log_in(&browser, "ed@example.test").await;
     wait_for_path(&browser, "/admin").await;
 
     browser
@@ -651,27 +641,7 @@ async fn an_editor_adds_a_passkey_and_signs_in_with_it_alone_in_chromium(pool: P
         .await
         .unwrap();
     wait_for_path(&browser, "/admin/login").await;
-    browser
-        .find(Locator::Id("login-email"))
-        .await
-        .unwrap()
-        .send_keys("ed@example.test")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("login-password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::XPath("//button[normalize-space()='Log in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_password_and_log_in(&browser, "ed@example.test").await;
     wait_for_path(&browser, "/admin/login/verify").await;
     browser
         .find(Locator::XPath(
