@@ -100,17 +100,25 @@ pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> String {
     )
 }
 
-/// The link as a QR code, an SVG to put straight into the page.
+/// The link as a QR code, an `<svg>` element to put straight into an HTML page (without the
+/// XML declaration, which HTML does not take), named for screen readers.
 pub fn qr_svg(uri: &str) -> String {
-    match qrcode::QrCode::new(uri.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
+    let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else {
         // A link too long for a QR code: the page still shows the secret to type.
-        Err(_) => String::new(),
-    }
+        return String::new();
+    };
+    let document = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    let Some(start) = document.find("<svg") else {
+        return String::new();
+    };
+    format!(
+        r#"<svg role="img" aria-label="QR code for your authenticator app"{}"#,
+        &document[start + 4..]
+    )
 }
 
 /// Ten new recovery codes, `xxxxx-xxxxx` from an alphabet without look-alikes (50 bits each).
@@ -201,7 +209,9 @@ mod tests {
             uri,
             "otpauth://totp/My%20Blog:ann%40example%2Eorg?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=My%20Blog&algorithm=SHA1&digits=6&period=30"
         );
-        assert!(qr_svg(&uri).starts_with("<?xml"));
+        let svg = qr_svg(&uri);
+        assert!(svg.starts_with("<svg role=\"img\""), "{svg}");
+        assert!(!svg.contains("<?xml"));
     }
 
     #[test]

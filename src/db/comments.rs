@@ -43,6 +43,158 @@ pub async fn visible_for_post(
     .await
 }
 
+/// How a post's comments are paged: whole threads (a top-level comment with its replies), so
+/// many to a page, oldest or newest thread first.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub threads_per_page: i64,
+    pub newest_first: bool,
+}
+
+impl Paging {
+    /// The page (from 1) that holds the thread ranked `rank` (from 1) in this order.
+    pub fn page_of_rank(&self, rank: i64) -> i64 {
+        (rank.max(1) - 1) / self.threads_per_page.max(1) + 1
+    }
+
+    /// How many pages `threads` threads fill (at least one, so an empty post has page 1).
+    pub fn pages(&self, threads: i64) -> i64 {
+        self.page_of_rank(threads.max(1))
+    }
+}
+
+/// One comment page of a post: its comments (approved, and the reader's own held ones), oldest
+/// first within each thread, and the number of threads in all.
+pub async fn page_for_post(
+    db: &PgPool,
+    post_id: i64,
+    own_ids: &[i64],
+    paging: Paging,
+    page: i64,
+) -> Result<(Vec<CommentRow>, i64), sqlx::Error> {
+    let first = (page - 1) * paging.threads_per_page;
+    let last = page * paging.threads_per_page;
+    let threads = sqlx::query!(
+        r#"with threads as (
+               select thread_id, min(created_at) as started, min(id) as first_id
+               from comments
+               where post_id = $1
+                 and (status = 'approved' or (status = 'pending' and id = any($2)))
+               group by thread_id
+           ), ranked as (
+               select thread_id,
+                      row_number() over (order by started, first_id) as oldest_rank,
+                      count(*) over () as total
+               from threads
+           ), placed as (
+               select thread_id, total,
+                      case when $3 then total - oldest_rank + 1 else oldest_rank end as rank
+               from ranked
+           )
+           select coalesce(array_agg(thread_id) filter (where rank > $4 and rank <= $5),
+                           '{}') as "ids!",
+                  coalesce(max(total), 0) as "total!"
+           from placed"#,
+        post_id,
+        own_ids,
+        paging.newest_first,
+        first,
+        last
+    )
+    .fetch_one(db)
+    .await?;
+    if threads.ids.is_empty() {
+        return Ok((Vec::new(), threads.total));
+    }
+    let rows = sqlx::query_as!(
+        CommentRow,
+        r#"select id, parent_id, author_name, author_url, body_html,
+                  status as "status: CommentStatus", created_at,
+                  case source
+                      when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
+                      when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
+                  end as old_anchor
+           from comments
+           where post_id = $1 and thread_id = any($3)
+             and (status = 'approved' or (status = 'pending' and id = any($2)))
+           order by created_at, id"#,
+        post_id,
+        own_ids,
+        &threads.ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok((rows, threads.total))
+}
+
+/// The comment page of this post that shows comment `comment_id` (to this reader, whose held
+/// comments are `own_ids`); None when the comment is not shown on the post.
+pub async fn page_of(
+    db: &PgPool,
+    post_id: i64,
+    comment_id: i64,
+    own_ids: &[i64],
+    paging: Paging,
+) -> Result<Option<i64>, sqlx::Error> {
+    let rank = sqlx::query_scalar!(
+        r#"with threads as (
+               select thread_id, min(created_at) as started, min(id) as first_id
+               from comments
+               where post_id = $1
+                 and (status = 'approved' or (status = 'pending' and id = any($3)))
+               group by thread_id
+           ), ranked as (
+               select thread_id,
+                      row_number() over (order by started, first_id) as oldest_rank,
+                      count(*) over () as total
+               from threads
+           )
+           select case when $4 then r.total - r.oldest_rank + 1 else r.oldest_rank end as "rank!"
+           from ranked r
+           join comments c on c.thread_id = r.thread_id
+           where c.id = $2 and c.post_id = $1
+             and (c.status = 'approved' or (c.status = 'pending' and c.id = any($3)))"#,
+        post_id,
+        comment_id,
+        own_ids,
+        paging.newest_first
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(rank.map(|rank| paging.page_of_rank(rank)))
+}
+
+/// Where a comment permalink leads: the approved comment's post, if readers can see it.
+pub async fn permalink_post(
+    db: &PgPool,
+    comment_id: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select p.id, p.path from comments c join posts p on p.id = c.post_id
+           where c.id = $1 and c.status = 'approved' and post_visible(p.status, p.published_at)"#,
+        comment_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.id, r.path)))
+}
+
+/// The approved comment of this post made at `millis` (a Blogger `showComment` link names a
+/// comment by its time in milliseconds).
+pub async fn at_millis(db: &PgPool, post_id: i64, millis: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select id from comments
+           where post_id = $1 and status = 'approved'
+             and created_at >= to_timestamp($2 / 1000) - interval '1 millisecond'
+             and created_at <= to_timestamp($2 / 1000) + interval '1 millisecond'
+           order by id limit 1"#,
+        post_id,
+        millis as f64
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// A visible comment on this post that can be answered, with the ids of its ancestors,
 /// parent first: `[id, parent, grandparent, ...]`. None when there is no such comment.
 pub async fn thread_of(
@@ -269,17 +421,25 @@ pub async fn set_status(
 }
 
 /// Deletes comments for good, but only those already in spam or trash.
-pub async fn delete_forever(
-    db: impl sqlx::PgExecutor<'_>,
-    ids: &[i64],
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        r#"delete from comments where id = any($1) and status in ('spam', 'trash')"#,
+pub async fn delete_forever(db: &mut PgConnection, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let posts = sqlx::query_scalar!(
+        r#"delete from comments where id = any($1) and status in ('spam', 'trash')
+           returning post_id"#,
         ids
     )
-    .execute(db)
+    .fetch_all(&mut *db)
     .await?;
-    Ok(done.rows_affected())
+    // Replies to a comment deleted for good become threads of their own.
+    let mut touched = posts.clone();
+    touched.sort_unstable();
+    touched.dedup();
+    sqlx::query!(
+        r#"select renumber_comment_threads(id) as "done" from unnest($1::bigint[]) as id"#,
+        &touched
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(posts.len() as u64)
 }
 
 /// One comment for the moderator's editor.

@@ -669,6 +669,10 @@ async fn merge_comments(
     )
     .execute(&mut *conn)
     .await?;
+    // Parents were set many at once: every comment's thread follows its final chain.
+    sqlx::query!(r#"select renumber_comment_threads(null) as "done""#)
+        .fetch_one(&mut *conn)
+        .await?;
     merged.replies_without_parent = count(
         sqlx::query_scalar!(
             r#"select count(*) from import_comments s

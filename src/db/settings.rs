@@ -19,6 +19,10 @@ pub struct Settings {
     pub follow_full_posts: bool,
     /// Admins and editors sign in with a second step (a passkey or an authenticator code).
     pub require_second_step: bool,
+    /// Comment threads (a top-level comment with its replies) per comment page.
+    pub comment_threads_per_page: i32,
+    /// Comment pages start with the newest thread instead of the oldest.
+    pub comments_newest_first: bool,
 }
 
 impl Default for Settings {
@@ -35,6 +39,8 @@ impl Default for Settings {
             feed_summaries: false,
             follow_full_posts: false,
             require_second_step: false,
+            comment_threads_per_page: 100,
+            comments_newest_first: false,
         }
     }
 }
@@ -52,7 +58,7 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
         Settings,
         r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
                   blocked_terms, search_language, feed_summaries, follow_full_posts,
-                  require_second_step
+                  require_second_step, comment_threads_per_page, comments_newest_first
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -89,7 +95,8 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         r#"update settings set title = $1, description = $2, timezone = $3, posts_per_page = $4,
                                comment_policy = $5, moderate_after_days = $6, blocked_terms = $7,
                                search_language = $8, feed_summaries = $9,
-                               follow_full_posts = $10, require_second_step = $11
+                               follow_full_posts = $10, require_second_step = $11,
+                               comment_threads_per_page = $12, comments_newest_first = $13
            where id = 1"#,
         settings.title,
         settings.description,
@@ -101,7 +108,9 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         settings.search_language,
         settings.feed_summaries,
         settings.follow_full_posts,
-        settings.require_second_step
+        settings.require_second_step,
+        settings.comment_threads_per_page,
+        settings.comments_newest_first
     )
     .execute(&mut *tx)
     .await?;
@@ -147,7 +156,8 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
     let row = sqlx::query!(
         r#"select s.title, s.description, s.timezone, s.posts_per_page, s.comment_policy,
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
-                  s.follow_full_posts, s.require_second_step, v.n as content_version,
+                  s.follow_full_posts, s.require_second_step, s.comment_threads_per_page,
+                  s.comments_newest_first, v.n as content_version,
                   (select min(p.published_at) from posts p
                    where p.kind = 'post' and p.status = 'published' and p.published_at > now())
                       as next_publication
@@ -169,6 +179,8 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
             feed_summaries: row.feed_summaries,
             follow_full_posts: row.follow_full_posts,
             require_second_step: row.require_second_step,
+            comment_threads_per_page: row.comment_threads_per_page,
+            comments_newest_first: row.comments_newest_first,
         },
         content_version: row.content_version,
         next_publication: row.next_publication,

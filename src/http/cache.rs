@@ -161,9 +161,11 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// The query parameters some public page reads (Blogger's paging and feed parameters, search,
-/// WordPress's `?p=` links, "Reply", a form's "done"). No other parameter changes a page, so none other makes a
+/// WordPress's `?p=` links, "Reply", a form's "done", comment pages and Blogger's comment links,
+/// which are answered with a redirect and so must not be served the post from the cache). No
+/// other parameter changes a page, so none other makes a
 /// cache entry of its own: junk parameters cannot crowd real pages out of the cache.
-const PAGE_PARAMETERS: [&str; 13] = [
+const PAGE_PARAMETERS: [&str; 15] = [
     "updated-max",
     "updated-min",
     "reverse-paginate",
@@ -177,6 +179,8 @@ const PAGE_PARAMETERS: [&str; 13] = [
     "alt",
     "start-index",
     "done",
+    "commentPage",
+    "showComment",
 ];
 
 /// A read's cache key: its path and the page parameters it sent, in the order sent.

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::{
     cache::NothingPublicChanged,
     extract::ClientIp,
-    public::{post_age_days, post_page},
+    public::{paging, post_age_days, post_page},
 };
 use crate::{
     auth::{
@@ -35,7 +35,7 @@ use crate::{
     mail::notify,
     render,
     state::AppState,
-    views::{CommentFormView, Layout, public::CommentUnavailablePage},
+    views::{CommentFormView, Layout, comment_page_url, public::CommentUnavailablePage},
 };
 
 /// The cookie that remembers which held comments this browser wrote.
@@ -203,7 +203,9 @@ async fn accept(
     }
     tx.commit().await?;
     match submitted {
-        Submitted::Stored(id) => Ok(stored(state, &row, id, decision.status, own_ids)),
+        Submitted::Stored(id) => {
+            stored(state, &row, id, decision.status, own_ids, paging(settings)).await
+        }
         Submitted::Duplicate => {
             let errors = FieldErrors::form("You have already posted this comment here.");
             show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -233,20 +235,40 @@ async fn show_post(
     let row = db::posts::find_by_path(&state.db, path)
         .await?
         .ok_or(AppError::NotFound)?;
-    post_page(state, &row, site, own_ids, form, status).await
+    // The page that shows the comment being answered, so that "Replying to" stays next to it.
+    let page = match form.parent.parse::<i64>() {
+        Ok(parent) => {
+            db::comments::page_of(&state.db, row.id, parent, own_ids, paging(&site.settings))
+                .await?
+        }
+        Err(_) => None,
+    };
+    post_page(state, &row, site, own_ids, form, page.unwrap_or(1), status).await
 }
 
-/// 303 to the comment; a held comment's id joins the author's signed cookie so they see it.
-fn stored(
+/// 303 to the comment, on the comment page that shows it; a held comment's id joins the
+/// author's signed cookie so they see it.
+async fn stored(
     state: &AppState,
     row: &CommentTarget,
     id: i64,
     status: CommentStatus,
     mut own_ids: Vec<i64>,
-) -> Response {
+    paging: db::comments::Paging,
+) -> Result<Response, AppError> {
     let target = match status {
         CommentStatus::Spam => format!("{}#post-a-comment", row.path),
-        _ => format!("{}#c{id}", row.path),
+        _ => {
+            let mut seen_by_author = own_ids.clone();
+            seen_by_author.push(id);
+            // The comment is stored: a failed lookup only costs the page (never the answer).
+            let page = db::comments::page_of(&state.db, row.id, id, &seen_by_author, paging)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(1);
+            format!("{}#c{id}", comment_page_url(&row.path, page))
+        }
     };
     let mut response = Redirect::to(&target).into_response();
     if status != CommentStatus::Approved {
@@ -265,7 +287,7 @@ fn stored(
             ),
         );
     }
-    response
+    Ok(response)
 }
 
 fn token_message(problem: TokenProblem) -> &'static str {

@@ -260,7 +260,7 @@ async fn comments_for(
         .map(|c| FeedEntry {
             id: format!("tag:{host},2026:comment-{}", c.id),
             title: format!("{} on {}", c.author_name, c.post_title),
-            url: format!("{base}{}#c{}", c.post_path, c.id),
+            url: format!("{base}/comment/{}", c.id),
             published: rfc3339_utc(c.created_at),
             updated: rfc3339_utc(c.updated_at.max(c.created_at)),
             published_rss: rfc2822(c.created_at),

@@ -209,7 +209,12 @@ fn comment_view(state: &AppState, row: &ModerationRow) -> MailComment {
         author_name: row.author_name.clone(),
         author_email: row.author_email.clone(),
         post_title: row.post_title.clone(),
-        post_url: format!("{}#c{}", row.post_path, row.id),
+        // A published comment by its lasting address (it finds the right comment page).
+        post_url: if row.status == crate::domain::comment::CommentStatus::Approved {
+            format!("/comment/{}", row.id)
+        } else {
+            row.post_path.clone()
+        },
         status: row.status.to_string(),
         body_html: row.body_html.clone(),
     }

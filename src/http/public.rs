@@ -29,7 +29,8 @@ use crate::{
     render::dates,
     state::AppState,
     views::{
-        CommentFormView, Layout, NavLink, PostView, Sidebar, comment_threads, group_by_day,
+        CommentFormView, CommentPager, Layout, NavLink, PostView, Sidebar, comment_page_url,
+        comment_threads, group_by_day,
         public::{ListPage, PostPage, SearchPage, SearchResultView, StaticPage},
         query_value, snippet_html,
     },
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
             get(by_path).post(comments::submit),
         )
         .route("/p/{file}", get(by_path))
+        .route("/comment/{id}", get(comment_permalink))
         .layer(middleware::from_fn(etag))
 }
 
@@ -525,6 +527,12 @@ async fn search_results(
 pub struct PostParams {
     /// "Reply" on a comment: the form answers that comment.
     reply: Option<String>,
+    /// Which comment page (from 1; page 1 is the post's own address).
+    #[serde(rename = "commentPage")]
+    comment_page: Option<String>,
+    /// Blogger's link to a comment: its time in milliseconds (`?showComment=1631234567890#c…`).
+    #[serde(rename = "showComment")]
+    show_comment: Option<String>,
 }
 
 /// A post at `/yyyy/mm/slug.html` or a page at `/p/slug.html`, looked up by its stored path.
@@ -565,6 +573,35 @@ async fn by_path(
         return Ok(Cacheable::for_site(&site).mark(page));
     }
     let own_ids = comments::own_comment_ids(&headers, &state.secret);
+    if let Some(millis) = params.show_comment.as_deref() {
+        // The page that holds the comment; the browser keeps the link's `#c…` across the
+        // redirect, and the comment carries its old anchor.
+        let page = match millis.parse::<i64>() {
+            Ok(millis) => match db::comments::at_millis(&state.db, row.id, millis).await? {
+                Some(id) => {
+                    db::comments::page_of(&state.db, row.id, id, &[], paging(settings)).await?
+                }
+                None => None,
+            },
+            Err(_) => None,
+        };
+        let target = comment_page_url(&row.path, page.unwrap_or(1));
+        return Ok(Redirect::to(&target).into_response());
+    }
+    let comment_page = match params.comment_page.as_deref() {
+        None => 1,
+        Some(text) => match text.parse::<i64>() {
+            Ok(page) if page >= 1 => {
+                // One address per page: `commentPage=1` is the post itself, `=02` is `=2`.
+                if page == 1 || text != page.to_string() {
+                    let canonical = comment_page_url(&row.path, page);
+                    return Ok(Redirect::permanent(&canonical).into_response());
+                }
+                page
+            }
+            _ => return Err(AppError::NotFound),
+        },
+    };
     let mut form = CommentFormView::default();
     if let Some(id) = params
         .reply
@@ -573,16 +610,52 @@ async fn by_path(
     {
         form.parent = id.to_string();
     }
-    post_page(&state, &row, &site, &own_ids, form, StatusCode::OK).await
+    post_page(
+        &state,
+        &row,
+        &site,
+        &own_ids,
+        form,
+        comment_page,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// A comment's lasting address (feeds, mail and the admin link to it): to the comment page
+/// that holds it now, which moves as threads are added when the newest come first.
+async fn comment_permalink(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    let Some((post_id, path)) = db::comments::permalink_post(&state.db, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let settings = state.settings().await?;
+    let page = db::comments::page_of(&state.db, post_id, id, &[], paging(&settings))
+        .await?
+        .unwrap_or(1);
+    Ok(Redirect::to(&format!("{}#c{id}", comment_page_url(&path, page))).into_response())
+}
+
+/// How the blog pages comments, from its settings.
+pub(super) fn paging(settings: &db::settings::Settings) -> db::comments::Paging {
+    db::comments::Paging {
+        threads_per_page: i64::from(settings.comment_threads_per_page),
+        newest_first: settings.comments_newest_first,
+    }
 }
 
 /// The post page, with its comments and the comment form (fresh, or as sent with errors).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn post_page(
     state: &AppState,
     row: &PostRow,
     site: &Site,
     own_ids: &[i64],
     mut form: CommentFormView,
+    comment_page: i64,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let settings = &site.settings;
@@ -609,9 +682,13 @@ pub(super) async fn post_page(
     let reply_to = form.parent.parse::<i64>().ok();
 
     let key = key_of(row);
-    let (comments, newer, older, sidebar, replying_to) = tokio::try_join!(
+    let paging = paging(settings);
+    let ((comments, threads), newer, older, sidebar, replying_to) = tokio::try_join!(
         async {
-            Ok::<_, AppError>(db::comments::visible_for_post(&state.db, row.id, own_ids).await?)
+            Ok::<_, AppError>(
+                db::comments::page_for_post(&state.db, row.id, own_ids, paging, comment_page)
+                    .await?,
+            )
         },
         async { Ok(db::posts::newer_neighbour(&state.db, key).await?) },
         async { Ok(db::posts::older_neighbour(&state.db, key).await?) },
@@ -625,6 +702,21 @@ pub(super) async fn post_page(
             })
         },
     )?;
+    let pages = paging.pages(threads);
+    if comment_page > pages {
+        return Err(AppError::NotFound);
+    }
+    let pager = CommentPager::new(&row.path, comment_page, pages, paging.newest_first);
+    let here = comment_page_url(&row.path, comment_page);
+    if comment_page > 1 {
+        // Each comment page is a page of its own to search engines and to the reader's history.
+        layout.page_title = format!("{} (comments, page {comment_page})", layout.page_title);
+        layout.canonical = Some(format!("{}{here}", state.config.base_url));
+        layout.og_url.clone_from(&layout.canonical);
+    }
+    let absolute = |url: &String| format!("{}{url}", state.config.base_url);
+    layout.prev = pager.previous.as_ref().map(absolute);
+    layout.next = pager.next.as_ref().map(absolute);
     if replying_to.is_none() {
         form.parent.clear();
     }
@@ -637,7 +729,16 @@ pub(super) async fn post_page(
     let page = PostPage {
         layout,
         sidebar,
-        comments: comment_threads(&comments, &tz),
+        comments: {
+            let mut threads = comment_threads(&comments, &tz);
+            if paging.newest_first {
+                // Threads newest first; replies within a thread stay in the order they came.
+                threads.reverse();
+            }
+            threads
+        },
+        pager,
+        here,
         form,
         post,
         newer: newer.map(nav),

@@ -143,10 +143,7 @@ pub async fn comments_published(
     let notices = db::comments::published_notices(&mut *tx, comment_ids).await?;
     for notice in &notices {
         let stop = blog.stop_link(notice.author_id, "published");
-        let post_url = format!(
-            "{}{}#c{}",
-            blog.base_url, notice.post_path, notice.comment_id
-        );
+        let post_url = format!("{}/comment/{}", blog.base_url, notice.comment_id);
         let message = messages::comment_published(&messages::PublishedComment {
             blog_title: blog.title,
             base_url: blog.base_url,
@@ -302,10 +299,7 @@ pub async fn subscriber_notices(
 ) -> Result<usize, Error> {
     let notices = db::subscriptions::notices_for(&mut *tx, comment_ids).await?;
     for notice in &notices {
-        let comment_url = format!(
-            "{}{}#c{}",
-            blog.base_url, notice.post_path, notice.comment_id
-        );
+        let comment_url = format!("{}/comment/{}", blog.base_url, notice.comment_id);
         let message = messages::notice(&messages::Notice {
             blog_title: blog.title,
             base_url: blog.base_url,

@@ -90,6 +90,18 @@ pub struct AdminComment {
     pub by_editor: bool,
 }
 
+impl AdminComment {
+    /// Where the comment is read: a published one by its lasting address (the comment page that
+    /// holds it), any other on its post.
+    pub fn link(&self) -> String {
+        if self.status == CommentStatus::Approved {
+            format!("/comment/{}", self.id)
+        } else {
+            self.post_url.clone()
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 pub struct DashboardPage {
@@ -437,6 +449,7 @@ pub struct SecondStepPage {
 
 #[derive(Debug, Clone, Default)]
 pub struct SettingsErrors {
+    pub comment_threads_per_page: Option<String>,
     pub title: Option<String>,
     pub timezone: Option<String>,
     pub posts_per_page: Option<String>,
@@ -456,6 +469,8 @@ pub struct SettingsForm {
     pub feed_summaries: bool,
     pub follow_full_posts: bool,
     pub require_second_step: bool,
+    pub comment_threads_per_page: String,
+    pub comments_newest_first: bool,
     /// The text-search languages to choose from.
     pub languages: Vec<String>,
     pub errors: SettingsErrors,

@@ -42,6 +42,9 @@ pub struct Layout {
     pub json_ld: Option<String>,
     /// The blog sends mail: the sidebar offers "Follow by email".
     pub follow_by_email: bool,
+    /// `<link rel="prev">` and `<link rel="next">`: the neighbouring pages of a paged page.
+    pub prev: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +75,8 @@ impl Layout {
             icon_url: assets::url("favicon.svg"),
             noindex: false,
             follow_by_email: config.mail.is_some(),
+            prev: None,
+            next: None,
             feeds: vec![
                 FeedLink {
                     title: format!("{} - Atom", settings.title),
@@ -351,6 +356,68 @@ pub fn comment_threads(rows: &[CommentRow], tz: &dates::TimeZone) -> Vec<Comment
             .collect()
     }
     build(None, rows, &children, tz)
+}
+
+/// The links between a post's comment pages (none when there is one page).
+#[derive(Debug, Clone, Default)]
+pub struct CommentPager {
+    pub current: i64,
+    pub total: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    /// Page numbers with their links; `None` stands for a gap ("…").
+    pub pages: Vec<Option<(i64, String)>>,
+    /// "Newer comments" when the newest come first, else "Older comments", for `previous`.
+    pub previous_label: &'static str,
+    pub next_label: &'static str,
+}
+
+/// The address of comment page `page` of the post at `path` (page 1 is the post's own).
+pub fn comment_page_url(path: &str, page: i64) -> String {
+    if page <= 1 {
+        path.to_owned()
+    } else {
+        format!("{path}?commentPage={page}")
+    }
+}
+
+impl CommentPager {
+    pub fn new(path: &str, current: i64, total: i64, newest_first: bool) -> Self {
+        if total <= 1 {
+            return Self {
+                current: 1,
+                total: 1,
+                ..Self::default()
+            };
+        }
+        let url = |page| comment_page_url(path, page);
+        // The first and last pages, and two either side of this one.
+        let mut pages = Vec::new();
+        let mut last_shown = 0;
+        for page in 1..=total {
+            if page == 1 || page == total || (page - current).abs() <= 2 {
+                if page > last_shown + 1 {
+                    pages.push(None);
+                }
+                pages.push(Some((page, url(page))));
+                last_shown = page;
+            }
+        }
+        let (previous_label, next_label) = if newest_first {
+            ("Newer comments", "Older comments")
+        } else {
+            ("Earlier comments", "Later comments")
+        };
+        Self {
+            current,
+            total,
+            previous: (current > 1).then(|| url(current - 1)),
+            next: (current < total).then(|| url(current + 1)),
+            pages,
+            previous_label,
+            next_label,
+        }
+    }
 }
 
 /// The "Post a Comment" form as the page shows it: empty, or as sent with its errors.

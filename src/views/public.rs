@@ -25,6 +25,9 @@ pub struct PostPage {
     pub sidebar: Sidebar,
     pub post: PostView,
     pub comments: Vec<CommentView>,
+    pub pager: super::CommentPager,
+    /// This comment page's own address, which its "Reply" links keep.
+    pub here: String,
     pub form: CommentFormView,
     pub newer: Option<NavLink>,
     pub older: Option<NavLink>,

@@ -205,10 +205,13 @@ async fn comment_feeds_point_each_comment_at_its_post(pool: PgPool) {
     let one = get(&app, &format!("/feeds/{id}/comments/default")).await;
     let feed = parse(&one.body);
     assert_eq!(titles(&feed), ["Rafa on Talked about"]);
+    // The comment's lasting address, which leads to the comment page that holds it.
     assert_eq!(
         feed.entries[0].links[0].href,
-        format!("http://blog.test{path}#c{c}")
+        format!("http://blog.test/comment/{c}")
     );
+    let permalink = get(&app, &format!("/comment/{c}")).await;
+    assert_eq!(permalink.header("location"), format!("{path}#c{c}"));
     assert!(
         feed.entries[0]
             .content

@@ -150,6 +150,28 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         let page = crate::common::get(&app, &path).await;
         add(&mut pages, name, &path, page);
     }
+    // A second comment page: one thread a page, and a second thread on the post.
+    add_comment(
+        pool,
+        post_id,
+        "Second reader",
+        "A thread of its own.",
+        "approved",
+        OffsetDateTime::now_utc(),
+    )
+    .await;
+    sqlx::query("update settings set comment_threads_per_page = 1")
+        .execute(pool)
+        .await
+        .unwrap();
+    let second = format!("{post}?commentPage=2");
+    let page = crate::common::get(&app, &second).await;
+    assert_eq!(page.status.as_u16(), 200, "comment page 2");
+    add(&mut pages, "post-comment-page-2", &second, page);
+    sqlx::query("update settings set comment_threads_per_page = 100")
+        .execute(pool)
+        .await
+        .unwrap();
     let older = pages
         .iter()
         .find(|p| p.0 == "home")
@@ -242,11 +264,42 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         ("users", "/admin/users".to_owned()),
         ("settings", "/admin/settings".to_owned()),
         ("account", "/admin/account".to_owned()),
+        ("totp-setup", "/admin/account/totp".to_owned()),
     ] {
         let page = get_with(&app, &path, &[("cookie", &cookie)]).await;
         assert_eq!(page.status.as_u16(), 200, "{name}");
         add(&mut pages, name, &path, page);
     }
+    // The second step of a sign-in, for an account with an authenticator app.
+    sqlx::query(
+        "insert into totp_secrets (user_id, secret, confirmed_at)
+         select id, '\\x3132', now() from users where email = 'admin@example.test'
+         on conflict (user_id) do update set confirmed_at = now()",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into pending_sign_ins (token_hash, user_id, next, expires_at)
+         select sha256('gates-pending'), id, '/admin', now() + interval '10 minutes'
+         from users where email = 'admin@example.test'",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let page = get_with(
+        &app,
+        "/admin/login/verify",
+        &[("cookie", "folio_pending=gates-pending")],
+    )
+    .await;
+    assert_eq!(page.status.as_u16(), 200, "second step");
+    add(&mut pages, "second-step", "/admin/login/verify", page);
+    // The admin signs in with the password alone again (the browser check logs in).
+    sqlx::query("delete from totp_secrets")
+        .execute(pool)
+        .await
+        .unwrap();
     let headers = [
         ("cookie", cookie.as_str()),
         ("origin", crate::common::BASE_URL),
@@ -545,7 +598,10 @@ async fn every_page_passes_axe_wcag_2_1_aa_in_chromium(pool: PgPool) {
     for (name, path, page) in &pages {
         // Pages that only a form's answer shows (errors), or that need no login, are loaded
         // as they were served; the rest are visited.
-        let form_answer = name.ends_with("-errors") || *name == "setup" || *name == "login";
+        let form_answer = name.ends_with("-errors")
+            || *name == "setup"
+            || *name == "login"
+            || *name == "second-step";
         if form_answer {
             let html = page
                 .body

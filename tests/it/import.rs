@@ -200,13 +200,16 @@ async fn a_classic_blogger_export_is_imported_whole(pool: PgPool) {
     assert_eq!(summary.skipped.values().sum::<u64>(), 3, "{summary:?}");
     let app = app(&pool);
     assert_the_harbour_blog(&pool, &app, "/2024/03/mending-the-lantern.html", "c9001").await;
-    // Blogger's link to a comment: the page, with the comment's old anchor on it.
-    let page = get(
+    // Blogger's link to a comment: to the comment page that holds it (the browser keeps the
+    // link's `#c9001`), which carries the comment's old anchor.
+    let link = get(
         &app,
         "/2024/03/mending-the-lantern.html?showComment=1710673200000",
     )
     .await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(link.status, StatusCode::SEE_OTHER);
+    assert_eq!(link.header("location"), "/2024/03/mending-the-lantern.html");
+    let page = get(&app, "/2024/03/mending-the-lantern.html").await;
     assert!(page.body.contains(r#"id="c9001""#));
     let statuses: Vec<(String, i64)> =
         sqlx::query_as("select status, count(*) from comments group by status order by status")

@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod browser;
+mod comment_pages;
 mod comments;
 mod demo;
 mod discovery;

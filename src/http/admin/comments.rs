@@ -129,7 +129,7 @@ async fn moderate(
             }
             changed.len() as u64
         }
-        None => db::comments::delete_forever(&mut *tx, &ids).await?,
+        None => db::comments::delete_forever(&mut tx, &ids).await?,
     };
     tx.commit().await?;
     let tab = CommentStatus::parse(&form.tab).unwrap_or(CommentStatus::Pending);

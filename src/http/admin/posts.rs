@@ -632,6 +632,8 @@ async fn preview(
         sidebar: crate::views::Sidebar::default(),
         post: PostView::new(&row, &tz),
         comments: Vec::new(),
+        pager: crate::views::CommentPager::default(),
+        here: row.path.clone(),
         form: CommentFormView {
             closed: true,
             ..CommentFormView::default()

@@ -49,6 +49,8 @@ async fn page(
         feed_summaries: s.feed_summaries,
         follow_full_posts: s.follow_full_posts,
         require_second_step: s.require_second_step,
+        comment_threads_per_page: s.comment_threads_per_page.to_string(),
+        comments_newest_first: s.comments_newest_first,
         languages: db::settings::search_languages(&state.db).await?,
         errors: SettingsErrors::default(),
     };
@@ -77,6 +79,9 @@ struct SettingsFields {
     feed_summaries: Option<String>,
     follow_full_posts: Option<String>,
     require_second_step: Option<String>,
+    /// Absent (a form from before the setting existed): kept as it is.
+    comment_threads_per_page: Option<String>,
+    comments_newest_first: Option<String>,
 }
 
 async fn save(
@@ -122,6 +127,18 @@ async fn save(
     if days.is_none() {
         errors.moderate_after_days = Some("Enter a number of days, 0 or more".into());
     }
+    let current = state.settings().await?;
+    let threads_per_page = match form.comment_threads_per_page.as_deref() {
+        None => Some(current.comment_threads_per_page),
+        Some(text) => text
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n)),
+    };
+    if threads_per_page.is_none() {
+        errors.comment_threads_per_page = Some("Enter a number from 1 to 1000".into());
+    }
     let languages = db::settings::search_languages(&state.db).await?;
     let search_language = if languages.contains(&form.search_language) {
         form.search_language.clone()
@@ -132,13 +149,14 @@ async fn save(
         p @ ("open" | "moderated" | "moderate_after" | "closed") => p,
         _ => "open",
     };
-    if let (None, None, None, None, Some(posts_per_page), Some(days)) = (
+    if let (None, None, None, None, Some(posts_per_page), Some(days), Some(threads_per_page)) = (
         &errors.title,
         &errors.timezone,
         &errors.posts_per_page,
         &errors.moderate_after_days,
         posts_per_page,
         days,
+        threads_per_page,
     ) {
         let settings = Settings {
             title: title.to_owned(),
@@ -152,6 +170,8 @@ async fn save(
             feed_summaries: form.feed_summaries.is_some(),
             follow_full_posts: form.follow_full_posts.is_some(),
             require_second_step: form.require_second_step.is_some(),
+            comment_threads_per_page: threads_per_page,
+            comments_newest_first: form.comments_newest_first.is_some(),
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Redirect::to("/admin/settings?done=1").into_response());
@@ -169,6 +189,10 @@ async fn save(
         feed_summaries: form.feed_summaries.is_some(),
         follow_full_posts: form.follow_full_posts.is_some(),
         require_second_step: form.require_second_step.is_some(),
+        comment_threads_per_page: form
+            .comment_threads_per_page
+            .unwrap_or_else(|| current.comment_threads_per_page.to_string()),
+        comments_newest_first: form.comments_newest_first.is_some(),
         languages,
         errors,
     };

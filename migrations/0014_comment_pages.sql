@@ -1,0 +1,48 @@
+-- Comment pages: a post's comments are shown a number of threads at a time (a top-level
+-- comment with all its replies is never split), oldest or newest thread first.
+
+-- Each comment knows its thread: the top-level comment it answers, through any depth of
+-- replies (its own id for a top-level comment). Kept by a trigger as comments are written and
+-- re-parented; an import, which sets many parents in one statement, renumbers afterwards.
+alter table comments add column thread_id bigint;
+
+create function comment_thread_of_parent() returns trigger language plpgsql as $$
+begin
+    new.thread_id := coalesce(
+        (select p.thread_id from comments p where p.id = new.parent_id),
+        new.id);
+    return new;
+end
+$$;
+
+create trigger comments_thread before insert or update of parent_id on comments
+    for each row execute function comment_thread_of_parent();
+
+-- The threads of a post's comments (all posts' when null) from their chains of parents: after
+-- an import (loops were cut by then), and after a top-level comment is deleted for good (its
+-- replies become threads of their own).
+create function renumber_comment_threads(p_post_id bigint) returns void language sql as $$
+    with recursive tree (id, root, depth) as (
+        select id, id, 1 from comments
+        where parent_id is null and (p_post_id is null or post_id = p_post_id)
+        union all
+        select c.id, t.root, t.depth + 1
+        from comments c join tree t on c.parent_id = t.id
+        where t.depth < 10000
+    )
+    update comments c set thread_id = tree.root
+    from tree where tree.id = c.id and c.thread_id is distinct from tree.root
+$$;
+
+select renumber_comment_threads(null);
+-- A reply whose chain never reaches a top-level comment (none should exist) is its own thread.
+update comments set thread_id = id where thread_id is null;
+alter table comments alter column thread_id set not null;
+create index comments_post_thread_idx on comments (post_id, thread_id);
+create index comments_parent_idx on comments (parent_id) where parent_id is not null;
+
+-- How many threads a comment page holds, and which come first.
+alter table settings
+    add column comment_threads_per_page int not null default 100
+        check (comment_threads_per_page between 1 and 1000),
+    add column comments_newest_first boolean not null default false;
