@@ -32,6 +32,8 @@ const ENTRY_OVERHEAD: usize = 256;
 /// One rendered page as it left its handler.
 #[derive(Debug)]
 pub struct CachedPage {
+    /// 200, or a redirect a handler chose to keep (a comment permalink's page).
+    pub status: axum::http::StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// The post whose comment form needs a fresh token in this body, at `offset`.
@@ -50,12 +52,14 @@ pub struct TokenSlot {
 
 impl CachedPage {
     pub fn new(
+        status: axum::http::StatusCode,
         headers: HeaderMap,
         body: Bytes,
         token_slot: Option<TokenSlot>,
         valid_until: Option<OffsetDateTime>,
     ) -> Self {
         Self {
+            status,
             headers,
             body,
             token_slot,
@@ -253,7 +257,13 @@ mod tests {
     use super::*;
 
     fn page(bytes: usize) -> CachedPage {
-        CachedPage::new(HeaderMap::new(), Bytes::from(vec![b'x'; bytes]), None, None)
+        CachedPage::new(
+            axum::http::StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from(vec![b'x'; bytes]),
+            None,
+            None,
+        )
     }
 
     fn active(capacity: usize) -> PageCache {
@@ -286,7 +296,13 @@ mod tests {
     fn pages_end_at_their_instant() {
         let cache = active(1 << 20);
         let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-        let page = CachedPage::new(HeaderMap::new(), Bytes::new(), None, Some(past));
+        let page = CachedPage::new(
+            axum::http::StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::new(),
+            None,
+            Some(past),
+        );
         cache.insert("/".into(), page, cache.generation());
         assert!(cache.get("/").is_none());
     }

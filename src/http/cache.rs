@@ -105,7 +105,7 @@ fn empty_if_written(state: &AppState, response: &Response) {
 }
 
 /// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
-/// `Cacheable`, empties the cache after a write that succeeded, and fills in the comment form's
+/// `Cacheable` (pages, and redirects that depend on content: a comment permalink's page), empties the cache after a write that succeeded, and fills in the comment form's
 /// token on every post page it sends.
 pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
@@ -130,7 +130,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .copied()
         .filter(|_| {
             method == Method::GET
-                && response.status() == StatusCode::OK
+                && (response.status() == StatusCode::OK || response.status().is_redirection())
                 && !response.headers().contains_key(header::SET_COOKIE)
                 && state.pages.is_active()
         });
@@ -150,6 +150,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     });
     if let (Some(key), Some(cacheable)) = (key, cacheable) {
         let page = CachedPage::new(
+            parts.status,
             parts.headers.clone(),
             body.clone(),
             token_slot,
@@ -222,6 +223,7 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mut response = Response::new(with_token(state, page.body.clone(), page.token_slot));
+    *response.status_mut() = page.status;
     *response.headers_mut() = page.headers.clone();
     response
 }

@@ -632,11 +632,13 @@ async fn comment_permalink(
     let Some((post_id, path)) = db::comments::permalink_post(&state.db, id).await? else {
         return Err(AppError::NotFound);
     };
-    let settings = state.settings().await?;
-    let page = db::comments::page_of(&state.db, post_id, id, &[], paging(&settings))
+    let site = state.site().await?;
+    let page = db::comments::page_of(&state.db, post_id, id, &[], paging(&site.settings))
         .await?
         .unwrap_or(1);
-    Ok(Redirect::to(&format!("{}#c{id}", comment_page_url(&path, page))).into_response())
+    let target = format!("{}#c{id}", comment_page_url(&path, page));
+    // Kept in the page cache like the pages: any change to comments or settings empties it.
+    Ok(Cacheable::for_site(&site).mark(Redirect::to(&target).into_response()))
 }
 
 /// How the blog pages comments, from its settings.

@@ -255,3 +255,30 @@ async fn blogger_comment_links_of_an_imported_blog_land_on_the_right_page(pool: 
     let unknown = get(&app, &format!("{path}?showComment=123")).await;
     assert_eq!(unknown.header("location"), path);
 }
+
+#[sqlx::test]
+async fn a_cached_permalink_follows_its_comment_when_new_threads_push_it_back(pool: PgPool) {
+    let (post, path, ids) = conversation(&pool).await;
+    set_paging(&pool, 2, true).await;
+    let (state, app) = crate::common::cached_app(&pool).await;
+    let ann = ids[0];
+    let uri = format!("/comment/{ann}");
+    let first = get(&app, &uri).await;
+    assert_eq!(
+        first.header("location"),
+        format!("{path}?commentPage=3#c{ann}")
+    );
+    let hits = state.pages.hits();
+    let again = get(&app, &uri).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(state.pages.hits(), hits + 1, "answered from the page cache");
+    // Two new threads, newest first: Ann's thread moves to page 4.
+    add_comment(&pool, post, "Max", "New.", "approved", at(20)).await;
+    add_comment(&pool, post, "Ned", "Newer.", "approved", at(21)).await;
+    let moved = crate::common::eventually(&app, &uri, |page| {
+        page.header("location") == format!("{path}?commentPage=4#c{ann}")
+    })
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+}
