@@ -46,3 +46,29 @@ alter table settings
     add column comment_threads_per_page int not null default 100
         check (comment_threads_per_page between 1 and 1000),
     add column comments_newest_first boolean not null default false;
+
+-- A change to published comments tells the page caches which post's comments changed
+-- (`comments:{post id}`), so that other posts' pages stay cached; anything else still says
+-- nothing more than "something changed".
+create function notify_comments_changed() returns trigger language plpgsql as $$
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        perform pg_notify('folio_content_changed', 'comments:' || old.post_id);
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        perform pg_notify('folio_content_changed', 'comments:' || new.post_id);
+    end if;
+    return null;
+end
+$$;
+
+drop trigger comments_notify_insert on comments;
+drop trigger comments_notify_update on comments;
+drop trigger comments_notify_delete on comments;
+create trigger comments_notify_insert after insert on comments
+    for each row when (new.status = 'approved') execute function notify_comments_changed();
+create trigger comments_notify_update after update on comments
+    for each row when (old.status = 'approved' or new.status = 'approved')
+    execute function notify_comments_changed();
+create trigger comments_notify_delete after delete on comments
+    for each row when (old.status = 'approved') execute function notify_comments_changed();

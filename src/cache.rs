@@ -38,6 +38,9 @@ pub struct CachedPage {
     pub body: Bytes,
     /// The post whose comment form needs a fresh token in this body, at `offset`.
     pub token_slot: Option<TokenSlot>,
+    /// The one post whose comments this page shows (a post's page, a comment permalink):
+    /// a change to another post's comments leaves it be.
+    pub comments_of: Option<i64>,
     valid_until: Option<OffsetDateTime>,
     stored_at: Instant,
     last_used: AtomicU64,
@@ -62,11 +65,18 @@ impl CachedPage {
             status,
             headers,
             body,
+            comments_of: None,
             token_slot,
             valid_until,
             stored_at: Instant::now(),
             last_used: AtomicU64::new(0),
         }
+    }
+
+    /// The page shows the comments of this one post only.
+    pub fn about_comments_of(mut self, post: Option<i64>) -> Self {
+        self.comments_of = post;
+        self
     }
 
     fn is_fresh(&self) -> bool {
@@ -195,6 +205,39 @@ impl PageCache {
         }
     }
 
+    /// Forgets what a change to the comments of `posts` may have changed: those posts' pages,
+    /// and every page not about one post (listings count comments, feeds list them); other
+    /// posts' pages stay.
+    pub fn invalidate_comments_of(&self, posts: &[i64]) {
+        if self.capacity == 0 {
+            return;
+        }
+        if let Ok(mut store) = self.store.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            let mut freed = 0;
+            store.pages.retain(|key, page| {
+                let keep = page.comments_of.is_some_and(|post| !posts.contains(&post));
+                if !keep {
+                    freed += page.cost(key);
+                }
+                keep
+            });
+            store.bytes -= freed;
+        }
+    }
+
+    /// Reads a change notice: `comments:{post id}` for a change to that post's published
+    /// comments, anything else for a change that may touch any page.
+    pub fn hear(&self, payload: &str) {
+        match payload
+            .strip_prefix("comments:")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            Some(post) => self.invalidate_comments_of(&[post]),
+            None => self.invalidate(),
+        }
+    }
+
     /// Either way the pages held so far are forgotten: while not listening, changes went unheard.
     fn set_listening(&self, listening: bool) {
         self.listening.store(listening, Ordering::Release);
@@ -221,7 +264,7 @@ impl PageCache {
                         tracing::debug!("page cache: listening for changes");
                         let ended = loop {
                             match listener.try_recv().await {
-                                Ok(Some(_)) => cache.invalidate(),
+                                Ok(Some(notice)) => cache.hear(notice.payload()),
                                 Ok(None) => break None,
                                 Err(error) => break Some(error),
                             }
@@ -305,6 +348,36 @@ mod tests {
         );
         cache.insert("/".into(), page, cache.generation());
         assert!(cache.get("/").is_none());
+    }
+
+    #[test]
+    fn a_change_to_one_posts_comments_keeps_the_other_posts_pages() {
+        let cache = active(1 << 20);
+        let generation = cache.generation();
+        cache.insert(
+            "/a.html".into(),
+            page(10).about_comments_of(Some(1)),
+            generation,
+        );
+        cache.insert(
+            "/b.html".into(),
+            page(10).about_comments_of(Some(2)),
+            generation,
+        );
+        cache.insert("/".into(), page(10), generation);
+        cache.hear("comments:1");
+        assert!(
+            cache.get("/a.html").is_none(),
+            "the post whose comments changed"
+        );
+        assert!(cache.get("/").is_none(), "the home page counts comments");
+        assert!(cache.get("/b.html").is_some(), "another post's page stays");
+        assert_eq!(cache.len_bytes(), page(10).cost("/b.html"));
+        cache.hear("");
+        assert!(
+            cache.get("/b.html").is_none(),
+            "any other change empties it all"
+        );
     }
 
     #[test]

@@ -420,6 +420,16 @@ pub async fn set_status(
     .await
 }
 
+/// The posts these comments are on.
+pub async fn posts_of(db: impl sqlx::PgExecutor<'_>, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select distinct post_id from comments where id = any($1)"#,
+        ids
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// Deletes comments for good, but only those already in spam or trash.
 pub async fn delete_forever(db: &mut PgConnection, ids: &[i64]) -> Result<u64, sqlx::Error> {
     let posts = sqlx::query_scalar!(

@@ -35,6 +35,8 @@ pub static TOKEN_PLACEHOLDER: std::sync::LazyLock<String> = std::sync::LazyLock:
 #[derive(Debug, Clone, Copy)]
 pub struct Cacheable {
     pub until: Option<OffsetDateTime>,
+    /// The one post whose comments the page shows (see `PageCache::invalidate_comments_of`).
+    pub comments_of: Option<i64>,
 }
 
 impl Cacheable {
@@ -42,6 +44,15 @@ impl Cacheable {
     pub fn for_site(site: &Site) -> Self {
         Self {
             until: site.next_publication,
+            comments_of: None,
+        }
+    }
+
+    /// The page shows the comments of `post` and no other's.
+    pub fn about_comments_of(self, post: i64) -> Self {
+        Self {
+            comments_of: Some(post),
+            ..self
         }
     }
 
@@ -49,6 +60,7 @@ impl Cacheable {
     pub fn until(self, instant: OffsetDateTime) -> Self {
         Self {
             until: Some(self.until.map_or(instant, |until| until.min(instant))),
+            ..self
         }
     }
 
@@ -57,6 +69,11 @@ impl Cacheable {
         response
     }
 }
+
+/// Response marker, set by handlers whose write changed only comments (a comment published,
+/// moderated): `empty_after_writes` and `pages` forget only what shows those posts' comments.
+#[derive(Debug, Clone)]
+pub struct CommentsChanged(pub Vec<i64>);
 
 /// Response marker, set by the comment handler, read by `pages` and `empty_after_writes`: this
 /// write changed nothing readers see (a comment held for moderation or stored as spam), so the
@@ -94,13 +111,17 @@ pub async fn empty_after_writes(
 /// next reader through this process sees it without waiting for the notice. Refused writes
 /// (4xx) never empty the cache, so junk POSTs cannot flush it.
 fn empty_if_written(state: &AppState, response: &Response) {
-    if response.status().is_redirection()
-        && response
+    if !response.status().is_redirection()
+        || response
             .extensions()
             .get::<NothingPublicChanged>()
-            .is_none()
+            .is_some()
     {
-        state.pages.invalidate();
+        return;
+    }
+    match response.extensions().get::<CommentsChanged>() {
+        Some(CommentsChanged(posts)) => state.pages.invalidate_comments_of(posts),
+        None => state.pages.invalidate(),
     }
 }
 
@@ -155,7 +176,8 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
             body.clone(),
             token_slot,
             cacheable.until,
-        );
+        )
+        .about_comments_of(cacheable.comments_of);
         state.pages.insert(key, page, generation);
     }
     Response::from_parts(parts, with_token(&state, body, token_slot))

@@ -10,7 +10,7 @@ use axum::{
 use time::OffsetDateTime;
 
 use super::{
-    cache::NothingPublicChanged,
+    cache::{CommentsChanged, NothingPublicChanged},
     extract::ClientIp,
     public::{paging, post_age_days, post_page},
 };
@@ -271,7 +271,11 @@ async fn stored(
         }
     };
     let mut response = Redirect::to(&target).into_response();
-    if status != CommentStatus::Approved {
+    if status == CommentStatus::Approved {
+        response
+            .extensions_mut()
+            .insert(CommentsChanged(vec![row.id]));
+    } else {
         response.extensions_mut().insert(NothingPublicChanged);
     }
     if status == CommentStatus::Pending {

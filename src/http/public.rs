@@ -570,7 +570,10 @@ async fn by_path(
             sidebar,
             page: PostView::new(&row, &tz),
         })?;
-        return Ok(Cacheable::for_site(&site).mark(page));
+        // A page shows no comments: a comment anywhere leaves it be.
+        return Ok(Cacheable::for_site(&site)
+            .about_comments_of(row.id)
+            .mark(page));
     }
     let own_ids = comments::own_comment_ids(&headers, &state.secret);
     if let Some(millis) = params.show_comment.as_deref() {
@@ -638,7 +641,9 @@ async fn comment_permalink(
         .unwrap_or(1);
     let target = format!("{}#c{id}", comment_page_url(&path, page));
     // Kept in the page cache like the pages: any change to comments or settings empties it.
-    Ok(Cacheable::for_site(&site).mark(Redirect::to(&target).into_response()))
+    Ok(Cacheable::for_site(&site)
+        .about_comments_of(post_id)
+        .mark(Redirect::to(&target).into_response()))
 }
 
 /// How the blog pages comments, from its settings.
@@ -765,7 +770,7 @@ pub(super) async fn post_page(
         return Ok(response);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    let mut cacheable = Cacheable::for_site(site);
+    let mut cacheable = Cacheable::for_site(site).about_comments_of(row.id);
     if let Policy::ModerateAfter(_) = policy {
         // The form's "held for moderation" notice depends on the post's age in whole days.
         let days = post_age_days(row.published_at) + 1;

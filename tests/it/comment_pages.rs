@@ -282,3 +282,51 @@ async fn a_cached_permalink_follows_its_comment_when_new_threads_push_it_back(po
     .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER);
 }
+
+#[sqlx::test]
+async fn approving_a_comment_keeps_the_other_posts_pages_cached(pool: PgPool) {
+    let (a, a_path) = add_post(&pool, Post::published("Busy post", at(0))).await;
+    let (_, b_path) = add_post(&pool, Post::published("Quiet post", at(1))).await;
+    let held = add_comment(
+        &pool,
+        a,
+        "Pat",
+        "Waiting for a moderator.",
+        "pending",
+        at(2),
+    )
+    .await;
+    let (state, app) = crate::common::cached_app(&pool).await;
+    let editor = crate::common::user_session(&app, &pool, "editor").await;
+    for path in [&a_path, &b_path, &"/".to_owned()] {
+        get(&app, path).await;
+    }
+    let hits = state.pages.hits();
+    get(&app, &b_path).await;
+    assert_eq!(state.pages.hits(), hits + 1, "the quiet post is cached");
+
+    let done = editor
+        .post(
+            &app,
+            "/admin/comments/moderate",
+            &[("one", &format!("approve:{held}"))],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    // Another process hears of it too; here the change is seen at once.
+    let busy = get(&app, &a_path).await;
+    assert!(busy.text().contains("Waiting for a moderator."));
+    let hits = state.pages.hits();
+    get(&app, &b_path).await;
+    assert_eq!(
+        state.pages.hits(),
+        hits + 1,
+        "the quiet post is still cached"
+    );
+    get(&app, "/").await;
+    assert_eq!(
+        state.pages.hits(),
+        hits + 1,
+        "the home page (it counts comments) was rendered again"
+    );
+}

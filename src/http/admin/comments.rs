@@ -121,6 +121,7 @@ async fn moderate(
         _ => return Err(AppError::BadRequest("Unknown action.")),
     };
     let mut tx = state.db.begin().await?;
+    let posts = db::comments::posts_of(&mut *tx, &ids).await?;
     let changed = match status {
         Some(status) => {
             let changed = db::comments::set_status(&mut *tx, &ids, status).await?;
@@ -133,7 +134,13 @@ async fn moderate(
     };
     tx.commit().await?;
     let tab = CommentStatus::parse(&form.tab).unwrap_or(CommentStatus::Pending);
-    Ok(Redirect::to(&format!("/admin/comments?status={tab}&done={changed}")).into_response())
+    let mut response =
+        Redirect::to(&format!("/admin/comments?status={tab}&done={changed}")).into_response();
+    // Only those posts' pages (and the listings and feeds) are forgotten.
+    response
+        .extensions_mut()
+        .insert(crate::http::cache::CommentsChanged(posts));
+    Ok(response)
 }
 
 async fn edit_page(
