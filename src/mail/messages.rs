@@ -391,3 +391,67 @@ pub fn digest(
         },
     )
 }
+
+/// What a user is told when their password was right but the second step then failed.
+pub struct SignInAlert<'a> {
+    pub blog_title: &'a str,
+    pub base_url: &'a str,
+    /// "a wrong authenticator code", ...
+    pub what: &'a str,
+    pub when: &'a str,
+    pub device: &'a str,
+    pub address: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/sign_in_alert.txt")]
+struct SignInAlertText<'a> {
+    blog_title: &'a str,
+    base_url: &'a str,
+    what: &'a str,
+    when: &'a str,
+    device: &'a str,
+    address: &'a str,
+    account_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/sign_in_alert.html")]
+struct SignInAlertHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    what: &'a str,
+    when: &'a str,
+    device: &'a str,
+    address: &'a str,
+    account_url: &'a str,
+}
+
+/// "Your password was used, then a wrong code": the password is known to whoever it was.
+pub fn sign_in_alert(a: &SignInAlert<'_>) -> Result<Rendered, askama::Error> {
+    let subject = format!("A sign-in to {} stopped at the second step", a.blog_title);
+    let account_url = format!("{}/admin/account", a.base_url);
+    render(
+        subject.clone(),
+        &SignInAlertText {
+            blog_title: a.blog_title,
+            base_url: a.base_url,
+            what: a.what,
+            when: a.when,
+            device: a.device,
+            address: a.address,
+            account_url: &account_url,
+        },
+        &SignInAlertHtml {
+            subject: &subject,
+            blog_title: a.blog_title,
+            base_url: a.base_url,
+            what: a.what,
+            when: a.when,
+            device: a.device,
+            address: a.address,
+            account_url: &account_url,
+        },
+    )
+}

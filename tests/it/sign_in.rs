@@ -690,3 +690,38 @@ async fn an_admin_removes_the_second_steps_of_someone_who_lost_their_phone(pool:
     // The password alone signs her in again.
     log_in(&app, "ann@example.test").await;
 }
+
+#[sqlx::test]
+async fn a_failed_second_step_after_a_right_password_is_told_to_the_owner(pool: PgPool) {
+    let sink = crate::common::mail::MailSink::start();
+    let app = crate::common::app_with(
+        &pool,
+        folio::config::Config {
+            mail: Some(sink.config()),
+            ..folio::config::Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    // The app runs on the system clock; an unmoved test clock reads the same time.
+    let clock = TestClock::default();
+    add_user(&pool, "ann@example.test", "Ann", "author").await;
+    let session = log_in(&app, "ann@example.test").await;
+    set_up_app(&app, &session, &clock).await;
+
+    let pending = password_step(&app, "ann@example.test").await;
+    let wrong = second_step(&app, &pending, "not-a-code").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    second_step(&app, &pending, "still-not-a-code").await;
+    let mails = sink.wait_for(1).await;
+    let alert = &mails[0];
+    assert_eq!(alert.rcpt_tos, ["ann@example.test"]);
+    assert!(alert.subject().contains("stopped at the second step"));
+    assert!(
+        alert.text.contains("someone knows your password"),
+        "{}",
+        alert.text
+    );
+    assert!(alert.text.contains("http://blog.test/admin/account"));
+    // One message for the whole sign-in, however many wrong codes follow.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(sink.received().len(), 1);
+}

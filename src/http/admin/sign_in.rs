@@ -27,6 +27,7 @@ use crate::{
     domain::{device, role::Role, text},
     error::{AppError, PlainErrorBody},
     http::{cache::NothingPublicChanged, cookies, extract::ClientIp, render},
+    render::dates,
     state::AppState,
     views::admin::{AdminLayout, SecondStepPage},
 };
@@ -258,6 +259,9 @@ async fn second_step(
         Ok(()) => true,
         Err(reused) => {
             let left = db::sign_in::pending_failed(&state.db, &hash).await?;
+            if left == db::sign_in::PENDING_FAILURES - 1 {
+                alert(&state, &user, &device, "a wrong code").await?;
+            }
             if left == 0 {
                 return Ok(back_to_login(&state));
             }
@@ -283,6 +287,31 @@ async fn second_step(
         return Ok(response);
     }
     Ok(back_to_login(&state))
+}
+
+/// Tells the account's owner, by mail, that their password was right but the second step then
+/// failed: whoever it was knows the password. Once per pending sign-in (at its first failure).
+async fn alert(state: &AppState, user: &User, device: &Device, what: &str) -> Result<(), AppError> {
+    if state.mailer.is_none() {
+        return Ok(());
+    }
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let when = dates::date_and_time(&dates::zoned(state.clock.now(), &tz));
+    let message = crate::mail::messages::sign_in_alert(&crate::mail::messages::SignInAlert {
+        blog_title: &settings.title,
+        base_url: &state.config.base_url,
+        what,
+        when: &when,
+        device: &device::describe(&device.user_agent),
+        address: if device.address.is_empty() {
+            "unknown"
+        } else {
+            &device.address
+        },
+    })?;
+    crate::mail::notify::queue(&state.db, "sign_in_alert", &user.email, &message, None).await?;
+    Ok(())
 }
 
 /// Checks a typed code: six digits are an authenticator code (accepted once), anything else a
@@ -468,6 +497,11 @@ async fn second_step_passkey_finish(
     };
     if !verified {
         let left = db::sign_in::pending_failed(&state.db, &hash).await?;
+        if left == db::sign_in::PENDING_FAILURES - 1
+            && let Some(user) = db::users::find(&state.db, found.user_id).await?
+        {
+            alert(&state, &user, &device, "a passkey that was not accepted").await?;
+        }
         return Ok(refused(
             StatusCode::UNAUTHORIZED,
             if left == 0 {
