@@ -6,10 +6,27 @@
 -- re-parented; an import, which sets many parents in one statement, renumbers afterwards.
 alter table comments add column thread_id bigint;
 
+-- A comment's `updated_at` says when it was edited (feeds and exports show it): filing it in a
+-- thread is no edit.
+create function set_comment_updated_at() returns trigger language plpgsql as $$
+begin
+    if (to_jsonb(new) - 'thread_id' - 'updated_at')
+       is distinct from (to_jsonb(old) - 'thread_id' - 'updated_at') then
+        new.updated_at := now();
+    end if;
+    return new;
+end
+$$;
+drop trigger comments_updated_at on comments;
+create trigger comments_updated_at before update on comments
+    for each row execute function set_comment_updated_at();
+
 create function comment_thread_of_parent() returns trigger language plpgsql as $$
 begin
+    -- `for share` waits for a renumbering of the parent's thread in progress (a first comment
+    -- deleted for good), so a reply is never filed under the thread its parent just left.
     new.thread_id := coalesce(
-        (select p.thread_id from comments p where p.id = new.parent_id),
+        (select p.thread_id from comments p where p.id = new.parent_id for share),
         new.id);
     return new;
 end

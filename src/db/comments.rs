@@ -164,14 +164,15 @@ pub async fn page_of(
     Ok(rank.map(|rank| paging.page_of_rank(rank)))
 }
 
-/// Where a comment permalink leads: the approved comment's post, if readers can see it.
+/// Where a comment permalink leads: the comment's post, if readers can see it (the comment
+/// itself may have been moderated away since the link was made).
 pub async fn permalink_post(
     db: &PgPool,
     comment_id: i64,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select p.id, p.path from comments c join posts p on p.id = c.post_id
-           where c.id = $1 and c.status = 'approved' and post_visible(p.status, p.published_at)"#,
+           where c.id = $1 and post_visible(p.status, p.published_at)"#,
         comment_id
     )
     .fetch_optional(db)
@@ -185,8 +186,8 @@ pub async fn at_millis(db: &PgPool, post_id: i64, millis: i64) -> Result<Option<
     sqlx::query_scalar!(
         r#"select id from comments
            where post_id = $1 and status = 'approved'
-             and created_at >= to_timestamp($2 / 1000) - interval '1 millisecond'
-             and created_at <= to_timestamp($2 / 1000) + interval '1 millisecond'
+             and created_at >= to_timestamp($2::float8 / 1000) - interval '1 millisecond'
+             and created_at <= to_timestamp($2::float8 / 1000) + interval '1 millisecond'
            order by id limit 1"#,
         post_id,
         millis as f64

@@ -151,7 +151,10 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .copied()
         .filter(|_| {
             method == Method::GET
-                && (response.status() == StatusCode::OK || response.status().is_redirection())
+                && matches!(
+                    response.status().as_u16(),
+                    200 | 301 | 302 | 303 | 307 | 308
+                )
                 && !response.headers().contains_key(header::SET_COOKIE)
                 && state.pages.is_active()
         });

@@ -582,7 +582,7 @@ async fn by_path(
         let page = match millis.parse::<i64>() {
             Ok(millis) => match db::comments::at_millis(&state.db, row.id, millis).await? {
                 Some(id) => {
-                    db::comments::page_of(&state.db, row.id, id, &[], paging(settings)).await?
+                    db::comments::page_of(&state.db, row.id, id, &own_ids, paging(settings)).await?
                 }
                 None => None,
             },
@@ -594,7 +594,7 @@ async fn by_path(
     let comment_page = match params.comment_page.as_deref() {
         None => 1,
         Some(text) => match text.parse::<i64>() {
-            Ok(page) if page >= 1 => {
+            Ok(page) if (1..=MAX_COMMENT_PAGE).contains(&page) => {
                 // One address per page: `commentPage=1` is the post itself, `=02` is `=2`.
                 if page == 1 || text != page.to_string() {
                     let canonical = comment_page_url(&row.path, page);
@@ -606,12 +606,20 @@ async fn by_path(
         },
     };
     let mut form = CommentFormView::default();
+    let mut comment_page = comment_page;
     if let Some(id) = params
         .reply
         .as_deref()
         .and_then(|id| id.parse::<i64>().ok())
     {
         form.parent = id.to_string();
+        // "Reply" from an old link or another page: the page that shows the comment answered.
+        if params.comment_page.is_none()
+            && let Some(page) =
+                db::comments::page_of(&state.db, row.id, id, &own_ids, paging(settings)).await?
+        {
+            comment_page = page;
+        }
     }
     post_page(
         &state,
@@ -625,21 +633,33 @@ async fn by_path(
     .await
 }
 
+/// No post has this many comment pages; a larger number is not a page (and no arithmetic on it
+/// can overflow).
+const MAX_COMMENT_PAGE: i64 = 1_000_000;
+
 /// A comment's lasting address (feeds, mail and the admin link to it): to the comment page
 /// that holds it now, which moves as threads are added when the newest come first.
 async fn comment_permalink(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
     let Some((post_id, path)) = db::comments::permalink_post(&state.db, id).await? else {
         return Err(AppError::NotFound);
     };
+    // The reader's own held comments move pages for them (their pages are made for them and
+    // never cached; nor is this answer, for them).
+    let own_ids = comments::own_comment_ids(&headers, &state.secret);
     let site = state.site().await?;
-    let page = db::comments::page_of(&state.db, post_id, id, &[], paging(&site.settings))
-        .await?
-        .unwrap_or(1);
-    let target = format!("{}#c{id}", comment_page_url(&path, page));
+    let target =
+        match db::comments::page_of(&state.db, post_id, id, &own_ids, paging(&site.settings))
+            .await?
+        {
+            Some(page) => format!("{}#c{id}", comment_page_url(&path, page)),
+            // Not shown any more (moderated away since the link was made): the post itself.
+            None => path,
+        };
     // Kept in the page cache like the pages: any change to comments or settings empties it.
     Ok(Cacheable::for_site(&site)
         .about_comments_of(post_id)
@@ -711,10 +731,12 @@ pub(super) async fn post_page(
     )?;
     let pages = paging.pages(threads);
     if comment_page > pages {
-        return Err(AppError::NotFound);
+        // A link from when there were more pages (or from Blogger, which paged otherwise).
+        return Ok(Redirect::to(&comment_page_url(&row.path, pages)).into_response());
     }
     let pager = CommentPager::new(&row.path, comment_page, pages, paging.newest_first);
     let here = comment_page_url(&row.path, comment_page);
+    form.here.clone_from(&here);
     if comment_page > 1 {
         // Each comment page is a page of its own to search engines and to the reader's history.
         layout.page_title = format!("{} (comments, page {comment_page})", layout.page_title);

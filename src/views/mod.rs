@@ -424,6 +424,8 @@ impl CommentPager {
 #[derive(Debug, Clone, Default)]
 pub struct CommentFormView {
     pub action: String,
+    /// The comment page the form is on ("Cancel reply" stays there).
+    pub here: String,
     pub token: String,
     pub name: String,
     pub email: String,

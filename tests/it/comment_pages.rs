@@ -98,10 +98,22 @@ async fn threads_are_paged_whole_oldest_first_with_links_between_pages(pool: PgP
         assert_eq!(page.status, StatusCode::PERMANENT_REDIRECT, "{asked}");
         assert_eq!(page.header("location"), location);
     }
-    for missing in ["4", "0", "-1", "two"] {
+    // A page past the last (an old link, or Blogger's own paging): the last page.
+    let past = get(&app, &format!("{path}?commentPage=4")).await;
+    assert_eq!(past.status, StatusCode::SEE_OTHER);
+    assert_eq!(past.header("location"), format!("{path}?commentPage=3"));
+    for missing in ["0", "-1", "two", "9223372036854775807"] {
         let page = get(&app, &format!("{path}?commentPage={missing}")).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{missing}");
     }
+    // "Reply" from an old link without the page: the page that shows the comment answered,
+    // and "Cancel reply" stays there.
+    let replying = get(&app, &format!("{path}?reply={}", ids[4])).await;
+    assert_eq!(commenters(&replying), ["Eve", "Fay", "Gus"]);
+    assert!(replying.text().contains("Replying to Eve"));
+    assert!(replying.body.contains(&format!(
+        r#"href="{path}?commentPage=2#post-a-comment">Cancel reply"#
+    )));
 }
 
 #[sqlx::test]
@@ -141,15 +153,23 @@ async fn a_comment_permalink_lands_on_the_page_that_holds_it(pool: PgPool) {
     set_paging(&pool, 2, true).await;
     let link = get(&app, &format!("/comment/{hal}")).await;
     assert_eq!(link.header("location"), format!("{path}#c{hal}"));
-    // Held comments and unknown ones have no permalink.
+    // A comment not shown (held, or moderated away since the link was made): the post.
     let held: i64 = sqlx::query_scalar("select id from comments where status = 'pending'")
         .fetch_one(&pool)
         .await
         .unwrap();
-    for missing in [held.to_string(), "999999".into(), "x".into()] {
+    let link = get(&app, &format!("/comment/{held}")).await;
+    assert_eq!(link.header("location"), path);
+    for missing in ["999999", "x"] {
         let page = get(&app, &format!("/comment/{missing}")).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{missing}");
     }
+    let edited_before: OffsetDateTime =
+        sqlx::query_scalar("select updated_at from comments where id = $1")
+            .bind(cy)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     // Deleting a thread's first comment for good leaves its replies as threads of their own.
     sqlx::query("update comments set status = 'trash' where id = $1")
         .bind(ids[0])
@@ -167,6 +187,16 @@ async fn a_comment_permalink_lands_on_the_page_that_holds_it(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(thread, ids[1], "Cy now belongs to Bob's thread");
+    let edited_after: OffsetDateTime =
+        sqlx::query_scalar("select updated_at from comments where id = $1")
+            .bind(cy)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        edited_after, edited_before,
+        "filing a comment in a thread is no edit"
+    );
     let _ = post;
 }
 
@@ -329,4 +359,23 @@ async fn approving_a_comment_keeps_the_other_posts_pages_cached(pool: PgPool) {
         hits + 1,
         "the home page (it counts comments) was rendered again"
     );
+}
+
+#[sqlx::test]
+async fn a_feeds_304_is_never_served_to_the_next_reader(pool: PgPool) {
+    add_post(&pool, Post::published("Fed", at(0))).await;
+    let (_, app) = crate::common::cached_app(&pool).await;
+    let feed = get(&app, "/feeds/posts/default").await;
+    let modified = feed.header("last-modified").to_owned();
+    assert!(!modified.is_empty());
+    let conditional = crate::common::get_with(
+        &app,
+        "/feeds/posts/default",
+        &[("if-modified-since", &modified)],
+    )
+    .await;
+    assert_eq!(conditional.status, StatusCode::NOT_MODIFIED);
+    let plain = get(&app, "/feeds/posts/default").await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.body.contains("<feed"), "a whole feed: {}", plain.body);
 }
