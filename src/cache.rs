@@ -41,6 +41,9 @@ pub struct CachedPage {
     /// The one post whose comments this page shows (a post's page, a comment permalink):
     /// a change to another post's comments leaves it be.
     pub comments_of: Option<i64>,
+    /// The body compressed once, when it is the same for every reader (no form token in it):
+    /// a browser that asks for brotli or gzip gets these bytes as they are.
+    pub encoded: Encoded,
     valid_until: Option<OffsetDateTime>,
     stored_at: Instant,
     last_used: AtomicU64,
@@ -61,11 +64,17 @@ impl CachedPage {
         token_slot: Option<TokenSlot>,
         valid_until: Option<OffsetDateTime>,
     ) -> Self {
+        let encoded = if token_slot.is_none() && compressible(&headers, &body) {
+            Encoded::of(&body)
+        } else {
+            Encoded::default()
+        };
         Self {
             status,
             headers,
             body,
             comments_of: None,
+            encoded,
             token_slot,
             valid_until,
             stored_at: Instant::now(),
@@ -87,7 +96,70 @@ impl CachedPage {
     }
 
     fn cost(&self, key: &str) -> usize {
-        self.body.len() + key.len() + ENTRY_OVERHEAD
+        self.body.len() + self.encoded.len() + key.len() + ENTRY_OVERHEAD
+    }
+}
+
+/// Bodies smaller than this are sent as they are (compression would save a packet at most).
+const MIN_COMPRESSED: usize = 1024;
+
+/// Text worth compressing: pages, feeds, sitemaps.
+fn compressible(headers: &HeaderMap, body: &[u8]) -> bool {
+    let kind = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    body.len() >= MIN_COMPRESSED
+        && (kind.starts_with("text/")
+            || kind.starts_with("application/atom+xml")
+            || kind.starts_with("application/rss+xml")
+            || kind.starts_with("application/xml")
+            || kind.starts_with("application/json"))
+}
+
+/// A body's compressed variants.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    pub br: Option<Bytes>,
+    pub gzip: Option<Bytes>,
+}
+
+/// Brotli quality 5 and gzip level 6: measured on a 100 KB post page, about 1.5 ms and 1 ms,
+/// within a few per cent of the sizes the slowest levels reach (a miss pays this once).
+const BROTLI_QUALITY: u32 = 5;
+const BROTLI_WINDOW: u32 = 22;
+const GZIP_LEVEL: u32 = 6;
+
+impl Encoded {
+    pub fn of(body: &[u8]) -> Self {
+        use std::io::Write;
+        let br = {
+            let mut writer = brotli::CompressorWriter::new(
+                Vec::with_capacity(body.len() / 4),
+                4096,
+                BROTLI_QUALITY,
+                BROTLI_WINDOW,
+            );
+            writer.write_all(body).ok().map(|()| writer.into_inner())
+        };
+        let gzip = {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 3),
+                flate2::Compression::new(GZIP_LEVEL),
+            );
+            encoder
+                .write_all(body)
+                .ok()
+                .and_then(|()| encoder.finish().ok())
+        };
+        Self {
+            br: br.map(Bytes::from),
+            gzip: gzip.map(Bytes::from),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.br.as_ref().map_or(0, Bytes::len) + self.gzip.as_ref().map_or(0, Bytes::len)
     }
 }
 

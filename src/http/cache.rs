@@ -247,10 +247,73 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
     {
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    let mut response = Response::new(with_token(state, page.body.clone(), page.token_slot));
+    let (body, encoding) = match accepted_encoding(request_headers) {
+        Some(Encoding::Br) if page.encoded.br.is_some() => (page.encoded.br.clone(), "br"),
+        Some(Encoding::Br | Encoding::Gzip) if page.encoded.gzip.is_some() => {
+            (page.encoded.gzip.clone(), "gzip")
+        }
+        _ => (None, ""),
+    };
+    let mut response = match body {
+        Some(compressed) => Response::new(Body::from(compressed)),
+        None => Response::new(with_token(state, page.body.clone(), page.token_slot)),
+    };
     *response.status_mut() = page.status;
     *response.headers_mut() = page.headers.clone();
+    if page.encoded.br.is_some() || page.encoded.gzip.is_some() {
+        // Every answer for this address depends on the header, the plain one too.
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if !encoding.is_empty() {
+        // Compressed once already: the compression layer leaves a response with an encoding.
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
     response
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Br,
+    Gzip,
+}
+
+/// What the client takes, of what the cache keeps: brotli before gzip unless gzip is
+/// preferred by its weight; None for identity (nothing named, `q=0`, or a header unreadable).
+fn accepted_encoding(headers: &HeaderMap) -> Option<Encoding> {
+    let (mut br, mut gzip, mut any) = (None::<f32>, None::<f32>, None::<f32>);
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(text) = value.to_str() else {
+            return None;
+        };
+        for item in text.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut weight = 1.0_f32;
+            for parameter in parts {
+                if let Some(q) = parameter.trim().strip_prefix("q=") {
+                    weight = q.trim().parse().unwrap_or(0.0);
+                }
+            }
+            match name.as_str() {
+                "br" => br = Some(weight),
+                "gzip" | "x-gzip" => gzip = Some(weight),
+                "*" => any = Some(weight),
+                _ => {}
+            }
+        }
+    }
+    let br = br.or(any).unwrap_or(0.0);
+    let gzip = gzip.or(any).unwrap_or(0.0);
+    match (br > 0.0, gzip > 0.0) {
+        (true, true) if gzip > br => Some(Encoding::Gzip),
+        (true, _) => Some(Encoding::Br),
+        (false, true) => Some(Encoding::Gzip),
+        (false, false) => None,
+    }
 }
 
 fn with_token(state: &AppState, body: Bytes, slot: Option<TokenSlot>) -> Body {
@@ -292,5 +355,34 @@ mod tests {
             "/search?updated-max=2021-01-01T00:00:00Z&max-results=5"
         );
         assert_eq!(key("/2021/09/a.html?reply=3"), "/2021/09/a.html?reply=3");
+    }
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::*;
+
+    fn accept(value: &str) -> Option<Encoding> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        accepted_encoding(&headers)
+    }
+
+    #[test]
+    fn reads_what_browsers_and_odd_clients_send() {
+        assert_eq!(accept("gzip, deflate, br, zstd"), Some(Encoding::Br));
+        assert_eq!(accept("gzip, deflate"), Some(Encoding::Gzip));
+        assert_eq!(accept("br;q=0, gzip"), Some(Encoding::Gzip));
+        assert_eq!(accept("gzip;q=1.0, br;q=0.5"), Some(Encoding::Gzip));
+        assert_eq!(accept("identity;q=1, *;q=0"), None);
+        assert_eq!(accept("*"), Some(Encoding::Br));
+        assert_eq!(accept("deflate, zstd"), None);
+        assert_eq!(accept("br;q=nonsense"), None);
+        assert_eq!(accept(",,;;=="), None);
+        assert_eq!(accept(""), None);
+        assert_eq!(accepted_encoding(&HeaderMap::new()), None);
     }
 }

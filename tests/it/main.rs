@@ -9,6 +9,7 @@ mod comment_pages;
 mod comments;
 mod demo;
 mod discovery;
+mod encoding;
 mod gates;
 mod import;
 mod mail;

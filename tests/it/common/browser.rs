@@ -89,6 +89,33 @@ pub async fn serve_on_localhost(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
     serve_as(pool, None, Some("localhost")).await
 }
 
+/// `serve` with the page cache on, once it is listening: what readers of a running blog get.
+pub async fn serve_cached(pool: &PgPool) -> (SocketAddr, folio::AppState) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config {
+        page_cache_bytes: 4 << 20,
+        ..Config::with_base_url(&format!("http://{addr}"))
+    };
+    let limits = folio::http::serve::Limits {
+        client_timeout: config.client_timeout,
+        per_address: Some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
+    };
+    let state = AppState::new(pool.clone(), config, secret());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !state.pages.is_active() {
+        assert!(Instant::now() < deadline, "the page cache never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::spawn(folio::http::serve::serve(
+        listener,
+        folio::app(state.clone()),
+        limits,
+        std::future::pending(),
+    ));
+    (addr, state)
+}
+
 async fn serve_as(
     pool: &PgPool,
     mail: Option<folio::mail::MailConfig>,

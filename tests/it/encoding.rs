@@ -1,0 +1,147 @@
+//! Pages kept compressed: a cached page is sent brotli- or gzip-compressed as the browser asks,
+//! from bytes compressed once, and every encoding decodes to the very page.
+
+use std::io::Read;
+
+use axum::http::StatusCode;
+use sqlx::PgPool;
+use time::{Duration, OffsetDateTime};
+
+use crate::common::{Post, add_post, cached_app, get_with};
+
+const BROWSER: &str = "gzip, deflate, br, zstd";
+
+fn brotli_decoded(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    brotli::Decompressor::new(bytes, 4096)
+        .read_to_string(&mut out)
+        .expect("valid brotli");
+    out
+}
+
+fn gzip_decoded(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+/// The raw bytes of a response (the test client does not decode).
+async fn raw(
+    app: &axum::Router,
+    uri: &str,
+    accept: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get(uri);
+    if !accept.is_empty() {
+        request = request.header("accept-encoding", accept);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, bytes.to_vec())
+}
+
+#[sqlx::test]
+async fn cached_pages_go_out_compressed_once_in_the_encoding_asked_for(pool: PgPool) {
+    for n in 0..12 {
+        add_post(
+            &pool,
+            Post::published(
+                &format!("Garden notes {n}"),
+                OffsetDateTime::now_utc() - Duration::days(n + 1),
+            )
+            .body(
+                "Beans, leeks and the long wait for spring. "
+                    .repeat(20)
+                    .as_str(),
+            ),
+        )
+        .await;
+    }
+    let (state, app) = cached_app(&pool).await;
+    let plain = get_with(&app, "/", &[]).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    for uri in ["/", "/feeds/posts/default"] {
+        // The first answer is rendered (and compressed by the layer), the next from the cache.
+        raw(&app, uri, BROWSER).await;
+        let hits = state.pages.hits();
+        let (status, headers, bytes) = raw(&app, uri, BROWSER).await;
+        assert_eq!(state.pages.hits(), hits + 1, "{uri} from the cache");
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-encoding"], "br", "{uri}");
+        assert_eq!(headers["vary"], "accept-encoding");
+        let identity = raw(&app, uri, "identity;q=1, *;q=0").await;
+        assert!(identity.1.get("content-encoding").is_none());
+        let page = String::from_utf8(identity.2).unwrap();
+        assert_eq!(brotli_decoded(&bytes), page, "{uri}: brotli is the page");
+        let (_, headers, bytes) = raw(&app, uri, "gzip").await;
+        assert_eq!(headers["content-encoding"], "gzip");
+        assert_eq!(gzip_decoded(&bytes), page, "{uri}: gzip is the page");
+        // Nothing accepted that the cache keeps, or a header that makes no sense: plain.
+        for accept in ["", "zstd;q=0.5, deflate", "br;q=nonsense"] {
+            let (status, headers, bytes) = raw(&app, uri, accept).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(headers.get("content-encoding").is_none(), "{accept:?}");
+            assert_eq!(String::from_utf8(bytes).unwrap(), page);
+        }
+    }
+    assert_eq!(plain.body, {
+        let (_, _, bytes) = raw(&app, "/", "").await;
+        String::from_utf8(bytes).unwrap()
+    });
+}
+
+#[sqlx::test]
+async fn chromium_reads_the_pages_compressed_once(pool: PgPool) {
+    for n in 0..6 {
+        add_post(
+            &pool,
+            Post::published(
+                &format!("Harvest log {n}"),
+                OffsetDateTime::now_utc() - Duration::days(n + 1),
+            )
+            .body(
+                "Squash, onions and a wheelbarrow of compost. "
+                    .repeat(30)
+                    .as_str(),
+            ),
+        )
+        .await;
+    }
+    let (addr, state) = crate::common::browser::serve_cached(&pool).await;
+    let (_driver, browser) = crate::common::browser::start_browser().await;
+    let url = format!("http://{addr}/");
+    browser.goto(&url).await.unwrap();
+    let hits = state.pages.hits();
+    // Chromium asks with `Accept-Encoding: gzip, deflate, br, zstd`: the cached brotli bytes.
+    browser.goto(&url).await.unwrap();
+    assert!(
+        state.pages.hits() > hits,
+        "the second visit came from the cache"
+    );
+    let titles = browser
+        .find_all(fantoccini::Locator::Css("h3.post-title"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for title in titles {
+        seen.push(title.text().await.unwrap());
+    }
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("Harvest log 0"),
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 6);
+    browser.close().await.unwrap();
+}
