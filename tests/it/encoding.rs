@@ -145,3 +145,133 @@ async fn chromium_reads_the_pages_compressed_once(pool: PgPool) {
     assert_eq!(seen.len(), 6);
     browser.close().await.unwrap();
 }
+
+/// The comment form's token in a page.
+fn token_in(page: &str) -> String {
+    let start = page
+        .find(r#"name="token" value=""#)
+        .expect("a comment form")
+        + 20;
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
+}
+
+#[sqlx::test]
+async fn a_cached_post_page_is_gzip_stitched_around_each_readers_own_token(pool: PgPool) {
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Seed swap", OffsetDateTime::now_utc() - Duration::days(1)).body(
+            "Bring seeds, take seeds, talk about tomatoes. "
+                .repeat(40)
+                .as_str(),
+        ),
+    )
+    .await;
+    let (state, app, clock) = crate::common::cached_app_with_clock(&pool).await;
+    let plain = get_with(&app, &path, &[]).await;
+    let hits = state.pages.hits();
+    let (_, headers, first) = raw(&app, &path, BROWSER).await;
+    assert_eq!(state.pages.hits(), hits + 1, "from the cache");
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["vary"], "accept-encoding");
+    let first = gzip_decoded(&first);
+    clock.advance(5);
+    let (_, _, second) = raw(&app, &path, "br").await;
+    let second = gzip_decoded(&second);
+    let (one, two) = (token_in(&first), token_in(&second));
+    assert_ne!(one, two, "each answer has its own token");
+    // Apart from its token, each answer is the very page.
+    assert_eq!(
+        first.replace(&one, "TOKEN"),
+        plain.body.replace(&token_in(&plain.body), "TOKEN")
+    );
+    assert_eq!(second.replace(&two, "TOKEN"), first.replace(&one, "TOKEN"));
+    // And the token it carries is taken by the comment form.
+    clock.advance(5);
+    let sent = crate::common::post_form(
+        &app,
+        &path,
+        &[
+            ("token", &two),
+            ("name", "Ola"),
+            ("comment", "Swapping beans."),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+}
+
+#[sqlx::test]
+async fn chromium_comments_from_a_stitched_post_page(pool: PgPool) {
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Rain barrels",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        )
+        .body("Two barrels filled in one storm. ".repeat(40).as_str()),
+    )
+    .await;
+    let (addr, state) = crate::common::browser::serve_cached(&pool).await;
+    let (_driver, browser) = crate::common::browser::start_browser().await;
+    let url = format!("http://{addr}{path}");
+    browser.goto(&url).await.unwrap();
+    let hits = state.pages.hits();
+    browser.goto(&url).await.unwrap();
+    assert!(
+        state.pages.hits() > hits,
+        "the page came from the cache, gzip stitched"
+    );
+    // The form token must be three seconds old.
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    use fantoccini::Locator;
+    browser
+        .find(Locator::Id("comment-name"))
+        .await
+        .unwrap()
+        .send_keys("Rosa")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("comment-body"))
+        .await
+        .unwrap()
+        .send_keys("Ours overflowed by noon.")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(
+            "#post-a-comment form button[type=submit], form[action] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = browser
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        if text.contains("Ours overflowed by noon.")
+            && browser
+                .current_url()
+                .await
+                .unwrap()
+                .fragment()
+                .is_some_and(|f| f.starts_with('c'))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the comment was not taken: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.close().await.unwrap();
+}
