@@ -5,13 +5,16 @@
 -- replies (its own id for a top-level comment). Kept by a trigger as comments are written and
 -- re-parented; an import, which sets many parents in one statement, renumbers afterwards.
 alter table comments add column thread_id bigint;
+-- When the thread began (its top-level comment's time): threads are ranked by it, then by their
+-- number, so a comment's page is a count along an index rather than a sort of every thread.
+alter table comments add column thread_started_at timestamptz;
 
 -- A comment's `updated_at` says when it was edited (feeds and exports show it): filing it in a
 -- thread is no edit.
 create function set_comment_updated_at() returns trigger language plpgsql as $$
 begin
-    if (to_jsonb(new) - 'thread_id' - 'updated_at')
-       is distinct from (to_jsonb(old) - 'thread_id' - 'updated_at') then
+    if (to_jsonb(new) - 'thread_id' - 'thread_started_at' - 'updated_at')
+       is distinct from (to_jsonb(old) - 'thread_id' - 'thread_started_at' - 'updated_at') then
         new.updated_at := now();
     end if;
     return new;
@@ -25,37 +28,46 @@ create function comment_thread_of_parent() returns trigger language plpgsql as $
 begin
     -- `for share` waits for a renumbering of the parent's thread in progress (a first comment
     -- deleted for good), so a reply is never filed under the thread its parent just left.
-    new.thread_id := coalesce(
-        (select p.thread_id from comments p where p.id = new.parent_id for share),
-        new.id);
+    select p.thread_id, p.thread_started_at into new.thread_id, new.thread_started_at
+    from comments p where p.id = new.parent_id for share;
+    if new.thread_id is null then
+        new.thread_id := new.id;
+        new.thread_started_at := new.created_at;
+    end if;
     return new;
 end
 $$;
 
-create trigger comments_thread before insert or update of parent_id on comments
+create trigger comments_thread before insert or update of parent_id, created_at on comments
     for each row execute function comment_thread_of_parent();
 
 -- The threads of a post's comments (all posts' when null) from their chains of parents: after
 -- an import (loops were cut by then), and after a top-level comment is deleted for good (its
 -- replies become threads of their own).
 create function renumber_comment_threads(p_post_id bigint) returns void language sql as $$
-    with recursive tree (id, root, depth) as (
-        select id, id, 1 from comments
+    with recursive tree (id, root, started, depth) as (
+        select id, id, created_at, 1 from comments
         where parent_id is null and (p_post_id is null or post_id = p_post_id)
         union all
-        select c.id, t.root, t.depth + 1
+        select c.id, t.root, t.started, t.depth + 1
         from comments c join tree t on c.parent_id = t.id
         where t.depth < 10000
     )
-    update comments c set thread_id = tree.root
-    from tree where tree.id = c.id and c.thread_id is distinct from tree.root
+    update comments c set thread_id = tree.root, thread_started_at = tree.started
+    from tree
+    where tree.id = c.id
+      and (c.thread_id is distinct from tree.root
+           or c.thread_started_at is distinct from tree.started)
 $$;
 
 select renumber_comment_threads(null);
 -- A reply whose chain never reaches a top-level comment (none should exist) is its own thread.
-update comments set thread_id = id where thread_id is null;
+update comments set thread_id = id, thread_started_at = created_at where thread_id is null;
 alter table comments alter column thread_id set not null;
+alter table comments alter column thread_started_at set not null;
 create index comments_post_thread_idx on comments (post_id, thread_id);
+create index comments_post_thread_order_idx on comments (post_id, thread_started_at, thread_id)
+    where status = 'approved';
 create index comments_parent_idx on comments (parent_id) where parent_id is not null;
 
 -- How many threads a comment page holds, and which come first.

@@ -76,14 +76,13 @@ pub async fn page_for_post(
     let last = page * paging.threads_per_page;
     let threads = sqlx::query!(
         r#"with threads as (
-               select thread_id, min(created_at) as started, min(id) as first_id
+               select distinct thread_id, thread_started_at
                from comments
                where post_id = $1
                  and (status = 'approved' or (status = 'pending' and id = any($2)))
-               group by thread_id
            ), ranked as (
                select thread_id,
-                      row_number() over (order by started, first_id) as oldest_rank,
+                      row_number() over (order by thread_started_at, thread_id) as oldest_rank,
                       count(*) over () as total
                from threads
            ), placed as (
@@ -136,32 +135,67 @@ pub async fn page_of(
     own_ids: &[i64],
     paging: Paging,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let rank = sqlx::query_scalar!(
-        r#"with threads as (
-               select thread_id, min(created_at) as started, min(id) as first_id
-               from comments
-               where post_id = $1
-                 and (status = 'approved' or (status = 'pending' and id = any($3)))
-               group by thread_id
-           ), ranked as (
-               select thread_id,
-                      row_number() over (order by started, first_id) as oldest_rank,
-                      count(*) over () as total
-               from threads
-           )
-           select case when $4 then r.total - r.oldest_rank + 1 else r.oldest_rank end as "rank!"
-           from ranked r
-           join comments c on c.thread_id = r.thread_id
-           where c.id = $2 and c.post_id = $1
-             and (c.status = 'approved' or (c.status = 'pending' and c.id = any($3)))"#,
+    // The threads shown ahead of this one, counted along the thread-order index: threads begun
+    // earlier (later, newest first), a thread's number breaking ties, as `page_for_post` ranks.
+    let ahead = if paging.newest_first {
+        sqlx::query_scalar!(
+            r#"with target as (
+                   select thread_id, thread_started_at from comments
+                   where id = $2 and post_id = $1
+                     and (status = 'approved' or (status = 'pending' and id = any($3)))
+               )
+               select count(distinct s.thread_id) as "ahead!" from target t, lateral (
+                   select c.thread_id from comments c
+                   where c.post_id = $1 and c.status = 'approved'
+                     and (c.thread_started_at, c.thread_id) > (t.thread_started_at, t.thread_id)
+                   union all
+                   select c.thread_id from comments c
+                   where c.id = any($3) and c.post_id = $1 and c.status = 'pending'
+                     and (c.thread_started_at, c.thread_id) > (t.thread_started_at, t.thread_id)
+               ) s
+               group by t.thread_id"#,
+            post_id,
+            comment_id,
+            own_ids
+        )
+        .fetch_optional(db)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            r#"with target as (
+                   select thread_id, thread_started_at from comments
+                   where id = $2 and post_id = $1
+                     and (status = 'approved' or (status = 'pending' and id = any($3)))
+               )
+               select count(distinct s.thread_id) as "ahead!" from target t, lateral (
+                   select c.thread_id from comments c
+                   where c.post_id = $1 and c.status = 'approved'
+                     and (c.thread_started_at, c.thread_id) < (t.thread_started_at, t.thread_id)
+                   union all
+                   select c.thread_id from comments c
+                   where c.id = any($3) and c.post_id = $1 and c.status = 'pending'
+                     and (c.thread_started_at, c.thread_id) < (t.thread_started_at, t.thread_id)
+               ) s
+               group by t.thread_id"#,
+            post_id,
+            comment_id,
+            own_ids
+        )
+        .fetch_optional(db)
+        .await?
+    };
+    // A comment with nothing ahead gives no row from the join: it is first.
+    let shown = sqlx::query_scalar!(
+        r#"select exists (select 1 from comments where id = $2 and post_id = $1
+                          and (status = 'approved' or (status = 'pending' and id = any($3))))
+              as "shown!""#,
         post_id,
         comment_id,
-        own_ids,
-        paging.newest_first
+        own_ids
     )
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
-    Ok(rank.map(|rank| paging.page_of_rank(rank)))
+    Ok(shown.then(|| paging.page_of_rank(ahead.unwrap_or(0) + 1)))
 }
 
 /// Where a comment permalink leads: the comment's post, if readers can see it (the comment
