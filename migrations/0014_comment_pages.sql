@@ -66,8 +66,9 @@ update comments set thread_id = id, thread_started_at = created_at where thread_
 alter table comments alter column thread_id set not null;
 alter table comments alter column thread_started_at set not null;
 create index comments_post_thread_idx on comments (post_id, thread_id);
+-- Threads in their order, by their first comments (a comment's page is a count along it).
 create index comments_post_thread_order_idx on comments (post_id, thread_started_at, thread_id)
-    where status = 'approved';
+    include (id) where status = 'approved';
 create index comments_parent_idx on comments (parent_id) where parent_id is not null;
 
 -- How many threads a comment page holds, and which come first.

@@ -135,8 +135,10 @@ pub async fn page_of(
     own_ids: &[i64],
     paging: Paging,
 ) -> Result<Option<i64>, sqlx::Error> {
-    // The threads shown ahead of this one, counted along the thread-order index: threads begun
-    // earlier (later, newest first), a thread's number breaking ties, as `page_for_post` ranks.
+    // The threads shown ahead of this one: threads begun earlier (later, newest first), a
+    // thread's number breaking ties, as `page_for_post` ranks them. Counted by their first
+    // comments along the thread-order index (no sort of every comment), plus the rare thread
+    // shown only through a reply, its first comment held, spam or trash.
     let ahead = if paging.newest_first {
         sqlx::query_scalar!(
             r#"with target as (
@@ -144,16 +146,27 @@ pub async fn page_of(
                    where id = $2 and post_id = $1
                      and (status = 'approved' or (status = 'pending' and id = any($3)))
                )
-               select count(distinct s.thread_id) as "ahead!" from target t, lateral (
-                   select c.thread_id from comments c
-                   where c.post_id = $1 and c.status = 'approved'
-                     and (c.thread_started_at, c.thread_id) > (t.thread_started_at, t.thread_id)
-                   union all
-                   select c.thread_id from comments c
-                   where c.id = any($3) and c.post_id = $1 and c.status = 'pending'
-                     and (c.thread_started_at, c.thread_id) > (t.thread_started_at, t.thread_id)
-               ) s
-               group by t.thread_id"#,
+               select (select count(*) from comments r
+                       where r.post_id = $1 and r.status = 'approved' and r.id = r.thread_id
+                         and (r.thread_started_at, r.thread_id)
+                             > (t.thread_started_at, t.thread_id))
+                    + (select count(*) from comments r
+                       where r.id = any($3) and r.post_id = $1 and r.status = 'pending'
+                         and r.id = r.thread_id
+                         and (r.thread_started_at, r.thread_id)
+                             > (t.thread_started_at, t.thread_id))
+                    + (select count(*) from comments r
+                       where r.post_id = $1 and r.id = r.thread_id
+                         and not (r.status = 'approved'
+                                  or (r.status = 'pending' and r.id = any($3)))
+                         and (r.thread_started_at, r.thread_id)
+                             > (t.thread_started_at, t.thread_id)
+                         and exists (select 1 from comments c
+                                     where c.post_id = $1 and c.thread_id = r.thread_id
+                                       and (c.status = 'approved'
+                                            or (c.status = 'pending' and c.id = any($3)))))
+                      as "ahead!"
+               from target t"#,
             post_id,
             comment_id,
             own_ids
@@ -167,16 +180,27 @@ pub async fn page_of(
                    where id = $2 and post_id = $1
                      and (status = 'approved' or (status = 'pending' and id = any($3)))
                )
-               select count(distinct s.thread_id) as "ahead!" from target t, lateral (
-                   select c.thread_id from comments c
-                   where c.post_id = $1 and c.status = 'approved'
-                     and (c.thread_started_at, c.thread_id) < (t.thread_started_at, t.thread_id)
-                   union all
-                   select c.thread_id from comments c
-                   where c.id = any($3) and c.post_id = $1 and c.status = 'pending'
-                     and (c.thread_started_at, c.thread_id) < (t.thread_started_at, t.thread_id)
-               ) s
-               group by t.thread_id"#,
+               select (select count(*) from comments r
+                       where r.post_id = $1 and r.status = 'approved' and r.id = r.thread_id
+                         and (r.thread_started_at, r.thread_id)
+                             < (t.thread_started_at, t.thread_id))
+                    + (select count(*) from comments r
+                       where r.id = any($3) and r.post_id = $1 and r.status = 'pending'
+                         and r.id = r.thread_id
+                         and (r.thread_started_at, r.thread_id)
+                             < (t.thread_started_at, t.thread_id))
+                    + (select count(*) from comments r
+                       where r.post_id = $1 and r.id = r.thread_id
+                         and not (r.status = 'approved'
+                                  or (r.status = 'pending' and r.id = any($3)))
+                         and (r.thread_started_at, r.thread_id)
+                             < (t.thread_started_at, t.thread_id)
+                         and exists (select 1 from comments c
+                                     where c.post_id = $1 and c.thread_id = r.thread_id
+                                       and (c.status = 'approved'
+                                            or (c.status = 'pending' and c.id = any($3)))))
+                      as "ahead!"
+               from target t"#,
             post_id,
             comment_id,
             own_ids
@@ -184,18 +208,8 @@ pub async fn page_of(
         .fetch_optional(db)
         .await?
     };
-    // A comment with nothing ahead gives no row from the join: it is first.
-    let shown = sqlx::query_scalar!(
-        r#"select exists (select 1 from comments where id = $2 and post_id = $1
-                          and (status = 'approved' or (status = 'pending' and id = any($3))))
-              as "shown!""#,
-        post_id,
-        comment_id,
-        own_ids
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(shown.then(|| paging.page_of_rank(ahead.unwrap_or(0) + 1)))
+    // No row: the comment is not shown on the post.
+    Ok(ahead.map(|ahead| paging.page_of_rank(ahead + 1)))
 }
 
 /// Where a comment permalink leads: the comment's post, if readers can see it (the comment

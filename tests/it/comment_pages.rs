@@ -149,6 +149,24 @@ async fn a_comment_permalink_lands_on_the_page_that_holds_it(pool: PgPool) {
     let cy = ids[2];
     let link = get(&app, &format!("/comment/{cy}")).await;
     assert_eq!(link.header("location"), format!("{path}#c{cy}"));
+    // A thread whose first comment is moderated away still shows (its reply), and still counts.
+    sqlx::query("update comments set status = 'trash' where id = $1")
+        .bind(ids[4])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let link = get(&app, &format!("/comment/{hal}")).await;
+    assert_eq!(
+        link.header("location"),
+        format!("{path}?commentPage=3#c{hal}")
+    );
+    let second = get(&app, &format!("{path}?commentPage=2")).await;
+    assert_eq!(commenters(&second), ["Fay", "Gus"]);
+    sqlx::query("update comments set status = 'approved' where id = $1")
+        .bind(ids[4])
+        .execute(&pool)
+        .await
+        .unwrap();
     // Newest first, the same comment is on the first page.
     set_paging(&pool, 2, true).await;
     let link = get(&app, &format!("/comment/{hal}")).await;
