@@ -5,6 +5,8 @@ use super::users::User;
 /// A live session with its user.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
+    /// The session's public number (the account page's list names it).
+    pub id: i64,
     pub user: User,
     pub csrf_token: String,
     /// The session's own key, to tell it from the user's other sessions.
@@ -100,7 +102,8 @@ pub async fn find(
                  and last_seen_at < now() - interval '1 minute'
                returning token_hash
            )
-           select u.id, u.email, u.display_name, u.role, u.disabled, s.csrf_token,
+           select s.id as "session_id!", u.id, u.email, u.display_name, u.role, u.disabled,
+                  s.csrf_token,
                   (select require_second_step from settings where id = 1)
                   and u.role in ('editor', 'admin')
                   and not exists (select 1 from totp_secrets t
@@ -115,6 +118,7 @@ pub async fn find(
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| SessionUser {
+        id: r.session_id,
         user: User {
             id: r.id,
             email: r.email,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Post, TestClock, add_post,
-    browser::{serve, serve_with_mail, start_browser},
+    browser::{serve, serve_with_mail, start_browser, wait_for_text},
 };
 use fantoccini::{Client, Locator};
 use folio::db;
@@ -256,22 +256,6 @@ async fn press(browser: &Client, label: &str) {
         .await
         .unwrap_or_else(|_| panic!("no {label} button"));
     button.click().await.unwrap();
-}
-
-async fn wait_for_text(browser: &Client, text: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        // A page still loading may swap its body under us: that is "not yet".
-        let body = match browser.find(Locator::Css("body")).await {
-            Ok(body) => body.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if body.contains(text) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "never saw {text:?}: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[sqlx::test]

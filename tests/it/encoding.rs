@@ -101,6 +101,24 @@ async fn cached_pages_go_out_compressed_once_in_the_encoding_asked_for(pool: PgP
     });
 }
 
+/// Visits `url` until a visit is answered from the page cache (a change heard while the first
+/// rendering was under way keeps that one out of it); returns the hits before that visit.
+async fn visit_until_cached(
+    browser: &fantoccini::Client,
+    state: &folio::AppState,
+    url: &str,
+) -> u64 {
+    browser.goto(url).await.unwrap();
+    for _ in 0..5 {
+        let hits = state.pages.hits();
+        browser.goto(url).await.unwrap();
+        if state.pages.hits() > hits {
+            return hits;
+        }
+    }
+    state.pages.hits()
+}
+
 #[sqlx::test]
 async fn chromium_reads_the_pages_compressed_once(pool: PgPool) {
     for n in 0..6 {
@@ -121,10 +139,8 @@ async fn chromium_reads_the_pages_compressed_once(pool: PgPool) {
     let (addr, state) = crate::common::browser::serve_cached(&pool).await;
     let (_driver, browser) = crate::common::browser::start_browser().await;
     let url = format!("http://{addr}/");
-    browser.goto(&url).await.unwrap();
-    let hits = state.pages.hits();
     // Chromium asks with `Accept-Encoding: gzip, deflate, br, zstd`: the cached brotli bytes.
-    browser.goto(&url).await.unwrap();
+    let hits = visit_until_cached(&browser, &state, &url).await;
     assert!(
         state.pages.hits() > hits,
         "the second visit came from the cache"
@@ -215,9 +231,7 @@ async fn chromium_comments_from_a_stitched_post_page(pool: PgPool) {
     let (addr, state) = crate::common::browser::serve_cached(&pool).await;
     let (_driver, browser) = crate::common::browser::start_browser().await;
     let url = format!("http://{addr}{path}");
-    browser.goto(&url).await.unwrap();
-    let hits = state.pages.hits();
-    browser.goto(&url).await.unwrap();
+    let hits = visit_until_cached(&browser, &state, &url).await;
     assert!(
         state.pages.hits() > hits,
         "the page came from the cache, gzip stitched"

@@ -572,25 +572,8 @@ async fn an_editor_adds_a_passkey_and_signs_in_with_it_alone_in_chromium(pool: P
     password.clear().await.unwrap();
     password.send_keys(PASSWORD).await.unwrap();
     browser.find(add).await.unwrap().click().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let body = browser
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap_or_default();
-        if body.contains("Your passkey is added") {
-            assert!(body.contains("Test laptop"), "{body}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the passkey was never added: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let body = browser::wait_for_text(&browser, "Your passkey is added").await;
+    assert!(body.contains("Test laptop"), "{body}");
 
     // Signed out, back in with the passkey alone: no address, no password.
     browser

@@ -12,7 +12,10 @@ use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
-use super::{AdminForm, CurrentUser, sign_in::refused};
+use super::{
+    AdminForm, CurrentUser,
+    sign_in::{Device, begin_ceremony, refused},
+};
 use crate::{
     auth::{passkeys, password, session, totp},
     db,
@@ -225,10 +228,7 @@ async fn end_session(
     Path(id): Path<i64>,
     AdminForm { user, .. }: AdminForm<Empty>,
 ) -> Result<Response, AppError> {
-    let current = db::sessions::list_for(&state.db, user.id(), &user.session.token_hash)
-        .await?
-        .into_iter()
-        .any(|s| s.id == id && s.current);
+    let current = id == user.session.id;
     if !db::sessions::delete_one_of(&state.db, user.id(), id).await? {
         // Ended already (elsewhere, or it expired): what was asked is done.
         return Ok(Redirect::to("/admin/account?done=session").into_response());
@@ -433,26 +433,14 @@ async fn passkey_start(
     let (options, ceremony) = webauthn
         .start_passkey_registration(handle, &account.email, &account.display_name, Some(exclude))
         .map_err(|e| anyhow::anyhow!("passkey registration could not start: {e}"))?;
-    let (token, hash) = session::new_token();
-    let stored = serde_json::to_value(&ceremony)
-        .map_err(|e| anyhow::anyhow!("passkey state could not be kept: {e}"))?;
-    let started = db::sign_in::start_ceremony(
-        &state.db,
-        &hash,
+    begin_ceremony(
+        &state,
         "register",
-        Some(user.id()),
-        None,
-        &stored,
-        300,
+        (Some(user.id()), None),
+        &ceremony,
+        options,
     )
-    .await?;
-    if !started {
-        return Ok(refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Too many passkey requests are under way. Try again in a few minutes.",
-        ));
-    }
-    Ok(Json(json!({ "ceremony": token, "options": options })).into_response())
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -467,6 +455,7 @@ struct PasskeyFinishForm {
 
 async fn passkey_finish(
     State(state): State<AppState>,
+    device: Device,
     AdminForm { user, form }: AdminForm<PasskeyFinishForm>,
 ) -> Result<Response, AppError> {
     let Some(webauthn) = state.webauthn.clone() else {
@@ -508,8 +497,9 @@ async fn passkey_finish(
             ));
         }
     };
+    // Unnamed, a passkey is named after the browser that made it.
     let name = if name.is_empty() {
-        device::describe(&user_agent_of(&state, &user).await?)
+        device::describe(&device.user_agent)
     } else {
         name
     };
@@ -530,18 +520,6 @@ async fn passkey_finish(
         ));
     }
     Ok(Json(json!({ "location": "/admin/account?done=passkey" })).into_response())
-}
-
-/// The browser this session signed in with: a passkey without a name is named after it.
-async fn user_agent_of(state: &AppState, user: &CurrentUser) -> Result<String, AppError> {
-    Ok(
-        db::sessions::list_for(&state.db, user.id(), &user.session.token_hash)
-            .await?
-            .into_iter()
-            .find(|s| s.current)
-            .map(|s| s.user_agent)
-            .unwrap_or_default(),
-    )
 }
 
 async fn passkey_remove(

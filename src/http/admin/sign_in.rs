@@ -350,10 +350,6 @@ pub(super) fn refused(status: StatusCode, message: &str) -> Response {
     response
 }
 
-fn ceremony_token() -> (String, Vec<u8>) {
-    session::new_token()
-}
-
 fn no_passkeys() -> Response {
     refused(StatusCode::NOT_FOUND, crate::auth::passkeys::UNAVAILABLE)
 }
@@ -391,15 +387,16 @@ async fn second_step_passkey_start(
     begin_ceremony(&state, "second_step", owner, &ceremony, options).await
 }
 
-/// Keeps the ceremony's state and answers with the browser's options and the ceremony's token.
-async fn begin_ceremony(
+/// Keeps the ceremony's state and answers with the browser's options and the ceremony's token
+/// (a random token, like a session's: only its hash is stored).
+pub(super) async fn begin_ceremony(
     state: &AppState,
     purpose: &str,
     (user_id, client_hash): (Option<i64>, Option<&str>),
     ceremony: &impl serde::Serialize,
     options: impl serde::Serialize,
 ) -> Result<Response, AppError> {
-    let (token, hash) = ceremony_token();
+    let (token, hash) = session::new_token();
     let stored = serde_json::to_value(ceremony)
         .map_err(|e| anyhow::anyhow!("passkey state could not be kept: {e}"))?;
     let started = db::sign_in::start_ceremony(
@@ -415,7 +412,7 @@ async fn begin_ceremony(
     if !started {
         return Ok(refused(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Too many passkey sign-ins were started from here. Try again in a few minutes.",
+            "Too many passkey requests were started from here. Try again in a few minutes.",
         ));
     }
     Ok(Json(json!({ "ceremony": token, "options": options })).into_response())

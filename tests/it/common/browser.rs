@@ -69,6 +69,23 @@ pub async fn start_browser() -> (Driver, Client) {
     (driver, client)
 }
 
+/// Waits (up to 15 s) until the open page's text holds `text`; returns that text.
+pub async fn wait_for_text(browser: &Client, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        // A page still loading may swap its body under us: that is "not yet".
+        let body = match browser.find(fantoccini::Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if body.contains(text) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "never saw {text:?}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Folio on a free port, served by its own connection loop as `folio serve` serves it, with
 /// the clock its comment forms are issued and checked by.
 pub async fn serve(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
