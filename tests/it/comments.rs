@@ -394,6 +394,72 @@ async fn the_same_text_twice_on_a_post_is_refused_as_a_duplicate(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn comments_sent_at_once_keep_the_duplicate_check_and_the_rate_limit(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let from = [("x-forwarded-for", "203.0.113.20")];
+    // With the rate limit off, one address is not serialised, but a double click still stores
+    // the text once.
+    let unlimited = app_with(
+        &pool,
+        Config {
+            trust_proxy: true,
+            comment_rate_limit: 0,
+            ..Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    let same = Comment::new(post_id, "Double Click", "Sent twice by accident.");
+    let fields = same.fields();
+    let sent = futures_util::future::join_all(
+        (0..6).map(|_| post_form(&unlimited, &path, &fields, &from)),
+    )
+    .await;
+    let statuses: Vec<u16> = sent.iter().map(|page| page.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 422).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(stored(&pool).await.len(), 1);
+
+    // With the limit on, a burst from one address cannot slip past it.
+    let limited = app_with(
+        &pool,
+        Config {
+            trust_proxy: true,
+            ..Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    let bodies: Vec<String> = (0..10).map(|n| format!("Burst comment {n}")).collect();
+    let burst: Vec<Comment> = bodies
+        .iter()
+        .map(|body| Comment::new(post_id, "Burst", body))
+        .collect();
+    let burst_fields: Vec<_> = burst.iter().map(Comment::fields).collect();
+    let from = [("x-forwarded-for", "203.0.113.21")];
+    let sent = futures_util::future::join_all(
+        burst_fields
+            .iter()
+            .map(|fields| post_form(&limited, &path, fields, &from)),
+    )
+    .await;
+    let accepted = sent
+        .iter()
+        .filter(|page| page.status == StatusCode::SEE_OTHER)
+        .count();
+    let refused = sent
+        .iter()
+        .filter(|page| page.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((accepted, refused), (5, 5));
+    assert_eq!(stored(&pool).await.len(), 6);
+}
+
+#[sqlx::test]
 async fn blocked_words_and_addresses_are_stored_as_spam_and_never_shown(pool: PgPool) {
     let (post_id, path) = a_post(&pool).await;
     crate::common::set_comment_settings(
