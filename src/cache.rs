@@ -216,6 +216,9 @@ const BROTLI_QUALITY: u32 = 5;
 const BROTLI_WINDOW: u32 = 22;
 const GZIP_LEVEL: u32 = 6;
 
+/// The levels above, (brotli, gzip), for `bench/compression-levels` to mark its choice.
+pub const COMPRESSION_LEVELS: (u32, u32) = (BROTLI_QUALITY, GZIP_LEVEL);
+
 impl Encoded {
     pub fn of(body: &[u8]) -> Self {
         use std::io::Write;
@@ -316,7 +319,8 @@ impl PageCache {
     }
 
     /// Stores a page rendered during `generation`, unless something changed since.
-    pub fn insert(&self, key: String, page: CachedPage, generation: u64) {
+    pub fn insert(&self, key: String, page: impl Into<Arc<CachedPage>>, generation: u64) {
+        let page = page.into();
         let cost = page.cost(&key);
         if !self.is_active() || cost > self.capacity / 8 {
             return;
@@ -331,7 +335,7 @@ impl PageCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if let Some(old) = store.pages.insert(key.clone(), Arc::new(page)) {
+        if let Some(old) = store.pages.insert(key.clone(), page) {
             store.bytes -= old.cost(&key);
         }
         store.bytes += cost;

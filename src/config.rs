@@ -13,6 +13,7 @@ pub mod defaults {
     pub const LOG: &str = "info,sqlx=warn";
     pub const COMMENT_RATE_LIMIT: u32 = 5;
     pub const PAGE_CACHE_MB: usize = 16;
+    pub const MEDIA_CACHE_MB: usize = 8;
     pub const CLIENT_TIMEOUT_SECS: u64 = 10;
     pub const IMPORT_MAX_MB: usize = 1024;
     pub const MAIL_RATE: u32 = 60;
@@ -148,6 +149,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = defaults::PAGE_CACHE_MB)]
     pub page_cache_mb: usize,
 
+    /// Memory for uploaded images, in MiB (0 reads every image from the database)
+    #[arg(long, env = "FOLIO_MEDIA_CACHE_MB", default_value_t = defaults::MEDIA_CACHE_MB)]
+    pub media_cache_mb: usize,
+
     /// Seconds a client has to send a request's headers, and again its body (an idle
     /// keep-alive connection is closed after this too)
     #[arg(long, env = "FOLIO_CLIENT_TIMEOUT", default_value_t = defaults::CLIENT_TIMEOUT_SECS)]
@@ -204,6 +209,8 @@ pub struct Config {
     pub sitemap_chunk: i64,
     /// Bytes of rendered pages kept in memory; 0 for none.
     pub page_cache_bytes: usize,
+    /// Bytes of uploaded images kept in memory; 0 for none.
+    pub media_cache_bytes: usize,
     /// The bearer token `/metrics` asks for; without one there is no `/metrics`.
     pub metrics_token: Option<String>,
     /// How long a client may take to send a request's headers, and its body.
@@ -237,6 +244,7 @@ impl Config {
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
+            media_cache_bytes: args.media_cache_mb.saturating_mul(1024 * 1024),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             client_timeout: std::time::Duration::from_secs(args.client_timeout.max(1)),
             import_max_bytes: args.import_max_mb.saturating_mul(1024 * 1024),
@@ -253,6 +261,8 @@ impl Config {
             sitemap_chunk: defaults::SITEMAP_CHUNK,
             // Off unless asked for: a test sees every write at once.
             page_cache_bytes: 0,
+            // Images never change, so a test cannot see a stale one.
+            media_cache_bytes: defaults::MEDIA_CACHE_MB * 1024 * 1024,
             metrics_token: None,
             client_timeout: std::time::Duration::from_secs(defaults::CLIENT_TIMEOUT_SECS),
             import_max_bytes: defaults::IMPORT_MAX_MB * 1024 * 1024,

@@ -14,6 +14,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod mail;
+pub mod media_cache;
 pub mod metrics;
 pub mod render;
 pub mod state;

@@ -14,6 +14,7 @@ use crate::{
         settings::{Settings, Site},
     },
     mail::{Mailer, worker},
+    media_cache::MediaCache,
     metrics::Metrics,
 };
 
@@ -41,6 +42,8 @@ pub struct AppState {
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
     /// Rendered public pages (see `cache`).
     pub pages: Arc<PageCache>,
+    /// Uploaded images (see `media_cache`).
+    pub media: Arc<MediaCache>,
     pub metrics: Arc<Metrics>,
     /// What comment-form tokens are issued and checked against.
     pub clock: Arc<dyn Clock>,
@@ -76,6 +79,7 @@ impl AppState {
         let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
         Self {
             webauthn,
+            media: Arc::new(MediaCache::new(config.media_cache_bytes)),
             pages,
             metrics: Arc::new(Metrics::default()),
             db,

@@ -51,6 +51,13 @@ pub async fn find(db: &PgPool, hash: &str) -> Result<Option<MediaFile>, sqlx::Er
     .await
 }
 
+/// An image's type without its bytes: enough to answer a browser that has it already.
+pub async fn content_type_of(db: &PgPool, hash: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select content_type from media where hash = $1"#, hash)
+        .fetch_optional(db)
+        .await
+}
+
 pub async fn recent(db: &PgPool, limit: i64) -> Result<Vec<MediaRow>, sqlx::Error> {
     sqlx::query_as!(
         MediaRow,

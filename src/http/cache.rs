@@ -2,6 +2,8 @@
 //! handlers mark `Cacheable`, empties the cache after every write through this process, and gives
 //! each post page its own fresh comment-form token (cached or not).
 
+use std::sync::Arc;
+
 use axum::{
     body::{Body, Bytes, HttpBody, to_bytes},
     extract::{Request, State},
@@ -139,6 +141,21 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         return from_cache(&state, request.headers(), &page);
     }
 
+    // A page stored on its way out is sent as a hit would be: the bytes just compressed for
+    // the cache, not compressed a second time by the compression layer.
+    let conditions = key.as_ref().map(|_| {
+        let mut kept = HeaderMap::new();
+        for name in [
+            header::ACCEPT_ENCODING,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+        ] {
+            if let Some(value) = request.headers().get(&name) {
+                kept.insert(name, value.clone());
+            }
+        }
+        kept
+    });
     let generation = state.pages.generation();
     let response = next.run(request).await;
     if !is_read {
@@ -177,15 +194,18 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         })
     });
     if let (Some(key), Some(cacheable)) = (key, cacheable) {
-        let page = CachedPage::new(
-            parts.status,
-            parts.headers.clone(),
-            body.clone(),
-            token_slot,
-            cacheable.until,
-        )
-        .about_comments_of(cacheable.comments_of);
-        state.pages.insert(key, page, generation);
+        let page = Arc::new(
+            CachedPage::new(
+                parts.status,
+                parts.headers.clone(),
+                body,
+                token_slot,
+                cacheable.until,
+            )
+            .about_comments_of(cacheable.comments_of),
+        );
+        state.pages.insert(key, page.clone(), generation);
+        return from_cache(&state, &conditions.unwrap_or_default(), &page);
     }
     Response::from_parts(parts, with_token(&state, body, token_slot))
 }

@@ -1,10 +1,12 @@
 //! Uploaded images at `/media/{hash}.{ext}`: the name is the content's hash, so they are
-//! cached for a year.
+//! cached for a year, tagged with that hash (a browser that asks again gets a 304) and kept
+//! in memory for the next reader (`media_cache`).
 
 use axum::{
     Router,
+    body::Bytes,
     extract::{Path, State},
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -15,33 +17,63 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/media/{file}", get(serve))
 }
 
+const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+
 async fn serve(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    request_headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let (hash, ext) = file.split_once('.').ok_or(AppError::NotFound)?;
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::NotFound);
     }
-    let media = db::media::find(&state.db, hash)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let kind = ImageKind::from_content_type(&media.content_type).ok_or(AppError::NotFound)?;
+    let tag = HeaderValue::from_str(&format!("\"{hash}\"")).map_err(|_| AppError::NotFound)?;
+    let headers = [
+        (header::ETAG, tag.clone()),
+        (header::CACHE_CONTROL, CACHE_CONTROL),
+    ];
+    // A browser asking again already has these bytes: only the name is checked, not read.
+    if request_headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|asked| super::etag::matches(asked, &tag))
+    {
+        let content_type = match state.media.get(hash) {
+            Some((content_type, _)) => Some(content_type),
+            None => db::media::content_type_of(&state.db, hash).await?,
+        };
+        return match content_type
+            .as_deref()
+            .and_then(ImageKind::from_content_type)
+        {
+            Some(kind) if kind.extension() == ext => {
+                Ok((StatusCode::NOT_MODIFIED, headers).into_response())
+            }
+            _ => Err(AppError::NotFound),
+        };
+    }
+    let (content_type, bytes) = match state.media.get(hash) {
+        Some(image) => image,
+        None => {
+            let media = db::media::find(&state.db, hash)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let bytes = Bytes::from(media.bytes);
+            state.media.insert(hash, &media.content_type, bytes.clone());
+            (media.content_type, bytes)
+        }
+    };
+    let kind = ImageKind::from_content_type(&content_type).ok_or(AppError::NotFound)?;
     if kind.extension() != ext {
         return Err(AppError::NotFound);
     }
     Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(kind.content_type()),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            ),
-        ],
-        media.bytes,
+        headers,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(kind.content_type()),
+        )],
+        bytes,
     )
         .into_response())
 }

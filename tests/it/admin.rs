@@ -1412,6 +1412,81 @@ async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) ->
 }
 
 #[sqlx::test]
+async fn an_image_is_tagged_by_its_hash_answered_304_and_kept_in_memory(pool: PgPool) {
+    let app = app(&pool);
+    let author = user_session(&app, &pool, "author").await;
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+    let sent = upload(&app, &author, png, "dot.png").await;
+    let hash = sent
+        .header("location")
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = format!("/media/{hash}.png");
+
+    let first = get(&app, &url).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.bytes, png);
+    let tag = first.header("etag");
+    assert_eq!(tag, format!("\"{hash}\""));
+    let again = get_with(&app, &url, &[("if-none-match", tag)]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.bytes.is_empty());
+    assert_eq!(again.header("etag"), tag);
+    assert_eq!(
+        again.header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    // Another image's tag, or this tag under another type, is not a match.
+    let other = format!("\"{}\"", "0".repeat(64));
+    assert_eq!(
+        get_with(&app, &url, &[("if-none-match", &other)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let wrong_type = format!("/media/{hash}.jpg");
+    assert_eq!(
+        get_with(&app, &wrong_type, &[("if-none-match", tag)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Served once, it is answered from memory: no database read (the row is gone here).
+    let bytes: Vec<u8> = sqlx::query_scalar("delete from media where hash = $1 returning bytes")
+        .bind(&hash)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(get(&app, &url).await.bytes, bytes);
+    // Without the memory (FOLIO_MEDIA_CACHE_MB=0) every read goes to the database.
+    let uncached = app_with(
+        &pool,
+        Config {
+            media_cache_bytes: 0,
+            ..Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    assert_eq!(get(&uncached, &url).await.status, StatusCode::NOT_FOUND);
+    sqlx::query("insert into media (hash, content_type, size_bytes, bytes) values ($1, 'image/png', $2, $3)")
+        .bind(&hash)
+        .bind(bytes.len() as i32)
+        .bind(&bytes)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(get(&uncached, &url).await.bytes, png);
+    assert_eq!(
+        get_with(&uncached, &url, &[("if-none-match", tag)])
+            .await
+            .status,
+        StatusCode::NOT_MODIFIED
+    );
+}
+
+#[sqlx::test]
 async fn images_upload_by_their_bytes_and_are_served_for_a_year(pool: PgPool) {
     let app = app(&pool);
     let author = user_session(&app, &pool, "author").await;

@@ -113,6 +113,8 @@ pub struct Page {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as sent (`body` is its text, lossily).
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -304,6 +306,7 @@ pub async fn send(app: &Router, request: Request<Body>) -> Page {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 
