@@ -69,13 +69,14 @@ impl CachedPage {
         let encoded = match token_slot {
             _ if !compressible(&headers, &body) => Encoded::default(),
             None => Encoded::of(&body),
-            Some(slot) => Encoded {
-                gzip_around_token: GzipAroundToken::new(
-                    &body[..slot.offset],
-                    &body[slot.offset + slot.length..],
-                ),
-                ..Encoded::default()
-            },
+            Some(slot) => {
+                let (before, after) = (&body[..slot.offset], &body[slot.offset + slot.length..]);
+                Encoded {
+                    gzip_around_token: GzipAroundToken::new(before, after),
+                    br_around_token: BrotliAroundToken::new(before, after),
+                    ..Encoded::default()
+                }
+            }
         };
         Self {
             status,
@@ -133,6 +134,8 @@ pub struct Encoded {
     /// For a body with a per-request token in it: gzip made per request from pieces
     /// compressed once.
     pub gzip_around_token: Option<GzipAroundToken>,
+    /// The same, in brotli.
+    pub br_around_token: Option<BrotliAroundToken>,
 }
 
 /// A page with a per-request token in it, kept as two raw deflate streams, the text before the
@@ -209,6 +212,76 @@ impl GzipAroundToken {
     }
 }
 
+/// A post page for brotli readers, the same way: two brotli pieces around the token, and the
+/// token between them as an uncompressed meta-block. The first piece is a stream left open on
+/// a byte boundary (appendable); the second is a bare, catable stream: no header, no dictionary,
+/// no distance that reaches before its own start (its distance cache is poisoned), its first
+/// two bytes sent raw so literal contexts come from its own bytes. It decodes the same after
+/// any token. (Literal context modelling is off too, so that holds whatever a later crate
+/// version does with those first bytes.)
+#[derive(Debug)]
+pub struct BrotliAroundToken {
+    before: Bytes,
+    after: Bytes,
+}
+
+/// The meta-block that ends a brotli stream: ISLAST and ISLASTEMPTY, on a byte of its own.
+const BROTLI_LAST_EMPTY: u8 = 0b11;
+
+impl BrotliAroundToken {
+    pub fn new(before: &[u8], after: &[u8]) -> Option<Self> {
+        use std::io::Write;
+        let compress = |piece: &[u8], params: &brotli::enc::BrotliEncoderParams| {
+            let mut writer = brotli::CompressorWriter::with_params(Vec::new(), 4096, params);
+            writer.write_all(piece).ok()?;
+            Some(writer.into_inner())
+        };
+        let mut params = brotli::enc::BrotliEncoderParams {
+            quality: BROTLI_QUALITY as i32,
+            lgwin: BROTLI_WINDOW as i32,
+            appendable: true,
+            byte_align: true,
+            ..Default::default()
+        };
+        let mut first = compress(before, &params)?;
+        // The open stream ends with the empty last meta-block: dropped here, sent after `after`.
+        if first.pop() != Some(BROTLI_LAST_EMPTY) {
+            return None;
+        }
+        params.catable = true;
+        params.bare_stream = true;
+        params.use_dictionary = false;
+        params.disable_literal_context_modeling = 1;
+        let second = compress(after, &params)?;
+        Some(Self {
+            before: Bytes::from(first),
+            after: Bytes::from(second),
+        })
+    }
+
+    /// The brotli stream of the page with `token` in its place (an uncompressed meta-block
+    /// holds at most 65,536 bytes: a longer or empty token is refused).
+    pub fn with_token(&self, token: &[u8]) -> Option<Vec<u8>> {
+        let length = u32::try_from(token.len())
+            .ok()
+            .filter(|&n| (1..=1 << 16).contains(&n))?;
+        let mut out = Vec::with_capacity(self.before.len() + self.after.len() + token.len() + 4);
+        out.extend_from_slice(&self.before);
+        // ISLAST 0, MNIBBLES 0 (four nibbles), MLEN - 1 in 16 bits, ISUNCOMPRESSED 1, then
+        // zero bits to the byte boundary: 20 bits in three bytes, least significant first.
+        let header = ((length - 1) << 3) | (1 << 19);
+        out.extend_from_slice(&header.to_le_bytes()[..3]);
+        out.extend_from_slice(token);
+        out.extend_from_slice(&self.after);
+        out.push(BROTLI_LAST_EMPTY);
+        Some(out)
+    }
+
+    fn len(&self) -> usize {
+        self.before.len() + self.after.len()
+    }
+}
+
 /// Brotli quality 5 and gzip level 6, the middle of each scale: a miss pays for compressing
 /// once, so the slowest levels (many times the work for a few per cent fewer bytes) are not
 /// worth it here. A 58 KB post page with 50 comments comes to about 4.2 KB of gzip.
@@ -245,6 +318,7 @@ impl Encoded {
             br: br.map(Bytes::from),
             gzip: gzip.map(Bytes::from),
             gzip_around_token: None,
+            br_around_token: None,
         }
     }
 
@@ -255,6 +329,10 @@ impl Encoded {
                 .gzip_around_token
                 .as_ref()
                 .map_or(0, GzipAroundToken::len)
+            + self
+                .br_around_token
+                .as_ref()
+                .map_or(0, BrotliAroundToken::len)
     }
 }
 
@@ -588,5 +666,61 @@ mod tests {
         assert!(cache.len_bytes() <= 80 * 1024);
         assert!(cache.get("/1").is_none(), "the oldest unused page left");
         assert!(cache.get("/11").is_some());
+    }
+
+    fn brotli_decoded(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        brotli::Decompressor::new(bytes, 4096)
+            .read_to_end(&mut out)
+            .expect("a valid brotli stream");
+        out
+    }
+
+    #[test]
+    fn brotli_pieces_decode_to_the_page_with_any_token() {
+        let mut page =
+            String::from("<!doctype html><html><body><h1>Swifts over the allotment</h1>");
+        for n in 0..300 {
+            page.push_str(&format!(
+                "<li class=\"comment\" id=\"c{n}\"><p>Comment {n}: the beans are up, ñ, 雨.</p></li>"
+            ));
+        }
+        page.push_str("<form><input name=\"token\" value=\"");
+        let before = page.clone().into_bytes();
+        let after = "\"><textarea name=\"comment\"></textarea></form>"
+            .repeat(40)
+            .into_bytes();
+        let pieces = BrotliAroundToken::new(&before, &after).expect("compressed");
+        assert!(pieces.len() < (before.len() + after.len()) / 4);
+        for token in [
+            "a".to_owned(),
+            "1764621000.3f9a0c.0b5e2d7c91aa".to_owned(),
+            "\"<>&".repeat(100),
+            "x".repeat(65_536),
+        ] {
+            let stitched = pieces.with_token(token.as_bytes()).unwrap();
+            let expected = [&before[..], token.as_bytes(), &after[..]].concat();
+            assert_eq!(
+                brotli_decoded(&stitched),
+                expected,
+                "token of {} bytes",
+                token.len()
+            );
+        }
+        assert!(pieces.with_token(b"").is_none());
+        // Pieces of many meta-blocks each (over 128 KiB on both sides).
+        let many = |text: &[u8]| -> Vec<u8> {
+            (0..400)
+                .flat_map(|n| [format!("<p>{n}</p>").as_bytes(), text].concat())
+                .collect()
+        };
+        let (before, after) = (many(&before), many(&after));
+        assert!(before.len() > 128 * 1024 && after.len() > 128 * 1024);
+        let pieces = BrotliAroundToken::new(&before, &after).expect("compressed");
+        let stitched = pieces.with_token(b"1764621000.ab").unwrap();
+        let expected = [&before[..], b"1764621000.ab", &after[..]].concat();
+        assert_eq!(brotli_decoded(&stitched), expected);
+        assert!(pieces.with_token(&vec![b'x'; 65_537]).is_none());
     }
 }

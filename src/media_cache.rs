@@ -62,9 +62,10 @@ impl MediaCache {
             bytes,
             last_used: self.clock.fetch_add(1, Ordering::Relaxed),
         };
-        if store.images.insert(hash.to_owned(), image).is_none() {
-            store.bytes += cost;
+        if let Some(old) = store.images.insert(hash.to_owned(), image) {
+            store.bytes -= old.bytes.len() + hash.len() + old.content_type.len();
         }
+        store.bytes += cost;
         if store.bytes > self.capacity {
             let mut by_age: Vec<(u64, String)> = store
                 .images
@@ -113,10 +114,12 @@ mod tests {
         // Too large for one entry (more than an eighth): served from the database each time.
         cache.insert("big", "image/jpeg", image(1_100));
         assert!(cache.get("big").is_none());
-        // The same image twice counts once.
+        // The same name twice counts once, at its latest size.
         let before = cache.len_bytes();
         cache.insert("a", "image/png", image(900));
         assert_eq!(cache.len_bytes(), before);
+        cache.insert("a", "image/png", image(950));
+        assert_eq!(cache.len_bytes(), before + 50);
     }
 
     #[test]

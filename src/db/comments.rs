@@ -335,9 +335,10 @@ pub enum Submitted {
 }
 
 /// Stores a comment unless its client is over the rate limit (`per_minute`, 0 for none) or it
-/// repeats a recent comment on the same post. One statement (migration 0007's function) in its
-/// own transaction, serialised per client, so two requests at once cannot both slip under the
-/// limit. The caller acknowledges only `Stored`, which is committed when this returns.
+/// repeats a recent comment on the same post. One statement (migration 0015's function) in the
+/// caller's transaction: serialised per client while there is a limit, so two requests at once
+/// cannot both slip under it, and per post and text, so a double click stores once. The caller
+/// acknowledges only `Stored`, once its transaction is committed.
 pub async fn submit(
     db: impl sqlx::PgExecutor<'_>,
     comment: &NewComment,

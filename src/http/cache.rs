@@ -150,8 +150,8 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
             header::IF_NONE_MATCH,
             header::IF_MODIFIED_SINCE,
         ] {
-            if let Some(value) = request.headers().get(&name) {
-                kept.insert(name, value.clone());
+            for value in request.headers().get_all(&name) {
+                kept.append(name.clone(), value.clone());
             }
         }
         kept
@@ -254,11 +254,23 @@ fn cache_key(uri: &axum::http::Uri) -> String {
 }
 
 fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) -> Response {
+    let varies = page.encoded.br.is_some()
+        || page.encoded.gzip.is_some()
+        || page.encoded.gzip_around_token.is_some()
+        || page.encoded.br_around_token.is_some();
+    let not_modified = |mut response: Response| {
+        if varies {
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        response
+    };
     if let Some(tag) = page.headers.get(header::ETAG)
         && let Some(if_none_match) = request_headers.get(header::IF_NONE_MATCH)
         && etag::matches(if_none_match, tag)
     {
-        return etag::not_modified(&page.headers, tag.clone());
+        return not_modified(etag::not_modified(&page.headers, tag.clone()));
     }
     if request_headers.get(header::IF_NONE_MATCH).is_none()
         && let (Some(modified), Some(since)) = (
@@ -269,22 +281,43 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
         )
         && modified <= since
     {
-        return StatusCode::NOT_MODIFIED.into_response();
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        for name in [header::CACHE_CONTROL, header::LAST_MODIFIED] {
+            if let Some(value) = page.headers.get(&name) {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
+        return not_modified(response);
     }
     let accepted = accepted_encoding(request_headers);
-    let (body, encoding) = match (accepted, &page.encoded.gzip_around_token, page.token_slot) {
-        (Some(Encoding::Br), _, _) if page.encoded.br.is_some() => (page.encoded.br.clone(), "br"),
-        (Some(_), _, _) if page.encoded.gzip.is_some() => (page.encoded.gzip.clone(), "gzip"),
-        // A post page: gzip stitched around this reader's fresh token (brotli readers take
-        // gzip too: a few per cent more bytes, and no page compressed per request).
-        (Some(_), Some(pieces), Some(slot)) => {
+    let encoded = &page.encoded;
+    let (body, encoding) = match (accepted, page.token_slot) {
+        (Some(Encoding::Br), _) if encoded.br.is_some() => (encoded.br.clone(), "br"),
+        (Some(_), _) if encoded.gzip.is_some() => (encoded.gzip.clone(), "gzip"),
+        // A post page: stitched around this reader's fresh token, in brotli or gzip.
+        (Some(accepted), Some(slot)) => {
             let token = form_token::issue(
                 &state.secret,
                 slot.post_id,
                 state.clock.now().unix_timestamp(),
             );
-            match pieces.with_token(token.as_bytes()) {
-                Some(member) => (Some(Bytes::from(member)), "gzip"),
+            let token = token.as_bytes();
+            // (Should a piece be missing, the page goes out plain: a client that named only
+            // one encoding never gets the other.)
+            let stitched = match accepted {
+                Encoding::Br => encoded
+                    .br_around_token
+                    .as_ref()
+                    .and_then(|pieces| pieces.with_token(token))
+                    .map(|stream| (stream, "br")),
+                Encoding::Gzip => encoded
+                    .gzip_around_token
+                    .as_ref()
+                    .and_then(|pieces| pieces.with_token(token))
+                    .map(|member| (member, "gzip")),
+            };
+            match stitched {
+                Some((bytes, encoding)) => (Some(Bytes::from(bytes)), encoding),
                 None => (None, ""),
             }
         }
@@ -296,10 +329,7 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
     };
     *response.status_mut() = page.status;
     *response.headers_mut() = page.headers.clone();
-    if page.encoded.br.is_some()
-        || page.encoded.gzip.is_some()
-        || page.encoded.gzip_around_token.is_some()
-    {
+    if varies {
         // Every answer for this address depends on the header, the plain one too.
         response
             .headers_mut()

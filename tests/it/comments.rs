@@ -407,6 +407,23 @@ async fn comments_sent_at_once_keep_the_duplicate_check_and_the_rate_limit(pool:
             ..Config::with_base_url(crate::common::BASE_URL)
         },
     );
+    // The limit's own lock, held elsewhere, does not hold up a comment when there is no limit.
+    let mut elsewhere = pool.acquire().await.unwrap();
+    let client = crate::common::secret().client_hash("203.0.113.20");
+    sqlx::query("select pg_advisory_lock(hashtextextended($1, 7))")
+        .bind(&client)
+        .execute(&mut *elsewhere)
+        .await
+        .unwrap();
+    let alone = Comment::new(post_id, "Not Waiting", "Through while the lock is held.");
+    let sent = tokio::time::timeout(
+        StdDuration::from_secs(5),
+        post_form(&unlimited, &path, &alone.fields(), &from),
+    )
+    .await
+    .expect("not held up by the rate limit's lock");
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    drop(elsewhere);
     let same = Comment::new(post_id, "Double Click", "Sent twice by accident.");
     let fields = same.fields();
     let sent = futures_util::future::join_all(
@@ -424,7 +441,14 @@ async fn comments_sent_at_once_keep_the_duplicate_check_and_the_rate_limit(pool:
         5,
         "{statuses:?}"
     );
-    assert_eq!(stored(&pool).await.len(), 1);
+    assert!(
+        sent.iter()
+            .filter(|page| page.status.as_u16() == 422)
+            .all(|page| page
+                .text()
+                .contains("You have already posted this comment here."))
+    );
+    assert_eq!(stored(&pool).await.len(), 2);
 
     // With the limit on, a burst from one address cannot slip past it.
     let limited = app_with(
@@ -456,7 +480,7 @@ async fn comments_sent_at_once_keep_the_duplicate_check_and_the_rate_limit(pool:
         .filter(|page| page.status == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((accepted, refused), (5, 5));
-    assert_eq!(stored(&pool).await.len(), 6);
+    assert_eq!(stored(&pool).await.len(), 7);
 }
 
 #[sqlx::test]
