@@ -96,6 +96,26 @@ async fn cached_pages_go_out_compressed_once_in_the_encoding_asked_for(pool: PgP
         let (_, headers, bytes) = raw(&app, uri, "gzip").await;
         assert_eq!(headers["content-encoding"], "gzip");
         assert_eq!(gzip_decoded(&bytes), page, "{uri}: gzip is the page");
+        // Every variant carries the page's tag, and a reader who has it gets a 304 in any.
+        let tag = headers["etag"].to_str().unwrap().to_owned();
+        for accept in [BROWSER, "gzip", "identity;q=1, *;q=0", ""] {
+            let (_, headers, _) = raw(&app, uri, accept).await;
+            assert_eq!(headers["etag"], tag.as_str(), "{uri} {accept:?}");
+            let not_modified = get_with(
+                &app,
+                uri,
+                &[("accept-encoding", accept), ("if-none-match", &tag)],
+            )
+            .await;
+            assert_eq!(
+                not_modified.status,
+                StatusCode::NOT_MODIFIED,
+                "{uri} {accept:?}"
+            );
+            assert!(not_modified.bytes.is_empty());
+            assert_eq!(not_modified.header("etag"), tag);
+            assert_eq!(not_modified.header("vary"), "accept-encoding");
+        }
         // Nothing accepted that the cache keeps, or a header that makes no sense: plain.
         for accept in ["", "zstd;q=0.5, deflate", "br;q=nonsense"] {
             let (status, headers, bytes) = raw(&app, uri, accept).await;
