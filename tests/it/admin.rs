@@ -1411,18 +1411,26 @@ async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) ->
     send_multipart(app, session, "/admin/media", form).await
 }
 
+/// A real 1×1 PNG.
+const ONE_PIXEL_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+
+/// Uploads an image and returns its hash, from the redirect to the media page.
+async fn uploaded(app: &Router, session: &Session, file: &[u8], filename: &str) -> String {
+    let sent = upload(app, session, file, filename).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    sent.header("location")
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 #[sqlx::test]
 async fn an_image_is_tagged_by_its_hash_answered_304_and_kept_in_memory(pool: PgPool) {
     let app = app(&pool);
     let author = user_session(&app, &pool, "author").await;
-    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
-    let sent = upload(&app, &author, png, "dot.png").await;
-    let hash = sent
-        .header("location")
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .to_owned();
+    let png = ONE_PIXEL_PNG;
+    let hash = uploaded(&app, &author, png, "dot.png").await;
     let url = format!("/media/{hash}.png");
 
     let first = get(&app, &url).await;
@@ -1490,16 +1498,8 @@ async fn an_image_is_tagged_by_its_hash_answered_304_and_kept_in_memory(pool: Pg
 async fn images_upload_by_their_bytes_and_are_served_for_a_year(pool: PgPool) {
     let app = app(&pool);
     let author = user_session(&app, &pool, "author").await;
-    // A real 1×1 PNG.
-    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
-    let sent = upload(&app, &author, png, "photo.jpg").await;
-    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
-    let hash = sent
-        .header("location")
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .to_owned();
+    let png = ONE_PIXEL_PNG;
+    let hash = uploaded(&app, &author, png, "photo.jpg").await;
     let page = author
         .get(&app, &format!("/admin/media?uploaded={hash}"))
         .await;
