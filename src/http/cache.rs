@@ -254,10 +254,7 @@ fn cache_key(uri: &axum::http::Uri) -> String {
 }
 
 fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) -> Response {
-    let varies = page.encoded.br.is_some()
-        || page.encoded.gzip.is_some()
-        || page.encoded.gzip_around_token.is_some()
-        || page.encoded.br_around_token.is_some();
+    let varies = page.encoded.compressible;
     let not_modified = |mut response: Response| {
         if varies {
             response
@@ -292,8 +289,11 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
     let accepted = accepted_encoding(request_headers);
     let encoded = &page.encoded;
     let (body, encoding) = match (accepted, page.token_slot) {
-        (Some(Encoding::Br), _) if encoded.br.is_some() => (encoded.br.clone(), "br"),
-        (Some(_), _) if encoded.gzip.is_some() => (encoded.gzip.clone(), "gzip"),
+        (Some(Encoding::Br), None) if encoded.br.is_some() => (encoded.br.clone(), "br"),
+        (Some(Encoding::Gzip), None) => match page.gzip() {
+            Some(gzip) => (Some(gzip), "gzip"),
+            None => (None, ""),
+        },
         // A post page: stitched around this reader's fresh token, in brotli or gzip.
         (Some(accepted), Some(slot)) => {
             let token = form_token::issue(
@@ -310,9 +310,8 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
                     .as_ref()
                     .and_then(|pieces| pieces.with_token(token))
                     .map(|stream| (stream, "br")),
-                Encoding::Gzip => encoded
-                    .gzip_around_token
-                    .as_ref()
+                Encoding::Gzip => page
+                    .gzip_around_token()
                     .and_then(|pieces| pieces.with_token(token))
                     .map(|member| (member, "gzip")),
             };
