@@ -267,7 +267,7 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
         && let Some(if_none_match) = request_headers.get(header::IF_NONE_MATCH)
         && etag::matches(if_none_match, tag)
     {
-        return not_modified(etag::not_modified(&page.headers, tag.clone()));
+        return not_modified(etag::not_modified(&page.headers, None));
     }
     if request_headers.get(header::IF_NONE_MATCH).is_none()
         && let (Some(modified), Some(since)) = (
@@ -278,13 +278,7 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
         )
         && modified <= since
     {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        for name in [header::CACHE_CONTROL, header::LAST_MODIFIED] {
-            if let Some(value) = page.headers.get(&name) {
-                response.headers_mut().insert(name, value.clone());
-            }
-        }
-        return not_modified(response);
+        return not_modified(etag::not_modified(&page.headers, None));
     }
     let accepted = accepted_encoding(request_headers);
     let encoded = &page.encoded;

@@ -22,7 +22,7 @@ pub async fn etag(request: Request, next: Next) -> Response {
     // A handler that tagged its own page (because part of it varies) is only compared.
     if let Some(tag) = response.headers().get(header::ETAG).cloned() {
         if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-            return not_modified(response.headers(), tag);
+            return not_modified(response.headers(), None);
         }
         return response;
     }
@@ -44,7 +44,7 @@ pub async fn etag(request: Request, next: Next) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-        return not_modified(&parts.headers, tag);
+        return not_modified(&parts.headers, Some(tag));
     }
     parts.headers.insert(header::ETAG, tag);
     Response::from_parts(parts, Body::from(bytes))
@@ -56,18 +56,24 @@ pub fn tag_for(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_str(&tag).expect("hex is a valid header value")
 }
 
-pub(super) fn not_modified(original: &HeaderMap, tag: HeaderValue) -> Response {
+/// A 304 carrying what the full answer's headers say of the page (RFC 9110, 15.4.5), with
+/// `tag` as its ETag when the original's headers do not hold it yet.
+pub(super) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Response {
     let mut headers = HeaderMap::new();
     for name in [
         header::CACHE_CONTROL,
         header::VARY,
         header::CONTENT_LOCATION,
+        header::ETAG,
+        header::LAST_MODIFIED,
     ] {
         if let Some(value) = original.get(&name) {
             headers.insert(name, value.clone());
         }
     }
-    headers.insert(header::ETAG, tag);
+    if let Some(tag) = tag {
+        headers.insert(header::ETAG, tag);
+    }
     (StatusCode::NOT_MODIFIED, headers).into_response()
 }
 
