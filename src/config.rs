@@ -13,6 +13,8 @@ pub mod defaults {
     pub const LOG: &str = "info,sqlx=warn";
     pub const COMMENT_RATE_LIMIT: u32 = 5;
     pub const PAGE_CACHE_MB: usize = 16;
+    /// Beside where Folio is started, as a checkout or a compose project keeps its data.
+    pub const DATA_DIR: &str = "folio-data";
     pub const MEDIA_CACHE_MB: usize = 8;
     pub const CLIENT_TIMEOUT_SECS: u64 = 10;
     pub const IMPORT_MAX_MB: usize = 1024;
@@ -38,6 +40,10 @@ pub struct Cli {
     /// PostgreSQL connection URL, e.g. postgres://folio:folio@127.0.0.1:5432/folio
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Without DATABASE_URL, the folder of Folio's own PostgreSQL database (made on first use)
+    #[arg(long, env = "FOLIO_DATA_DIR", global = true, default_value = defaults::DATA_DIR)]
+    pub data_dir: std::path::PathBuf,
 
     /// Log filter in tracing's syntax, e.g. `info` or `folio=debug,tower_http=info`
     #[arg(
@@ -71,6 +77,18 @@ pub enum Command {
     Import(ImportArgs),
     /// Write the whole blog to standard output as a WordPress (WXR) or Blogger (Atom) export
     Export(ExportArgs),
+    /// Start or stop Folio's own PostgreSQL (used when DATABASE_URL is not set) on its own,
+    /// e.g. for psql or pg_dump
+    #[command(subcommand)]
+    Postgres(PostgresCommand),
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum PostgresCommand {
+    /// Start it and keep it running until `folio postgres stop`; prints its DATABASE_URL
+    Start,
+    /// Stop it (refused while a Folio process uses it)
+    Stop,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod import;
+pub mod local_postgres;
 pub mod mail;
 pub mod media_cache;
 pub mod metrics;

@@ -3,8 +3,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use folio::{
     AppState,
-    config::{Cli, Command, Config, LogFormat, ServeArgs},
+    config::{Cli, Command, Config, LogFormat, PostgresCommand, ServeArgs},
     db,
+    local_postgres::LocalPostgres,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -30,18 +31,95 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let pool = db::connect(cli.database_url.as_deref()).await?;
-    db::migrate(&pool).await?;
-    match cli.command {
-        Command::Migrate => {
-            println!("folio: the database is up to date");
+    let database_url = cli.database_url.filter(|url| !url.trim().is_empty());
+    if let Command::Postgres(command) = cli.command {
+        if database_url.is_some() {
+            anyhow::bail!(
+                "DATABASE_URL is set: Folio uses that server, not a PostgreSQL of its own"
+            );
+        }
+        return postgres(&cli.data_dir, command).await;
+    }
+    let (pool, own_postgres) = match database_url {
+        Some(url) => (db::connect(&url).await?, None),
+        None => {
+            let (own, options) = LocalPostgres::open(&cli.data_dir).await?;
+            match db::connect_with(options).await {
+                Ok(pool) => (pool, Some(own)),
+                Err(error) => {
+                    own.close().await?;
+                    return Err(error.into());
+                }
+            }
+        }
+    };
+    let serving = matches!(cli.command, Command::Serve(_));
+    let work = async {
+        db::migrate(&pool).await?;
+        match cli.command {
+            Command::Migrate => {
+                println!("folio: the database is up to date");
+                Ok(())
+            }
+            Command::Demo(args) => folio::demo::run(&pool, &args).await,
+            Command::Serve(args) => serve(pool.clone(), args).await,
+            Command::User(command) => folio::cli::user(&pool, command).await,
+            Command::Import(args) => folio::cli::import(&pool, &args).await,
+            Command::Export(args) => folio::cli::export(&pool, &args).await,
+            Command::Postgres(_) => unreachable!("handled above"),
+        }
+    };
+    // `serve` stops gracefully on its own; any other command stops where it is (an import
+    // rolls back), so that Folio's own PostgreSQL is still stopped below.
+    let result = if serving {
+        work.await
+    } else {
+        tokio::select! {
+            result = work => result,
+            () = stop_requested() => Err(anyhow::anyhow!("interrupted")),
+        }
+    };
+    // Connections end before Folio's own PostgreSQL is stopped (when this was its last user);
+    // one a background task still holds (the page cache's LISTEN) the fast shutdown ends.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), pool.close()).await;
+    if let Some(own) = own_postgres
+        && let Err(error) = own.close().await
+    {
+        eprintln!("folio: could not stop its own PostgreSQL: {error:#}");
+    }
+    result
+}
+
+/// `folio postgres start|stop`.
+async fn postgres(data_dir: &std::path::Path, command: PostgresCommand) -> anyhow::Result<()> {
+    match command {
+        PostgresCommand::Start => {
+            let (own, options) = LocalPostgres::open(data_dir).await?;
+            let migrated = async {
+                let pool = db::connect_with(options).await?;
+                db::migrate(&pool).await?;
+                pool.close().await;
+                own.keep_running()
+            }
+            .await;
+            if let Err(error) = migrated {
+                own.close().await?;
+                return Err(error);
+            }
+            println!("DATABASE_URL={}", own.url("folio"));
             Ok(())
         }
-        Command::Demo(args) => folio::demo::run(&pool, &args).await,
-        Command::Serve(args) => serve(pool, args).await,
-        Command::User(command) => folio::cli::user(&pool, command).await,
-        Command::Import(args) => folio::cli::import(&pool, &args).await,
-        Command::Export(args) => folio::cli::export(&pool, &args).await,
+        PostgresCommand::Stop => {
+            if folio::local_postgres::stop_unused(data_dir).await? {
+                println!("folio: stopped the PostgreSQL in {}", data_dir.display());
+            } else {
+                println!(
+                    "folio: the PostgreSQL in {} was not running",
+                    data_dir.display()
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -66,6 +144,12 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
 
 /// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the process exits.
 async fn shutdown_signal() {
+    stop_requested().await;
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_requested() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -84,5 +168,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

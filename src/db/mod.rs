@@ -22,7 +22,7 @@ pub mod users;
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    Connection, PgConnection, PgPool, Postgres,
+    ConnectOptions, Connection, PgConnection, PgPool, Postgres,
     migrate::MigrateDatabase,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -32,11 +32,6 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// Why Folio could not start on its database, worded for the person at the terminal.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error(
-        "DATABASE_URL is not set; set it to your PostgreSQL, e.g. \
-         DATABASE_URL=postgres://postgres@127.0.0.1:5432/folio (or start everything with `docker compose up`)"
-    )]
-    Missing,
     #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
     BadUrl(String),
     #[error(
@@ -67,13 +62,25 @@ pub fn pool_options() -> PgPoolOptions {
         .idle_timeout(Duration::from_secs(600))
 }
 
-pub async fn connect(url: Option<&str>) -> Result<PgPool, ConnectError> {
-    let url = url
-        .filter(|u| !u.trim().is_empty())
-        .ok_or(ConnectError::Missing)?;
+pub async fn connect(url: &str) -> Result<PgPool, ConnectError> {
     let options =
         PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
-    let host = options.get_host().to_owned();
+    open_pool(options, url).await
+}
+
+/// The pool for a server given by its options (Folio's own PostgreSQL is reached this way).
+pub async fn connect_with(options: PgConnectOptions) -> Result<PgPool, ConnectError> {
+    let url = options.to_url_lossy();
+    open_pool(options, url.as_str()).await
+}
+
+/// The pool, after one direct attempt; the database is made (from `url`) if the server does not
+/// have it yet.
+async fn open_pool(options: PgConnectOptions, url: &str) -> Result<PgPool, ConnectError> {
+    let host = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => options.get_host().to_owned(),
+    };
     let port = options.get_port();
     // One direct attempt first: a pool would retry until its timeout and hide the reason.
     let probe = tokio::time::timeout(

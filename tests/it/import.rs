@@ -6,7 +6,7 @@ use std::{
     sync::{Arc, atomic::AtomicU64},
 };
 
-use crate::common::{Post, add_comment, add_post, app, get};
+use crate::common::{Post, add_comment, add_post, app, database_url, get};
 use axum::{Router, http::StatusCode};
 use folio::{
     export,
@@ -769,21 +769,10 @@ async fn bad_files_are_refused_and_change_nothing(pool: PgPool) {
     );
 }
 
-fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("postgres")
-    )
-}
-
 fn folio(pool: &PgPool, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
         .args(args)
-        .env("DATABASE_URL", database_url(pool))
+        .env("DATABASE_URL", database_url(&pool.connect_options()))
         .env("FOLIO_BASE_URL", "https://harbour.test")
         .output()
         .expect("the folio binary runs")

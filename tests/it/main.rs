@@ -14,6 +14,7 @@ mod gates;
 mod import;
 mod mail;
 mod operations;
+mod own_postgres;
 mod reading;
 mod server;
 mod sign_in;

@@ -6,25 +6,12 @@ use std::{
     time::Duration,
 };
 
-use crate::common::{Post, add_post};
+use crate::common::{Post, add_post, database_url};
 use sqlx::{PgPool, postgres::PgConnectOptions};
 use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn database_url(connect: &PgConnectOptions) -> String {
-    let master = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
-    let base = master
-        .rsplit_once('/')
-        .map_or(master.as_str(), |(base, _)| base);
-    format!(
-        "{base}/{}",
-        connect
-            .get_database()
-            .expect("the test database has a name")
-    )
-}
-
-async fn http_get(port: u16, path: &str) -> String {
+pub(crate) async fn http_get(port: u16, path: &str) -> String {
     raw(
         port,
         format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
@@ -45,26 +32,37 @@ async fn raw(port: u16, request: &[u8]) -> String {
     String::from_utf8_lossy(&response).into_owned()
 }
 
-/// The compiled server, started on a free port with `env` added to its environment.
-struct Server {
+/// The compiled server, started on a free port.
+pub(crate) struct Server {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     log: Option<std::thread::JoinHandle<Vec<String>>>,
 }
 
 impl Server {
+    /// On the test's database, with `env` added to its environment.
     fn start(connect: &PgConnectOptions, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
-        command
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env("DATABASE_URL", database_url(connect))
-            .env("FOLIO_LOG", "info")
-            .env("FOLIO_SECRET", "folio tests")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut command = Self::command();
+        command.env("DATABASE_URL", database_url(connect));
         for (name, value) in env {
             command.env(name, value);
         }
+        Self::launch(command)
+    }
+
+    /// `folio serve` on a free port, for the caller to give a database.
+    pub(crate) fn command() -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("FOLIO_LOG", "info")
+            .env("FOLIO_SECRET", "folio tests");
+        command
+    }
+
+    /// Runs `command` and waits until it listens.
+    pub(crate) fn launch(mut command: Command) -> Self {
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut seen = Vec::new();
@@ -95,7 +93,11 @@ impl Server {
         }
     }
 
-    fn terminate(&self) {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -104,7 +106,7 @@ impl Server {
     }
 
     /// Waits for the process to exit (at most `within`), and returns its status and log.
-    async fn exit(mut self, within: Duration) -> (std::process::ExitStatus, String) {
+    pub(crate) async fn exit(mut self, within: Duration) -> (std::process::ExitStatus, String) {
         let deadline = std::time::Instant::now() + within;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -428,19 +430,6 @@ fn an_unreachable_database_is_one_clear_line_and_exit_1() {
         stderr.trim(),
         "folio: cannot reach PostgreSQL at 127.0.0.1:9: connection refused; start it with `docker compose up -d db` or set DATABASE_URL"
     );
-
-    let output = Command::new(env!("CARGO_BIN_EXE_folio"))
-        .args(["migrate"])
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        stderr.starts_with("folio: DATABASE_URL is not set"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.trim().lines().count(), 1);
 }
 
 #[sqlx::test]

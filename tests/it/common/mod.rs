@@ -433,20 +433,32 @@ pub async fn add_reply(
     .unwrap()
 }
 
+/// Where the test's PostgreSQL listens: TCP, or the Unix socket of Folio's own cluster when
+/// `scripts/test` runs one.
+#[derive(Clone)]
+enum Upstream {
+    Tcp(String, u16),
+    Unix(std::path::PathBuf),
+}
+
 /// A TCP proxy in front of PostgreSQL that the test can cut and restore, on the same port.
 pub struct Proxy {
     pub port: u16,
-    upstream: (String, u16),
+    upstream: Upstream,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Proxy {
     /// A proxy in front of the test's database server.
     pub async fn in_front_of(connect: &sqlx::postgres::PgConnectOptions) -> Self {
-        Self::start(0, (connect.get_host().to_owned(), connect.get_port())).await
+        let upstream = match connect.get_socket() {
+            Some(dir) => Upstream::Unix(dir.join(format!(".s.PGSQL.{}", connect.get_port()))),
+            None => Upstream::Tcp(connect.get_host().to_owned(), connect.get_port()),
+        };
+        Self::start(0, upstream).await
     }
 
-    async fn start(port: u16, upstream: (String, u16)) -> Self {
+    async fn start(port: u16, upstream: Upstream) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
@@ -460,8 +472,21 @@ impl Proxy {
                 };
                 let upstream = target.clone();
                 connections.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    match upstream {
+                        Upstream::Tcp(host, port) => {
+                            if let Ok(mut server) =
+                                tokio::net::TcpStream::connect((host, port)).await
+                            {
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            }
+                        }
+                        Upstream::Unix(path) => {
+                            if let Ok(mut server) = tokio::net::UnixStream::connect(path).await {
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            }
+                        }
                     }
                 });
             }
@@ -475,9 +500,18 @@ impl Proxy {
 
     /// Folio's pool through this proxy, giving up on a connection after half a second.
     pub async fn pool(&self, connect: &sqlx::postgres::PgConnectOptions) -> PgPool {
+        let through = if connect.get_socket().is_some() {
+            // Options cannot forget a socket: the same role and database, over TCP.
+            sqlx::postgres::PgConnectOptions::new_without_pgpass()
+                .host("127.0.0.1")
+                .username(connect.get_username())
+                .database(connect.get_database().unwrap_or("postgres"))
+        } else {
+            connect.clone()
+        };
         db::pool_options()
             .acquire_timeout(std::time::Duration::from_millis(500))
-            .connect_with(connect.clone().port(self.port))
+            .connect_with(through.port(self.port))
             .await
             .unwrap()
     }
@@ -614,4 +648,17 @@ pub async fn user_session(app: &Router, pool: &PgPool, role: &str) -> Session {
     let email = format!("{role}@example.test");
     add_user(pool, &email, &format!("The {role}"), role).await;
     log_in(app, &email).await
+}
+
+/// The URL of a test's own database, for the compiled binary: the suite's `DATABASE_URL` (a
+/// TCP server, or the socket of Folio's own cluster) with the database swapped.
+pub fn database_url(connect: &sqlx::postgres::PgConnectOptions) -> String {
+    let master = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
+    let mut url = url::Url::parse(&master).expect("DATABASE_URL is a URL");
+    url.set_path(
+        connect
+            .get_database()
+            .expect("the test database has a name"),
+    );
+    url.into()
 }
