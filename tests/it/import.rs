@@ -396,7 +396,8 @@ async fn drop_database(pool: &PgPool, fresh: PgPool, name: &str) {
     fresh.close().await;
     let options: PgConnectOptions = (*pool.connect_options()).clone();
     let mut admin = PgConnection::connect_with(&options).await.unwrap();
-    sqlx::query(&format!("drop database if exists {name}"))
+    // A closed connection's server process may still be leaving ("being accessed by other users").
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
         .execute(&mut admin)
         .await
         .unwrap();

@@ -505,8 +505,11 @@ async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
 fn the_backup_recipe_restores_the_same_blog() {
     // pg_dump → a fresh database → pg_restore, exactly as the README says; then every table
     // and the public pages of both blogs are compared.
+    let mut server = url::Url::parse(&std::env::var("DATABASE_URL").unwrap()).unwrap();
+    server.set_path("");
     let output = std::process::Command::new("scripts/backup-check")
         .arg(env!("CARGO_BIN_EXE_folio"))
+        .env("FOLIO_BACKUP_CHECK_URL", server.as_str())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -9,7 +9,10 @@ use std::{
     time::Duration,
 };
 
-use crate::server::{Server, http_get};
+use crate::{
+    common::output_with_input,
+    server::{Server, http_get},
+};
 
 /// A data folder of the test's own in the temporary directory (which the cluster's account can
 /// reach when the tests run as root), emptied at the end.
@@ -37,22 +40,9 @@ impl DataDir {
 
     /// `folio` with this data folder and no DATABASE_URL.
     fn folio(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .own(Command::new(env!("CARGO_BIN_EXE_folio")))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut command = self.own(Command::new(env!("CARGO_BIN_EXE_folio")));
+        command.args(args);
+        output_with_input(command, input)
     }
 
     fn own(&self, mut command: Command) -> Command {

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use crate::common::{Post, add_post, database_url};
+use crate::common::{Post, add_post, database_url, output_with_input};
 use sqlx::{PgPool, postgres::PgConnectOptions};
 use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -434,24 +434,11 @@ fn an_unreachable_database_is_one_clear_line_and_exit_1() {
 
 #[sqlx::test]
 async fn folio_user_add_and_passwd_take_the_password_on_standard_input(pool: PgPool) {
-    use std::io::Write;
     let url = database_url(&pool.connect_options());
     let run = |args: &[&str], input: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+        command.args(args).env("DATABASE_URL", &url);
+        output_with_input(command, input)
     };
     let added = run(
         &[

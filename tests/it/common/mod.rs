@@ -662,3 +662,22 @@ pub fn database_url(connect: &sqlx::postgres::PgConnectOptions) -> String {
     );
     url.into()
 }
+
+/// Runs `command` with `input` on its standard input, and collects what it printed.
+pub fn output_with_input(mut command: std::process::Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
