@@ -76,7 +76,9 @@ impl CachedPage {
         Self {
             status,
             headers,
-            body,
+            // An exact copy: a rendered body's buffer can be up to twice its length, and the
+            // cache counts length.
+            body: Bytes::copy_from_slice(&body),
             comments_of: None,
             encoded,
             token_slot,
@@ -200,8 +202,8 @@ impl GzipAroundToken {
         let mut after_crc = crc32fast::Hasher::new();
         after_crc.update(after);
         Some(Self {
-            before: Bytes::from(first),
-            after: Bytes::from(second),
+            before: exact(first),
+            after: exact(second),
             before_crc,
             after_crc,
             length: (before.len() + after.len()) as u64,
@@ -277,8 +279,8 @@ impl BrotliAroundToken {
         params.disable_literal_context_modeling = 1;
         let second = compress(after, &params)?;
         Some(Self {
-            before: Bytes::from(first),
-            after: Bytes::from(second),
+            before: exact(first),
+            after: exact(second),
         })
     }
 
@@ -305,10 +307,11 @@ impl BrotliAroundToken {
     }
 }
 
-/// Brotli quality 5 and gzip level 6, the middle of each scale: a miss pays for compressing
-/// once, so the slowest levels (many times the work for a few per cent fewer bytes) are not
-/// worth it here. A 58 KB post page with 50 comments comes to about 4.2 KB of gzip.
-const BROTLI_QUALITY: u32 = 5;
+/// Brotli quality 4 and gzip level 6: a miss compresses once and must cost no more than a page
+/// rendered and compressed per request (the compression layer's brotli is quality 4 too).
+/// Quality 5 is 4 to 7% smaller on pages but took 300 to 400 µs more per miss in `bench/run`;
+/// gzip levels above 6 add nothing (`bench/COMPRESSION.md`).
+const BROTLI_QUALITY: u32 = 4;
 const BROTLI_WINDOW: u32 = 22;
 const GZIP_LEVEL: u32 = 6;
 
@@ -331,7 +334,7 @@ impl Encoded {
         let made = br.as_ref().map_or(body.len(), Vec::len);
         Self {
             compressible: true,
-            br: br.map(Bytes::from),
+            br: br.map(exact),
             reserved: made * 5 / 2 + GZIP_FRAME,
             ..Self::default()
         }
@@ -358,7 +361,13 @@ fn gzip_of(body: &[u8]) -> Option<Bytes> {
         flate2::Compression::new(GZIP_LEVEL),
     );
     encoder.write_all(body).ok()?;
-    encoder.finish().ok().map(Bytes::from)
+    encoder.finish().ok().map(exact)
+}
+
+/// Compressed bytes as kept: without the room their buffer grew (the cache counts length).
+fn exact(mut bytes: Vec<u8>) -> Bytes {
+    bytes.shrink_to_fit();
+    Bytes::from(bytes)
 }
 
 #[derive(Default)]

@@ -12,7 +12,8 @@ pub mod defaults {
     pub const BASE_URL: &str = "http://127.0.0.1:8080";
     pub const LOG: &str = "info,sqlx=warn";
     pub const COMMENT_RATE_LIMIT: u32 = 5;
-    pub const PAGE_CACHE_MB: usize = 16;
+    /// With the process itself (about 20 MB), a full cache stays under 40 MB (`bench/run`).
+    pub const PAGE_CACHE_MB: usize = 12;
     /// Beside where Folio is started, as a checkout or a compose project keeps its data.
     pub const DATA_DIR: &str = "folio-data";
     pub const MEDIA_CACHE_MB: usize = 8;
