@@ -10,8 +10,9 @@
 
 use std::{
     collections::HashMap,
+    hash::{BuildHasher, RandomState},
     sync::{
-        Arc, OnceLock, RwLock,
+        Arc, Mutex, OnceLock, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -385,7 +386,15 @@ pub struct PageCache {
     listening: AtomicBool,
     clock: AtomicU64,
     hits: AtomicU64,
+    /// Requests a page needs before it is kept, and the count so far of pages asked for but
+    /// not yet kept (by their key's hash; forgotten all at once when it reaches `SEEN_MAX`).
+    min_uses: u32,
+    seen: Mutex<HashMap<u64, u32>>,
+    hasher: RandomState,
 }
+
+/// Pages asked for and not yet kept that the cache remembers: about 200 KB at most.
+const SEEN_MAX: usize = 8192;
 
 impl PageCache {
     pub fn new(capacity: usize) -> Self {
@@ -396,7 +405,40 @@ impl PageCache {
             listening: AtomicBool::new(false),
             clock: AtomicU64::new(0),
             hits: AtomicU64::new(0),
+            min_uses: 1,
+            seen: Mutex::new(HashMap::new()),
+            hasher: RandomState::new(),
         }
+    }
+
+    /// Keeps a page only from its `min_uses`-th request (as nginx's `proxy_cache_min_uses`):
+    /// a page asked for once, a crawler's walk through old posts, costs what rendering costs
+    /// and takes no room from the pages readers come back to.
+    pub fn keeping_after(mut self, min_uses: u32) -> Self {
+        self.min_uses = min_uses.max(1);
+        self
+    }
+
+    /// Counts a request for the page at `key`, which was not in the cache: true when it has had
+    /// enough requests to be kept.
+    pub fn admit(&self, key: &str) -> bool {
+        if self.min_uses <= 1 {
+            return true;
+        }
+        let hash = self.hasher.hash_one(key);
+        let Ok(mut seen) = self.seen.lock() else {
+            return true;
+        };
+        let uses = seen.get(&hash).copied().unwrap_or(0) + 1;
+        if uses >= self.min_uses {
+            seen.remove(&hash);
+            return true;
+        }
+        if seen.len() >= SEEN_MAX {
+            seen.clear();
+        }
+        seen.insert(hash, uses);
+        false
     }
 
     /// True while pages may be stored and served: caching is on and changes are being heard.
@@ -593,6 +635,24 @@ mod tests {
         let cache = PageCache::new(capacity);
         cache.listening.store(true, Ordering::Release);
         cache
+    }
+
+    #[test]
+    fn a_page_is_kept_from_its_second_request_and_the_memory_of_first_ones_is_bounded() {
+        let cache = active(1 << 20).keeping_after(2);
+        assert!(!cache.admit("/2024/05/once.html"), "a first request");
+        assert!(!cache.admit("/2024/05/twice.html"));
+        assert!(cache.admit("/2024/05/twice.html"), "its second request");
+        assert!(
+            !cache.admit("/2024/05/twice.html"),
+            "counted afresh once kept"
+        );
+        for n in 0..SEEN_MAX * 2 {
+            cache.admit(&format!("/search?q={n}"));
+        }
+        assert!(cache.seen.lock().unwrap().len() <= SEEN_MAX);
+        let always = active(1 << 20).keeping_after(1);
+        assert!(always.admit("/"));
     }
 
     #[test]

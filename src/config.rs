@@ -14,6 +14,9 @@ pub mod defaults {
     pub const COMMENT_RATE_LIMIT: u32 = 5;
     /// With the process itself (about 20 MB), a full cache stays under 40 MB (`bench/run`).
     pub const PAGE_CACHE_MB: usize = 12;
+    /// A page is kept from its second request: a crawler's one-off pages cost what rendering
+    /// costs and do not crowd out the pages readers come back to.
+    pub const PAGE_CACHE_MIN_USES: u32 = 2;
     /// Beside where Folio is started, as a checkout or a compose project keeps its data.
     pub const DATA_DIR: &str = "folio-data";
     pub const MEDIA_CACHE_MB: usize = 8;
@@ -168,6 +171,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = defaults::PAGE_CACHE_MB)]
     pub page_cache_mb: usize,
 
+    /// Requests a page must have before the page cache keeps it (1: from the first)
+    #[arg(long, env = "FOLIO_PAGE_CACHE_MIN_USES", default_value_t = defaults::PAGE_CACHE_MIN_USES)]
+    pub page_cache_min_uses: u32,
+
     /// Memory for uploaded images, in MiB (0 reads every image from the database)
     #[arg(long, env = "FOLIO_MEDIA_CACHE_MB", default_value_t = defaults::MEDIA_CACHE_MB)]
     pub media_cache_mb: usize,
@@ -228,6 +235,8 @@ pub struct Config {
     pub sitemap_chunk: i64,
     /// Bytes of rendered pages kept in memory; 0 for none.
     pub page_cache_bytes: usize,
+    /// Requests a page must have before it is kept (`defaults::PAGE_CACHE_MIN_USES`).
+    pub page_cache_min_uses: u32,
     /// Bytes of uploaded images kept in memory; 0 for none.
     pub media_cache_bytes: usize,
     /// The bearer token `/metrics` asks for; without one there is no `/metrics`.
@@ -263,6 +272,7 @@ impl Config {
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
+            page_cache_min_uses: args.page_cache_min_uses,
             media_cache_bytes: args.media_cache_mb.saturating_mul(1024 * 1024),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             client_timeout: std::time::Duration::from_secs(args.client_timeout.max(1)),
@@ -280,6 +290,7 @@ impl Config {
             sitemap_chunk: defaults::SITEMAP_CHUNK,
             // Off unless asked for: a test sees every write at once.
             page_cache_bytes: 0,
+            page_cache_min_uses: defaults::PAGE_CACHE_MIN_USES,
             // Images never change, so a test cannot see a stale one.
             media_cache_bytes: defaults::MEDIA_CACHE_MB * 1024 * 1024,
             metrics_token: None,

@@ -56,7 +56,9 @@ pub struct AppState {
 impl AppState {
     /// Starts listening for change notices when the page cache is on, so it needs a runtime.
     pub fn new(db: PgPool, config: Config, secret: Secret) -> Self {
-        let pages = Arc::new(PageCache::new(config.page_cache_bytes));
+        let pages = Arc::new(
+            PageCache::new(config.page_cache_bytes).keeping_after(config.page_cache_min_uses),
+        );
         pages.spawn_listener(db.clone());
         let mailer = config
             .mail

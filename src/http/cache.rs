@@ -177,7 +177,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         });
     // Rendered pages are whole in memory already (an exact size); anything streamed is let by.
     let size = response.body().size_hint().exact();
-    let key = key.filter(|_| cacheable.is_some() && size.is_some());
+    let key = key.filter(|key| cacheable.is_some() && size.is_some() && state.pages.admit(key));
     if token_for.is_none() && key.is_none() {
         return response;
     }

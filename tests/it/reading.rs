@@ -544,6 +544,38 @@ async fn sidebar_counts_are_cached_yet_current_across_processes_and_schedules(po
 }
 
 #[sqlx::test]
+async fn by_default_a_page_is_kept_from_its_second_request(pool: PgPool) {
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Asked for twice",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        ),
+    )
+    .await;
+    let (state, app, _) = crate::common::cached_app_keeping_after(
+        &pool,
+        folio::config::defaults::PAGE_CACHE_MIN_USES,
+    )
+    .await;
+    // The first reader gets the page as rendered; nothing is kept for an address asked once.
+    let first = get(&app, &path).await;
+    assert!(first.text().contains("Asked for twice"));
+    assert_eq!(
+        state.pages.len_bytes(),
+        0,
+        "a page asked for once is not kept"
+    );
+    // The second request renders it again and keeps it; the third comes from memory.
+    assert!(get(&app, &path).await.text().contains("Asked for twice"));
+    assert!(state.pages.len_bytes() > 0, "kept from its second request");
+    let hits = state.pages.hits();
+    let third = get(&app, &path).await;
+    assert!(third.text().contains("Asked for twice"));
+    assert_eq!(state.pages.hits(), hits + 1, "from memory");
+}
+
+#[sqlx::test]
 async fn public_pages_come_from_memory_until_something_they_show_changes(pool: PgPool) {
     let now = OffsetDateTime::now_utc();
     let (_, path) = add_post(

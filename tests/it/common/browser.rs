@@ -112,6 +112,7 @@ pub async fn serve_cached(pool: &PgPool) -> (SocketAddr, folio::AppState) {
     let addr = listener.local_addr().unwrap();
     let config = Config {
         page_cache_bytes: 4 << 20,
+        page_cache_min_uses: 1,
         ..Config::with_base_url(&format!("http://{addr}"))
     };
     let limits = folio::http::serve::Limits {

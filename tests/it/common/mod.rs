@@ -73,8 +73,18 @@ pub async fn cached_app(pool: &PgPool) -> (AppState, Router) {
 
 /// `cached_app`, with the clock its comment forms are issued and checked by.
 pub async fn cached_app_with_clock(pool: &PgPool) -> (AppState, Router, Arc<TestClock>) {
+    cached_app_keeping_after(pool, 1).await
+}
+
+/// `cached_app` keeping a page from its `min_uses`-th request. The other tests keep it from
+/// the first, so they see the cache at once; the default (the second) has a test of its own.
+pub async fn cached_app_keeping_after(
+    pool: &PgPool,
+    min_uses: u32,
+) -> (AppState, Router, Arc<TestClock>) {
     let config = Config {
         page_cache_bytes: 4 << 20,
+        page_cache_min_uses: min_uses,
         ..Config::with_base_url(BASE_URL)
     };
     let clock = Arc::new(TestClock::default());
