@@ -666,16 +666,7 @@ impl LocalPostgres {
                 }
             }
         };
-        let exists: bool =
-            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-                .bind(DATABASE)
-                .fetch_one(&mut connection)
-                .await?;
-        if !exists {
-            sqlx::query(&format!("create database {DATABASE}"))
-                .execute(&mut connection)
-                .await?;
-        }
+        crate::db::create_database_if_missing(&mut connection, DATABASE).await?;
         connection.close().await?;
         Ok(())
     }

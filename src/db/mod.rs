@@ -139,6 +139,25 @@ fn describe_connect_error(host: String, port: u16, error: sqlx::Error) -> Connec
     }
 }
 
+/// Makes the database `name` (a plain identifier) on the server `connection` is on, unless it
+/// exists. For Folio's own PostgreSQL, under its setup lock, so two first starts cannot race.
+pub async fn create_database_if_missing(
+    connection: &mut PgConnection,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut *connection)
+            .await?;
+    if !exists {
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<(), ConnectError> {
     MIGRATOR
         .run(pool)
