@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::password,
-    config::{Config, ExportArgs, ImportArgs, UserCommand},
+    config::{Config, ExportArgs, ImportArgs, SpamCommand, UserCommand},
     db,
     domain::role::Role,
     export, import,
@@ -163,4 +163,42 @@ fn read_password() -> anyhow::Result<String> {
         bail!("the password is not accepted: {problem}");
     }
     Ok(password)
+}
+
+/// `folio spam retrain [--from-status]` and `folio spam status`.
+pub async fn spam(db: &PgPool, command: SpamCommand) -> anyhow::Result<()> {
+    let stats = match command {
+        SpamCommand::Retrain { from_status } => {
+            let mut tx = db.begin().await?;
+            let rebuilt = crate::spam::train::rebuild(&mut tx, from_status).await?;
+            tx.commit().await?;
+            if from_status {
+                println!(
+                    "folio: {} comments now teach the filter what their status says",
+                    rebuilt.labelled_from_status
+                );
+            }
+            print!("folio: the spam filter was counted again: ");
+            rebuilt.stats
+        }
+        SpamCommand::Status => {
+            print!("folio: ");
+            db::spam::stats(db).await?
+        }
+    };
+    let settings = db::settings::load(db).await?;
+    println!(
+        "learned from {} spam and {} good comments, {} distinct tokens",
+        stats.spam, stats.ham, stats.tokens
+    );
+    let needed = i64::from(settings.spam_min_training);
+    if stats.spam < needed || stats.ham < needed {
+        println!("folio: it shows scores only until {needed} comments of each kind have taught it");
+    } else {
+        let (hold, junk) = settings.spam_thresholds();
+        println!(
+            "folio: it holds comments scoring {hold:.2} or more and marks {junk:.2} or more as spam"
+        );
+    }
+    Ok(())
 }

@@ -85,6 +85,23 @@ pub enum Command {
     /// e.g. for psql or pg_dump
     #[command(subcommand)]
     Postgres(PostgresCommand),
+    /// The learning spam filter
+    #[command(subcommand)]
+    Spam(SpamCommand),
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum SpamCommand {
+    /// Count the filter's model again from every comment that taught it (after an upgrade
+    /// of its tokenizer, or to check it)
+    Retrain {
+        /// First let every approved comment teach ham and every spam comment spam, as if a
+        /// moderator had decided each one (for comments from before the filter)
+        #[arg(long)]
+        from_status: bool,
+    },
+    /// Show what the filter has learned
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]

@@ -18,6 +18,7 @@ pub mod mail;
 pub mod media_cache;
 pub mod metrics;
 pub mod render;
+pub mod spam;
 pub mod state;
 pub mod views;
 

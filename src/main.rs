@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(command) => folio::cli::user(&pool, command).await,
             Command::Import(args) => folio::cli::import(&pool, &args).await,
             Command::Export(args) => folio::cli::export(&pool, &args).await,
+            Command::Spam(command) => folio::cli::spam(&pool, command).await,
             Command::Postgres(_) => unreachable!("handled above"),
         }
     };

@@ -126,6 +126,7 @@ impl Metrics {
                 stats.count, stats.seconds, stats.count
             );
         }
+        write_spam_scores(&mut out);
         let mut gauges = gauges.to_vec();
         gauges.push(Gauge::new(
             "folio_uptime_seconds",
@@ -165,6 +166,54 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Upper bounds of the spam filter's scoring-time buckets, in seconds.
+const SPAM_BUCKETS: [f64; 8] = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05];
+
+/// Per bucket (one more for slower), total seconds, count.
+type SpamScores = ([u64; SPAM_BUCKETS.len() + 1], f64, u64);
+
+static SPAM_SCORES: Mutex<SpamScores> = Mutex::new(([0; SPAM_BUCKETS.len() + 1], 0.0, 0));
+
+/// Counts one spam score (tokens, the counts' query and the arithmetic) of this process.
+pub fn spam_scored(took: Duration) {
+    let seconds = took.as_secs_f64();
+    if let Ok(mut scores) = SPAM_SCORES.lock() {
+        let bucket = SPAM_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(SPAM_BUCKETS.len());
+        scores.0[bucket] += 1;
+        scores.1 += seconds;
+        scores.2 += 1;
+    }
+}
+
+fn write_spam_scores(out: &mut String) {
+    let Ok(scores) = SPAM_SCORES.lock().map(|s| *s) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP folio_spam_score_duration_seconds Time to score a new comment against the spam filter's model, its query included.\n\
+         # TYPE folio_spam_score_duration_seconds histogram"
+    );
+    let mut cumulative = 0;
+    for (bound, count) in SPAM_BUCKETS.iter().zip(scores.0) {
+        cumulative += count;
+        let _ = writeln!(
+            out,
+            "folio_spam_score_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "folio_spam_score_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
+         folio_spam_score_duration_seconds_sum {}\n\
+         folio_spam_score_duration_seconds_count {}",
+        scores.2, scores.1, scores.2
+    );
 }
 
 /// One gauge sample, optionally with one label.

@@ -45,6 +45,8 @@ pub struct AppState {
     /// Uploaded images (see `media_cache`).
     pub media: Arc<MediaCache>,
     pub metrics: Arc<Metrics>,
+    /// This process's copy of the spam filter's counts.
+    pub spam: Arc<crate::spam::Model>,
     /// What comment-form tokens are issued and checked against.
     pub clock: Arc<dyn Clock>,
     /// The SMTP side, when `FOLIO_SMTP_URL` is set; its worker runs in this process.
@@ -84,6 +86,7 @@ impl AppState {
             media: Arc::new(MediaCache::new(config.media_cache_bytes)),
             pages,
             metrics: Arc::new(Metrics::default()),
+            spam: Arc::default(),
             db,
             config: Arc::new(config),
             secret,

@@ -297,6 +297,9 @@ pub struct NewComment {
     pub body_html: String,
     pub status: CommentStatus,
     pub created_at: OffsetDateTime,
+    /// The spam filter's score and strongest clues, when it scored the comment.
+    pub spam_score: Option<f32>,
+    pub spam_clues: Vec<String>,
 }
 
 pub async fn insert(db: &PgPool, comment: &NewComment) -> Result<i64, sqlx::Error> {
@@ -346,7 +349,7 @@ pub async fn submit(
 ) -> Result<Submitted, sqlx::Error> {
     let row = sqlx::query!(
         r#"select outcome as "outcome!", comment_id, retry_after_secs
-           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
+           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
         comment.post_id,
         comment.parent_id,
         comment.author_name,
@@ -357,7 +360,9 @@ pub async fn submit(
         comment.status as CommentStatus,
         comment.status_reason,
         comment.client_hash,
-        per_minute
+        per_minute,
+        comment.spam_score,
+        &comment.spam_clues
     )
     .fetch_one(db)
     .await?;
@@ -428,30 +433,72 @@ pub struct ModerationRow {
     pub status_reason: Option<String>,
     pub user_id: Option<i64>,
     pub created_at: OffsetDateTime,
+    pub spam_score: Option<f32>,
+    pub spam_clues: Option<Vec<String>>,
 }
 
-/// Comments with this status, newest first, `limit` of them below `before_id` (keyset).
+/// Which comments of a status the queue shows, and in what order.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    /// Newest first below this id (keyset), or...
+    pub before_id: i64,
+    /// ...highest spam score first, skipping this many.
+    pub by_score: Option<i64>,
+    /// Only comments the spam filter scored at least this.
+    pub min_score: Option<f32>,
+    pub limit: i64,
+}
+
+impl Listing {
+    pub fn newest(limit: i64) -> Self {
+        Self {
+            before_id: i64::MAX,
+            by_score: None,
+            min_score: None,
+            limit,
+        }
+    }
+}
+
+/// Comments with this status, as `listing` asks.
 pub async fn list_by_status(
     db: &PgPool,
     status: CommentStatus,
-    before_id: i64,
-    limit: i64,
+    listing: Listing,
 ) -> Result<Vec<ModerationRow>, sqlx::Error> {
     sqlx::query_as!(
         ModerationRow,
         r#"select c.id, p.title as post_title, p.path as post_path, c.author_name, c.author_email,
                   c.author_url, c.client_hash, c.body_source, c.body_html,
                   c.status as "status: CommentStatus",
-                  c.status_reason, c.user_id, c.created_at
+                  c.status_reason, c.user_id, c.created_at, c.spam_score, c.spam_clues
            from comments c join posts p on p.id = c.post_id
-           where c.status = $1 and c.id < $2
-           order by c.id desc
-           limit $3"#,
+           where c.status = $1 and c.id < $2 and ($5::real is null or c.spam_score >= $5)
+           order by case when $4::bigint is not null then c.spam_score end desc nulls last,
+                    c.id desc
+           limit $3 offset coalesce($4, 0)"#,
         status as CommentStatus,
-        before_id,
-        limit
+        listing.before_id,
+        listing.limit,
+        listing.by_score,
+        listing.min_score
     )
     .fetch_all(db)
+    .await
+}
+
+/// How many comments of this status the spam filter scored at least `min_score`.
+pub async fn count_scored_at_least(
+    db: &PgPool,
+    status: CommentStatus,
+    min_score: f32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from comments where status = $1 and spam_score >= $2"#,
+        status as CommentStatus,
+        min_score
+    )
+    .fetch_one(db)
     .await
 }
 
@@ -512,7 +559,7 @@ pub async fn find_for_moderation(
         r#"select c.id, p.title as post_title, p.path as post_path, c.author_name, c.author_email,
                   c.author_url, c.client_hash, c.body_source, c.body_html,
                   c.status as "status: CommentStatus",
-                  c.status_reason, c.user_id, c.created_at
+                  c.status_reason, c.user_id, c.created_at, c.spam_score, c.spam_clues
            from comments c join posts p on p.id = c.post_id
            where c.id = $1"#,
         id
@@ -532,7 +579,7 @@ pub async fn body_format(db: &PgPool, id: i64) -> Result<Option<CommentFormat>, 
 }
 
 pub async fn update_body(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     id: i64,
     source: &str,
     html: &str,

@@ -16,6 +16,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
+pub mod spam;
 pub mod subscriptions;
 pub mod users;
 

@@ -23,6 +23,12 @@ pub struct Settings {
     pub comment_threads_per_page: i32,
     /// Comment pages start with the newest thread instead of the oldest.
     pub comments_newest_first: bool,
+    /// The spam filter holds a comment scoring at least this (hundredths)...
+    pub spam_hold_at: i32,
+    /// ...and stores it as spam at least this.
+    pub spam_junk_at: i32,
+    /// It acts once this many comments of each kind have taught it.
+    pub spam_min_training: i32,
 }
 
 impl Default for Settings {
@@ -41,11 +47,22 @@ impl Default for Settings {
             require_second_step: false,
             comment_threads_per_page: 100,
             comments_newest_first: false,
+            spam_hold_at: 30,
+            spam_junk_at: 90,
+            spam_min_training: 20,
         }
     }
 }
 
 impl Settings {
+    /// The spam filter's thresholds, as scores from 0 to 1: (hold, spam).
+    pub fn spam_thresholds(&self) -> (f64, f64) {
+        (
+            f64::from(self.spam_hold_at) / 100.0,
+            f64::from(self.spam_junk_at) / 100.0,
+        )
+    }
+
     /// The blog's time zone; an unknown name falls back to UTC rather than breaking every page.
     pub fn time_zone(&self) -> crate::render::dates::TimeZone {
         crate::render::dates::zone_named(&self.timezone)
@@ -58,7 +75,8 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
         Settings,
         r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
                   blocked_terms, search_language, feed_summaries, follow_full_posts,
-                  require_second_step, comment_threads_per_page, comments_newest_first
+                  require_second_step, comment_threads_per_page, comments_newest_first,
+                  spam_hold_at, spam_junk_at, spam_min_training
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -96,7 +114,8 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
                                comment_policy = $5, moderate_after_days = $6, blocked_terms = $7,
                                search_language = $8, feed_summaries = $9,
                                follow_full_posts = $10, require_second_step = $11,
-                               comment_threads_per_page = $12, comments_newest_first = $13
+                               comment_threads_per_page = $12, comments_newest_first = $13,
+                               spam_hold_at = $14, spam_junk_at = $15, spam_min_training = $16
            where id = 1"#,
         settings.title,
         settings.description,
@@ -110,7 +129,10 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         settings.follow_full_posts,
         settings.require_second_step,
         settings.comment_threads_per_page,
-        settings.comments_newest_first
+        settings.comments_newest_first,
+        settings.spam_hold_at,
+        settings.spam_junk_at,
+        settings.spam_min_training
     )
     .execute(&mut *tx)
     .await?;
@@ -157,7 +179,8 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
         r#"select s.title, s.description, s.timezone, s.posts_per_page, s.comment_policy,
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
                   s.follow_full_posts, s.require_second_step, s.comment_threads_per_page,
-                  s.comments_newest_first, v.n as content_version,
+                  s.comments_newest_first, s.spam_hold_at, s.spam_junk_at, s.spam_min_training,
+                  v.n as content_version,
                   (select min(p.published_at) from posts p
                    where p.kind = 'post' and p.status = 'published' and p.published_at > now())
                       as next_publication
@@ -181,6 +204,9 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
             require_second_step: row.require_second_step,
             comment_threads_per_page: row.comment_threads_per_page,
             comments_newest_first: row.comments_newest_first,
+            spam_hold_at: row.spam_hold_at,
+            spam_junk_at: row.spam_junk_at,
+            spam_min_training: row.spam_min_training,
         },
         content_version: row.content_version,
         next_publication: row.next_publication,

@@ -353,6 +353,25 @@ pub struct Screening<'a> {
     pub blocked_terms: &'a str,
     pub policy: Policy,
     pub post_age_days: i64,
+    /// The learning filter's opinion, when it gave one.
+    pub filter: Option<FilterScore>,
+}
+
+/// The learning filter's score of a comment and the blog's thresholds for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FilterScore {
+    pub score: f64,
+    /// Enough comments of each kind have taught it; before that it only shows its scores.
+    pub trained: bool,
+    pub hold_at: f64,
+    pub spam_at: f64,
+}
+
+impl FilterScore {
+    /// "likely spam (0.93)": rounded down, so 0.999 never reads as a certain 1.00.
+    fn reason(&self) -> String {
+        format!("likely spam ({:.2})", (self.score * 100.0).floor() / 100.0)
+    }
 }
 
 impl Screening<'_> {
@@ -363,7 +382,18 @@ impl Screening<'_> {
         if let Some(term) = self.blocked_term() {
             return Decision::spam(format!("blocked term: {term}"));
         }
-        if self.link_count > MAX_LINKS {
+        let trained = self.filter.filter(|f| f.trained);
+        if let Some(filter) = trained {
+            if filter.score >= filter.spam_at {
+                return Decision::spam(filter.reason());
+            }
+            if filter.score >= filter.hold_at {
+                return Decision::pending(filter.reason());
+            }
+        }
+        // A trained filter weighs the links itself (their number and domains are among its
+        // tokens), so the fixed rule, which holds many good comments, stands aside.
+        if self.link_count > MAX_LINKS && trained.is_none() {
             return Decision::pending(format!("{} links (more than {MAX_LINKS})", self.link_count));
         }
         if self.policy.holds(self.post_age_days) {
@@ -400,6 +430,74 @@ impl Screening<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_filter_holds_or_junks_only_once_trained_and_after_the_cheap_layers() {
+        let comment = form("Ada", "", "", "hello").validate().unwrap();
+        let filter = |score: f64, trained: bool| FilterScore {
+            score,
+            trained,
+            hold_at: 0.5,
+            spam_at: 0.9,
+        };
+        let screening = |filter: Option<FilterScore>| Screening {
+            comment: &comment,
+            honeypot_filled: false,
+            link_count: 0,
+            client_address: "192.0.2.1",
+            blocked_terms: "",
+            policy: Policy::Open,
+            post_age_days: 1,
+            filter,
+        };
+        assert_eq!(
+            screening(Some(filter(0.999, true))).decide(),
+            Decision::spam("likely spam (0.99)".into())
+        );
+        assert_eq!(
+            screening(Some(filter(0.87, true))).decide(),
+            Decision::pending("likely spam (0.87)".into())
+        );
+        assert_eq!(
+            screening(Some(filter(0.2, true))).decide(),
+            Decision::approved()
+        );
+        assert_eq!(
+            screening(Some(filter(0.999, false))).decide(),
+            Decision::approved(),
+            "untrained: scores only"
+        );
+        let honeypot = Screening {
+            honeypot_filled: true,
+            ..screening(Some(filter(0.1, true)))
+        };
+        assert_eq!(
+            honeypot.decide().reason.as_deref(),
+            Some("honeypot field was filled in")
+        );
+        let links = |filter| Screening {
+            link_count: 5,
+            ..screening(filter)
+        };
+        assert_eq!(
+            links(Some(filter(0.1, false))).decide().status,
+            CommentStatus::Pending
+        );
+        assert_eq!(
+            links(Some(filter(0.1, true))).decide(),
+            Decision::approved(),
+            "a trained filter judges links itself"
+        );
+        let moderated = Screening {
+            policy: Policy::Moderated,
+            ..screening(Some(filter(0.6, true)))
+        };
+        assert_eq!(
+            moderated.decide().reason.as_deref(),
+            Some("likely spam (0.60)"),
+            "the filter's reason beats the policy's"
+        );
+    }
 
     fn form(name: &str, email: &str, website: &str, comment: &str) -> CommentForm {
         CommentForm {
@@ -470,6 +568,7 @@ mod tests {
             blocked_terms: "",
             policy: Policy::Open,
             post_age_days: 1,
+            filter: None,
         };
         assert_eq!(base.decide(), Decision::approved());
         assert_eq!(

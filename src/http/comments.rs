@@ -28,12 +28,14 @@ use crate::{
         settings::{Settings, Site},
     },
     domain::{
-        comment::{CommentForm, CommentStatus, FieldErrors, MAX_DEPTH, Policy, Screening},
+        comment::{
+            CommentForm, CommentStatus, FieldErrors, FilterScore, MAX_DEPTH, Policy, Screening,
+        },
         post::PostKind,
     },
     error::AppError,
     mail::notify,
-    render,
+    render, spam,
     state::AppState,
     views::{CommentFormView, Layout, comment_page_url, public::CommentUnavailablePage},
 };
@@ -150,6 +152,30 @@ async fn accept(
     }
 
     let body_html = render::comment::to_html(&comment.body);
+    // A robot that filled in the honeypot is spam already: no need to ask the filter.
+    let judgement = if form.honeypot_filled() {
+        None
+    } else {
+        let message = spam::Message {
+            name: &comment.name,
+            email: comment.email.as_deref(),
+            website: comment.website.as_deref(),
+            body: &comment.body,
+        };
+        match state
+            .spam
+            .judge(&state.db, &message, settings.spam_min_training)
+            .await
+        {
+            Ok(judgement) => Some(judgement),
+            // The comment is still taken: the other layers and the policy decide alone.
+            Err(error) => {
+                tracing::warn!(%error, "comment not scored by the spam filter");
+                None
+            }
+        }
+    };
+    let (hold_at, spam_at) = settings.spam_thresholds();
     let decision = Screening {
         comment: &comment,
         honeypot_filled: form.honeypot_filled(),
@@ -158,6 +184,12 @@ async fn accept(
         blocked_terms: &settings.blocked_terms,
         policy,
         post_age_days: post_age_days(row.published_at),
+        filter: judgement.as_ref().map(|j| FilterScore {
+            score: j.verdict.score,
+            trained: j.trained,
+            hold_at,
+            spam_at,
+        }),
     }
     .decide();
 
@@ -175,6 +207,10 @@ async fn accept(
         status_reason: decision.reason,
         client_hash: client_address.map(|a| state.secret.client_hash(&a)),
         created_at: OffsetDateTime::now_utc(),
+        spam_score: judgement.as_ref().map(|j| j.verdict.score as f32),
+        spam_clues: judgement
+            .map(|j| j.verdict.clues.iter().map(spam::Clue::stored).collect())
+            .unwrap_or_default(),
     };
     let limit = i64::from(state.config.comment_rate_limit);
     // The comment and the mail it causes are written together, or neither is.

@@ -328,7 +328,10 @@ async fn moderate(
             )
             .await?;
             match replied {
-                Some(published) => published,
+                Some(published) => {
+                    crate::spam::train::learn_decisions(&mut tx, &[comment_id]).await?;
+                    published
+                }
                 None => {
                     // The comment went meanwhile: nothing is done, the link stays unused.
                     drop(tx);
@@ -348,6 +351,7 @@ async fn moderate(
                 Action::Trash => CommentStatus::Trash,
             };
             let changed = db::comments::set_status(&mut *tx, &[comment_id], status).await?;
+            crate::spam::train::learn_decisions(&mut tx, &[comment_id]).await?;
             if status == CommentStatus::Approved {
                 changed
             } else {

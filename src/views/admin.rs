@@ -88,6 +88,18 @@ pub struct AdminComment {
     pub reason: Option<String>,
     pub when: String,
     pub by_editor: bool,
+    /// The spam filter's score when the comment came ("0.93"), and why.
+    pub spam_score: Option<String>,
+    pub spam_clues: Vec<ClueView>,
+}
+
+/// A token that weighed in the spam filter's score.
+#[derive(Debug, Clone)]
+pub struct ClueView {
+    pub token: String,
+    pub probability: String,
+    /// It pointed to spam (else to a good comment).
+    pub spammy: bool,
 }
 
 impl AdminComment {
@@ -133,6 +145,20 @@ impl AdminComment {
             reason: row.status_reason.clone(),
             when: crate::render::dates::date_and_time(&at),
             by_editor: row.user_id.is_some(),
+            spam_score: row
+                .spam_score
+                .map(|s| format!("{:.2}", (f64::from(s) * 100.0).floor() / 100.0)),
+            spam_clues: row
+                .spam_clues
+                .iter()
+                .flatten()
+                .filter_map(|stored| crate::spam::Clue::parse(stored))
+                .map(|clue| ClueView {
+                    spammy: clue.probability >= 0.5,
+                    probability: format!("{:.2}", clue.probability),
+                    token: clue.token,
+                })
+                .collect(),
         }
     }
 }
@@ -259,6 +285,13 @@ pub struct CommentsPage {
     pub counts: StatusCounts,
     pub comments: Vec<AdminComment>,
     pub next_url: Option<String>,
+    /// `newest`, `score` or `likely` (likely spam only, highest score first).
+    pub view: String,
+    /// Comments of this tab at or above the hold threshold, and that threshold ("0.50").
+    pub likely_count: i64,
+    pub hold_at: String,
+    /// What the spam filter has learned, in a sentence.
+    pub filter_status: String,
 }
 
 impl CommentsPage {
@@ -450,6 +483,9 @@ pub struct SecondStepPage {
 #[derive(Debug, Clone, Default)]
 pub struct SettingsErrors {
     pub comment_threads_per_page: Option<String>,
+    pub spam_hold_at: Option<String>,
+    pub spam_junk_at: Option<String>,
+    pub spam_min_training: Option<String>,
     pub title: Option<String>,
     pub timezone: Option<String>,
     pub posts_per_page: Option<String>,
@@ -471,6 +507,9 @@ pub struct SettingsForm {
     pub require_second_step: bool,
     pub comment_threads_per_page: String,
     pub comments_newest_first: bool,
+    pub spam_hold_at: String,
+    pub spam_junk_at: String,
+    pub spam_min_training: String,
     /// The text-search languages to choose from.
     pub languages: Vec<String>,
     pub errors: SettingsErrors,
@@ -490,6 +529,10 @@ impl SettingsPage {
             || e.timezone.is_some()
             || e.posts_per_page.is_some()
             || e.moderate_after_days.is_some()
+            || e.comment_threads_per_page.is_some()
+            || e.spam_hold_at.is_some()
+            || e.spam_junk_at.is_some()
+            || e.spam_min_training.is_some()
     }
 }
 

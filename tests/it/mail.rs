@@ -232,6 +232,14 @@ async fn comment(
     crate::common::post_form(app, path, &all, &[]).await
 }
 
+/// (spam, ham) comments the spam filter has learned from.
+async fn spam_model(pool: &PgPool) -> (i32, i32) {
+    sqlx::query_as("select spam, ham from spam_model")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 async fn status_of(pool: &PgPool, id: i64) -> String {
     sqlx::query_scalar("select status from comments where id = $1")
         .bind(id)
@@ -331,6 +339,8 @@ async fn a_held_comment_brings_moderators_buttons_that_work_once_without_a_login
             .text()
             .contains("Do broad beans survive a frost?")
     );
+    // The emailed Approve teaches the spam filter as the queue's does.
+    assert_eq!(spam_model(&pool).await, (0, 1));
     // Once only.
     sqlx::query("update comments set status = 'pending' where id = $1")
         .bind(comment_id)
@@ -371,6 +381,11 @@ async fn a_held_comment_brings_moderators_buttons_that_work_once_without_a_login
     assert!(post.contains("They do, down to about minus ten."), "{post}");
     assert!(post.contains("The editor"), "{post}");
     assert_eq!(status_of(&pool, comment_id).await, "approved");
+    assert_eq!(
+        spam_model(&pool).await,
+        (0, 1),
+        "a moderator's own reply teaches nothing"
+    );
 
     // A forged or cut link does nothing.
     let forged = format!("{}x", &approve[..approve.len() - 3]);

@@ -18,3 +18,4 @@ mod own_postgres;
 mod reading;
 mod server;
 mod sign_in;
+mod spam;

@@ -38,6 +38,10 @@ struct QueueQuery {
     status: Option<String>,
     before: Option<i64>,
     done: Option<String>,
+    /// `score`: highest spam score first; `likely`: only likely spam, highest first.
+    view: Option<String>,
+    /// With a score view: how many are skipped.
+    skip: Option<i64>,
 }
 
 async fn queue(
@@ -57,27 +61,69 @@ async fn queue(
         "replied" => "Your reply is published.".to_owned(),
         n => format!("{} comment{} updated.", n, if n == "1" { "" } else { "s" }),
     });
-    let tz = state.settings().await?.time_zone();
-    let mut rows = db::comments::list_by_status(
-        &state.db,
-        tab,
-        query.before.unwrap_or(i64::MAX),
-        PAGE_SIZE + 1,
-    )
-    .await?;
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let hold_at = settings.spam_thresholds().0;
+    let view = match query.view.as_deref() {
+        Some("score") => "score",
+        Some("likely") => "likely",
+        _ => "newest",
+    };
+    let skip = query.skip.unwrap_or(0).max(0);
+    let listing = db::comments::Listing {
+        before_id: query
+            .before
+            .filter(|_| view == "newest")
+            .unwrap_or(i64::MAX),
+        by_score: (view != "newest").then_some(skip),
+        min_score: (view == "likely").then_some(hold_at as f32),
+        limit: PAGE_SIZE + 1,
+    };
+    let mut rows = db::comments::list_by_status(&state.db, tab, listing).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
-    let next_url = rows
-        .last()
-        .filter(|_| more)
-        .map(|r| format!("/admin/comments?status={tab}&before={}", r.id));
+    let next_url = match view {
+        "newest" => rows
+            .last()
+            .filter(|_| more)
+            .map(|r| format!("/admin/comments?status={tab}&before={}", r.id)),
+        _ => more.then(|| {
+            format!(
+                "/admin/comments?status={tab}&view={view}&skip={}",
+                skip + PAGE_SIZE
+            )
+        }),
+    };
+    let stats = db::spam::stats(&state.db).await?;
     render(&CommentsPage {
         layout,
         tab: tab.as_str().to_owned(),
         counts: db::comments::count_by_status(&state.db).await?,
         comments: rows.iter().map(|r| AdminComment::new(r, &tz)).collect(),
         next_url,
+        view: view.to_owned(),
+        likely_count: db::comments::count_scored_at_least(&state.db, tab, hold_at as f32).await?,
+        hold_at: format!("{hold_at:.2}"),
+        filter_status: filter_status(&stats, settings.spam_min_training),
     })
+}
+
+/// What the spam filter knows, for the moderator.
+fn filter_status(stats: &db::spam::ModelStats, min_training: i32) -> String {
+    let learned = format!(
+        "The spam filter has learned from {} spam and {} good comment{}",
+        thousands(stats.spam.max(0) as usize),
+        thousands(stats.ham.max(0) as usize),
+        if stats.ham == 1 { "" } else { "s" }
+    );
+    let needed = i64::from(min_training);
+    if stats.spam >= needed && stats.ham >= needed {
+        format!("{learned}; it holds or marks comments by their score.")
+    } else {
+        format!(
+            "{learned}; it shows scores only until {needed} of each kind have taught it. Approve good comments and mark spam as spam to teach it."
+        )
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +171,8 @@ async fn moderate(
     let changed = match status {
         Some(status) => {
             let changed = db::comments::set_status(&mut *tx, &ids, status).await?;
+            // Every decision teaches the spam filter, even one that confirms what it chose.
+            crate::spam::train::learn_decisions(&mut tx, &ids).await?;
             if status == CommentStatus::Approved {
                 crate::http::comments_published(&state, &mut tx, &changed).await?;
             }
@@ -231,7 +279,13 @@ async fn edit(
                 Some(CommentFormat::Html) => comment::from_html(&text),
                 _ => comment::to_html(&text),
             };
-            db::comments::update_body(&state.db, id, &text, &html).await?;
+            // What the comment taught is taken back from the old text and given again from
+            // the new one.
+            let mut tx = state.db.begin().await?;
+            let taught = crate::spam::train::forget(&mut tx, &[id]).await?;
+            db::comments::update_body(&mut *tx, id, &text, &html).await?;
+            crate::spam::train::teach(&mut tx, &taught).await?;
+            tx.commit().await?;
             let row = db::comments::find_for_moderation(&state.db, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -269,6 +323,8 @@ async fn reply(
     )
     .await?
     .ok_or(AppError::NotFound)?;
+    // Answering a comment approves it: a decision like any other.
+    crate::spam::train::learn_decisions(&mut tx, &[id]).await?;
     crate::http::comments_published(&state, &mut tx, &published).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/comments?status=pending&done=replied").into_response())

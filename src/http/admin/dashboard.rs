@@ -22,8 +22,12 @@ async fn dashboard(State(state): State<AppState>, user: CurrentUser) -> Result<R
     let posts = db::posts::counts(&state.db, own).await?;
     let (counts, pending) = if user.role >= Role::Editor {
         let counts = db::comments::count_by_status(&state.db).await?;
-        let rows =
-            db::comments::list_by_status(&state.db, CommentStatus::Pending, i64::MAX, 5).await?;
+        let rows = db::comments::list_by_status(
+            &state.db,
+            CommentStatus::Pending,
+            db::comments::Listing::newest(5),
+        )
+        .await?;
         let tz = state.settings().await?.time_zone();
         (
             counts,

@@ -51,6 +51,9 @@ async fn page(
         require_second_step: s.require_second_step,
         comment_threads_per_page: s.comment_threads_per_page.to_string(),
         comments_newest_first: s.comments_newest_first,
+        spam_hold_at: hundredths(s.spam_hold_at),
+        spam_junk_at: hundredths(s.spam_junk_at),
+        spam_min_training: s.spam_min_training.to_string(),
         languages: db::settings::search_languages(&state.db).await?,
         errors: SettingsErrors::default(),
     };
@@ -82,6 +85,24 @@ struct SettingsFields {
     /// Absent (a form from before the setting existed): kept as it is.
     comment_threads_per_page: Option<String>,
     comments_newest_first: Option<String>,
+    /// Absent (a form from before the spam filter): kept as they are.
+    spam_hold_at: Option<String>,
+    spam_junk_at: Option<String>,
+    spam_min_training: Option<String>,
+}
+
+/// 50 as "0.50".
+fn hundredths(value: i32) -> String {
+    format!("{}.{:02}", value / 100, value % 100)
+}
+
+/// "0.5", ".93" or "0,93" as hundredths, if it is a score from 0.01 to 1.
+fn parse_score(text: &str) -> Option<i32> {
+    let value: f64 = text.trim().replace(',', ".").parse().ok()?;
+    let hundredths = (value * 100.0).round();
+    (1.0..=100.0)
+        .contains(&hundredths)
+        .then_some(hundredths as i32)
 }
 
 async fn save(
@@ -139,6 +160,35 @@ async fn save(
     if threads_per_page.is_none() {
         errors.comment_threads_per_page = Some("Enter a number from 1 to 1000".into());
     }
+    let spam_hold_at = match form.spam_hold_at.as_deref() {
+        None => Some(current.spam_hold_at),
+        Some(text) => parse_score(text),
+    };
+    let spam_junk_at = match form.spam_junk_at.as_deref() {
+        None => Some(current.spam_junk_at),
+        Some(text) => parse_score(text),
+    };
+    let spam_min_training = match form.spam_min_training.as_deref() {
+        None => Some(current.spam_min_training),
+        Some(text) => text
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (0..=100_000).contains(n)),
+    };
+    const SCORE: &str = "Enter a score from 0.01 to 1, such as 0.5";
+    match (spam_hold_at, spam_junk_at) {
+        (None, _) => errors.spam_hold_at = Some(SCORE.into()),
+        (_, None) => errors.spam_junk_at = Some(SCORE.into()),
+        (Some(hold), Some(junk)) if hold > junk => {
+            errors.spam_hold_at =
+                Some("Hold at a score no higher than the one that marks a comment as spam".into())
+        }
+        _ => {}
+    }
+    if spam_min_training.is_none() {
+        errors.spam_min_training = Some("Enter a number of comments, 0 or more".into());
+    }
     let languages = db::settings::search_languages(&state.db).await?;
     let search_language = if languages.contains(&form.search_language) {
         form.search_language.clone()
@@ -149,7 +199,20 @@ async fn save(
         p @ ("open" | "moderated" | "moderate_after" | "closed") => p,
         _ => "open",
     };
-    if let (None, None, None, None, Some(posts_per_page), Some(days), Some(threads_per_page)) = (
+    let spam = match (spam_hold_at, spam_junk_at, spam_min_training) {
+        (Some(hold), Some(junk), Some(min)) if hold <= junk => Some((hold, junk, min)),
+        _ => None,
+    };
+    if let (
+        None,
+        None,
+        None,
+        None,
+        Some(posts_per_page),
+        Some(days),
+        Some(threads_per_page),
+        Some((spam_hold_at, spam_junk_at, spam_min_training)),
+    ) = (
         &errors.title,
         &errors.timezone,
         &errors.posts_per_page,
@@ -157,6 +220,7 @@ async fn save(
         posts_per_page,
         days,
         threads_per_page,
+        spam,
     ) {
         let settings = Settings {
             title: title.to_owned(),
@@ -172,6 +236,9 @@ async fn save(
             require_second_step: form.require_second_step.is_some(),
             comment_threads_per_page: threads_per_page,
             comments_newest_first: form.comments_newest_first.is_some(),
+            spam_hold_at,
+            spam_junk_at,
+            spam_min_training,
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Redirect::to("/admin/settings?done=1").into_response());
@@ -193,6 +260,15 @@ async fn save(
             .comment_threads_per_page
             .unwrap_or_else(|| current.comment_threads_per_page.to_string()),
         comments_newest_first: form.comments_newest_first.is_some(),
+        spam_hold_at: form
+            .spam_hold_at
+            .unwrap_or_else(|| hundredths(current.spam_hold_at)),
+        spam_junk_at: form
+            .spam_junk_at
+            .unwrap_or_else(|| hundredths(current.spam_junk_at)),
+        spam_min_training: form
+            .spam_min_training
+            .unwrap_or_else(|| current.spam_min_training.to_string()),
         languages,
         errors,
     };

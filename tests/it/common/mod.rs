@@ -437,6 +437,8 @@ pub async fn add_reply(
             created_at: at,
             status_reason: None,
             client_hash: None,
+            spam_score: None,
+            spam_clues: Vec::new(),
         },
     )
     .await

@@ -1,0 +1,116 @@
+//! This process's copy of the filter's counts. Before each score it reads what changed since
+//! its version (one query that also returns the model row), so every process scores with the
+//! counts as committed, with no window in which a lesson is unheard, and the scoring itself
+//! touches only memory. Tokens are kept as 64-bit hashes: the copy needs no text, since the
+//! comment being scored brings its own.
+
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::RwLock,
+    time::Instant,
+};
+
+use sqlx::PgPool;
+
+use super::{
+    Judgement, Message,
+    score::{self, Counts},
+    tokens::tokens,
+};
+use crate::db::spam::Changes;
+
+#[derive(Default)]
+struct Copy {
+    version: i64,
+    totals: Counts,
+    tokens: HashMap<u64, Counts>,
+}
+
+#[derive(Default)]
+pub struct Model {
+    copy: RwLock<Copy>,
+}
+
+fn key(token: &str) -> u64 {
+    // SipHash with fixed keys: the same token gives the same key in every process.
+    let mut hasher = DefaultHasher::new();
+    token.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Model {
+    fn version(&self) -> i64 {
+        self.copy.read().map(|c| c.version).unwrap_or(0)
+    }
+
+    /// Takes in what changed; `whole` replaces the copy (a first load, or a model that went
+    /// back in time, as after a restore from backup).
+    fn absorb(&self, changes: Changes, whole: bool) {
+        let Ok(mut copy) = self.copy.write() else {
+            return;
+        };
+        if whole {
+            copy.tokens.clear();
+        } else if changes.version <= copy.version {
+            // Nothing new, or another request already brought something newer.
+            return;
+        }
+        copy.tokens.reserve(changes.tokens.len());
+        for (token, counts) in changes.tokens {
+            if counts == Counts::default() {
+                copy.tokens.remove(&key(&token));
+            } else {
+                copy.tokens.insert(key(&token), counts);
+            }
+        }
+        copy.totals = changes.model;
+        copy.version = changes.version;
+        copy.tokens.shrink_to_fit();
+    }
+
+    /// Brings the copy up to the committed model.
+    pub async fn refresh(&self, db: &PgPool) -> Result<(), sqlx::Error> {
+        let since = self.version();
+        let changes = crate::db::spam::changes_since(db, since).await?;
+        if changes.version < since {
+            let all = crate::db::spam::changes_since(db, 0).await?;
+            self.absorb(all, true);
+        } else {
+            self.absorb(changes, false);
+        }
+        Ok(())
+    }
+
+    /// Scores a comment with the committed model, and records how long it took.
+    pub async fn judge(
+        &self,
+        db: &PgPool,
+        message: &Message<'_>,
+        min_training: i32,
+    ) -> Result<Judgement, sqlx::Error> {
+        let started = Instant::now();
+        let tokens = tokens(message);
+        self.refresh(db).await?;
+        let (verdict, totals) = {
+            let copy = self
+                .copy
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let verdict = score::score(
+                tokens
+                    .iter()
+                    .map(|t| (t.as_str(), copy.tokens.get(&key(t)).copied())),
+                copy.totals,
+            );
+            (verdict, copy.totals)
+        };
+        let minimum = min_training.max(0).unsigned_abs();
+        crate::metrics::spam_scored(started.elapsed());
+        Ok(Judgement {
+            // With no token it knows either way, it has no opinion to act on.
+            trained: totals.spam >= minimum && totals.ham >= minimum && verdict.evidence > 0,
+            verdict,
+        })
+    }
+}
