@@ -1,14 +1,15 @@
 -- The learning spam filter (src/spam): token counts taught by moderators' decisions.
 --
 -- `spam_tokens` counts, per token, the taught comments that held it (a comment counts a token
--- once). `spam_model` holds how many comments taught each side, and a version that every
+-- once). A token is kept by its 64-bit FNV-1a key (`spam::tokens::key`): the model holds no
+-- commenter's words, names or domains, and a comment deleted for good leaves nothing readable. `spam_model` holds how many comments taught each side, and a version that every
 -- lesson moves on (under the model row's lock, so versions commit in order). Each Folio process
 -- keeps a copy in memory and, before it scores, reads the rows whose version is newer than its
 -- copy's, in the same query as the model row: two processes always score with the same counts,
 -- and nothing is lost at a restart. A token no comment teaches any more keeps a row of zeros
 -- (for copies to hear of it); zeros score as an unknown token.
 create table spam_tokens (
-    token text primary key,
+    key bigint primary key,
     spam integer not null default 0,
     ham integer not null default 0,
     version bigint not null
@@ -96,5 +97,39 @@ begin
                 p_body_source, p_body_html, p_status, p_status_reason, p_client_hash,
                 p_spam_score, p_spam_clues)
         returning 'stored'::text, id, null::bigint;
+end
+$$;
+
+-- Processes still running the previous Folio during an upgrade keep taking comments.
+create function submit_comment(
+    p_post_id bigint,
+    p_parent_id bigint,
+    p_author_name text,
+    p_author_email text,
+    p_author_url text,
+    p_body_source text,
+    p_body_html text,
+    p_status text,
+    p_status_reason text,
+    p_client_hash text,
+    p_per_minute bigint
+) returns table (outcome text, comment_id bigint, retry_after_secs bigint)
+language sql as $$
+    select * from submit_comment(p_post_id, p_parent_id, p_author_name, p_author_email,
+                                 p_author_url, p_body_source, p_body_html, p_status,
+                                 p_status_reason, p_client_hash, p_per_minute,
+                                 null::real, null::text[])
+$$;
+
+-- What a comment taught is bookkeeping, not an edit: like filing it in a thread (0014), it
+-- leaves `updated_at` (which feeds and exports show) alone.
+create or replace function set_comment_updated_at() returns trigger language plpgsql as $$
+begin
+    if (to_jsonb(new) - 'thread_id' - 'thread_started_at' - 'spam_taught' - 'updated_at')
+       is distinct from
+       (to_jsonb(old) - 'thread_id' - 'thread_started_at' - 'spam_taught' - 'updated_at') then
+        new.updated_at := now();
+    end if;
+    return new;
 end
 $$;

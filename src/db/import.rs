@@ -289,9 +289,9 @@ fn count(n: Option<i64>) -> u64 {
     u64::try_from(n.unwrap_or(0)).unwrap_or(0)
 }
 
-/// Moves the staged rows into the blog and counts what it did into `merged`. Rows are keyed on
-/// (source, the source's id): what is there already is updated only when the source's version
-/// of it changed.
+/// Moves the staged posts into the blog, keys the staged comments and counts what it did into
+/// `merged`; `merge_comments` moves the comments. Rows are keyed on (source, the source's id):
+/// what is there already is updated only when the source's version of it changed.
 pub async fn merge(
     conn: &mut PgConnection,
     source: &str,
@@ -541,15 +541,25 @@ pub async fn merge(
     })
     .collect();
 
-    merge_comments(conn, source, merged).await?;
+    prepare_comments(conn, source, merged).await
+}
 
+/// The comments' half of `merge`, once the caller has done what must precede their rewrite
+/// (the spam filter unlearns the comments whose digest changes).
+pub async fn merge_comments(
+    conn: &mut PgConnection,
+    source: &str,
+    merged: &mut Summary,
+) -> Result<(), sqlx::Error> {
+    upsert_comments(conn, source, merged).await?;
     sqlx::query("truncate import_posts, import_authors, import_redirects, import_comments")
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-async fn merge_comments(
+/// Staged comments keyed to comments already in the blog, and each one's digest.
+async fn prepare_comments(
     conn: &mut PgConnection,
     source: &str,
     merged: &mut Summary,
@@ -605,6 +615,14 @@ async fn merge_comments(
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+async fn upsert_comments(
+    conn: &mut PgConnection,
+    source: &str,
+    merged: &mut Summary,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"with upserted as (
                insert into comments (post_id, author_name, author_email, author_url, body_source,

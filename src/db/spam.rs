@@ -16,14 +16,14 @@ fn counts(spam: i32, ham: i32) -> Counts {
 /// counts now), and the model's totals and version, in one round trip and one snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
-    pub tokens: Vec<(String, Counts)>,
+    pub tokens: Vec<(i64, Counts)>,
     pub model: Counts,
     pub version: i64,
 }
 
 pub async fn changes_since(db: impl PgExecutor<'_>, version: i64) -> Result<Changes, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select token, spam as "spam!", ham as "ham!", version as "version!"
+        r#"select key, spam as "spam!", ham as "ham!", version as "version!"
            from spam_tokens where version > $1
            union all
            select null, spam, ham, version from spam_model"#,
@@ -34,8 +34,8 @@ pub async fn changes_since(db: impl PgExecutor<'_>, version: i64) -> Result<Chan
     let mut changes = Changes::default();
     changes.tokens.reserve(rows.len().saturating_sub(1));
     for row in rows {
-        match row.token {
-            Some(token) => changes.tokens.push((token, counts(row.spam, row.ham))),
+        match row.key {
+            Some(key) => changes.tokens.push((key, counts(row.spam, row.ham))),
             None => {
                 changes.model = counts(row.spam, row.ham);
                 changes.version = row.version;
@@ -43,6 +43,25 @@ pub async fn changes_since(db: impl PgExecutor<'_>, version: i64) -> Result<Chan
         }
     }
     Ok(changes)
+}
+
+/// How many comments of each kind taught the model: (spam, ham).
+pub async fn totals(db: impl PgExecutor<'_>) -> Result<(i64, i64), sqlx::Error> {
+    let row =
+        sqlx::query!(r#"select spam::bigint as "spam!", ham::bigint as "ham!" from spam_model"#)
+            .fetch_one(db)
+            .await?;
+    Ok((row.spam, row.ham))
+}
+
+/// Takes the model's lock until the caller's transaction ends. Every lesson takes it before
+/// it touches a comment, so lessons run one at a time, in the order their versions say, and
+/// cannot deadlock on comment rows.
+pub async fn lock_model(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!(r#"select id from spam_model for update"#)
+        .fetch_one(conn)
+        .await?;
+    Ok(())
 }
 
 /// How much the filter has learned.
@@ -118,18 +137,18 @@ pub async fn taught_after(
     .await
 }
 
-/// Adds token deltas (sorted by token), the model's totals, and each comment's new label, in
-/// the caller's transaction. The model row is changed first: its lock orders concurrent lessons,
-/// so versions commit in the order copies read them.
+/// Adds token deltas (by token key, sorted), the model's totals, and each comment's new label,
+/// in the caller's transaction, which holds `lock_model`: versions commit in the order copies
+/// read them.
 pub async fn apply(
     conn: &mut PgConnection,
-    tokens: &[String],
+    keys: &[i64],
     spam: &[i32],
     ham: &[i32],
     model: (i32, i32),
     labels: &[(i64, Option<&str>)],
 ) -> Result<(), sqlx::Error> {
-    if !tokens.is_empty() || model != (0, 0) {
+    if !keys.is_empty() || model != (0, 0) {
         let version = sqlx::query_scalar!(
             r#"update spam_model set spam = greatest(0, spam + $1), ham = greatest(0, ham + $2),
                                      version = version + 1
@@ -140,15 +159,15 @@ pub async fn apply(
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query!(
-            r#"insert into spam_tokens as t (token, spam, ham, version)
-               select token, spam, ham, $4
-               from unnest($1::text[], $2::int[], $3::int[]) as d(token, spam, ham)
-               order by token
-               on conflict (token) do update
+            r#"insert into spam_tokens as t (key, spam, ham, version)
+               select key, spam, ham, $4
+               from unnest($1::bigint[], $2::int[], $3::int[]) as d(key, spam, ham)
+               order by key
+               on conflict (key) do update
                set spam = greatest(0, t.spam + excluded.spam),
                    ham = greatest(0, t.ham + excluded.ham),
                    version = $4"#,
-            tokens,
+            keys,
             spam,
             ham,
             version
@@ -185,12 +204,9 @@ pub async fn apply(
     Ok(())
 }
 
-/// Zeroes the model (its comments keep their labels): `rebuild` counts them again. Teaching
-/// elsewhere waits for the caller's transaction to end.
+/// Zeroes the model (its comments keep their labels): `rebuild` counts them again. The caller
+/// holds `lock_model`.
 pub async fn reset(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("lock table spam_model, spam_tokens in exclusive mode")
-        .execute(&mut *conn)
-        .await?;
     let version = sqlx::query_scalar!(
         r#"update spam_model set spam = 0, ham = 0, version = version + 1 returning version"#
     )
@@ -205,13 +221,15 @@ pub async fn reset(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Every approved comment teaches ham and every spam comment spam (but a moderator's own
-/// reply): how a blog that kept its comments from before the filter starts it.
+/// Every approved comment teaches ham and every spam comment spam, of the comments the filter
+/// never scored (from before it, or imported) but a moderator's own reply: how a blog that kept
+/// its comments from before the filter starts it. What the filter and the layers decided on
+/// their own since it came teaches nothing.
 pub async fn label_by_status(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(
         r#"update comments set spam_taught = case status when 'approved' then 'ham'
                                                         when 'spam' then 'spam' end
-           where user_id is null
+           where user_id is null and spam_score is null
              and spam_taught is distinct from case status when 'approved' then 'ham'
                                                            when 'spam' then 'spam' end"#
     )
@@ -220,8 +238,8 @@ pub async fn label_by_status(conn: &mut PgConnection) -> Result<u64, sqlx::Error
     .rows_affected())
 }
 
-/// Comments of an import source that taught the filter and whose text, name, email or
-/// website the staged file changes: they are unlearned before the merge rewrites them.
+/// Comments that taught the filter and that the staged import will rewrite (their digest
+/// changes; see `db::import::merge_comments`): they are unlearned from their text first.
 pub async fn taught_and_changed_by_import(
     conn: &mut PgConnection,
     source: &str,
@@ -229,11 +247,7 @@ pub async fn taught_and_changed_by_import(
     sqlx::query_scalar!(
         r#"select c.id from comments c
            join import_comments s on c.source = $1 and c.source_id = s.source_id
-           where c.spam_taught is not null
-             and (c.body_source is distinct from s.body_source
-                  or c.author_name is distinct from s.author_name
-                  or c.author_email is distinct from s.author_email
-                  or c.author_url is distinct from s.author_url)"#,
+           where c.spam_taught is not null and c.source_digest is distinct from s.digest"#,
         source
     )
     .fetch_all(conn)

@@ -365,7 +365,13 @@ pub struct FilterScore {
     pub trained: bool,
     pub hold_at: f64,
     pub spam_at: f64,
+    /// How many tokens it knew weighed in.
+    pub evidence: usize,
 }
+
+/// A trained filter stands in for the fixed link rule only on a comment it knows this well: a
+/// page of links to unknown sites with one familiar word is still held for its links.
+const LINK_RULE_EVIDENCE: usize = 10;
 
 impl FilterScore {
     /// "likely spam (0.93)": rounded down, so 0.999 never reads as a certain 1.00.
@@ -392,8 +398,10 @@ impl Screening<'_> {
             }
         }
         // A trained filter weighs the links itself (their number and domains are among its
-        // tokens), so the fixed rule, which holds many good comments, stands aside.
-        if self.link_count > MAX_LINKS && trained.is_none() {
+        // tokens), so the fixed rule, which holds many good comments, stands aside when the
+        // filter knows the comment well.
+        let links_judged = trained.is_some_and(|f| f.evidence >= LINK_RULE_EVIDENCE);
+        if self.link_count > MAX_LINKS && !links_judged {
             return Decision::pending(format!("{} links (more than {MAX_LINKS})", self.link_count));
         }
         if self.policy.holds(self.post_age_days) {
@@ -439,6 +447,7 @@ mod tests {
             trained,
             hold_at: 0.5,
             spam_at: 0.9,
+            evidence: 12,
         };
         let screening = |filter: Option<FilterScore>| Screening {
             comment: &comment,
@@ -487,6 +496,15 @@ mod tests {
             links(Some(filter(0.1, true))).decide(),
             Decision::approved(),
             "a trained filter judges links itself"
+        );
+        let barely_known = FilterScore {
+            evidence: 2,
+            ..filter(0.1, true)
+        };
+        assert_eq!(
+            links(Some(barely_known)).decide().status,
+            CommentStatus::Pending,
+            "unless it hardly knows the comment"
         );
         let moderated = Screening {
             policy: Policy::Moderated,

@@ -189,6 +189,7 @@ async fn accept(
             trained: j.trained,
             hold_at,
             spam_at,
+            evidence: j.verdict.evidence,
         }),
     }
     .decide();

@@ -304,6 +304,8 @@ async fn moderate(
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let comment_id = moderation.comment.id;
     let mut tx = state.db.begin().await?;
+    // Every action here is a lesson for the spam filter: its lock comes first.
+    crate::spam::train::lock(&mut tx).await?;
     if !db::links::use_once(&mut *tx, &links::digest(&token), expires).await? {
         drop(tx);
         if moderation.action == Action::Reply {

@@ -240,9 +240,13 @@ pub async fn run<R: BufRead + Send + 'static>(
         crate::db::import::stage_posts(&mut tx, &posts).await?;
         crate::db::import::stage_comments(&mut tx, &comments).await?;
         // The blog's own approved and spam comments teach the spam filter, as its
-        // moderators' decisions would.
-        crate::spam::train::before_import(&mut tx, source).await?;
+        // moderators' decisions would. Lessons wait for the import (the model's lock first,
+        // as every lesson takes it, so nothing deadlocks); comments the file rewrites are
+        // unlearned from their old text first.
+        crate::spam::train::lock(&mut tx).await?;
         crate::db::import::merge(&mut tx, source, &mut summary).await?;
+        crate::spam::train::before_import(&mut tx, source).await?;
+        crate::db::import::merge_comments(&mut tx, source, &mut summary).await?;
         crate::spam::train::after_import(&mut tx, source).await?;
         Ok::<_, ImportError>(summary)
     }

@@ -1,22 +1,16 @@
 //! This process's copy of the filter's counts. Before each score it reads what changed since
 //! its version (one query that also returns the model row), so every process scores with the
 //! counts as committed, with no window in which a lesson is unheard, and the scoring itself
-//! touches only memory. Tokens are kept as 64-bit hashes: the copy needs no text, since the
-//! comment being scored brings its own.
+//! touches only memory. Tokens are kept by their 64-bit keys (`tokens::key`), as in the table.
 
-use std::{
-    collections::HashMap,
-    hash::{DefaultHasher, Hash, Hasher},
-    sync::RwLock,
-    time::Instant,
-};
+use std::{collections::HashMap, sync::RwLock, time::Instant};
 
 use sqlx::PgPool;
 
 use super::{
     Judgement, Message,
     score::{self, Counts},
-    tokens::tokens,
+    tokens::{key, tokens},
 };
 use crate::db::spam::Changes;
 
@@ -24,19 +18,12 @@ use crate::db::spam::Changes;
 struct Copy {
     version: i64,
     totals: Counts,
-    tokens: HashMap<u64, Counts>,
+    tokens: HashMap<i64, Counts>,
 }
 
 #[derive(Default)]
 pub struct Model {
     copy: RwLock<Copy>,
-}
-
-fn key(token: &str) -> u64 {
-    // SipHash with fixed keys: the same token gives the same key in every process.
-    let mut hasher = DefaultHasher::new();
-    token.hash(&mut hasher);
-    hasher.finish()
 }
 
 impl Model {
@@ -57,16 +44,18 @@ impl Model {
             return;
         }
         copy.tokens.reserve(changes.tokens.len());
-        for (token, counts) in changes.tokens {
+        for (key, counts) in changes.tokens {
             if counts == Counts::default() {
-                copy.tokens.remove(&key(&token));
+                copy.tokens.remove(&key);
             } else {
-                copy.tokens.insert(key(&token), counts);
+                copy.tokens.insert(key, counts);
             }
         }
         copy.totals = changes.model;
         copy.version = changes.version;
-        copy.tokens.shrink_to_fit();
+        if whole {
+            copy.tokens.shrink_to_fit();
+        }
     }
 
     /// Brings the copy up to the committed model.

@@ -106,10 +106,28 @@ fn domain_tokens(prefix: &str, host: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// The host of `rest` (an address after its scheme), and where its path starts in `rest`.
+fn split_host(rest: &str) -> (&str, usize) {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or("");
+    (host, end)
+}
+
 fn host_of(rest: &str) -> &str {
-    let end = rest.find(['/', '?', '#', ':']).unwrap_or(rest.len());
-    let host = &rest[..end];
-    host.rsplit_once('@').map_or(host, |(_, h)| h)
+    split_host(rest).0
+}
+
+/// A token's key in the model: FNV-1a, 64 bits. Stable across builds and processes, so the
+/// model keeps no commenter's words, names or domains, only these numbers.
+pub fn key(token: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in token.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash as i64
 }
 
 /// The (host, path) of every web address in the text: `http://`, `https://` or `www.`.
@@ -130,10 +148,9 @@ fn link_hosts(text: &str) -> Vec<(String, String)> {
             })
             .map_or(text.len(), |e| start + e);
         let address = &text[start..end];
-        let host = host_of(address);
+        let (host, path_start) = split_host(address);
         if host.contains('.') {
-            let path = &address[host.len().min(address.len())..];
-            links.push((host.to_owned(), path.to_owned()));
+            links.push((host.to_owned(), address[path_start..].to_owned()));
         }
         at = end.max(at + i + marker.len());
     }
@@ -279,6 +296,19 @@ mod tests {
             assert!(t.contains(&token.to_owned()), "{token} in {t:?}");
         }
         assert!(of("no links").contains(&"links:0".to_owned()));
+        // A user part before the host, a port, and letters of any width: no slicing inside one.
+        let odd = of("http://xxé@a.example:8080/pâté and https://é.example");
+        assert!(odd.contains(&"url:a.example".to_owned()), "{odd:?}");
+        assert!(odd.contains(&"urlword:pâté".to_owned()), "{odd:?}");
+        assert!(odd.contains(&"url:é.example".to_owned()), "{odd:?}");
+    }
+
+    #[test]
+    fn keys_are_fnv_1a() {
+        // The reference values of FNV-1a 64.
+        assert_eq!(key("") as u64, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(key("a") as u64, 0xaf63_dc4c_8601_ec8c);
+        assert_ne!(key("casino"), key("casinos"));
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! Teaching: a comment's label follows the moderator's decision, and the counts follow the
-//! labels. Every change happens in the caller's transaction, with the decision itself.
+//! labels. Every change happens in the caller's transaction, with the decision itself; that
+//! transaction takes `lock` before it changes any comment.
 
 use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::{Label, Message, tokens::tokens};
+use super::{
+    Label, Message,
+    tokens::{key, tokens},
+};
 use crate::db::{self, spam::TrainingRow};
 
 /// Token deltas and label changes gathered before one write.
 #[derive(Default)]
 struct Lesson {
-    tokens: HashMap<String, (i32, i32)>,
+    tokens: HashMap<i64, (i32, i32)>,
     model: (i32, i32),
     labels: Vec<(i64, Option<&'static str>)>,
 }
@@ -25,7 +29,7 @@ impl Lesson {
             body: &row.body_source,
         };
         for token in tokens(&message) {
-            let entry = self.tokens.entry(token).or_default();
+            let entry = self.tokens.entry(key(&token)).or_default();
             match label {
                 Label::Spam => entry.0 += sign,
                 Label::Ham => entry.1 += sign,
@@ -53,15 +57,20 @@ impl Lesson {
     }
 
     async fn write(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let mut deltas: Vec<(String, (i32, i32))> = self
+        let mut deltas: Vec<(i64, (i32, i32))> = self
             .tokens
             .into_iter()
             .filter(|(_, d)| *d != (0, 0))
             .collect();
-        deltas.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let (tokens, (spam, ham)): (Vec<String>, (Vec<i32>, Vec<i32>)) = deltas.into_iter().unzip();
-        db::spam::apply(conn, &tokens, &spam, &ham, self.model, &self.labels).await
+        deltas.sort_unstable_by_key(|(key, _)| *key);
+        let (keys, (spam, ham)): (Vec<i64>, (Vec<i32>, Vec<i32>)) = deltas.into_iter().unzip();
+        db::spam::apply(conn, &keys, &spam, &ham, self.model, &self.labels).await
     }
+}
+
+/// Starts a lesson: the model's lock, taken before the transaction changes any comment.
+pub async fn lock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    db::spam::lock_model(conn).await
 }
 
 /// After a moderator's decision on these comments: each one teaches what its status says
@@ -145,12 +154,13 @@ pub struct Rebuilt {
 /// `from_status`, every approved and spam comment teaches first (a blog that had comments
 /// before it had the filter).
 pub async fn rebuild(conn: &mut PgConnection, from_status: bool) -> Result<Rebuilt, sqlx::Error> {
-    db::spam::reset(conn).await?;
+    lock(conn).await?;
     let labelled_from_status = if from_status {
         db::spam::label_by_status(conn).await?
     } else {
         0
     };
+    db::spam::reset(conn).await?;
     let mut after = 0;
     loop {
         let rows = db::spam::taught_after(conn, after, 2_000).await?;

@@ -63,10 +63,11 @@ async fn comment(app: &Router, post: &(i64, String), name: &str, text: &str) -> 
     .await
 }
 
-/// The stored comment with this text: (id, status, reason, score).
+/// The newest stored comment with this text: (id, status, reason, score).
 async fn stored(pool: &PgPool, text: &str) -> (i64, String, Option<String>, Option<f32>) {
     sqlx::query_as(
-        "select id, status, status_reason, spam_score from comments where body_source = $1",
+        "select id, status, status_reason, spam_score from comments where body_source = $1
+         order by id desc limit 1",
     )
     .bind(text)
     .fetch_one(pool)
@@ -256,7 +257,7 @@ async fn scores_agree_across_processes_and_survive_a_restart(pool: PgPool) {
         a_post(&pool, "Three").await,
         a_post(&pool, "Four").await,
     ];
-    // The second process scores once before any lesson, so its copy is from before them.
+    // The second process has a copy (empty) before any lesson; it must bring it up to date.
     comment(&second, &posts[1], "Early", "An early word about compost").await;
     teach(&pool, &first, &moderator, &posts[0]).await;
     let pitch = "Bonus casino winnings for the garden kale fans, claim today";
@@ -300,6 +301,13 @@ async fn scores_agree_across_processes_and_survive_a_restart(pool: PgPool) {
         "{after} after the lesson, {} before",
         scores[0]
     );
+
+    // Taking the lesson back through the first process reaches the second too: the tokens only
+    // those comments taught are zero again, and the score is what it was.
+    moderate(&first, &moderator, "restore", &ids).await;
+    let fifth = a_post(&pool, "Five").await;
+    comment(&second, &fifth, "Mixed", pitch).await;
+    assert_eq!(stored(&pool, pitch).await.3, Some(scores[0]));
 }
 
 #[sqlx::test]
@@ -359,8 +367,8 @@ async fn an_edited_comment_teaches_from_its_new_text(pool: PgPool) {
     let count = |token: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i32>("select spam from spam_tokens where token = $1")
-                .bind(token)
+            sqlx::query_scalar::<_, i32>("select spam from spam_tokens where key = $1")
+                .bind(folio::spam::tokens::key(token))
                 .fetch_optional(&pool)
                 .await
                 .unwrap()
@@ -417,13 +425,35 @@ async fn an_imported_blogs_decisions_teach_it_once(pool: PgPool) {
     run(file.clone()).await;
     assert_eq!(model(&pool).await, (1, counts.1 as i32));
     // ...and a file that now calls the comment good moves its lesson.
-    run(include_str!("fixtures/import/wordpress.xml").to_owned()).await;
+    let original = include_str!("fixtures/import/wordpress.xml");
+    run(original.to_owned()).await;
+    assert_eq!(model(&pool).await, (0, counts.1 as i32 + 1));
+    // A file that rewrites a taught comment's text: the old text is unlearned, the new taught.
+    let count = |token: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i32>("select ham from spam_tokens where key = $1")
+                .bind(folio::spam::tokens::key(token))
+                .fetch_optional(&pool)
+                .await
+                .unwrap()
+                .unwrap_or(0)
+        }
+    };
+    assert_eq!(count("brass").await, 1);
+    run(original.replace(
+        "Lovely work on the brass!",
+        "Lovely work on the copper kettle!",
+    ))
+    .await;
+    assert_eq!(count("brass").await, 0);
+    assert_eq!(count("kettle").await, 1);
     assert_eq!(model(&pool).await, (0, counts.1 as i32 + 1));
 
     // Retraining from the comments gives the same model, token for token.
     let tokens = |pool: PgPool| async move {
-        sqlx::query_as::<_, (String, i32, i32)>(
-            "select token, spam, ham from spam_tokens where spam > 0 or ham > 0 order by token",
+        sqlx::query_as::<_, (i64, i32, i32)>(
+            "select key, spam, ham from spam_tokens where spam > 0 or ham > 0 order by key",
         )
         .fetch_all(&pool)
         .await
@@ -492,4 +522,90 @@ async fn thresholds_are_checked_and_kept_as_typed(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(row, (60, 97, 5));
+}
+
+fn folio(pool: &PgPool, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(args)
+        .env(
+            "DATABASE_URL",
+            crate::common::database_url(&pool.connect_options()),
+        )
+        .output()
+        .expect("the folio binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[sqlx::test]
+async fn a_blog_from_before_the_filter_starts_it_from_the_command_line(pool: PgPool) {
+    let post = a_post(&pool, "Frost on the leeks").await;
+    let at = OffsetDateTime::now_utc() - Duration::days(1);
+    for (i, text) in HAMMY.iter().enumerate() {
+        crate::common::add_reply(
+            &pool,
+            post.0,
+            None,
+            &format!("Reader {i}"),
+            text,
+            "approved",
+            at,
+        )
+        .await;
+    }
+    for text in SPAMMY {
+        crate::common::add_comment(&pool, post.0, "Promo Team", text, "spam", at).await;
+    }
+    let status = folio(&pool, &["spam", "status"]);
+    assert!(
+        status.contains("learned from 0 spam and 0 good comments"),
+        "{status}"
+    );
+    assert!(status.contains("shows scores only until 20"), "{status}");
+
+    let edited = || async {
+        sqlx::query_scalar::<_, OffsetDateTime>("select max(updated_at) from comments")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let edited_before = edited().await;
+    let retrained = folio(&pool, &["spam", "retrain", "--from-status"]);
+    assert_eq!(
+        edited().await,
+        edited_before,
+        "teaching is no edit: feeds and exports keep their dates"
+    );
+    assert!(
+        retrained.contains("12 comments now teach the filter what their status says"),
+        "{retrained}"
+    );
+    assert!(
+        retrained.contains("learned from 6 spam and 6 good comments"),
+        "{retrained}"
+    );
+    assert_eq!(model(&pool).await, (6, 6));
+
+    // A comment the filter scored and the open policy showed is nobody's decision: a second
+    // run leaves it out, and counting again changes nothing.
+    let app = app(&pool);
+    comment(
+        &app,
+        &post,
+        "Visitor",
+        "A new word about the leeks and the frost",
+    )
+    .await;
+    let again = folio(&pool, &["spam", "retrain", "--from-status"]);
+    assert!(again.contains("0 comments now teach"), "{again}");
+    assert_eq!(model(&pool).await, (6, 6));
+    let plain = folio(&pool, &["spam", "retrain"]);
+    assert!(
+        plain.contains("learned from 6 spam and 6 good comments"),
+        "{plain}"
+    );
 }

@@ -94,7 +94,7 @@ async fn queue(
             )
         }),
     };
-    let stats = db::spam::stats(&state.db).await?;
+    let learned = db::spam::totals(&state.db).await?;
     render(&CommentsPage {
         layout,
         tab: tab.as_str().to_owned(),
@@ -104,20 +104,20 @@ async fn queue(
         view: view.to_owned(),
         likely_count: db::comments::count_scored_at_least(&state.db, tab, hold_at as f32).await?,
         hold_at: format!("{hold_at:.2}"),
-        filter_status: filter_status(&stats, settings.spam_min_training),
+        filter_status: filter_status(learned, settings.spam_min_training),
     })
 }
 
 /// What the spam filter knows, for the moderator.
-fn filter_status(stats: &db::spam::ModelStats, min_training: i32) -> String {
+fn filter_status((spam, ham): (i64, i64), min_training: i32) -> String {
     let learned = format!(
         "The spam filter has learned from {} spam and {} good comment{}",
-        thousands(stats.spam.max(0) as usize),
-        thousands(stats.ham.max(0) as usize),
-        if stats.ham == 1 { "" } else { "s" }
+        thousands(spam.max(0) as usize),
+        thousands(ham.max(0) as usize),
+        if ham == 1 { "" } else { "s" }
     );
     let needed = i64::from(min_training);
-    if stats.spam >= needed && stats.ham >= needed {
+    if spam >= needed && ham >= needed {
         format!("{learned}; it holds or marks comments by their score.")
     } else {
         format!(
@@ -167,6 +167,8 @@ async fn moderate(
         _ => return Err(AppError::BadRequest("Unknown action.")),
     };
     let mut tx = state.db.begin().await?;
+    // A decision is a lesson for the spam filter, whose lock comes before any comment's.
+    crate::spam::train::lock(&mut tx).await?;
     let posts = db::comments::posts_of(&mut *tx, &ids).await?;
     let changed = match status {
         Some(status) => {
@@ -282,6 +284,7 @@ async fn edit(
             // What the comment taught is taken back from the old text and given again from
             // the new one.
             let mut tx = state.db.begin().await?;
+            crate::spam::train::lock(&mut tx).await?;
             let taught = crate::spam::train::forget(&mut tx, &[id]).await?;
             db::comments::update_body(&mut *tx, id, &text, &html).await?;
             crate::spam::train::teach(&mut tx, &taught).await?;
@@ -313,6 +316,7 @@ async fn reply(
         }
     };
     let mut tx = state.db.begin().await?;
+    crate::spam::train::lock(&mut tx).await?;
     let published = db::comments::reply_as_moderator(
         &mut tx,
         id,
