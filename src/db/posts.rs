@@ -274,13 +274,17 @@ pub struct CommentTarget {
     pub path: String,
     pub published_at: OffsetDateTime,
     pub comment_policy: Option<String>,
+    /// The spam filter's model version, read along so that a process whose copy is current
+    /// scores without another round trip.
+    pub spam_version: i64,
 }
 
 /// The visible post or page at exactly this path, for the comment form's POST.
 pub async fn comment_target(db: &PgPool, path: &str) -> Result<Option<CommentTarget>, sqlx::Error> {
     sqlx::query_as!(
         CommentTarget,
-        r#"select id, kind as "kind: PostKind", path, published_at as "published_at!", comment_policy
+        r#"select id, kind as "kind: PostKind", path, published_at as "published_at!", comment_policy,
+                  (select version from spam_model) as "spam_version!"
            from posts
            where path = $1 and post_visible(status, published_at)"#,
         path

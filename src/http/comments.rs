@@ -164,7 +164,12 @@ async fn accept(
         };
         match state
             .spam
-            .judge(&state.db, &message, settings.spam_min_training)
+            .judge(
+                &state.db,
+                row.spam_version,
+                &message,
+                settings.spam_min_training,
+            )
             .await
         {
             Ok(judgement) => Some(judgement),

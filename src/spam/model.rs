@@ -71,16 +71,21 @@ impl Model {
         Ok(())
     }
 
-    /// Scores a comment with the committed model, and records how long it took.
+    /// Scores a comment with the committed model as of `version` (the model's version, read
+    /// with the request's first query), and records how long it took. A copy at that version
+    /// scores from memory alone; any other is brought up to date first.
     pub async fn judge(
         &self,
         db: &PgPool,
+        version: i64,
         message: &Message<'_>,
         min_training: i32,
     ) -> Result<Judgement, sqlx::Error> {
         let started = Instant::now();
         let tokens = tokens(message);
-        self.refresh(db).await?;
+        if self.version() != version {
+            self.refresh(db).await?;
+        }
         let (verdict, totals) = {
             let copy = self
                 .copy
