@@ -255,7 +255,9 @@ pub async fn taught_and_changed_by_import(
 }
 
 /// Comments of an import source whose label is not what their status teaches (new ones, and
-/// those the file moved between approved and spam).
+/// those the file moved between approved and spam). A comment the filter scored when it came
+/// and nobody decided since (re-importing the blog's own export keys those to the file) is
+/// left out: what the filter or the policy chose teaches nothing.
 pub async fn imported_to_relabel(
     conn: &mut PgConnection,
     source: &str,
@@ -263,6 +265,7 @@ pub async fn imported_to_relabel(
     sqlx::query_scalar!(
         r#"select id from comments
            where source = $1 and user_id is null
+             and (spam_score is null or spam_taught is not null)
              and spam_taught is distinct from case status when 'approved' then 'ham'
                                                            when 'spam' then 'spam' end"#,
         source

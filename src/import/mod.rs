@@ -245,9 +245,9 @@ pub async fn run<R: BufRead + Send + 'static>(
         // unlearned from their old text first.
         crate::spam::train::lock(&mut tx).await?;
         crate::db::import::merge(&mut tx, source, &mut summary).await?;
-        crate::spam::train::before_import(&mut tx, source).await?;
+        let forgotten = crate::spam::train::before_import(&mut tx, source).await?;
         crate::db::import::merge_comments(&mut tx, source, &mut summary).await?;
-        crate::spam::train::after_import(&mut tx, source).await?;
+        crate::spam::train::after_import(&mut tx, source, &forgotten).await?;
         Ok::<_, ImportError>(summary)
     }
     .await;

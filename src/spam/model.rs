@@ -1,7 +1,8 @@
-//! This process's copy of the filter's counts. Before each score it reads what changed since
-//! its version (one query that also returns the model row), so every process scores with the
-//! counts as committed, with no window in which a lesson is unheard, and the scoring itself
-//! touches only memory. Tokens are kept by their 64-bit keys (`tokens::key`), as in the table.
+//! This process's copy of the filter's counts. The comment POST's first query reads the model's
+//! version; when the copy is at another, one query brings the rows changed since the copy's
+//! version with the model row. So every process scores with the counts as committed when the
+//! comment came, with no window in which a lesson is unheard, and the scoring itself touches
+//! only memory. Tokens are kept by their 64-bit keys (`tokens::key`), as in the table.
 
 use std::{collections::HashMap, sync::RwLock, time::Instant};
 

@@ -127,16 +127,26 @@ pub async fn teach(conn: &mut PgConnection, labels: &[(i64, Label)]) -> Result<(
     lesson.write(conn).await
 }
 
-/// Before an import merges: what the file will rewrite stops teaching.
-pub async fn before_import(conn: &mut PgConnection, source: &str) -> Result<(), sqlx::Error> {
+/// Before an import merges: what the file will rewrite stops teaching. Returns those comments,
+/// for `after_import` to teach again from their new text.
+pub async fn before_import(conn: &mut PgConnection, source: &str) -> Result<Vec<i64>, sqlx::Error> {
     let ids = db::spam::taught_and_changed_by_import(conn, source).await?;
-    forget(conn, &ids).await.map(|_| ())
+    forget(conn, &ids).await?;
+    Ok(ids)
 }
 
 /// After an import merged: its approved comments teach ham and its spam teaches spam, like a
-/// moderator's decisions (the blog's owner made them, elsewhere).
-pub async fn after_import(conn: &mut PgConnection, source: &str) -> Result<(), sqlx::Error> {
-    let ids = db::spam::imported_to_relabel(conn, source).await?;
+/// moderator's decisions (the blog's owner made them, elsewhere); so do the comments that
+/// taught before the merge rewrote them (`forgotten`).
+pub async fn after_import(
+    conn: &mut PgConnection,
+    source: &str,
+    forgotten: &[i64],
+) -> Result<(), sqlx::Error> {
+    let mut ids = db::spam::imported_to_relabel(conn, source).await?;
+    ids.extend_from_slice(forgotten);
+    ids.sort_unstable();
+    ids.dedup();
     for batch in ids.chunks(2_000) {
         learn_decisions(conn, batch).await?;
     }

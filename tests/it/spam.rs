@@ -609,3 +609,45 @@ async fn a_blog_from_before_the_filter_starts_it_from_the_command_line(pool: PgP
         "{plain}"
     );
 }
+
+#[sqlx::test]
+async fn importing_the_blogs_own_export_teaches_only_what_moderators_decided(pool: PgPool) {
+    let app = app(&pool);
+    let moderator = user_session(&app, &pool, "editor").await;
+    let post = a_post(&pool, "Frost on the leeks").await;
+    teach(&pool, &app, &moderator, &post).await;
+    // Shown by the open policy, scored but decided by nobody.
+    comment(
+        &app,
+        &post,
+        "Visitor",
+        "A new word about the leeks and the frost",
+    )
+    .await;
+    assert_eq!(model(&pool).await, (6, 6));
+
+    let tokens = || async {
+        sqlx::query_as::<_, (i64, i32, i32)>(
+            "select key, spam, ham from spam_tokens where spam > 0 or ham > 0 order by key",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let before = tokens().await;
+    let export = folio(&pool, &["export", "wxr"]);
+    let file = std::env::temp_dir().join(format!("folio-spam-export-{}.xml", std::process::id()));
+    std::fs::write(&file, export).unwrap();
+    folio(&pool, &["import", "wxr", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(
+        model(&pool).await,
+        (6, 6),
+        "the visitor's comment, now keyed to the file, still teaches nothing"
+    );
+    assert_eq!(
+        tokens().await,
+        before,
+        "every lesson given back, token for token"
+    );
+}
