@@ -69,11 +69,7 @@ impl Metrics {
         };
         *stats.requests.entry((method, status)).or_default() += 1;
         let seconds = latency.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
-        stats.buckets[bucket] += 1;
+        stats.buckets[bucket_of(&BUCKETS, seconds)] += 1;
         stats.seconds += seconds;
         stats.count += 1;
     }
@@ -109,21 +105,14 @@ impl Metrics {
              # TYPE folio_http_request_duration_seconds histogram"
         );
         for (route, stats) in &routes {
-            let route = escape(route);
-            let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(stats.buckets) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "folio_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "folio_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}\n\
-                 folio_http_request_duration_seconds_sum{{route=\"{route}\"}} {}\n\
-                 folio_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                stats.count, stats.seconds, stats.count
+            write_histogram(
+                &mut out,
+                "folio_http_request_duration_seconds",
+                &format!("route=\"{}\"", escape(route)),
+                &BUCKETS,
+                &stats.buckets,
+                stats.seconds,
+                stats.count,
             );
         }
         write_spam_scores(&mut out);
@@ -180,11 +169,7 @@ static SPAM_SCORES: Mutex<SpamScores> = Mutex::new(([0; SPAM_BUCKETS.len() + 1],
 pub fn spam_scored(took: Duration) {
     let seconds = took.as_secs_f64();
     if let Ok(mut scores) = SPAM_SCORES.lock() {
-        let bucket = SPAM_BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(SPAM_BUCKETS.len());
-        scores.0[bucket] += 1;
+        scores.0[bucket_of(&SPAM_BUCKETS, seconds)] += 1;
         scores.1 += seconds;
         scores.2 += 1;
     }
@@ -196,23 +181,57 @@ fn write_spam_scores(out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "# HELP folio_spam_score_duration_seconds Time to score a new comment against the spam filter's model, its query included.\n\
+        "# HELP folio_spam_score_duration_seconds Time to score a new comment against the spam filter's model, bringing this process's copy up to date included.\n\
          # TYPE folio_spam_score_duration_seconds histogram"
     );
+    write_histogram(
+        out,
+        "folio_spam_score_duration_seconds",
+        "",
+        &SPAM_BUCKETS,
+        &scores.0,
+        scores.1,
+        scores.2,
+    );
+}
+
+/// The bucket a duration falls in: the first bound it does not exceed, or the one past them.
+fn bucket_of(bounds: &[f64], seconds: f64) -> usize {
+    bounds
+        .iter()
+        .position(|bound| seconds <= *bound)
+        .unwrap_or(bounds.len())
+}
+
+/// One histogram's samples: cumulative buckets, sum and count, with `labels` (`name="value"`,
+/// or empty) on each.
+fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[f64],
+    buckets: &[u64],
+    seconds: f64,
+    count: u64,
+) {
+    let prefix = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{labels},")
+    };
     let mut cumulative = 0;
-    for (bound, count) in SPAM_BUCKETS.iter().zip(scores.0) {
-        cumulative += count;
-        let _ = writeln!(
-            out,
-            "folio_spam_score_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-        );
+    for (bound, n) in bounds.iter().zip(buckets) {
+        cumulative += n;
+        let _ = writeln!(out, "{name}_bucket{{{prefix}le=\"{bound}\"}} {cumulative}");
     }
+    let braces = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
     let _ = writeln!(
         out,
-        "folio_spam_score_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
-         folio_spam_score_duration_seconds_sum {}\n\
-         folio_spam_score_duration_seconds_count {}",
-        scores.2, scores.1, scores.2
+        "{name}_bucket{{{prefix}le=\"+Inf\"}} {count}\n{name}_sum{braces} {seconds}\n{name}_count{braces} {count}"
     );
 }
 

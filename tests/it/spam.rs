@@ -83,6 +83,24 @@ async fn model(pool: &PgPool) -> (i32, i32) {
         .unwrap()
 }
 
+/// What the model holds: (token key, spam, ham) for every token some comment teaches.
+async fn learned(pool: &PgPool) -> Vec<(i64, i32, i32)> {
+    sqlx::query_as("select key, spam, ham from spam_tokens where spam > 0 or ham > 0 order by key")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// (spam, ham) comments that taught this token.
+async fn token_counts(pool: &PgPool, token: &str) -> (i32, i32) {
+    sqlx::query_as("select spam, ham from spam_tokens where key = $1")
+        .bind(folio::spam::tokens::key(token))
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .unwrap_or((0, 0))
+}
+
 async fn set_min_training(pool: &PgPool, n: i32) {
     sqlx::query("update settings set spam_min_training = $1")
         .bind(n)
@@ -364,18 +382,7 @@ async fn an_edited_comment_teaches_from_its_new_text(pool: PgPool) {
     let moderator = user_session(&app, &pool, "editor").await;
     let post = a_post(&pool, "Frost on the leeks").await;
     let (spam, _) = teach(&pool, &app, &moderator, &post).await;
-    let count = |token: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i32>("select spam from spam_tokens where key = $1")
-                .bind(folio::spam::tokens::key(token))
-                .fetch_optional(&pool)
-                .await
-                .unwrap()
-                .unwrap_or(0)
-        }
-    };
-    assert_eq!(count("casino").await, 6);
+    assert_eq!(token_counts(&pool, "casino").await.0, 6);
     let page = moderator
         .post(
             &app,
@@ -384,8 +391,8 @@ async fn an_edited_comment_teaches_from_its_new_text(pool: PgPool) {
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(count("casino").await, 5);
-    assert_eq!(count("roulette").await, 1);
+    assert_eq!(token_counts(&pool, "casino").await.0, 5);
+    assert_eq!(token_counts(&pool, "roulette").await.0, 1);
     assert_eq!(model(&pool).await, (6, 6));
 }
 
@@ -429,41 +436,22 @@ async fn an_imported_blogs_decisions_teach_it_once(pool: PgPool) {
     run(original.to_owned()).await;
     assert_eq!(model(&pool).await, (0, counts.1 as i32 + 1));
     // A file that rewrites a taught comment's text: the old text is unlearned, the new taught.
-    let count = |token: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i32>("select ham from spam_tokens where key = $1")
-                .bind(folio::spam::tokens::key(token))
-                .fetch_optional(&pool)
-                .await
-                .unwrap()
-                .unwrap_or(0)
-        }
-    };
-    assert_eq!(count("brass").await, 1);
+    assert_eq!(token_counts(&pool, "brass").await.1, 1);
     run(original.replace(
         "Lovely work on the brass!",
         "Lovely work on the copper kettle!",
     ))
     .await;
-    assert_eq!(count("brass").await, 0);
-    assert_eq!(count("kettle").await, 1);
+    assert_eq!(token_counts(&pool, "brass").await.1, 0);
+    assert_eq!(token_counts(&pool, "kettle").await.1, 1);
     assert_eq!(model(&pool).await, (0, counts.1 as i32 + 1));
 
     // Retraining from the comments gives the same model, token for token.
-    let tokens = |pool: PgPool| async move {
-        sqlx::query_as::<_, (i64, i32, i32)>(
-            "select key, spam, ham from spam_tokens where spam > 0 or ham > 0 order by key",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap()
-    };
-    let before = tokens(pool.clone()).await;
+    let before = learned(&pool).await;
     let mut tx = pool.begin().await.unwrap();
     let rebuilt = folio::spam::train::rebuild(&mut tx, false).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(tokens(pool.clone()).await, before);
+    assert_eq!(learned(&pool).await, before);
     assert_eq!(rebuilt.stats.tokens, before.len() as i64);
 }
 
@@ -626,15 +614,7 @@ async fn importing_the_blogs_own_export_teaches_only_what_moderators_decided(poo
     .await;
     assert_eq!(model(&pool).await, (6, 6));
 
-    let tokens = || async {
-        sqlx::query_as::<_, (i64, i32, i32)>(
-            "select key, spam, ham from spam_tokens where spam > 0 or ham > 0 order by key",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap()
-    };
-    let before = tokens().await;
+    let before = learned(&pool).await;
     let export = folio(&pool, &["export", "wxr"]);
     let file = std::env::temp_dir().join(format!("folio-spam-export-{}.xml", std::process::id()));
     std::fs::write(&file, export).unwrap();
@@ -646,7 +626,7 @@ async fn importing_the_blogs_own_export_teaches_only_what_moderators_decided(poo
         "the visitor's comment, now keyed to the file, still teaches nothing"
     );
     assert_eq!(
-        tokens().await,
+        learned(&pool).await,
         before,
         "every lesson given back, token for token"
     );
