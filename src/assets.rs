@@ -34,6 +34,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../assets/js/import-progress.js").as_slice(),
         ),
         (
+            "comment-token.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../assets/js/comment-token.js").as_slice(),
+        ),
+        (
             "passkeys.js",
             "text/javascript; charset=utf-8",
             include_bytes!("../assets/js/passkeys.js").as_slice(),

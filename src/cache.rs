@@ -22,6 +22,8 @@ use axum::{body::Bytes, http::HeaderMap};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
 
+use crate::{cdn::Purger, db::replication, replicas::Reads};
+
 /// The channel that migration 0006's triggers notify.
 pub const CHANNEL: &str = "folio_content_changed";
 /// A safety net: no entry outlives this, even if some change were never notified.
@@ -45,6 +47,9 @@ pub struct CachedPage {
     /// The body compressed once, when it is the same for every reader (no form token in it):
     /// a browser that asks for brotli or gzip gets these bytes as they are.
     pub encoded: Encoded,
+    /// The primary's WAL position the page is known to include (see `replicas`): a reader
+    /// whose own write is newer is not given it.
+    pub seen: i64,
     valid_until: Option<OffsetDateTime>,
     stored_at: Instant,
     last_used: AtomicU64,
@@ -81,12 +86,19 @@ impl CachedPage {
             // cache counts length.
             body: Bytes::copy_from_slice(&body),
             comments_of: None,
+            seen: i64::MIN,
             encoded,
             token_slot,
             valid_until,
             stored_at: Instant::now(),
             last_used: AtomicU64::new(0),
         }
+    }
+
+    /// The page was read from data that includes the primary's WAL position `seen`.
+    pub fn seen_at(mut self, seen: i64) -> Self {
+        self.seen = seen;
+        self
     }
 
     /// The page shows the comments of this one post only.
@@ -572,21 +584,40 @@ impl PageCache {
     }
 
     /// Listens for change notices on its own connection for as long as `pool` is open,
-    /// reconnecting when the connection is lost. Does nothing when caching is off.
-    pub fn spawn_listener(self: &Arc<Self>, pool: PgPool) {
-        if self.capacity == 0 {
+    /// reconnecting when the connection is lost. With replicas, each notice also tells `reads`
+    /// the primary's position after the change, before any page is forgotten, so no page read
+    /// from a replica that lacks the change is kept. Each notice is passed on to a CDN's purge
+    /// hook. Does nothing when neither caching nor a CDN hook is on.
+    pub fn spawn_listener(
+        self: &Arc<Self>,
+        pool: PgPool,
+        reads: Arc<Reads>,
+        purger: Option<Arc<Purger>>,
+    ) {
+        if self.capacity == 0 && purger.is_none() {
             return;
         }
         let cache = Arc::clone(self);
         tokio::spawn(async move {
             while !pool.is_closed() {
-                match listen(&pool).await {
+                match listen(&pool, &reads).await {
                     Ok(mut listener) => {
                         cache.set_listening(true);
                         tracing::debug!("page cache: listening for changes");
                         let ended = loop {
                             match listener.try_recv().await {
-                                Ok(Some(notice)) => cache.hear(notice.payload()),
+                                Ok(Some(notice)) => {
+                                    if reads.has_replicas() {
+                                        match replication::primary_position(&mut listener).await {
+                                            Ok(position) => reads.heard_change(position),
+                                            Err(error) => break Some(error),
+                                        }
+                                    }
+                                    cache.hear(notice.payload());
+                                    if let Some(purger) = &purger {
+                                        purger.purge(Purger::tags_for_notice(notice.payload()));
+                                    }
+                                }
                                 Ok(None) => break None,
                                 Err(error) => break Some(error),
                             }
@@ -611,9 +642,13 @@ impl PageCache {
     }
 }
 
-async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+async fn listen(pool: &PgPool, reads: &Reads) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
+    // Changes made while nobody listened are before this position.
+    if reads.has_replicas() {
+        reads.heard_change(replication::primary_position(&mut listener).await?);
+    }
     Ok(listener)
 }
 

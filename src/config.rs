@@ -67,6 +67,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // Parsed once per run: boxing would save nothing.
 pub enum Command {
     /// Apply pending migrations, then serve the blog
     Serve(ServeArgs),
@@ -215,6 +216,34 @@ pub struct ServeArgs {
     #[arg(long, env = "FOLIO_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
+    /// PostgreSQL streaming replicas for public page reads, comma-separated URLs. Writes, the
+    /// admin area and anything that must be current use DATABASE_URL (the primary).
+    #[arg(long, env = "FOLIO_DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
+
+    /// Seconds a replica may stand behind the primary before reads skip it.
+    #[arg(long, env = "FOLIO_REPLICA_MAX_LAG", default_value_t = crate::replicas::DEFAULT_MAX_LAG_SECS)]
+    pub replica_max_lag: u64,
+
+    /// Seconds a CDN may keep a public page (`s-maxage`); 0 (the default) sends no CDN headers.
+    #[arg(long, env = "FOLIO_CDN_MAX_AGE", default_value_t = 0)]
+    pub cdn_max_age: u64,
+
+    /// Seconds a CDN may go on serving a page past `FOLIO_CDN_MAX_AGE` while it fetches it
+    /// again (`stale-while-revalidate`).
+    #[arg(long, env = "FOLIO_CDN_STALE", default_value_t = 60)]
+    pub cdn_stale: u64,
+
+    /// A URL Folio calls (POST) after a change, so a CDN forgets what changed: `{tags}` in it
+    /// becomes the space-separated cache tags (URL-encoded), e.g.
+    /// https://cdn.example/purge?tags={tags}. Also given the tags as a JSON body.
+    #[arg(long, env = "FOLIO_CDN_PURGE_URL", hide_env_values = true)]
+    pub cdn_purge_url: Option<String>,
+
+    /// An `Authorization` header value for the purge call (e.g. `Bearer abc`).
+    #[arg(long, env = "FOLIO_CDN_PURGE_AUTH", hide_env_values = true)]
+    pub cdn_purge_auth: Option<String>,
+
     /// The sender, e.g. `Garden Notes <blog@example.org>` (default: folio@ the blog's host,
     /// named after the blog)
     #[arg(long, env = "FOLIO_MAIL_FROM")]
@@ -264,6 +293,11 @@ pub struct Config {
     pub import_max_bytes: usize,
     /// How mail goes out; none: every mail feature is off.
     pub mail: Option<crate::mail::MailConfig>,
+    /// Replicas public reads may use (`FOLIO_DATABASE_READ_URL`).
+    pub read_replicas: Vec<sqlx::postgres::PgConnectOptions>,
+    pub replica_max_lag: std::time::Duration,
+    /// What a CDN in front is told and asked (`FOLIO_CDN_*`); none: no CDN headers.
+    pub cdn: Option<crate::cdn::CdnConfig>,
 }
 
 impl Config {
@@ -284,8 +318,29 @@ impl Config {
             )?),
             None => None,
         };
+        let read_replicas = args
+            .database_read_url
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                url.parse::<sqlx::postgres::PgConnectOptions>()
+                    .map_err(|e| format!("FOLIO_DATABASE_READ_URL holds an invalid URL: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cdn = crate::cdn::CdnConfig::new(
+            args.cdn_max_age,
+            args.cdn_stale,
+            args.cdn_purge_url.as_deref(),
+            args.cdn_purge_auth.as_deref(),
+        )?;
         config = Self {
             mail,
+            read_replicas,
+            replica_max_lag: std::time::Duration::from_secs(args.replica_max_lag),
+            cdn,
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
@@ -314,6 +369,9 @@ impl Config {
             client_timeout: std::time::Duration::from_secs(defaults::CLIENT_TIMEOUT_SECS),
             import_max_bytes: defaults::IMPORT_MAX_MB * 1024 * 1024,
             mail: None,
+            read_replicas: Vec::new(),
+            replica_max_lag: std::time::Duration::from_secs(crate::replicas::DEFAULT_MAX_LAG_SECS),
+            cdn: None,
         }
     }
 

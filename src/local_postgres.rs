@@ -131,7 +131,7 @@ impl Binaries {
 /// Where PostgreSQL's server programs are installed, most specific first: `FOLIO_PG_BINDIR`
 /// alone when it is set; else what `pg_config` says, the packages' folders (Debian and Ubuntu
 /// keep each version in its own, as do PGDG's RPMs and Homebrew), then `PATH`.
-fn candidate_dirs() -> Vec<PathBuf> {
+pub fn candidate_dirs() -> Vec<PathBuf> {
     if let Some(dir) = std::env::var_os("FOLIO_PG_BINDIR").filter(|dir| !dir.is_empty()) {
         return vec![PathBuf::from(dir)];
     }

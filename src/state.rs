@@ -16,6 +16,7 @@ use crate::{
     mail::{Mailer, worker},
     media_cache::MediaCache,
     metrics::Metrics,
+    replicas::Reads,
 };
 
 /// The sidebar's counts as computed for one content version and time zone.
@@ -42,6 +43,10 @@ pub struct AppState {
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
     /// Rendered public pages (see `cache`).
     pub pages: Arc<PageCache>,
+    /// Where public reads go: the primary, or a replica that has what they need.
+    pub reads: Arc<Reads>,
+    /// Tells a CDN in front what changed, when `FOLIO_CDN_PURGE_URL` is set.
+    pub purger: Option<Arc<crate::cdn::Purger>>,
     /// Uploaded images (see `media_cache`).
     pub media: Arc<MediaCache>,
     pub metrics: Arc<Metrics>,
@@ -61,7 +66,22 @@ impl AppState {
         let pages = Arc::new(
             PageCache::new(config.page_cache_bytes).keeping_after(config.page_cache_min_uses),
         );
-        pages.spawn_listener(db.clone());
+        let replicas = config
+            .read_replicas
+            .iter()
+            .map(|options| {
+                let pool = crate::db::replica_pool_options().connect_lazy_with(options.clone());
+                (crate::replicas::describe(options), pool)
+            })
+            .collect();
+        let reads = Arc::new(Reads::new(db.clone(), replicas, config.replica_max_lag));
+        reads.spawn_monitor();
+        let purger = config
+            .cdn
+            .as_ref()
+            .and_then(crate::cdn::Purger::spawn)
+            .map(Arc::new);
+        pages.spawn_listener(db.clone(), reads.clone(), purger.clone());
         let mailer = config
             .mail
             .clone()
@@ -85,6 +105,8 @@ impl AppState {
             webauthn,
             media: Arc::new(MediaCache::new(config.media_cache_bytes)),
             pages,
+            reads,
+            purger,
             metrics: Arc::new(Metrics::default()),
             spam: Arc::default(),
             db,

@@ -37,6 +37,25 @@ pub fn decode_ids(secret: &Secret, value: &str) -> Vec<i64> {
         .collect()
 }
 
+const POSITION_PURPOSE: &str = "seen-position";
+
+/// A WAL position, signed: what a reader's own last write needs replicas to have replayed.
+pub fn encode_position(secret: &Secret, position: i64) -> String {
+    let text = position.to_string();
+    let signature = URL_SAFE_NO_PAD.encode(secret.sign(POSITION_PURPOSE, text.as_bytes()));
+    format!("{text}.{signature}")
+}
+
+/// The position in a cookie value, or none when it was not signed by this blog.
+pub fn decode_position(secret: &Secret, value: &str) -> Option<i64> {
+    let (text, signature) = value.rsplit_once('.')?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    secret
+        .verify(POSITION_PURPOSE, text.as_bytes(), &signature)
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +73,15 @@ mod tests {
             decode_ids(&secret, &encode_ids(&secret, &many)),
             (11..=30).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn positions_round_trip_and_tampering_is_ignored() {
+        let secret = Secret::from_passphrase("k");
+        let value = encode_position(&secret, 123_456_789);
+        assert_eq!(decode_position(&secret, &value), Some(123_456_789));
+        assert_eq!(decode_position(&secret, &value.replacen('1', "9", 1)), None);
+        assert_eq!(decode_position(&Secret::from_passphrase("j"), &value), None);
+        assert_eq!(decode_position(&secret, "5"), None);
     }
 }

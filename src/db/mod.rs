@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod media;
 pub mod outbox;
 pub mod posts;
+pub mod replication;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
@@ -61,6 +62,12 @@ pub fn pool_options() -> PgPoolOptions {
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(3))
         .idle_timeout(Duration::from_secs(600))
+}
+
+/// A replica's pool: a replica that stops answering is skipped by the next read, so waiting
+/// long for one of its connections helps nobody.
+pub fn replica_pool_options() -> PgPoolOptions {
+    pool_options().acquire_timeout(Duration::from_secs(1))
 }
 
 pub async fn connect(url: &str) -> Result<PgPool, ConnectError> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::{
     body::{Body, Bytes, HttpBody, to_bytes},
     extract::{Request, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -17,6 +17,7 @@ use super::etag;
 use crate::{
     auth::form_token,
     cache::{CachedPage, TokenSlot},
+    cdn::CdnConfig,
     db::settings::Site,
     state::AppState,
 };
@@ -95,6 +96,10 @@ impl NothingPublicChanged {
 #[derive(Debug, Clone, Copy)]
 pub struct FormTokenFor(pub i64);
 
+/// The cookie that carries a reader's last write's WAL position (signed), so that their next
+/// pages are read from a server that has it (see `replicas`). Set only when there are replicas.
+pub const SEEN_COOKIE: &str = "folio_seen";
+
 /// The admin stack's layer: empties the page cache after a write that succeeded.
 pub async fn empty_after_writes(
     State(state): State<AppState>,
@@ -103,41 +108,84 @@ pub async fn empty_after_writes(
 ) -> Response {
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = next.run(request).await;
-    if !is_read {
-        empty_if_written(&state, &response);
+    if is_read {
+        return response;
     }
-    response
+    after_write(&state, response).await
 }
 
 /// A write that succeeded answers with a redirect (post/redirect/get), committed by now: the
 /// next reader through this process sees it without waiting for the notice. Refused writes
-/// (4xx) never empty the cache, so junk POSTs cannot flush it.
-fn empty_if_written(state: &AppState, response: &Response) {
-    if !response.status().is_redirection()
-        || response
-            .extensions()
-            .get::<NothingPublicChanged>()
-            .is_some()
+/// (4xx) never empty the cache, so junk POSTs cannot flush it. With replicas, the writer is
+/// given the primary's position after the write, and this process's reads need it from now on.
+async fn after_write(state: &AppState, mut response: Response) -> Response {
+    if !response.status().is_redirection() {
+        return response;
+    }
+    if state.reads.has_replicas() {
+        // Should the primary not say, the reader's next pages come from the primary itself.
+        let position = crate::db::replication::primary_position(&state.db)
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "no WAL position for read-your-writes"))
+            .unwrap_or(i64::MAX);
+        if position != i64::MAX {
+            state.reads.heard_change(position);
+        }
+        let lifetime = state.config.replica_max_lag + std::time::Duration::from_secs(60);
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            super::cookies::set(
+                SEEN_COOKIE,
+                &crate::auth::signed::encode_position(&state.secret, position),
+                time::Duration::seconds(lifetime.as_secs() as i64),
+                state.config.secure_cookies(),
+            ),
+        );
+    }
+    if response
+        .extensions()
+        .get::<NothingPublicChanged>()
+        .is_some()
     {
-        return;
+        return response;
     }
     match response.extensions().get::<CommentsChanged>() {
         Some(CommentsChanged(posts)) => state.pages.invalidate_comments_of(posts),
         None => state.pages.invalidate(),
     }
+    response
+}
+
+/// The WAL position this reader's own last write needs, from their signed cookie.
+pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> {
+    if !state.reads.has_replicas() {
+        return None;
+    }
+    super::cookies::get(headers, SEEN_COOKIE)
+        .and_then(|value| crate::auth::signed::decode_position(&state.secret, &value))
 }
 
 /// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
 /// `Cacheable` (pages, and redirects that depend on content: a comment permalink's page), empties the cache after a write that succeeded, and fills in the comment form's
 /// token on every post page it sends.
-pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn pages(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let is_read = method == Method::GET || method == Method::HEAD;
     // A reader with held comments of their own sees a page made for them alone.
     let key = (is_read
         && super::cookies::get(request.headers(), super::comments::OWN_COOKIE).is_none())
     .then(|| cache_key(request.uri()));
-    if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key)) {
+    let wanted = own_write_position(&state, request.headers());
+    let path = state
+        .config
+        .cdn
+        .is_some()
+        .then(|| request.uri().path().to_owned());
+    if let Some(page) = key
+        .as_deref()
+        .and_then(|key| state.pages.get(key))
+        .filter(|page| wanted.is_none_or(|wanted| page.seen >= wanted))
+    {
         return from_cache(&state, request.headers(), &page);
     }
 
@@ -156,13 +204,43 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         }
         kept
     });
+    // Taken before the read is routed: a change heard after this point moves the generation
+    // (and the position reads need before it), so a page read too early is not kept.
     let generation = state.pages.generation();
-    let response = next.run(request).await;
+    let mut read = None;
+    if is_read {
+        let chosen = state.reads.choose(wanted.unwrap_or(i64::MIN)).await;
+        request.extensions_mut().insert(chosen.clone());
+        read = Some(chosen);
+    }
+    let again = match read.as_ref().and_then(|read| read.replica) {
+        Some(index) => {
+            let (parts, body) = request.into_parts();
+            let copy = Request::from_parts(parts.clone(), Body::empty());
+            request = Request::from_parts(parts, body);
+            Some((index, copy))
+        }
+        None => None,
+    };
+    let mut response = next.clone().run(request).await;
+    // A replica that failed this read: the primary answers it, and the replica is skipped
+    // until the monitor sees it well.
+    if let Some((index, mut request)) = again
+        && response.status().is_server_error()
+    {
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            state.reads.failed(index);
+        }
+        let primary = state.reads.primary();
+        request.extensions_mut().insert(primary.clone());
+        read = Some(primary);
+        response = next.run(request).await;
+    }
     if !is_read {
-        empty_if_written(&state, &response);
+        response = after_write(&state, response).await;
     }
     let token_for = response.extensions().get::<FormTokenFor>().copied();
-    let cacheable = response
+    let shareable = response
         .extensions()
         .get::<Cacheable>()
         .copied()
@@ -173,8 +251,16 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
                     200 | 301 | 302 | 303 | 307 | 308
                 )
                 && !response.headers().contains_key(header::SET_COOKIE)
-                && state.pages.is_active()
         });
+    if let (Some(shareable), Some(cdn)) = (shareable, state.config.cdn.as_ref()) {
+        tell_the_cdn(
+            cdn,
+            &mut response,
+            path.as_deref().unwrap_or("/"),
+            shareable,
+        );
+    }
+    let cacheable = shareable.filter(|_| state.pages.is_active());
     // Rendered pages are whole in memory already (an exact size); anything streamed is let by.
     let size = response.body().size_hint().exact();
     let key = key.filter(|key| cacheable.is_some() && size.is_some() && state.pages.admit(key));
@@ -202,12 +288,30 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
                 token_slot,
                 cacheable.until,
             )
-            .about_comments_of(cacheable.comments_of),
+            .about_comments_of(cacheable.comments_of)
+            .seen_at(read.map_or(i64::MIN, |read| read.seen)),
         );
         state.pages.insert(key, page.clone(), generation);
         return from_cache(&state, &conditions.unwrap_or_default(), &page);
     }
     Response::from_parts(parts, with_token(&state, body, token_slot))
+}
+
+/// What a CDN in front is told of a page any reader may be given: how long it may keep it, and
+/// the tags that purge it (see `cdn`).
+fn tell_the_cdn(cdn: &CdnConfig, response: &mut Response, path: &str, page: Cacheable) {
+    let headers = response.headers_mut();
+    if let Some(value) = cdn.cache_control(page.until) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    let tags = crate::cdn::tags_for_page(path, page.comments_of);
+    if let Ok(value) = HeaderValue::from_str(&tags) {
+        headers.insert(HeaderName::from_static("surrogate-key"), value.clone());
+        // Cloudflare's list is comma-separated.
+        if let Ok(value) = HeaderValue::from_str(&tags.replace(' ', ",")) {
+            headers.insert(HeaderName::from_static("cache-tag"), value);
+        }
+    }
 }
 
 /// The query parameters some public page reads (Blogger's paging and feed parameters, search,

@@ -3,7 +3,7 @@
 
 use axum::{
     Form,
-    extract::State,
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -386,4 +386,18 @@ pub fn own_comment_ids(headers: &HeaderMap, secret: &Secret) -> Vec<i64> {
     super::cookies::get(headers, OWN_COOKIE)
         .map(|value| signed::decode_ids(secret, &value))
         .unwrap_or_default()
+}
+
+/// A comment-form token of the reader's own, for a post page a CDN shares among readers (see
+/// `assets/js/comment-token.js`). Never stored by anyone: each answer is issued now.
+pub async fn fresh_token(State(state): State<AppState>, Path(post_id): Path<i64>) -> Response {
+    let token = form_token::issue(&state.secret, post_id, state.clock.now().unix_timestamp());
+    (
+        [
+            (header::CACHE_CONTROL, "private, no-store"),
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        ],
+        token,
+    )
+        .into_response()
 }

@@ -7,7 +7,7 @@ use axum::{
     http::request::Parts,
 };
 
-use crate::state::AppState;
+use crate::{replicas::ReadFrom, state::AppState};
 
 /// The client's address: the socket's, or the last `X-Forwarded-For` entry (the one the
 /// operator's own proxy added) when `FOLIO_TRUST_PROXY` says a proxy is in front. None only
@@ -70,6 +70,27 @@ impl FromRequestParts<AppState> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
         Ok(Self(peer))
+    }
+}
+
+/// The state a public read handler uses: its `db` is where this read goes, the primary or a
+/// replica that has what the reader needs (chosen by `cache::pages`, see `replicas`).
+pub struct ReadState(pub AppState);
+
+impl FromRequestParts<AppState> for ReadState {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let read = match parts.extensions.get::<ReadFrom>() {
+            Some(read) => read.clone(),
+            None => {
+                let wanted = super::cache::own_write_position(state, &parts.headers);
+                state.reads.choose(wanted.unwrap_or(i64::MIN)).await
+            }
+        };
+        let mut state = state.clone();
+        state.db = read.pool;
+        Ok(Self(state))
     }
 }
 

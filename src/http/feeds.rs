@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, Query},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware,
     response::{IntoResponse, Redirect, Response},
@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{cache::Cacheable, etag::etag};
+use super::{cache::Cacheable, etag::etag, extract::ReadState};
 use crate::{
     db::{self, feeds::FeedPost, settings::Site},
     error::AppError,
@@ -220,7 +220,7 @@ async fn posts_for(
 }
 
 async fn posts_feed(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     headers: HeaderMap,
     Query(params): Query<FeedParams>,
 ) -> Result<Response, AppError> {
@@ -228,7 +228,7 @@ async fn posts_feed(
 }
 
 async fn label_feed(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(params): Query<FeedParams>,
@@ -304,7 +304,7 @@ async fn comments_for(
 }
 
 async fn comments_feed(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     headers: HeaderMap,
     Query(params): Query<FeedParams>,
 ) -> Result<Response, AppError> {
@@ -312,7 +312,7 @@ async fn comments_feed(
 }
 
 async fn post_comments_feed(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     headers: HeaderMap,
     Path(post_id): Path<String>,
     Query(params): Query<FeedParams>,
@@ -337,7 +337,7 @@ fn sitemap_entry(state: &AppState, url: &db::feeds::SitemapUrl) -> SitemapEntry 
 }
 
 /// The sitemap, or past `sitemap_chunk` URLs an index of `/sitemap/{n}.xml` parts.
-async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn sitemap(ReadState(state): ReadState, headers: HeaderMap) -> Result<Response, AppError> {
     let chunk = state.config.sitemap_chunk.max(1);
     let size = db::feeds::sitemap_size(&state.db).await?;
     if size > chunk {
@@ -356,7 +356,7 @@ async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 }
 
 async fn sitemap_part(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     headers: HeaderMap,
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
@@ -389,7 +389,7 @@ async fn sitemap_slice(
     ))
 }
 
-async fn robots(State(state): State<AppState>) -> Response {
+async fn robots(ReadState(state): ReadState) -> Response {
     let body = format!(
         "User-agent: *\nDisallow: /admin\nSitemap: {}/sitemap.xml\n",
         state.config.base_url

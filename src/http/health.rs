@@ -23,10 +23,14 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The process can serve pages: its database answers.
+/// The process can serve pages: its database answers, or, while the primary is away, a
+/// replica does (readers are served; writes wait), so a load balancer keeps sending readers.
 async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(3), crate::db::ping(&state.db)).await {
         Ok(Ok(())) => "ready\n".into_response(),
+        _ if state.reads.any_replica_usable() => {
+            "ready: read-only, the primary database is unreachable\n".into_response()
+        }
         _ => not_ready(),
     }
 }

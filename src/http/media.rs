@@ -5,12 +5,13 @@
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::Path,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 
+use super::extract::ReadState;
 use crate::{db, domain::image::ImageKind, error::AppError, state::AppState};
 
 pub fn router() -> Router<AppState> {
@@ -20,7 +21,7 @@ pub fn router() -> Router<AppState> {
 const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 
 async fn serve(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Path(file): Path<String>,
     request_headers: HeaderMap,
 ) -> Result<Response, AppError> {

@@ -97,6 +97,46 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             f64::from(u8::from(state.pages.is_active())),
         ),
     ];
+    if state.reads.has_replicas() {
+        gauges.push(Gauge::new(
+            "folio_primary_up",
+            "1 while the primary answered the replica monitor's last look.",
+            f64::from(u8::from(state.reads.primary_up())),
+        ));
+        gauges.push(Gauge::new(
+            "folio_public_reads_primary",
+            "Public reads sent to the primary since start.",
+            state.reads.primary_reads() as f64,
+        ));
+        for replica in state.reads.replicas() {
+            gauges.push(
+                Gauge::new(
+                    "folio_public_reads_replica",
+                    "Public reads sent to each replica since start.",
+                    replica.reads() as f64,
+                )
+                .labelled("replica", replica.name.clone()),
+            );
+            gauges.push(
+                Gauge::new(
+                    "folio_replica_lag_seconds",
+                    "How long the primary has stood beyond what each replica replayed.",
+                    replica.lag().as_secs_f64(),
+                )
+                .labelled("replica", replica.name.clone()),
+            );
+            gauges.push(
+                Gauge::new(
+                    "folio_replica_current",
+                    "1 while a replica answers within the lag limit (reads may use it).",
+                    f64::from(u8::from(
+                        replica.health() == crate::replicas::Health::Current,
+                    )),
+                )
+                .labelled("replica", replica.name.clone()),
+            );
+        }
+    }
     match db::comments::count_by_status(pool).await {
         Ok(counts) => {
             for (status, count) in [

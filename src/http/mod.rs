@@ -47,7 +47,7 @@ use tower_http::{
 use crate::{
     error::{AppError, ErrorPageText, PlainErrorBody},
     state::AppState,
-    views::{Layout, public::ErrorPage},
+    views::{self, Layout, public::ErrorPage},
 };
 
 /// Readers' forms (comments) are small: axum's own limit for a form, refused with 413 before
@@ -149,9 +149,90 @@ fn admin_stack(state: &AppState) -> Router<AppState> {
             .map_request(axum_request)
             .layer(middleware::from_fn_with_state(
                 state.clone(),
+                admin_unavailable,
+            ))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
                 cache::empty_after_writes,
             )),
     )
+}
+
+/// Fields never shown back: secrets and what only the form itself needs.
+fn is_private_field(name: &str) -> bool {
+    [
+        "csrf",
+        "token",
+        "password",
+        "secret",
+        "code",
+        "action",
+        "challenge",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// The admin area while the database cannot be reached: a page that says so (read-only while
+/// replicas serve readers) and shows what a form sent then held, so nothing typed is lost.
+async fn admin_unavailable(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_form = request.method() == axum::http::Method::POST
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| {
+                v.as_bytes()
+                    .starts_with(b"application/x-www-form-urlencoded")
+            });
+    let (request, sent) = if is_form {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, ADMIN_BODY_BYTES).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+        (
+            Request::from_parts(parts, Body::from(bytes.clone())),
+            Some(bytes),
+        )
+    } else {
+        (request, None)
+    };
+    let response = next.run(request).await;
+    if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return response;
+    }
+    let typed = sent
+        .map(|bytes| {
+            serde_html_form::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, value)| !value.trim().is_empty() && !is_private_field(name))
+        .collect();
+    let settings = state.last_settings();
+    let mut layout = Layout::new(&settings, &state.config, Some("Read-only for now"), None);
+    layout.noindex = true;
+    let page = views::public::AdminUnavailablePage {
+        layout,
+        read_only: state.reads.any_replica_usable(),
+        typed,
+    };
+    match page.render() {
+        Ok(html) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::RETRY_AFTER, "10"),
+            ],
+            Html(html),
+        )
+            .into_response(),
+        Err(_) => response,
+    }
 }
 
 /// Health checks, metrics, fingerprinted assets and uploaded images: reads that need no page

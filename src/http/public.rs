@@ -16,6 +16,7 @@ use super::{
     cache::{Cacheable, FormTokenFor, TOKEN_PLACEHOLDER},
     comments,
     etag::etag,
+    extract::ReadState,
     render,
 };
 use crate::{
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/p/{file}", get(by_path))
         .route("/comment/{id}", get(comment_permalink))
+        .route("/comment-token/{post_id}", get(comments::fresh_token))
         .layer(middleware::from_fn(etag))
 }
 
@@ -134,7 +136,7 @@ async fn sidebar(
 }
 
 async fn home(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
     let wordpress_link = match (&params.p, &params.page_id) {
@@ -177,6 +179,10 @@ pub async fn old_links(State(state): State<AppState>, request: Request, next: Ne
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
     // A clone of the URI shares its bytes: no allocation on the way to the handler.
     let uri = request.uri().clone();
+    let db = request
+        .extensions()
+        .get::<crate::replicas::ReadFrom>()
+        .map_or_else(|| state.db.clone(), |read| read.pool.clone());
     let response = next.run(request).await;
     if !reads
         || response.status() != StatusCode::NOT_FOUND
@@ -192,14 +198,14 @@ pub async fn old_links(State(state): State<AppState>, request: Request, next: Ne
     };
     let candidates: Vec<&str> = std::iter::once(path).chain(other.as_deref()).collect();
     // Unavailable: the 404 stands (the outage shows elsewhere soon enough).
-    match db::posts::first_redirect_target(&state.db, &candidates).await {
+    match db::posts::first_redirect_target(&db, &candidates).await {
         Ok(Some(target)) => moved_permanently(&target),
         _ => response,
     }
 }
 
 async fn search(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
     if params.q.is_some() {
@@ -214,7 +220,7 @@ async fn search(
 }
 
 async fn label(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Path(name): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
@@ -233,7 +239,7 @@ async fn label(
 }
 
 async fn year_archive(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Path(year): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
@@ -253,7 +259,7 @@ async fn year_archive(
 }
 
 async fn month_archive(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Path((year, month)): Path<(String, String)>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
@@ -537,7 +543,7 @@ pub struct PostParams {
 
 /// A post at `/yyyy/mm/slug.html` or a page at `/p/slug.html`, looked up by its stored path.
 async fn by_path(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     uri: Uri,
     headers: HeaderMap,
     Query(params): Query<PostParams>,
@@ -640,7 +646,7 @@ const MAX_COMMENT_PAGE: i64 = 1_000_000;
 /// A comment's lasting address (feeds, mail and the admin link to it): to the comment page
 /// that holds it now, which moves as threads are added when the newest come first.
 async fn comment_permalink(
-    State(state): State<AppState>,
+    ReadState(state): ReadState,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
@@ -704,6 +710,12 @@ pub(super) async fn post_page(
     form.action.clone_from(&row.path);
     form.closed = policy == Policy::Closed;
     form.mail_on = state.mailer.is_some();
+    if state.config.cdn.as_ref().is_some_and(|cdn| cdn.max_age > 0) {
+        form.fresh_token = Some((
+            format!("/comment-token/{}", row.id),
+            crate::assets::url("comment-token.js"),
+        ));
+    }
     form.moderated =
         matches!(policy, Policy::Moderated) || policy.holds(post_age_days(row.published_at));
     let reply_to = form.parent.parse::<i64>().ok();

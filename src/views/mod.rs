@@ -442,6 +442,9 @@ pub struct CommentFormView {
     pub mail_on: bool,
     pub notify: bool,
     pub notify_all: bool,
+    /// Behind a CDN: where the form's script fetches a token of the reader's own, and the
+    /// script's address.
+    pub fresh_token: Option<(String, &'static str)>,
 }
 
 impl CommentFormView {

@@ -51,6 +51,16 @@ pub struct StaticPage {
     pub page: PostView,
 }
 
+/// The admin area while its database cannot be reached (read-only when replicas serve the
+/// readers), with the fields of a form sent then, so nothing typed is lost.
+#[derive(Template)]
+#[template(path = "errors/admin_unavailable.html")]
+pub struct AdminUnavailablePage {
+    pub layout: Layout,
+    pub read_only: bool,
+    pub typed: Vec<(String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 pub struct ErrorPage {

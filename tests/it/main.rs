@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod browser;
+mod cdn;
 mod comment_pages;
 mod comments;
 mod demo;
@@ -16,6 +17,7 @@ mod mail;
 mod operations;
 mod own_postgres;
 mod reading;
+mod replicas;
 mod server;
 mod sign_in;
 mod spam;

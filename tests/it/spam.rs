@@ -11,7 +11,7 @@ use folio::{auth::form_token, import};
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Page, Post, Session, add_post, app, post_form, secret, user_session};
+use crate::common::{Post, Session, add_post, app, post_form, secret, send_comment, user_session};
 
 const SPAMMY: [&str; 6] = [
     "Cheap casino bonus, claim your jackpot winnings at our online casino today",
@@ -35,30 +35,6 @@ async fn a_post(pool: &PgPool, title: &str) -> (i64, String) {
     add_post(
         pool,
         Post::published(title, OffsetDateTime::now_utc() - Duration::days(1)),
-    )
-    .await
-}
-
-/// Sends a comment as a reader would (a form opened ten seconds ago); the response.
-async fn comment(app: &Router, post: &(i64, String), name: &str, text: &str) -> Page {
-    let token = form_token::issue(
-        &secret(),
-        post.0,
-        OffsetDateTime::now_utc().unix_timestamp() - 10,
-    );
-    post_form(
-        app,
-        &post.1,
-        &[
-            ("token", &token),
-            ("parent", ""),
-            ("name", name),
-            ("email", ""),
-            ("website", ""),
-            ("comment", text),
-            ("address", ""),
-        ],
-        &[],
     )
     .await
 }
@@ -130,11 +106,11 @@ async fn teach(
     let mut spam = Vec::new();
     let mut ham = Vec::new();
     for text in SPAMMY {
-        comment(app, post, "Promo Team", text).await;
+        send_comment(app, post, "Promo Team", text).await;
         spam.push(stored(pool, text).await.0);
     }
     for text in HAMMY {
-        comment(app, post, "A Gardener", text).await;
+        send_comment(app, post, "A Gardener", text).await;
         ham.push(stored(pool, text).await.0);
     }
     moderate(app, moderator, "spam", &spam).await;
@@ -155,7 +131,7 @@ async fn moderators_teach_it_and_reversing_a_decision_unlearns_it(pool: PgPool) 
 
     // A new casino comment is stopped, with the score as the reason; a new garden one is shown.
     let pitch = "Claim your casino jackpot bonus and instant winnings today";
-    let page = comment(&app, &other, "Promo Team", pitch).await;
+    let page = send_comment(&app, &other, "Promo Team", pitch).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let (_, status, reason, score) = stored(&pool, pitch).await;
     let score = score.unwrap();
@@ -172,7 +148,7 @@ async fn moderators_teach_it_and_reversing_a_decision_unlearns_it(pool: PgPool) 
         )
     );
     let kind_words = "The kale in my garden survived the frost, thanks to straw";
-    comment(&app, &other, "Neighbour", kind_words).await;
+    send_comment(&app, &other, "Neighbour", kind_words).await;
     let (_, status, reason, score) = stored(&pool, kind_words).await;
     assert!(score.unwrap() < 0.1, "{score:?}");
     assert_eq!((status.as_str(), reason), ("approved", None));
@@ -182,7 +158,7 @@ async fn moderators_teach_it_and_reversing_a_decision_unlearns_it(pool: PgPool) 
     moderate(&app, &moderator, "restore", &spam).await;
     assert_eq!(model(&pool).await, (0, 6));
     let again = "Casino jackpot bonus winnings, claim today at the casino";
-    comment(&app, &other, "Promo Team", again).await;
+    send_comment(&app, &other, "Promo Team", again).await;
     let (_, status, reason, score) = stored(&pool, again).await;
     assert_eq!((status.as_str(), reason), ("approved", None));
     assert!(score.is_some(), "still scored, to show the moderator");
@@ -212,7 +188,7 @@ async fn it_stays_silent_until_trained_and_a_commenter_cannot_train_it(pool: PgP
     // teach nothing: only a moderator's decision does.
     for text in SPAMMY.iter().chain(&HAMMY) {
         assert_eq!(
-            comment(&app, &post, "Someone", text).await.status,
+            send_comment(&app, &post, "Someone", text).await.status,
             StatusCode::SEE_OTHER
         );
     }
@@ -247,7 +223,7 @@ async fn it_stays_silent_until_trained_and_a_commenter_cannot_train_it(pool: PgP
     let other = a_post(&pool, "Winter sowing").await;
     teach(&pool, &app, &moderator, &other).await;
     let pitch = "Claim your casino jackpot bonus and instant winnings today";
-    comment(&app, &post, "Promo Team", pitch).await;
+    send_comment(&app, &post, "Promo Team", pitch).await;
     let (_, status, reason, score) = stored(&pool, pitch).await;
     assert_eq!((status.as_str(), reason), ("approved", None));
     assert!(score.unwrap() > 0.9);
@@ -276,13 +252,13 @@ async fn scores_agree_across_processes_and_survive_a_restart(pool: PgPool) {
         a_post(&pool, "Four").await,
     ];
     // The second process has a copy (empty) before any lesson; it must bring it up to date.
-    comment(&second, &posts[1], "Early", "An early word about compost").await;
+    send_comment(&second, &posts[1], "Early", "An early word about compost").await;
     teach(&pool, &first, &moderator, &posts[0]).await;
     let pitch = "Bonus casino winnings for the garden kale fans, claim today";
-    comment(&first, &posts[0], "Mixed", pitch).await;
-    comment(&second, &posts[1], "Mixed", pitch).await;
+    send_comment(&first, &posts[0], "Mixed", pitch).await;
+    send_comment(&second, &posts[1], "Mixed", pitch).await;
     let restarted = app(&pool);
-    comment(&restarted, &posts[2], "Mixed", pitch).await;
+    send_comment(&restarted, &posts[2], "Mixed", pitch).await;
     let scores: Vec<f32> =
         sqlx::query_scalar("select spam_score from comments where body_source = $1 order by id")
             .bind(pitch)
@@ -305,7 +281,7 @@ async fn scores_agree_across_processes_and_survive_a_restart(pool: PgPool) {
         .await
         .unwrap();
     moderate(&first, &moderator, "spam", &ids).await;
-    comment(&second, &posts[3], "Mixed", pitch).await;
+    send_comment(&second, &posts[3], "Mixed", pitch).await;
     let after: f32 = sqlx::query_scalar(
         "select spam_score from comments where body_source = $1 and post_id = $2",
     )
@@ -324,7 +300,7 @@ async fn scores_agree_across_processes_and_survive_a_restart(pool: PgPool) {
     // those comments taught are zero again, and the score is what it was.
     moderate(&first, &moderator, "restore", &ids).await;
     let fifth = a_post(&pool, "Five").await;
-    comment(&second, &fifth, "Mixed", pitch).await;
+    send_comment(&second, &fifth, "Mixed", pitch).await;
     assert_eq!(stored(&pool, pitch).await.3, Some(scores[0]));
 }
 
@@ -338,8 +314,8 @@ async fn the_queue_shows_why_sorts_by_score_and_filters_likely_spam(pool: PgPool
     let other = a_post(&pool, "Winter sowing").await;
     let pitch = "Claim your casino jackpot bonus and instant winnings today";
     let kind = "The kale in my garden survived the frost, thanks to straw";
-    comment(&app, &other, "Neighbour", kind).await;
-    comment(&app, &other, "Promo Team", pitch).await;
+    send_comment(&app, &other, "Neighbour", kind).await;
+    send_comment(&app, &other, "Promo Team", pitch).await;
 
     let queue = moderator.get(&app, "/admin/comments?status=pending").await;
     let text = queue.text();
@@ -581,7 +557,7 @@ async fn a_blog_from_before_the_filter_starts_it_from_the_command_line(pool: PgP
     // A comment the filter scored and the open policy showed is nobody's decision: a second
     // run leaves it out, and counting again changes nothing.
     let app = app(&pool);
-    comment(
+    send_comment(
         &app,
         &post,
         "Visitor",
@@ -605,7 +581,7 @@ async fn importing_the_blogs_own_export_teaches_only_what_moderators_decided(poo
     let post = a_post(&pool, "Frost on the leeks").await;
     teach(&pool, &app, &moderator, &post).await;
     // Shown by the open policy, scored but decided by nobody.
-    comment(
+    send_comment(
         &app,
         &post,
         "Visitor",

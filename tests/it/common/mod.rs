@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod mail;
+pub mod replica;
 
 use axum::{
     Router,
@@ -25,7 +26,7 @@ use std::sync::{
     atomic::{AtomicI64, Ordering},
 };
 
-use folio::clock::Clock;
+use folio::{auth::form_token, clock::Clock};
 use http_body_util::BodyExt;
 use scraper::{ElementRef, Html, Node, Selector};
 use sqlx::PgPool;
@@ -83,9 +84,20 @@ pub async fn cached_app_keeping_after(
     min_uses: u32,
 ) -> (AppState, Router, Arc<TestClock>) {
     let config = Config {
-        page_cache_bytes: 4 << 20,
         page_cache_min_uses: min_uses,
         ..Config::with_base_url(BASE_URL)
+    };
+    cached_app_with_config(pool, config).await
+}
+
+/// An app with a page cache (4 MB) on `config`, once the cache listens for changes.
+pub async fn cached_app_with_config(
+    pool: &PgPool,
+    config: Config,
+) -> (AppState, Router, Arc<TestClock>) {
+    let config = Config {
+        page_cache_bytes: 4 << 20,
+        ..config
     };
     let clock = Arc::new(TestClock::default());
     let mut state = AppState::new(pool.clone(), config, secret());
@@ -281,6 +293,30 @@ pub fn form_body(fields: &[(&str, &str)]) -> String {
 }
 
 /// POSTs a form, with extra headers (cookies, X-Forwarded-For).
+/// Sends a comment as a reader would (a form opened ten seconds ago); the response.
+pub async fn send_comment(app: &Router, post: &(i64, String), name: &str, text: &str) -> Page {
+    let token = form_token::issue(
+        &secret(),
+        post.0,
+        OffsetDateTime::now_utc().unix_timestamp() - 10,
+    );
+    post_form(
+        app,
+        &post.1,
+        &[
+            ("token", &token),
+            ("parent", ""),
+            ("name", name),
+            ("email", ""),
+            ("website", ""),
+            ("comment", text),
+            ("address", ""),
+        ],
+        &[],
+    )
+    .await
+}
+
 pub async fn post_form(
     app: &Router,
     uri: &str,
