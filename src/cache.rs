@@ -95,6 +95,11 @@ impl CachedPage {
         }
     }
 
+    /// When the page changes by itself (a scheduled post appearing), if it does.
+    pub fn valid_until(&self) -> Option<OffsetDateTime> {
+        self.valid_until
+    }
+
     /// The page was read from data that includes the primary's WAL position `seen`.
     pub fn seen_at(mut self, seen: i64) -> Self {
         self.seen = seen;
@@ -594,28 +599,40 @@ impl PageCache {
         reads: Arc<Reads>,
         purger: Option<Arc<Purger>>,
     ) {
-        if self.capacity == 0 && purger.is_none() {
+        if self.capacity == 0 && purger.is_none() && !reads.has_replicas() {
             return;
         }
         let cache = Arc::clone(self);
         tokio::spawn(async move {
+            let mut first = true;
             while !pool.is_closed() {
                 match listen(&pool, &reads).await {
                     Ok(mut listener) => {
                         cache.set_listening(true);
                         tracing::debug!("page cache: listening for changes");
+                        // Changes made while nobody listened were never passed on.
+                        if let Some(purger) = purger.as_ref().filter(|_| !first) {
+                            purger.purge(vec![crate::cdn::ALL.to_owned()]);
+                        }
+                        first = false;
                         let ended = loop {
                             match listener.try_recv().await {
                                 Ok(Some(notice)) => {
-                                    if reads.has_replicas() {
-                                        match replication::primary_position(&mut listener).await {
-                                            Ok(position) => reads.heard_change(position),
-                                            Err(error) => break Some(error),
+                                    let position = match reads.has_replicas() {
+                                        true => {
+                                            Some(replication::primary_position(&mut listener).await)
                                         }
+                                        false => None,
+                                    };
+                                    if let Some(Ok(position)) = position {
+                                        reads.heard_change(position);
                                     }
                                     cache.hear(notice.payload());
                                     if let Some(purger) = &purger {
                                         purger.purge(Purger::tags_for_notice(notice.payload()));
+                                    }
+                                    if let Some(Err(error)) = position {
+                                        break Some(error);
                                     }
                                 }
                                 Ok(None) => break None,

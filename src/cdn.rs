@@ -62,6 +62,12 @@ impl CdnConfig {
                 if !matches!(url.scheme(), "http" | "https") {
                     return Err("FOLIO_CDN_PURGE_URL must be an http or https URL".to_owned());
                 }
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err(
+                        "FOLIO_CDN_PURGE_URL must not hold a user or password: put credentials in FOLIO_CDN_PURGE_AUTH"
+                            .to_owned(),
+                    );
+                }
                 Some(url)
             }
             None => None,
@@ -281,6 +287,7 @@ mod tests {
         );
         assert!(CdnConfig::new(0, 60, None, None).unwrap().is_none());
         assert!(CdnConfig::new(0, 60, Some("ftp://x/{tags}"), None).is_err());
+        assert!(CdnConfig::new(0, 60, Some("https://me:pw@x/{tags}"), None).is_err());
         let hook = CdnConfig::new(0, 0, Some("https://cdn.test/purge?t={tags}"), None)
             .unwrap()
             .unwrap();

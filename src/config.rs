@@ -216,7 +216,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FOLIO_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
-    /// PostgreSQL streaming replicas for public page reads, comma-separated URLs. Writes, the
+    /// PostgreSQL streaming replicas for public page reads, comma-separated single-host URLs. Writes, the
     /// admin area and anything that must be current use DATABASE_URL (the primary).
     #[arg(long, env = "FOLIO_DATABASE_READ_URL", hide_env_values = true)]
     pub database_read_url: Option<String>,
@@ -339,7 +339,8 @@ impl Config {
         config = Self {
             mail,
             read_replicas,
-            replica_max_lag: std::time::Duration::from_secs(args.replica_max_lag),
+            // A day at most: the read-your-writes cookie lives this long (plus a minute).
+            replica_max_lag: std::time::Duration::from_secs(args.replica_max_lag.min(86_400)),
             cdn,
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,

@@ -97,6 +97,11 @@ impl ErrorPageText {
     }
 }
 
+/// Response marker, set on the 503 of a database that cannot be reached (read by the admin
+/// area's read-only page).
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseUnavailable;
+
 /// Response marker, set by handlers answering machines (metrics, feeds), read by
 /// `http::error_pages`: this 4xx/5xx body is meant for machines and is left as it is.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +147,7 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response.extensions_mut().insert(DatabaseUnavailable);
         }
         response
     }

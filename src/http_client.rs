@@ -26,8 +26,16 @@ pub async fn post_json(
     authorization: Option<&str>,
     json: String,
 ) -> Result<u16, String> {
-    let host = url.host_str().ok_or("the URL has no host")?.to_owned();
+    // An IPv6 address without its brackets, to connect to and to name for TLS.
+    let host = match url.host().ok_or("the URL has no host")? {
+        url::Host::Ipv6(address) => address.to_string(),
+        other => other.to_string(),
+    };
     let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    let authority = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
     let stream = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
@@ -36,7 +44,7 @@ pub async fn post_json(
         None => url.path().to_owned(),
     };
     let mut request = Request::post(path)
-        .header(header::HOST, url.authority())
+        .header(header::HOST, authority)
         .header(header::CONTENT_TYPE, "application/json")
         .header(
             header::USER_AGENT,

@@ -140,8 +140,65 @@ pub struct ReadFrom {
     pub replica: Option<usize>,
 }
 
+/// What the page layer hands a public read (a request extension): the position the reader
+/// needs, and, once the handler's `ReadState` has chosen, where the read went. A route that
+/// reads nothing never chooses (and is never retried or blamed on a replica).
+#[derive(Clone)]
+pub struct ReadSlot {
+    wanted: i64,
+    primary_only: bool,
+    chosen: Arc<Mutex<Option<ReadFrom>>>,
+}
+
+impl ReadSlot {
+    pub fn new(wanted: Option<i64>) -> Self {
+        Self {
+            wanted: wanted.unwrap_or(i64::MIN),
+            primary_only: false,
+            chosen: Arc::default(),
+        }
+    }
+
+    /// For a read tried again after a replica failed it.
+    pub fn primary_only(wanted: Option<i64>) -> Self {
+        Self {
+            primary_only: true,
+            ..Self::new(wanted)
+        }
+    }
+
+    /// Where this read goes: chosen on first use, the same afterwards.
+    pub async fn choose(&self, reads: &Reads) -> ReadFrom {
+        if let Some(read) = self.chosen() {
+            return read;
+        }
+        let read = if self.primary_only {
+            reads.primary()
+        } else {
+            reads.choose(self.wanted).await
+        };
+        if let Ok(mut chosen) = self.chosen.lock() {
+            *chosen = Some(read.clone());
+        }
+        read
+    }
+
+    /// Where the read went, if the handler read anything.
+    pub fn chosen(&self) -> Option<ReadFrom> {
+        self.chosen.lock().ok().and_then(|chosen| chosen.clone())
+    }
+}
+
 pub struct Reads {
     primary: PgPool,
+    /// The monitor's own connection to the primary: a pool busy with readers and writers must
+    /// not look like a primary that is down.
+    monitor: PgPool,
+    /// Looks at the primary that failed in a row: two make it down.
+    primary_failures: AtomicU64,
+    /// The first primary position the monitor saw: a replica behind it is dated by its last
+    /// replayed transaction, as the monitor has no older history.
+    first_position: AtomicI64,
     replicas: Vec<Replica>,
     max_lag: Duration,
     primary_position: AtomicI64,
@@ -165,8 +222,14 @@ impl Reads {
 
     /// `replicas` are (name, pool) pairs.
     pub fn new(primary: PgPool, replicas: Vec<(String, PgPool)>, max_lag: Duration) -> Self {
+        let monitor = crate::db::replica_pool_options()
+            .max_connections(1)
+            .connect_lazy_with((*primary.connect_options()).clone());
         Self {
             primary,
+            monitor,
+            primary_failures: AtomicU64::new(0),
+            first_position: AtomicI64::new(i64::MIN),
             replicas: replicas
                 .into_iter()
                 .map(|(name, pool)| Replica {
@@ -212,6 +275,11 @@ impl Reads {
     pub fn any_replica_usable(&self) -> bool {
         let primary_up = self.primary_up();
         self.replicas.iter().any(|r| r.usable(primary_up))
+    }
+
+    /// The position every read must include (while the primary is up).
+    pub fn must_see(&self) -> i64 {
+        self.must_see.load(Ordering::Acquire)
     }
 
     /// A change notice was heard, or this process wrote: the primary was at `position` after
@@ -325,7 +393,7 @@ impl Reads {
     /// One look at the primary and every replica, side by side.
     pub async fn look(&self) {
         let primary =
-            tokio::time::timeout(CHECK_TIMEOUT, replication::primary_position(&self.primary));
+            tokio::time::timeout(CHECK_TIMEOUT, replication::primary_position(&self.monitor));
         let standbys = futures_util::future::join_all(self.replicas.iter().map(|replica| {
             tokio::time::timeout(CHECK_TIMEOUT, replication::standby_state(&replica.pool))
         }));
@@ -333,7 +401,14 @@ impl Reads {
         let now = Instant::now();
         match primary {
             Ok(Ok(position)) => {
+                self.primary_failures.store(0, Ordering::Relaxed);
                 self.primary_position.fetch_max(position, Ordering::AcqRel);
+                let _ = self.first_position.compare_exchange(
+                    i64::MIN,
+                    position,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
                 if !self.primary_up.swap(true, Ordering::AcqRel) {
                     tracing::info!("primary database answering again");
                 }
@@ -346,6 +421,8 @@ impl Reads {
                     }
                 }
             }
+            // One slow answer is not an outage.
+            _ if self.primary_failures.fetch_add(1, Ordering::Relaxed) == 0 => {}
             _ => {
                 if self.primary_up.swap(false, Ordering::AcqRel) {
                     tracing::warn!(
@@ -369,7 +446,10 @@ impl Reads {
                 }
             };
             replica.replayed.fetch_max(state.replayed, Ordering::AcqRel);
-            let lag = self.lag_of(state.replayed, now);
+            let mut lag = self.lag_of(state.replayed, now);
+            if state.replayed < self.first_position.load(Ordering::Acquire) {
+                lag = lag.max(state.last_replayed_age);
+            }
             replica
                 .lag_ms
                 .store(lag.as_millis() as u64, Ordering::Relaxed);

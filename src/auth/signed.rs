@@ -39,21 +39,25 @@ pub fn decode_ids(secret: &Secret, value: &str) -> Vec<i64> {
 
 const POSITION_PURPOSE: &str = "seen-position";
 
-/// A WAL position, signed: what a reader's own last write needs replicas to have replayed.
-pub fn encode_position(secret: &Secret, position: i64) -> String {
-    let text = position.to_string();
+/// A WAL position, signed, good until `expires` (unix seconds): what a reader's own last write
+/// needs replicas to have replayed.
+pub fn encode_position(secret: &Secret, position: i64, expires: i64) -> String {
+    let text = format!("{position}-{expires}");
     let signature = URL_SAFE_NO_PAD.encode(secret.sign(POSITION_PURPOSE, text.as_bytes()));
     format!("{text}.{signature}")
 }
 
-/// The position in a cookie value, or none when it was not signed by this blog.
-pub fn decode_position(secret: &Secret, value: &str) -> Option<i64> {
+/// The position in a cookie value, or none when it was not signed by this blog or has expired
+/// by `now` (a copied cookie is worth nothing after its time).
+pub fn decode_position(secret: &Secret, value: &str, now: i64) -> Option<i64> {
     let (text, signature) = value.rsplit_once('.')?;
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    secret
-        .verify(POSITION_PURPOSE, text.as_bytes(), &signature)
-        .then(|| text.parse().ok())
-        .flatten()
+    if !secret.verify(POSITION_PURPOSE, text.as_bytes(), &signature) {
+        return None;
+    }
+    let (position, expires) = text.split_once('-')?;
+    let expires: i64 = expires.parse().ok()?;
+    (now < expires).then(|| position.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -78,10 +82,17 @@ mod tests {
     #[test]
     fn positions_round_trip_and_tampering_is_ignored() {
         let secret = Secret::from_passphrase("k");
-        let value = encode_position(&secret, 123_456_789);
-        assert_eq!(decode_position(&secret, &value), Some(123_456_789));
-        assert_eq!(decode_position(&secret, &value.replacen('1', "9", 1)), None);
-        assert_eq!(decode_position(&Secret::from_passphrase("j"), &value), None);
-        assert_eq!(decode_position(&secret, "5"), None);
+        let value = encode_position(&secret, 123_456_789, 1_000);
+        assert_eq!(decode_position(&secret, &value, 999), Some(123_456_789));
+        assert_eq!(decode_position(&secret, &value, 1_000), None, "expired");
+        assert_eq!(
+            decode_position(&secret, &value.replacen('1', "9", 1), 0),
+            None
+        );
+        assert_eq!(
+            decode_position(&Secret::from_passphrase("j"), &value, 0),
+            None
+        );
+        assert_eq!(decode_position(&secret, "5", 0), None);
     }
 }

@@ -20,29 +20,38 @@ pub struct StandbyState {
     pub received: i64,
     /// WAL replayed: what its queries see.
     pub replayed: i64,
+    /// How long ago the last transaction it replayed committed on the primary.
+    pub last_replayed_age: std::time::Duration,
 }
 
 pub async fn standby_state(db: impl PgExecutor<'_>) -> Result<Option<StandbyState>, sqlx::Error> {
-    let row: (Option<i64>, Option<i64>) = sqlx::query_as(
-        "select (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint, \
-                (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint",
+    // A promoted standby still answers its last replay position: recovery is what counts.
+    let row: (bool, Option<i64>, Option<i64>, Option<f64>) = sqlx::query_as(
+        "select pg_is_in_recovery(), \
+                (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint, \
+                (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, \
+                extract(epoch from now() - pg_last_xact_replay_timestamp())::float8",
     )
     .fetch_one(db)
     .await?;
     Ok(match row {
-        (received, Some(replayed)) => Some(StandbyState {
+        (true, received, Some(replayed), age) => Some(StandbyState {
             // A standby restored from an archive alone receives nothing by streaming.
             received: received.unwrap_or(replayed).max(replayed),
             replayed,
+            last_replayed_age: std::time::Duration::from_secs_f64(age.unwrap_or(0.0).max(0.0)),
         }),
-        (_, None) => None,
+        _ => None,
     })
 }
 
 /// A standby's replay position alone (the cheapest question, asked inline by a read that
 /// needs a newer position than the monitor last saw).
 pub async fn replayed(db: impl PgExecutor<'_>) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("select (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "select case when pg_is_in_recovery() \
+                then (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint end",
+    )
+    .fetch_one(db)
+    .await
 }

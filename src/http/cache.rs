@@ -19,6 +19,7 @@ use crate::{
     cache::{CachedPage, TokenSlot},
     cdn::CdnConfig,
     db::settings::Site,
+    replicas::ReadSlot,
     state::AppState,
 };
 
@@ -131,13 +132,15 @@ async fn after_write(state: &AppState, mut response: Response) -> Response {
         if position != i64::MAX {
             state.reads.heard_change(position);
         }
-        let lifetime = state.config.replica_max_lag + std::time::Duration::from_secs(60);
+        // Past the lag limit every replica reads use has the write anyway.
+        let lifetime = state.config.replica_max_lag.as_secs() as i64 + 60;
+        let expires = state.clock.now().unix_timestamp() + lifetime;
         response.headers_mut().append(
             header::SET_COOKIE,
             super::cookies::set(
                 SEEN_COOKIE,
-                &crate::auth::signed::encode_position(&state.secret, position),
-                time::Duration::seconds(lifetime.as_secs() as i64),
+                &crate::auth::signed::encode_position(&state.secret, position, expires),
+                time::Duration::seconds(lifetime),
                 state.config.secure_cookies(),
             ),
         );
@@ -161,8 +164,9 @@ pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> 
     if !state.reads.has_replicas() {
         return None;
     }
+    let now = state.clock.now().unix_timestamp();
     super::cookies::get(headers, SEEN_COOKIE)
-        .and_then(|value| crate::auth::signed::decode_position(&state.secret, &value))
+        .and_then(|value| crate::auth::signed::decode_position(&state.secret, &value, now))
 }
 
 /// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
@@ -184,7 +188,9 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
     if let Some(page) = key
         .as_deref()
         .and_then(|key| state.pages.get(key))
-        .filter(|page| wanted.is_none_or(|wanted| page.seen >= wanted))
+        // Strictly newer: a page read from the primary is dated by a position seen before the
+        // read began, and only a later one proves the write it follows was visible by then.
+        .filter(|page| wanted.is_none_or(|wanted| page.seen > wanted))
     {
         return from_cache(&state, request.headers(), &page);
     }
@@ -207,38 +213,40 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
     // Taken before the read is routed: a change heard after this point moves the generation
     // (and the position reads need before it), so a page read too early is not kept.
     let generation = state.pages.generation();
-    let mut read = None;
-    if is_read {
-        let chosen = state.reads.choose(wanted.unwrap_or(i64::MIN)).await;
-        request.extensions_mut().insert(chosen.clone());
-        read = Some(chosen);
-    }
-    let again = match read.as_ref().and_then(|read| read.replica) {
-        Some(index) => {
+    let slot = is_read.then(|| ReadSlot::new(wanted));
+    let mut again = None;
+    if let Some(slot) = &slot {
+        request.extensions_mut().insert(slot.clone());
+        if state.reads.has_replicas() {
             let (parts, body) = request.into_parts();
-            let copy = Request::from_parts(parts.clone(), Body::empty());
+            again = Some(Request::from_parts(parts.clone(), Body::empty()));
             request = Request::from_parts(parts, body);
-            Some((index, copy))
         }
-        None => None,
-    };
+    }
     let mut response = next.clone().run(request).await;
+    let mut read = slot.as_ref().and_then(ReadSlot::chosen);
     // A replica that failed this read: the primary answers it, and the replica is skipped
-    // until the monitor sees it well.
-    if let Some((index, mut request)) = again
+    // until the monitor sees it well. (Not while the primary is away: it cannot answer.)
+    if let (Some(mut again), Some(index)) = (again, read.as_ref().and_then(|r| r.replica))
         && response.status().is_server_error()
+        && state.reads.primary_up()
     {
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
             state.reads.failed(index);
         }
-        let primary = state.reads.primary();
-        request.extensions_mut().insert(primary.clone());
-        read = Some(primary);
-        response = next.run(request).await;
+        let retry = ReadSlot::primary_only(wanted);
+        again.extensions_mut().insert(retry.clone());
+        response = next.run(again).await;
+        read = retry.chosen();
     }
     if !is_read {
         response = after_write(&state, response).await;
     }
+    // Read while the primary was away, from a replica short of a change heard: served, but
+    // neither kept nor offered to a CDN.
+    let current = read
+        .as_ref()
+        .is_none_or(|read| read.seen >= state.reads.must_see());
     let token_for = response.extensions().get::<FormTokenFor>().copied();
     let shareable = response
         .extensions()
@@ -246,9 +254,11 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
         .copied()
         .filter(|_| {
             method == Method::GET
+                && key.is_some()
+                && current
                 && matches!(
                     response.status().as_u16(),
-                    200 | 301 | 302 | 303 | 307 | 308
+                    200 | 301 | 302 | 303 | 304 | 307 | 308
                 )
                 && !response.headers().contains_key(header::SET_COOKIE)
         });
@@ -260,7 +270,8 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
             shareable,
         );
     }
-    let cacheable = shareable.filter(|_| state.pages.is_active());
+    let cacheable = shareable
+        .filter(|_| response.status() != StatusCode::NOT_MODIFIED && state.pages.is_active());
     // Rendered pages are whole in memory already (an exact size); anything streamed is let by.
     let size = response.body().size_hint().exact();
     let key = key.filter(|key| cacheable.is_some() && size.is_some() && state.pages.admit(key));
@@ -295,6 +306,17 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
         return from_cache(&state, &conditions.unwrap_or_default(), &page);
     }
     Response::from_parts(parts, with_token(&state, body, token_slot))
+}
+
+/// A CDN's `s-maxage` for a copy sent from memory: counted from now, so it never reaches past
+/// the instant the page changes by itself.
+fn cdn_lifetime_now(state: &AppState, headers: &mut HeaderMap, page: &CachedPage) {
+    if let Some(cdn) = &state.config.cdn
+        && headers.contains_key("surrogate-key")
+        && let Some(value) = cdn.cache_control(page.valid_until())
+    {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
 }
 
 /// What a CDN in front is told of a page any reader may be given: how long it may keep it, and
@@ -365,6 +387,14 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
                 .headers_mut()
                 .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
+        if page.headers.contains_key("surrogate-key") {
+            for name in ["surrogate-key", "cache-tag"] {
+                if let Some(value) = page.headers.get(name) {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            cdn_lifetime_now(state, response.headers_mut(), page);
+        }
         response
     };
     if let Some(tag) = page.headers.get(header::ETAG)
@@ -426,6 +456,7 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
     };
     *response.status_mut() = page.status;
     *response.headers_mut() = page.headers.clone();
+    cdn_lifetime_now(state, response.headers_mut(), page);
     if varies {
         // Every answer for this address depends on the header, the plain one too.
         response

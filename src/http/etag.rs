@@ -1,5 +1,6 @@
 //! `ETag` on public pages, and `304 Not Modified` when the reader already has the page.
 
+use super::cache::Cacheable;
 use axum::{
     body::{Body, HttpBody, to_bytes},
     extract::Request,
@@ -20,9 +21,17 @@ pub async fn etag(request: Request, next: Next) -> Response {
         return response;
     }
     // A handler that tagged its own page (because part of it varies) is only compared.
+    // A 304 may be shared as the page would be (a CDN revalidating keeps its headers).
+    let shareable = response.extensions().get::<Cacheable>().copied();
+    let keep_shareable = |mut answer: Response| {
+        if let Some(shareable) = shareable {
+            answer.extensions_mut().insert(shareable);
+        }
+        answer
+    };
     if let Some(tag) = response.headers().get(header::ETAG).cloned() {
         if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-            return not_modified(response.headers(), None);
+            return keep_shareable(not_modified(response.headers(), None));
         }
         return response;
     }
@@ -44,7 +53,7 @@ pub async fn etag(request: Request, next: Next) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-        return not_modified(&parts.headers, Some(tag));
+        return keep_shareable(not_modified(&parts.headers, Some(tag)));
     }
     parts.headers.insert(header::ETAG, tag);
     Response::from_parts(parts, Body::from(bytes))

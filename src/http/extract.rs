@@ -7,7 +7,7 @@ use axum::{
     http::request::Parts,
 };
 
-use crate::{replicas::ReadFrom, state::AppState};
+use crate::{replicas::ReadSlot, state::AppState};
 
 /// The client's address: the socket's, or the last `X-Forwarded-For` entry (the one the
 /// operator's own proxy added) when `FOLIO_TRUST_PROXY` says a proxy is in front. None only
@@ -81,13 +81,11 @@ impl FromRequestParts<AppState> for ReadState {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let read = match parts.extensions.get::<ReadFrom>() {
-            Some(read) => read.clone(),
-            None => {
-                let wanted = super::cache::own_write_position(state, &parts.headers);
-                state.reads.choose(wanted.unwrap_or(i64::MIN)).await
-            }
+        let slot = match parts.extensions.get::<ReadSlot>() {
+            Some(slot) => slot.clone(),
+            None => ReadSlot::new(super::cache::own_write_position(state, &parts.headers)),
         };
+        let read = slot.choose(&state.reads).await;
         let mut state = state.clone();
         state.db = read.pool;
         Ok(Self(state))

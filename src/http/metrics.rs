@@ -108,7 +108,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             "Public reads sent to the primary since start.",
             state.reads.primary_reads() as f64,
         ));
-        for replica in state.reads.replicas() {
+        // Each metric's series together, as the exposition format wants.
+        let replicas = state.reads.replicas();
+        for replica in replicas {
             gauges.push(
                 Gauge::new(
                     "folio_public_reads_replica",
@@ -117,6 +119,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
                 )
                 .labelled("replica", replica.name.clone()),
             );
+        }
+        for replica in replicas {
             gauges.push(
                 Gauge::new(
                     "folio_replica_lag_seconds",
@@ -125,6 +129,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
                 )
                 .labelled("replica", replica.name.clone()),
             );
+        }
+        for replica in replicas {
             gauges.push(
                 Gauge::new(
                     "folio_replica_current",

@@ -28,6 +28,7 @@ use askama::Template;
 use axum::{
     Router,
     body::Body,
+    body::HttpBody as _,
     extract::{Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
@@ -45,7 +46,7 @@ use tower_http::{
 };
 
 use crate::{
-    error::{AppError, ErrorPageText, PlainErrorBody},
+    error::{AppError, DatabaseUnavailable, ErrorPageText, PlainErrorBody},
     state::AppState,
     views::{self, Layout, public::ErrorPage},
 };
@@ -158,21 +159,21 @@ fn admin_stack(state: &AppState) -> Router<AppState> {
     )
 }
 
-/// Fields never shown back: secrets and what only the form itself needs.
-fn is_private_field(name: &str) -> bool {
-    [
-        "csrf",
-        "token",
-        "password",
-        "secret",
-        "code",
-        "action",
-        "challenge",
-        "credential",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
-}
+/// The fields shown back when a form could not be saved: what a person writes (posts, pages,
+/// replies, settings' texts). Never a password, a code or what only the form itself needs.
+const TYPED_FIELDS: [&str; 11] = [
+    "title",
+    "body",
+    "excerpt",
+    "labels",
+    "slug",
+    "publish_at",
+    "description",
+    "text",
+    "blocked_terms",
+    "robots",
+    "name",
+];
 
 /// The admin area while the database cannot be reached: a page that says so (read-only while
 /// replicas serve readers) and shows what a form sent then held, so nothing typed is lost.
@@ -181,6 +182,7 @@ async fn admin_unavailable(
     request: Request,
     next: Next,
 ) -> Response {
+    // Only a form of a known, ordinary size is read ahead (an upload is left to its handler).
     let is_form = request.method() == axum::http::Method::POST
         && request
             .headers()
@@ -188,11 +190,17 @@ async fn admin_unavailable(
             .is_some_and(|v| {
                 v.as_bytes()
                     .starts_with(b"application/x-www-form-urlencoded")
-            });
+            })
+        && request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .or(request.body().size_hint().upper())
+            .is_some_and(|length| length <= FORM_BODY_BYTES as u64);
     let (request, sent) = if is_form {
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, ADMIN_BODY_BYTES).await else {
-            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        let Ok(bytes) = axum::body::to_bytes(body, FORM_BODY_BYTES).await else {
+            return StatusCode::REQUEST_TIMEOUT.into_response();
         };
         (
             Request::from_parts(parts, Body::from(bytes.clone())),
@@ -202,7 +210,7 @@ async fn admin_unavailable(
         (request, None)
     };
     let response = next.run(request).await;
-    if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+    if response.extensions().get::<DatabaseUnavailable>().is_none() {
         return response;
     }
     let typed = sent
@@ -211,7 +219,7 @@ async fn admin_unavailable(
         })
         .unwrap_or_default()
         .into_iter()
-        .filter(|(name, value)| !value.trim().is_empty() && !is_private_field(name))
+        .filter(|(name, value)| !value.trim().is_empty() && TYPED_FIELDS.contains(&name.as_str()))
         .collect();
     let settings = state.last_settings();
     let mut layout = Layout::new(&settings, &state.config, Some("Read-only for now"), None);

@@ -179,10 +179,10 @@ pub async fn old_links(State(state): State<AppState>, request: Request, next: Ne
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
     // A clone of the URI shares its bytes: no allocation on the way to the handler.
     let uri = request.uri().clone();
-    let db = request
+    let slot = request
         .extensions()
-        .get::<crate::replicas::ReadFrom>()
-        .map_or_else(|| state.db.clone(), |read| read.pool.clone());
+        .get::<crate::replicas::ReadSlot>()
+        .cloned();
     let response = next.run(request).await;
     if !reads
         || response.status() != StatusCode::NOT_FOUND
@@ -198,6 +198,10 @@ pub async fn old_links(State(state): State<AppState>, request: Request, next: Ne
     };
     let candidates: Vec<&str> = std::iter::once(path).chain(other.as_deref()).collect();
     // Unavailable: the 404 stands (the outage shows elsewhere soon enough).
+    let db = match slot {
+        Some(slot) => slot.choose(&state.reads).await.pool,
+        None => state.db.clone(),
+    };
     match db::posts::first_redirect_target(&db, &candidates).await {
         Ok(Some(target)) => moved_permanently(&target),
         _ => response,

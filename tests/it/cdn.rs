@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{
-    BASE_URL, Post, add_post, app, app_with, cached_app_with_config, get, secret, send_comment,
+    BASE_URL, Post, add_post, app, app_with, cached_app_with_config, get, get_with, secret,
+    send_comment,
 };
 
 fn cdn_config(purge_url: Option<&str>) -> Config {
@@ -49,6 +50,18 @@ async fn public_pages_tell_a_cdn_how_long_to_keep_them_and_how_they_are_tagged(p
         format!("folio post-{post_id}")
     );
     assert_eq!(post.header("cache-tag"), format!("folio,post-{post_id}"));
+    // A CDN revalidating (the page not in Folio's memory) gets the same headers on its 304.
+    let etag = post.header("etag").to_owned();
+    let revalidated = get_with(&app, &path, &[("if-none-match", &etag)]).await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        revalidated.header("cache-control"),
+        "public, max-age=0, s-maxage=300, stale-while-revalidate=60"
+    );
+    assert_eq!(
+        revalidated.header("surrogate-key"),
+        format!("folio post-{post_id}")
+    );
     let home = get(&app, "/").await;
     assert_eq!(home.header("surrogate-key"), "folio lists home");
     let feed = get(&app, "/feeds/posts/default").await;
@@ -242,4 +255,75 @@ async fn every_change_purges_what_it_touched_through_the_hook(pool: PgPool) {
         drop(calls);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[sqlx::test]
+async fn chromium_fetches_a_token_of_its_own_when_writing_starts_behind_a_cdn(pool: PgPool) {
+    use fantoccini::Locator;
+    let (post_id, path) = a_post(&pool).await;
+    let (addr, _) = crate::common::browser::serve_cached_with(&pool, |config| Config {
+        cdn: CdnConfig::new(300, 60, None, None).unwrap(),
+        ..config
+    })
+    .await;
+    let (_driver, browser) = crate::common::browser::start_browser().await;
+    browser.goto(&format!("http://{addr}{path}")).await.unwrap();
+    let token = || async {
+        browser
+            .execute(
+                "return document.querySelector('input[name=token]').value",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let shared = token().await;
+    // Tokens carry whole seconds: the reader's own is issued at least a second later.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    browser
+        .find(Locator::Id("comment-name"))
+        .await
+        .unwrap()
+        .send_keys("Ada")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let own = loop {
+        let now = token().await;
+        if now != shared {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the form never fetched its own token"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(form_token::check(&secret(), &own, post_id, now + 4), Ok(()));
+    assert_eq!(
+        form_token::check(&secret(), &own, post_id, now),
+        Err(form_token::TokenProblem::TooFast)
+    );
+    // Sent with it, after a person's pause, the comment is published.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    browser
+        .find(Locator::Id("comment-body"))
+        .await
+        .unwrap()
+        .send_keys("Mine are up already.")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#post-a-comment form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let shown = crate::common::browser::wait_for_text(&browser, "Mine are up already.").await;
+    assert!(!shown.contains("Your comment was not posted"), "{shown}");
 }

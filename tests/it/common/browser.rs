@@ -108,13 +108,21 @@ pub async fn serve_on_localhost(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
 
 /// `serve` with the page cache on, once it is listening: what readers of a running blog get.
 pub async fn serve_cached(pool: &PgPool) -> (SocketAddr, folio::AppState) {
+    serve_cached_with(pool, |config| config).await
+}
+
+/// `serve_cached`, with the configuration `adjust` makes of the default one.
+pub async fn serve_cached_with(
+    pool: &PgPool,
+    adjust: impl FnOnce(Config) -> Config,
+) -> (SocketAddr, folio::AppState) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = Config {
+    let config = adjust(Config {
         page_cache_bytes: 4 << 20,
         page_cache_min_uses: 1,
         ..Config::with_base_url(&format!("http://{addr}"))
-    };
+    });
     let limits = folio::http::serve::Limits {
         client_timeout: config.client_timeout,
         per_address: Some(folio::http::serve::CONNECTIONS_PER_ADDRESS),

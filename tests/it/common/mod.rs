@@ -323,12 +323,15 @@ pub async fn post_form(
     fields: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Page {
-    let mut request =
-        Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    let body = form_body(fields);
+    // As browsers send a form: with its length.
+    let mut request = Request::post(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", body.len());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    send(app, request.body(Body::from(form_body(fields))).unwrap()).await
+    send(app, request.body(Body::from(body)).unwrap()).await
 }
 
 pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Page {
