@@ -146,25 +146,41 @@ pub struct ReadFrom {
 #[derive(Clone)]
 pub struct ReadSlot {
     wanted: i64,
-    primary_only: bool,
+    retry: Option<Retry>,
     chosen: Arc<Mutex<Option<ReadFrom>>>,
+}
+
+/// Where a read tried again goes.
+#[derive(Clone, Copy)]
+enum Retry {
+    /// A replica failed it.
+    OnPrimary,
+    /// The primary failed it: any replica that answers, whatever it has replayed (an older
+    /// page is better than none; it is neither cached nor offered to a CDN).
+    OnAnyReplica,
 }
 
 impl ReadSlot {
     pub fn new(wanted: Option<i64>) -> Self {
         Self {
             wanted: wanted.unwrap_or(i64::MIN),
-            primary_only: false,
+            retry: None,
             chosen: Arc::default(),
         }
     }
 
-    /// For a read tried again after a replica failed it.
-    pub fn primary_only(wanted: Option<i64>) -> Self {
-        Self {
-            primary_only: true,
+    /// For a read tried again after `failed` failed it; None when there is nowhere else to go.
+    pub fn retry_of(failed: &ReadFrom, reads: &Reads, wanted: Option<i64>) -> Option<Self> {
+        let retry = match failed.replica {
+            Some(_) if reads.primary_up() => Retry::OnPrimary,
+            Some(_) => return None,
+            None if reads.any_replica_answering() => Retry::OnAnyReplica,
+            None => return None,
+        };
+        Some(Self {
+            retry: Some(retry),
             ..Self::new(wanted)
-        }
+        })
     }
 
     /// Where this read goes: chosen on first use, the same afterwards.
@@ -172,10 +188,10 @@ impl ReadSlot {
         if let Some(read) = self.chosen() {
             return read;
         }
-        let read = if self.primary_only {
-            reads.primary()
-        } else {
-            reads.choose(self.wanted).await
+        let read = match self.retry {
+            None => reads.choose(self.wanted).await,
+            Some(Retry::OnPrimary) => reads.primary(),
+            Some(Retry::OnAnyReplica) => reads.any_replica().unwrap_or_else(|| reads.primary()),
         };
         if let Ok(mut chosen) = self.chosen.lock() {
             *chosen = Some(read.clone());
@@ -280,6 +296,28 @@ impl Reads {
     /// The position every read must include (while the primary is up).
     pub fn must_see(&self) -> i64 {
         self.must_see.load(Ordering::Acquire)
+    }
+
+    /// Some replica answered the monitor's last look (current or not).
+    pub fn any_replica_answering(&self) -> bool {
+        self.replicas
+            .iter()
+            .any(|r| matches!(r.health(), Health::Current | Health::Lagging))
+    }
+
+    /// A replica that answers, whatever it has replayed: for a read the primary failed.
+    pub fn any_replica(&self) -> Option<ReadFrom> {
+        let count = self.replicas.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..count)
+            .map(|i| (start + i) % count)
+            .find(|&index| {
+                matches!(
+                    self.replicas[index].health(),
+                    Health::Current | Health::Lagging
+                )
+            })
+            .map(|index| self.replica_read(index))
     }
 
     /// A change notice was heard, or this process wrote: the primary was at `position` after

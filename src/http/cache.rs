@@ -225,16 +225,20 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
     }
     let mut response = next.clone().run(request).await;
     let mut read = slot.as_ref().and_then(ReadSlot::chosen);
-    // A replica that failed this read: the primary answers it, and the replica is skipped
-    // until the monitor sees it well. (Not while the primary is away: it cannot answer.)
-    if let (Some(mut again), Some(index)) = (again, read.as_ref().and_then(|r| r.replica))
+    // A read that failed where it went is tried once more elsewhere: a replica's failure on the
+    // primary (and the replica is skipped until the monitor sees it well), the primary's on a
+    // replica, whatever it has (an older page beats an error while the primary is away).
+    if let Some(mut again) = again
         && response.status().is_server_error()
-        && state.reads.primary_up()
+        && let Some(failed) = read.clone()
+        && (failed.replica.is_some() || response.status() == StatusCode::SERVICE_UNAVAILABLE)
+        && let Some(retry) = ReadSlot::retry_of(&failed, &state.reads, wanted)
     {
-        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(index) = failed.replica
+            && response.status() == StatusCode::SERVICE_UNAVAILABLE
+        {
             state.reads.failed(index);
         }
-        let retry = ReadSlot::primary_only(wanted);
         again.extensions_mut().insert(retry.clone());
         response = next.run(again).await;
         read = retry.chosen();

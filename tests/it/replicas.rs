@@ -378,3 +378,22 @@ async fn with_the_primary_down_readers_are_served_and_a_comment_keeps_its_text()
     let page = get_with(&app, &location, &[("cookie", &seen_cookie(&sent))]).await;
     assert!(page.text().contains("Written once the primary was back."));
 }
+
+#[tokio::test]
+async fn a_read_the_primary_fails_is_answered_from_a_replica() {
+    let blog = blog().await;
+    let (state, app) = blog.process(Duration::from_secs(60), false).await;
+    blog.pause_replay().await;
+    let sent = blog.comment(&app, "Sent just before the outage.").await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let cookie = seen_cookie(&sent);
+    // The writer's next page needs the primary (the replica lacks the write)...
+    blog.pair.primary.stop();
+    assert!(state.reads.primary_up(), "not noticed yet");
+    // ...which has just gone: the replica's older page is better than an error.
+    let page = get_with(&app, &blog.path, &[("cookie", &cookie)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(page.text().contains("Pruning the old pear tree"));
+    blog.resume_replay().await;
+    blog.pair.primary.start();
+}
