@@ -141,7 +141,7 @@ fn seen_cookie(page: &Page) -> String {
 }
 
 #[tokio::test]
-async fn reads_use_the_replica_and_a_writer_always_sees_their_own_comment() {
+async fn reads_use_the_replica_and_writers_always_see_their_own_comment_and_save() {
     let blog = blog().await;
     let (writer_state, writer) = blog.process(Duration::from_secs(60), false).await;
     // Another process, which has heard of nothing (no page cache, so it does not listen).
@@ -190,10 +190,40 @@ async fn reads_use_the_replica_and_a_writer_always_sees_their_own_comment() {
             .text()
             .contains("The quince by the wall")
     );
+    // An editor's save, the same way: their next page shows it, through either process.
+    let editor = user_session(&writer, &blog.primary, "admin").await;
+    let saved = editor
+        .post(
+            &writer,
+            &format!("/admin/posts/{}", blog.post_id),
+            &[
+                ("title", "Pruning the old pear tree in frost"),
+                ("body", "Cut above an outward bud."),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let cookie = seen_cookie(&saved);
+    let mut new_path = String::new();
+    for app in [&writer, &other] {
+        // The new title moved the post: its old address says where to.
+        let moved = get_with(app, &blog.path, &[("cookie", &cookie)]).await;
+        assert_eq!(moved.status, StatusCode::PERMANENT_REDIRECT);
+        new_path = moved.header("location").to_owned();
+        let page = get_with(app, &new_path, &[("cookie", &cookie)]).await;
+        assert!(
+            page.text().contains("Cut above an outward bud."),
+            "{} {:?} {}",
+            page.status,
+            page.headers.get("location"),
+            page.text()
+        );
+    }
     // A forged cookie counts for nothing (and breaks nothing).
     let forged = format!("folio_seen={}-{}.AAAA", i64::MAX, i64::MAX);
     assert_eq!(
-        get_with(&other, &blog.path, &[("cookie", &forged)])
+        get_with(&other, &new_path, &[("cookie", &forged)])
             .await
             .status,
         StatusCode::OK
@@ -205,7 +235,7 @@ async fn reads_use_the_replica_and_a_writer_always_sees_their_own_comment() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while other_state.reads.replicas()[0].reads() == before {
         assert!(
-            get(&other, &blog.path)
+            get(&other, &new_path)
                 .await
                 .text()
                 .contains("The quince by the wall")
