@@ -463,12 +463,15 @@ impl PageCache {
         self.capacity > 0 && self.listening.load(Ordering::Acquire)
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
+    /// The page at `key`, if it is fresh and includes the WAL position `after` (exclusive: a
+    /// page read from the primary is dated by a position seen before the read began, and only a
+    /// later one proves that a write at `after` was visible by then).
+    pub fn get(&self, key: &str, after: Option<i64>) -> Option<Arc<CachedPage>> {
         if !self.is_active() {
             return None;
         }
         let page = self.store.read().ok()?.pages.get(key).cloned()?;
-        if !page.is_fresh() {
+        if !page.is_fresh() || after.is_some_and(|after| page.seen <= after) {
             return None;
         }
         page.last_used.store(
@@ -711,7 +714,7 @@ mod tests {
     fn nothing_is_cached_while_not_listening() {
         let cache = PageCache::new(1 << 20);
         cache.insert("/".into(), page(10), cache.generation());
-        assert!(cache.get("/").is_none());
+        assert!(cache.get("/", None).is_none());
     }
 
     #[test]
@@ -720,11 +723,21 @@ mod tests {
         let generation = cache.generation();
         cache.invalidate();
         cache.insert("/".into(), page(10), generation);
-        assert!(cache.get("/").is_none());
+        assert!(cache.get("/", None).is_none());
         cache.insert("/".into(), page(10), cache.generation());
-        assert!(cache.get("/").is_some());
+        assert!(cache.get("/", None).is_some());
         cache.invalidate();
-        assert!(cache.get("/").is_none());
+        assert!(cache.get("/", None).is_none());
+    }
+
+    #[test]
+    fn a_reader_with_a_newer_write_is_not_given_an_older_page() {
+        let cache = active(1 << 20);
+        cache.insert("/".into(), page(10).seen_at(100), cache.generation());
+        assert!(cache.get("/", Some(99)).is_some());
+        assert!(cache.get("/", Some(100)).is_none(), "strictly newer only");
+        assert!(cache.get("/", None).is_some());
+        assert_eq!(cache.hits(), 2, "a page not given is not a hit");
     }
 
     #[test]
@@ -739,7 +752,7 @@ mod tests {
             Some(past),
         );
         cache.insert("/".into(), page, cache.generation());
-        assert!(cache.get("/").is_none());
+        assert!(cache.get("/", None).is_none());
     }
 
     #[test]
@@ -789,15 +802,21 @@ mod tests {
         cache.insert("/".into(), page(10), generation);
         cache.hear("comments:1");
         assert!(
-            cache.get("/a.html").is_none(),
+            cache.get("/a.html", None).is_none(),
             "the post whose comments changed"
         );
-        assert!(cache.get("/").is_none(), "the home page counts comments");
-        assert!(cache.get("/b.html").is_some(), "another post's page stays");
+        assert!(
+            cache.get("/", None).is_none(),
+            "the home page counts comments"
+        );
+        assert!(
+            cache.get("/b.html", None).is_some(),
+            "another post's page stays"
+        );
         assert_eq!(cache.len_bytes(), page(10).cost("/b.html"));
         cache.hear("");
         assert!(
-            cache.get("/b.html").is_none(),
+            cache.get("/b.html", None).is_none(),
             "any other change empties it all"
         );
     }
@@ -807,11 +826,14 @@ mod tests {
         let cache = active(80 * 1024);
         for n in 0..12 {
             cache.insert(format!("/{n}"), page(9 * 1024), cache.generation());
-            assert!(cache.get("/0").is_some(), "the page in use stays");
+            assert!(cache.get("/0", None).is_some(), "the page in use stays");
         }
         assert!(cache.len_bytes() <= 80 * 1024);
-        assert!(cache.get("/1").is_none(), "the oldest unused page left");
-        assert!(cache.get("/11").is_some());
+        assert!(
+            cache.get("/1", None).is_none(),
+            "the oldest unused page left"
+        );
+        assert!(cache.get("/11", None).is_some());
     }
 
     #[test]

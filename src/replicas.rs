@@ -155,8 +155,9 @@ pub struct ReadSlot {
 enum Retry {
     /// A replica failed it.
     OnPrimary,
-    /// The primary failed it: any replica that answers, whatever it has replayed (an older
-    /// page is better than none; it is neither cached nor offered to a CDN).
+    /// The primary failed it (or a replica did while the primary is away): the replica that
+    /// has replayed furthest. An older page is better than none; one short of a change this
+    /// process heard of is neither cached nor offered to a CDN.
     OnAnyReplica,
 }
 
@@ -173,9 +174,9 @@ impl ReadSlot {
     pub fn retry_of(failed: &ReadFrom, reads: &Reads, wanted: Option<i64>) -> Option<Self> {
         let retry = match failed.replica {
             Some(_) if reads.primary_up() => Retry::OnPrimary,
-            Some(_) => return None,
-            None if reads.any_replica_answering() => Retry::OnAnyReplica,
-            None => return None,
+            // The primary away too: another replica (the failed one is skipped by now).
+            _ if reads.any_replica_answering() => Retry::OnAnyReplica,
+            _ => return None,
         };
         Some(Self {
             retry: Some(retry),
@@ -305,18 +306,17 @@ impl Reads {
             .any(|r| matches!(r.health(), Health::Current | Health::Lagging))
     }
 
-    /// A replica that answers, whatever it has replayed: for a read the primary failed.
+    /// The answering replica that has replayed furthest, whatever that is: for a read the
+    /// server it went to failed.
     pub fn any_replica(&self) -> Option<ReadFrom> {
-        let count = self.replicas.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..count)
-            .map(|i| (start + i) % count)
-            .find(|&index| {
+        (0..self.replicas.len())
+            .filter(|&index| {
                 matches!(
                     self.replicas[index].health(),
                     Health::Current | Health::Lagging
                 )
             })
+            .max_by_key(|&index| self.replicas[index].replayed())
             .map(|index| self.replica_read(index))
     }
 
@@ -431,7 +431,7 @@ impl Reads {
     /// One look at the primary and every replica, side by side.
     pub async fn look(&self) {
         let primary =
-            tokio::time::timeout(CHECK_TIMEOUT, replication::primary_position(&self.monitor));
+            tokio::time::timeout(CHECK_TIMEOUT, replication::primary_flushed(&self.monitor));
         let standbys = futures_util::future::join_all(self.replicas.iter().map(|replica| {
             tokio::time::timeout(CHECK_TIMEOUT, replication::standby_state(&replica.pool))
         }));

@@ -12,6 +12,15 @@ pub async fn primary_position(db: impl PgExecutor<'_>) -> Result<i64, sqlx::Erro
         .await
 }
 
+/// The primary's WAL flushed to disk: what standbys can have (the insert position runs ahead of
+/// it by a page header after a segment switch, which no standby ever reports), so the monitor
+/// dates replicas by it.
+pub async fn primary_flushed(db: impl PgExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint")
+        .fetch_one(db)
+        .await
+}
+
 /// A standby's state; None for a server that is not replaying WAL (a primary, or a standby
 /// that has been promoted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::{
     cache::{CachedPage, TokenSlot},
     cdn::CdnConfig,
     db::settings::Site,
-    replicas::ReadSlot,
+    replicas::{ReadFrom, ReadSlot},
     state::AppState,
 };
 
@@ -172,7 +172,7 @@ pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> 
 /// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
 /// `Cacheable` (pages, and redirects that depend on content: a comment permalink's page), empties the cache after a write that succeeded, and fills in the comment form's
 /// token on every post page it sends.
-pub async fn pages(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let is_read = method == Method::GET || method == Method::HEAD;
     // A reader with held comments of their own sees a page made for them alone.
@@ -185,13 +185,7 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
         .cdn
         .is_some()
         .then(|| request.uri().path().to_owned());
-    if let Some(page) = key
-        .as_deref()
-        .and_then(|key| state.pages.get(key))
-        // Strictly newer: a page read from the primary is dated by a position seen before the
-        // read began, and only a later one proves the write it follows was visible by then.
-        .filter(|page| wanted.is_none_or(|wanted| page.seen > wanted))
-    {
+    if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key, wanted)) {
         return from_cache(&state, request.headers(), &page);
     }
 
@@ -213,36 +207,11 @@ pub async fn pages(State(state): State<AppState>, mut request: Request, next: Ne
     // Taken before the read is routed: a change heard after this point moves the generation
     // (and the position reads need before it), so a page read too early is not kept.
     let generation = state.pages.generation();
-    let slot = is_read.then(|| ReadSlot::new(wanted));
-    let mut again = None;
-    if let Some(slot) = &slot {
-        request.extensions_mut().insert(slot.clone());
-        if state.reads.has_replicas() {
-            let (parts, body) = request.into_parts();
-            again = Some(Request::from_parts(parts.clone(), Body::empty()));
-            request = Request::from_parts(parts, body);
-        }
-    }
-    let mut response = next.clone().run(request).await;
-    let mut read = slot.as_ref().and_then(ReadSlot::chosen);
-    // A read that failed where it went is tried once more elsewhere: a replica's failure on the
-    // primary (and the replica is skipped until the monitor sees it well), the primary's on a
-    // replica, whatever it has (an older page beats an error while the primary is away).
-    if let Some(mut again) = again
-        && response.status().is_server_error()
-        && let Some(failed) = read.clone()
-        && (failed.replica.is_some() || response.status() == StatusCode::SERVICE_UNAVAILABLE)
-        && let Some(retry) = ReadSlot::retry_of(&failed, &state.reads, wanted)
-    {
-        if let Some(index) = failed.replica
-            && response.status() == StatusCode::SERVICE_UNAVAILABLE
-        {
-            state.reads.failed(index);
-        }
-        again.extensions_mut().insert(retry.clone());
-        response = next.run(again).await;
-        read = retry.chosen();
-    }
+    let (mut response, read) = if is_read {
+        read_with_retry(&state, request, next, wanted).await
+    } else {
+        (next.run(request).await, None)
+    };
     if !is_read {
         response = after_write(&state, response).await;
     }
@@ -321,6 +290,61 @@ fn cdn_lifetime_now(state: &AppState, headers: &mut HeaderMap, page: &CachedPage
     {
         headers.insert(header::CACHE_CONTROL, value);
     }
+}
+
+/// Runs a public read, its server chosen by `ReadSlot` when its handler reads, and runs it once
+/// more elsewhere when that server failed it: a replica's failure on the primary (the replica
+/// is skipped until the monitor sees it well), the primary's on the replica that has replayed
+/// furthest (an older page beats an error while the primary is away). Answers where the read
+/// went, if anywhere.
+async fn read_with_retry(
+    state: &AppState,
+    mut request: Request,
+    next: Next,
+    wanted: Option<i64>,
+) -> (Response, Option<ReadFrom>) {
+    let slot = ReadSlot::new(wanted);
+    request.extensions_mut().insert(slot.clone());
+    let mut again = None;
+    if state.reads.has_replicas() {
+        let (parts, body) = request.into_parts();
+        again = Some(Request::from_parts(parts.clone(), Body::empty()));
+        request = Request::from_parts(parts, body);
+    }
+    let mut response = next.clone().run(request).await;
+    let mut read = slot.chosen();
+    let status = response.status();
+    if let Some(failed) = read.clone()
+        && status.is_server_error()
+    {
+        if let Some(index) = failed.replica
+            && status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            state.reads.failed(index);
+        }
+        if let Some(mut again) = again
+            && (failed.replica.is_some() || status == StatusCode::SERVICE_UNAVAILABLE)
+            && let Some(retry) = ReadSlot::retry_of(&failed, &state.reads, wanted)
+        {
+            again.extensions_mut().insert(retry.clone());
+            response = next.run(again).await;
+            read = retry.chosen();
+        }
+    }
+    (response, read)
+}
+
+/// The read stack's layer for images: read from a replica like pages, with the same retry.
+pub async fn replica_reads(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let wanted = own_write_position(&state, request.headers());
+    read_with_retry(&state, request, next, wanted).await.0
 }
 
 /// What a CDN in front is told of a page any reader may be given: how long it may keep it, and

@@ -250,7 +250,10 @@ fn read_stack(state: &AppState) -> Router<AppState> {
         .merge(health::router())
         .merge(metrics::router())
         .merge(assets::router())
-        .merge(media::router())
+        .merge(media::router().layer(middleware::from_fn_with_state(
+            state.clone(),
+            cache::replica_reads,
+        )))
         .layer(
             ServiceBuilder::new()
                 .layer(request_timeout())

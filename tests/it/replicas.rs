@@ -144,7 +144,8 @@ fn seen_cookie(page: &Page) -> String {
 async fn reads_use_the_replica_and_writers_always_see_their_own_comment_and_save() {
     let blog = blog().await;
     let (writer_state, writer) = blog.process(Duration::from_secs(60), false).await;
-    // Another process, which has heard of nothing (no page cache, so it does not listen).
+    // Another process: it hears of the writes by change notice (every process with replicas
+    // listens); the cookie routes the writer's reads whether or not it has yet.
     let (other_state, other) = blog.process(Duration::from_secs(60), false).await;
 
     let before = other_state.reads.replicas()[0].reads();
@@ -426,4 +427,45 @@ async fn a_read_the_primary_fails_is_answered_from_a_replica() {
     assert!(page.text().contains("Pruning the old pear tree"));
     blog.resume_replay().await;
     blog.pair.primary.start();
+}
+
+#[tokio::test]
+async fn a_readers_own_write_position_sends_their_reads_past_replicas_and_cached_pages() {
+    let blog = blog().await;
+    let (state, app) = blog.process(Duration::from_secs(60), true).await;
+    for _ in 0..2 {
+        assert_eq!(get(&app, &blog.path).await.status, StatusCode::OK);
+    }
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let position = db::replication::primary_position(&blog.primary)
+        .await
+        .unwrap();
+    // A write no replica has replayed yet (as far ahead as one can be).
+    let ahead = folio::auth::signed::encode_position(&secret(), position + (1 << 40), now + 60);
+    let cookie = format!("folio_seen={ahead}");
+    let (hits, primary, replica) = (
+        state.pages.hits(),
+        state.reads.primary_reads(),
+        state.reads.replicas()[0].reads(),
+    );
+    let page = get_with(&app, &blog.path, &[("cookie", &cookie)]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(state.pages.hits(), hits, "not the cached page");
+    assert_eq!(
+        state.reads.primary_reads(),
+        primary + 1,
+        "read from the primary"
+    );
+    assert_eq!(state.reads.replicas()[0].reads(), replica);
+    // Without it, or with one that has expired, the cached page.
+    let expired = folio::auth::signed::encode_position(&secret(), position + (1 << 40), now - 1);
+    for headers in [vec![], vec![("cookie", format!("folio_seen={expired}"))]] {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let hits = state.pages.hits();
+        assert_eq!(
+            get_with(&app, &blog.path, &headers).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(state.pages.hits(), hits + 1);
+    }
 }
