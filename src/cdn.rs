@@ -114,11 +114,20 @@ impl CdnConfig {
     }
 }
 
-/// The tags of a page at `path`: `comments_of` is the one post whose page it is.
-pub fn tags_for_page(path: &str, comments_of: Option<i64>) -> String {
+/// The tags of a page at `path`: `comments_of` is the one post whose page it is, `labels` the
+/// addresses of the labels it is filed under.
+pub fn tags_for_page(path: &str, comments_of: Option<i64>, labels: &[String]) -> String {
     let mut tags = vec![ALL.to_owned()];
     match comments_of {
-        Some(post) => tags.push(format!("post-{post}")),
+        Some(post) => {
+            tags.push(format!("post-{post}"));
+            tags.extend(
+                labels
+                    .iter()
+                    .filter_map(|url| url.strip_prefix("/search/label/"))
+                    .map(|label| format!("label-{}", tag_safe(label))),
+            );
+        }
         None => {
             tags.push(LISTS.to_owned());
             if path == "/" {
@@ -249,19 +258,34 @@ mod tests {
 
     #[test]
     fn pages_are_tagged_by_what_changes_them() {
-        assert_eq!(tags_for_page("/2024/05/a.html", Some(7)), "folio post-7");
-        assert_eq!(tags_for_page("/", None), "folio lists home");
         assert_eq!(
-            tags_for_page("/search/label/Night%20walks", None),
+            tags_for_page("/2024/05/a.html", Some(7), &[]),
+            "folio post-7"
+        );
+        assert_eq!(
+            tags_for_page(
+                "/2024/05/a.html",
+                Some(7),
+                &["/search/label/Night%20walks".into()]
+            ),
+            "folio post-7 label-Night%20walks",
+            "a post names its labels, as the label's own page does"
+        );
+        assert_eq!(tags_for_page("/", None, &[]), "folio lists home");
+        assert_eq!(
+            tags_for_page("/search/label/Night%20walks", None, &[]),
             "folio lists label-Night%20walks"
         );
         assert_eq!(
-            tags_for_page("/2024/05/", None),
+            tags_for_page("/2024/05/", None, &[]),
             "folio lists archive-2024-05"
         );
-        assert_eq!(tags_for_page("/2024/", None), "folio lists archive-2024");
         assert_eq!(
-            tags_for_page("/feeds/posts/default", None),
+            tags_for_page("/2024/", None, &[]),
+            "folio lists archive-2024"
+        );
+        assert_eq!(
+            tags_for_page("/feeds/posts/default", None, &[]),
             "folio lists feed"
         );
         assert_eq!(

@@ -92,6 +92,11 @@ impl NothingPublicChanged {
     }
 }
 
+/// Response marker, set by the post page handler, read by `pages`: the addresses of the post's
+/// labels, so that a CDN files the page under them too.
+#[derive(Debug, Clone, Default)]
+pub struct LabelTags(pub Vec<String>);
+
 /// Response marker, set by the post page handler, read by `pages`: the body holds
 /// `TOKEN_PLACEHOLDER` for this post's comment form, to be filled in as each copy is sent.
 #[derive(Debug, Clone, Copy)]
@@ -236,11 +241,17 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
                 && !response.headers().contains_key(header::SET_COOKIE)
         });
     if let (Some(shareable), Some(cdn)) = (shareable, state.config.cdn.as_ref()) {
+        let labels = response
+            .extensions()
+            .get::<LabelTags>()
+            .cloned()
+            .unwrap_or_default();
         tell_the_cdn(
             cdn,
             &mut response,
             path.as_deref().unwrap_or("/"),
             shareable,
+            &labels.0,
         );
     }
     let cacheable = shareable
@@ -349,12 +360,18 @@ pub async fn replica_reads(
 
 /// What a CDN in front is told of a page any reader may be given: how long it may keep it, and
 /// the tags that purge it (see `cdn`).
-fn tell_the_cdn(cdn: &CdnConfig, response: &mut Response, path: &str, page: Cacheable) {
+fn tell_the_cdn(
+    cdn: &CdnConfig,
+    response: &mut Response,
+    path: &str,
+    page: Cacheable,
+    labels: &[String],
+) {
     let headers = response.headers_mut();
     if let Some(value) = cdn.cache_control(page.until) {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    let tags = crate::cdn::tags_for_page(path, page.comments_of);
+    let tags = crate::cdn::tags_for_page(path, page.comments_of, labels);
     if let Ok(value) = HeaderValue::from_str(&tags) {
         headers.insert(HeaderName::from_static("surrogate-key"), value.clone());
         // Cloudflare's list is comma-separated.

@@ -1,6 +1,6 @@
 //! `ETag` on public pages, and `304 Not Modified` when the reader already has the page.
 
-use super::cache::Cacheable;
+use super::cache::{Cacheable, LabelTags};
 use axum::{
     body::{Body, HttpBody, to_bytes},
     extract::Request,
@@ -23,9 +23,13 @@ pub async fn etag(request: Request, next: Next) -> Response {
     // A handler that tagged its own page (because part of it varies) is only compared.
     // A 304 may be shared as the page would be (a CDN revalidating keeps its headers).
     let shareable = response.extensions().get::<Cacheable>().copied();
+    let labels = response.extensions().get::<LabelTags>().cloned();
     let keep_shareable = |mut answer: Response| {
         if let Some(shareable) = shareable {
             answer.extensions_mut().insert(shareable);
+        }
+        if let Some(labels) = &labels {
+            answer.extensions_mut().insert(labels.clone());
         }
         answer
     };

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{
-    cache::{Cacheable, FormTokenFor, TOKEN_PLACEHOLDER},
+    cache::{Cacheable, FormTokenFor, LabelTags, TOKEN_PLACEHOLDER},
     comments,
     etag::etag,
     extract::ReadState,
@@ -698,6 +698,8 @@ pub(super) async fn post_page(
     let settings = &site.settings;
     let tz = settings.time_zone();
     let post = PostView::new(row, &tz);
+    // A CDN files the page under its labels too (see `cdn`).
+    let label_tags = LabelTags(post.labels.iter().map(|l| l.url.clone()).collect());
     let mut layout = Layout::new(settings, &state.config, Some(&row.title), Some(&row.path));
     if !row.excerpt.is_empty() {
         layout.meta_description = row.excerpt.clone();
@@ -795,6 +797,7 @@ pub(super) async fn post_page(
     let etag = super::etag::tag_for(html.as_bytes());
     let mut response = (status, Html(html)).into_response();
     response.extensions_mut().insert(FormTokenFor(row.id));
+    response.extensions_mut().insert(label_tags);
     let headers = response.headers_mut();
     if status == StatusCode::OK {
         headers.insert(header::ETAG, etag);

@@ -30,7 +30,8 @@ async fn a_post(pool: &PgPool) -> (i64, String) {
         Post::published(
             "Sowing broad beans in November",
             OffsetDateTime::now_utc() - time::Duration::days(1),
-        ),
+        )
+        .labels(&["Broad beans"]),
     )
     .await
 }
@@ -47,9 +48,12 @@ async fn public_pages_tell_a_cdn_how_long_to_keep_them_and_how_they_are_tagged(p
     );
     assert_eq!(
         post.header("surrogate-key"),
-        format!("folio post-{post_id}")
+        format!("folio post-{post_id} label-Broad%20beans")
     );
-    assert_eq!(post.header("cache-tag"), format!("folio,post-{post_id}"));
+    assert_eq!(
+        post.header("cache-tag"),
+        format!("folio,post-{post_id},label-Broad%20beans")
+    );
     // A CDN revalidating (the page not in Folio's memory) gets the same headers on its 304.
     let etag = post.header("etag").to_owned();
     let revalidated = get_with(&app, &path, &[("if-none-match", &etag)]).await;
@@ -60,7 +64,7 @@ async fn public_pages_tell_a_cdn_how_long_to_keep_them_and_how_they_are_tagged(p
     );
     assert_eq!(
         revalidated.header("surrogate-key"),
-        format!("folio post-{post_id}")
+        format!("folio post-{post_id} label-Broad%20beans")
     );
     let home = get(&app, "/").await;
     assert_eq!(home.header("surrogate-key"), "folio lists home");
