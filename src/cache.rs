@@ -621,11 +621,10 @@ impl PageCache {
                         let ended = loop {
                             match listener.try_recv().await {
                                 Ok(Some(notice)) => {
-                                    let position = match reads.has_replicas() {
-                                        true => {
-                                            Some(replication::primary_position(&mut listener).await)
-                                        }
-                                        false => None,
+                                    let position = if reads.has_replicas() {
+                                        Some(replication::primary_position(&mut listener).await)
+                                    } else {
+                                        None
                                     };
                                     if let Some(Ok(position)) = position {
                                         reads.heard_change(position);

@@ -37,9 +37,8 @@ pub struct CdnConfig {
     /// `s-maxage`: 0 sends none (a hook alone, for a CDN set up to keep pages by itself).
     pub max_age: u64,
     pub stale: u64,
-    pub purge_url: Option<url::Url>,
-    /// The raw `{tags}` template, kept to substitute into.
-    purge_template: Option<String>,
+    /// The hook's URL with `{tags}` in it, checked to be an http(s) URL without credentials.
+    purge_url: Option<String>,
     pub purge_auth: Option<String>,
 }
 
@@ -55,28 +54,23 @@ impl CdnConfig {
         if max_age == 0 && template.is_none() {
             return Ok(None);
         }
-        let purge_url = match template {
-            Some(template) => {
-                let url = url::Url::parse(&template.replace("{tags}", "folio"))
-                    .map_err(|e| format!("FOLIO_CDN_PURGE_URL is not a URL: {e}"))?;
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err("FOLIO_CDN_PURGE_URL must be an http or https URL".to_owned());
-                }
-                if !url.username().is_empty() || url.password().is_some() {
-                    return Err(
-                        "FOLIO_CDN_PURGE_URL must not hold a user or password: put credentials in FOLIO_CDN_PURGE_AUTH"
-                            .to_owned(),
-                    );
-                }
-                Some(url)
+        if let Some(template) = template {
+            let url = url::Url::parse(&template.replace("{tags}", "folio"))
+                .map_err(|e| format!("FOLIO_CDN_PURGE_URL is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err("FOLIO_CDN_PURGE_URL must be an http or https URL".to_owned());
             }
-            None => None,
-        };
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(
+                    "FOLIO_CDN_PURGE_URL must not hold a user or password: put credentials in FOLIO_CDN_PURGE_AUTH"
+                        .to_owned(),
+                );
+            }
+        }
         Ok(Some(Self {
             max_age,
             stale,
-            purge_url,
-            purge_template: template.map(str::to_owned),
+            purge_url: template.map(str::to_owned),
             purge_auth: purge_auth
                 .map(str::trim)
                 .filter(|a| !a.is_empty())
@@ -107,7 +101,7 @@ impl CdnConfig {
     }
 
     fn purge_url_for(&self, tags: &[String]) -> Option<String> {
-        let template = self.purge_template.as_deref()?;
+        let template = self.purge_url.as_deref()?;
         let joined = tags.join(" ");
         let encoded = percent_encoding::utf8_percent_encode(&joined, QUERY_VALUE).to_string();
         Some(template.replace("{tags}", &encoded))

@@ -110,6 +110,11 @@ impl Replica {
     }
 
     /// May serve reads: current, or, while the primary is away, anything it has.
+    /// Answered the monitor's last look, current or not.
+    fn answering(&self) -> bool {
+        matches!(self.health(), Health::Current | Health::Lagging)
+    }
+
     fn usable(&self, primary_up: bool) -> bool {
         match self.health() {
             Health::Current => true,
@@ -228,15 +233,6 @@ pub struct Reads {
 }
 
 impl Reads {
-    /// Reads from the primary alone: what a Folio without replicas does.
-    pub fn primary_only(primary: PgPool) -> Self {
-        Self::new(
-            primary,
-            Vec::new(),
-            Duration::from_secs(DEFAULT_MAX_LAG_SECS),
-        )
-    }
-
     /// `replicas` are (name, pool) pairs.
     pub fn new(primary: PgPool, replicas: Vec<(String, PgPool)>, max_lag: Duration) -> Self {
         let monitor = crate::db::replica_pool_options()
@@ -301,21 +297,14 @@ impl Reads {
 
     /// Some replica answered the monitor's last look (current or not).
     pub fn any_replica_answering(&self) -> bool {
-        self.replicas
-            .iter()
-            .any(|r| matches!(r.health(), Health::Current | Health::Lagging))
+        self.replicas.iter().any(Replica::answering)
     }
 
     /// The answering replica that has replayed furthest, whatever that is: for a read the
     /// server it went to failed.
     pub fn any_replica(&self) -> Option<ReadFrom> {
         (0..self.replicas.len())
-            .filter(|&index| {
-                matches!(
-                    self.replicas[index].health(),
-                    Health::Current | Health::Lagging
-                )
-            })
+            .filter(|&index| self.replicas[index].answering())
             .max_by_key(|&index| self.replicas[index].replayed())
             .map(|index| self.replica_read(index))
     }
@@ -514,12 +503,9 @@ impl Reads {
 
 /// A replica's name for logs: its host (or socket folder), port and database.
 pub fn describe(options: &sqlx::postgres::PgConnectOptions) -> String {
-    let host = options.get_socket().map_or_else(
-        || options.get_host().to_owned(),
-        |s| s.display().to_string(),
-    );
     format!(
-        "{host}:{}/{}",
+        "{}:{}/{}",
+        crate::db::host_of(options),
         options.get_port(),
         options.get_database().unwrap_or("")
     )

@@ -64,6 +64,14 @@ pub fn pool_options() -> PgPoolOptions {
         .idle_timeout(Duration::from_secs(600))
 }
 
+/// The server's host, or its socket folder, as a person reads it in a message.
+pub fn host_of(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => options.get_host().to_owned(),
+    }
+}
+
 /// A replica's pool: a replica that stops answering is skipped by the next read, so waiting
 /// long for one of its connections helps nobody.
 pub fn replica_pool_options() -> PgPoolOptions {
@@ -85,10 +93,7 @@ pub async fn connect_with(options: PgConnectOptions) -> Result<PgPool, ConnectEr
 /// The pool, after one direct attempt; the database is made (from `url`) if the server does not
 /// have it yet.
 async fn open_pool(options: PgConnectOptions, url: &str) -> Result<PgPool, ConnectError> {
-    let host = match options.get_socket() {
-        Some(socket) => socket.display().to_string(),
-        None => options.get_host().to_owned(),
-    };
+    let host = host_of(&options);
     let port = options.get_port();
     // One direct attempt first: a pool would retry until its timeout and hide the reason.
     let probe = tokio::time::timeout(

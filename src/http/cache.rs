@@ -432,14 +432,7 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
                 .headers_mut()
                 .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
-        if page.headers.contains_key("surrogate-key") {
-            for name in ["surrogate-key", "cache-tag"] {
-                if let Some(value) = page.headers.get(name) {
-                    response.headers_mut().insert(name, value.clone());
-                }
-            }
-            cdn_lifetime_now(state, response.headers_mut(), page);
-        }
+        cdn_lifetime_now(state, response.headers_mut(), page);
         response
     };
     if let Some(tag) = page.headers.get(header::ETAG)

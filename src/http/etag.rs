@@ -4,7 +4,7 @@ use super::cache::{Cacheable, LabelTags};
 use axum::{
     body::{Body, HttpBody, to_bytes},
     extract::Request,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -79,6 +79,9 @@ pub(super) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Re
         header::CONTENT_LOCATION,
         header::ETAG,
         header::LAST_MODIFIED,
+        // A CDN revalidating keeps what the 304 says of the page (see `cdn`).
+        HeaderName::from_static("surrogate-key"),
+        HeaderName::from_static("cache-tag"),
     ] {
         if let Some(value) = original.get(&name) {
             headers.insert(name, value.clone());

@@ -33,18 +33,22 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Runs a PostgreSQL program, as `postgres` when we are root; panics with its output on failure.
-fn run(program: &Path, args: &[&str]) {
-    let output = if is_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(program)
-            .args(args)
-            .output()
+/// A PostgreSQL program with its arguments, to run as `postgres` when we are root.
+fn command(program: &Path, args: &[&str]) -> Command {
+    let mut command = if is_root() {
+        let mut runuser = Command::new("runuser");
+        runuser.args(["-u", "postgres", "--"]).arg(program);
+        runuser
     } else {
-        Command::new(program).args(args).output()
-    }
-    .expect("the program runs");
+        Command::new(program)
+    };
+    command.args(args);
+    command
+}
+
+/// Runs a PostgreSQL program; panics with its output on failure.
+fn run(program: &Path, args: &[&str]) {
+    let output = command(program, args).output().expect("the program runs");
     assert!(
         output.status.success(),
         "{} {args:?} failed: {}{}",
@@ -179,16 +183,12 @@ impl Pair {
 impl Drop for Pair {
     fn drop(&mut self) {
         for server in [&self.replica, &self.primary] {
-            let _ = Command::new(if is_root() { "runuser" } else { "env" })
-                .args(if is_root() {
-                    vec!["-u", "postgres", "--"]
-                } else {
-                    vec![]
-                })
-                .arg(server.bin.join("pg_ctl"))
-                .args(["-D", &server.dir.join("data").display().to_string()])
-                .args(["-m", "immediate", "stop"])
-                .output();
+            let data = server.dir.join("data").display().to_string();
+            let _ = command(
+                &server.bin.join("pg_ctl"),
+                &["-D", &data, "-m", "immediate", "stop"],
+            )
+            .output();
         }
         std::thread::sleep(Duration::from_millis(100));
         let _ = std::fs::remove_dir_all(&self.root);
