@@ -39,6 +39,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../assets/js/comment-token.js").as_slice(),
         ),
         (
+            "editor.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../assets/js/editor.js").as_slice(),
+        ),
+        (
             "passkeys.js",
             "text/javascript; charset=utf-8",
             include_bytes!("../assets/js/passkeys.js").as_slice(),

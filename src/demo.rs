@@ -18,7 +18,10 @@ use crate::{
         post::{BodyFormat, PostKind, PostStatus},
         slug::{post_path, slugify},
     },
-    render::{dates, markdown},
+    render::{
+        dates,
+        post::{body_html, excerpt},
+    },
 };
 
 const BATCH: usize = 1_000;
@@ -308,8 +311,11 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
             if *n > 1 {
                 path = post_path(local.year(), local.month(), &format!("{slug}-{n}"));
             }
-            batch.excerpts.push(markdown::excerpt(&body, 200));
-            batch.htmls.push(markdown::to_html(&body));
+            let html = body_html(&body, BodyFormat::Markdown);
+            batch
+                .excerpts
+                .push(excerpt(&body, BodyFormat::Markdown, &html));
+            batch.htmls.push(html);
             batch.sources.push(body);
             batch.titles.push(title);
             batch.slugs.push(slug);
@@ -380,6 +386,7 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
     let source = "This is a demo blog written by `folio demo`. Its posts are made up from a \
                   small bank of sentences about gardens, bread and bicycles.\n\n\
                   Log in to the admin area to write your own, or delete this page.";
+    let html = body_html(source, BodyFormat::Markdown);
     // A draft About page at that path is the editor's own: it is left alone.
     let _path_taken = db::posts::create(
         db,
@@ -390,8 +397,8 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
             title: "About".to_owned(),
             body_format: BodyFormat::Markdown,
             body_source: source.to_owned(),
-            body_html: markdown::to_html(source),
-            excerpt: markdown::excerpt(source, 200),
+            excerpt: excerpt(source, BodyFormat::Markdown, &html),
+            body_html: html,
             status: PostStatus::Published,
             published_at: Some(OffsetDateTime::now_utc() - Duration::days(400)),
             comment_policy: None,

@@ -545,6 +545,10 @@ pub struct EditablePost {
     pub author_id: Option<i64>,
     pub comment_policy: Option<String>,
     pub labels: Vec<String>,
+    /// Moves on with every save from the editor.
+    pub edit_version: i64,
+    pub edited_by: Option<String>,
+    pub updated_at: OffsetDateTime,
 }
 
 impl EditablePost {
@@ -561,34 +565,29 @@ pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>,
                   p.body_format as "body_format: BodyFormat", p.excerpt,
                   p.status as "status: PostStatus", p.published_at, p.author_id, p.comment_policy,
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
-                        where pl.post_id = p.id order by l.name) as "labels!"
-           from posts p where p.id = $1"#,
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  p.edit_version, u.display_name as "edited_by?", p.updated_at
+           from posts p left join users u on u.id = p.edited_by
+           where p.id = $1"#,
         id
     )
     .fetch_optional(db)
     .await
 }
 
-/// What a save writes.
-#[derive(Debug, Clone)]
-pub struct PostChanges {
-    pub kind: PostKind,
-    pub path: String,
-    pub slug: String,
-    pub title: String,
-    pub body_source: String,
-    pub body_format: BodyFormat,
-    pub body_html: String,
-    pub excerpt: String,
-    pub status: PostStatus,
-    pub published_at: Option<OffsetDateTime>,
-    pub comment_policy: Option<String>,
-    pub labels: Vec<String>,
-}
+pub use crate::domain::post::PostChanges;
 
 /// Another post already lives at that path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathTaken;
+
+/// Why a save wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveRefused {
+    PathTaken,
+    /// Someone saved the post after the editor was opened from `started_from`.
+    Changed,
+}
 
 fn is_path_conflict(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.constraint() == Some("posts_path_key"))
@@ -603,8 +602,9 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let inserted = sqlx::query_scalar!(
         r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
-                              published_at, author_id, comment_policy, body_format, announce)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                              published_at, author_id, comment_policy, body_format, edited_by,
+                              announce)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10,
                    -- followers hear of a post written here once it is out
                    case when $1 = 'post' then 'due' else 'no' end)
            returning id"#,
@@ -629,26 +629,34 @@ pub async fn create(
         Err(error) => return Err(error),
     };
     write_labels(&mut tx, id, &post.labels).await?;
+    // What the author autosaved while starting it is this post now.
+    super::autosaves::discard(&mut *tx, None, author_id).await?;
     tx.commit().await?;
     Ok(Ok(id))
 }
 
 /// Saves a post: the version it replaces becomes a revision, a published post that moves
-/// leaves a redirect at its old path, and the labels are replaced. All or nothing.
+/// leaves a redirect at its old path, and the labels are replaced. All or nothing. A save that
+/// started from an older `edit_version` than the post's writes nothing (no silent overwrite);
+/// `started_from: None` saves whatever is there (restoring a revision).
 pub async fn update(
     db: &PgPool,
     id: i64,
     post: &PostChanges,
     saved_by: i64,
-) -> Result<Result<(), PathTaken>, sqlx::Error> {
+    started_from: Option<i64>,
+) -> Result<Result<(), SaveRefused>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let before = sqlx::query!(
-        r#"select path, status as "status: PostStatus", published_at
+        r#"select path, status as "status: PostStatus", published_at, edit_version
            from posts where id = $1 for update"#,
         id
     )
     .fetch_one(&mut *tx)
     .await?;
+    if started_from.is_some_and(|version| version != before.edit_version) {
+        return Ok(Err(SaveRefused::Changed));
+    }
     sqlx::query!(
         r#"insert into post_revisions (post_id, title, slug, body_source, excerpt, labels, saved_by)
            select p.id, p.title, p.slug, p.body_source, p.excerpt,
@@ -665,7 +673,8 @@ pub async fn update(
     let updated = sqlx::query!(
         r#"update posts set kind = $2, path = $3, slug = $4, title = $5, body_source = $6,
                             body_html = $7, excerpt = $8, status = $9, published_at = $10,
-                            comment_policy = $11, body_format = $12
+                            comment_policy = $11, body_format = $12,
+                            edit_version = edit_version + 1, edited_by = $13
            where id = $1"#,
         id,
         post.kind as PostKind,
@@ -678,13 +687,14 @@ pub async fn update(
         post.status as PostStatus,
         post.published_at,
         post.comment_policy,
-        post.body_format as BodyFormat
+        post.body_format as BodyFormat,
+        saved_by
     )
     .execute(&mut *tx)
     .await;
     match updated {
         Ok(_) => {}
-        Err(error) if is_path_conflict(&error) => return Ok(Err(PathTaken)),
+        Err(error) if is_path_conflict(&error) => return Ok(Err(SaveRefused::PathTaken)),
         Err(error) => return Err(error),
     }
     let was_public = PostState::of(
@@ -708,6 +718,7 @@ pub async fn update(
         .await?;
     }
     write_labels(&mut tx, id, &post.labels).await?;
+    super::autosaves::discard(&mut *tx, Some(id), saved_by).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

@@ -2,8 +2,17 @@
 //! a post stands for readers (`PostState`) follows from it and the clock, so a scheduled post
 //! appears at its time with no job to flip it.
 
+use jiff::tz::TimeZone;
 use serde::Deserialize;
 use time::OffsetDateTime;
+
+use super::slug::{post_path, slugify};
+use crate::render::{dates, post as body};
+
+pub const MAX_TITLE_CHARS: usize = 300;
+pub const MAX_BODY_CHARS: usize = 500_000;
+pub const MAX_LABEL_CHARS: usize = 60;
+pub const MAX_SLUG_BYTES: usize = 100;
 
 /// A dated post, or a static page (`/p/about.html`) outside the listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, sqlx::Type)]
@@ -113,6 +122,285 @@ impl std::fmt::Display for BodyFormat {
     }
 }
 
+/// What the editor's buttons ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditAction {
+    /// Keep the post where it stands (a draft stays a draft; a published post is updated).
+    Save,
+    Publish,
+    Schedule,
+    /// Back to a draft (unpublish, or unschedule).
+    Unpublish,
+}
+
+impl EditAction {
+    /// The button's value; anything unknown is a plain save, which changes no state.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "publish" => EditAction::Publish,
+            "schedule" => EditAction::Schedule,
+            "unpublish" => EditAction::Unpublish,
+            _ => EditAction::Save,
+        }
+    }
+
+    /// The `?done=` word for the page shown after it.
+    pub fn done(self) -> &'static str {
+        match self {
+            EditAction::Save => "saved",
+            EditAction::Publish => "published",
+            EditAction::Schedule => "scheduled",
+            EditAction::Unpublish => "unpublished",
+        }
+    }
+}
+
+/// The editor's fields as typed (already cleaned of control characters).
+#[derive(Debug, Clone, Default)]
+pub struct Draft<'a> {
+    pub kind: PostKind,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub labels: &'a str,
+    pub slug: &'a str,
+    pub excerpt: &'a str,
+    pub comment_policy: &'a str,
+    /// `YYYY-MM-DDTHH:MM` in the blog's zone, or empty
+    pub publish_at: &'a str,
+}
+
+/// The post as stored, as far as the rules need it.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    pub kind: PostKind,
+    pub slug: &'a str,
+    pub path: &'a str,
+    pub status: PostStatus,
+    pub published_at: Option<OffsetDateTime>,
+    pub body_format: BodyFormat,
+}
+
+/// One message per field, shown beside it and in the summary above the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostErrors {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub labels: Option<String>,
+    pub publish_at: Option<String>,
+    pub body: Option<String>,
+}
+
+impl PostErrors {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.slug.is_none()
+            && self.labels.is_none()
+            && self.publish_at.is_none()
+            && self.body.is_none()
+    }
+}
+
+/// What a save writes.
+#[derive(Debug, Clone)]
+pub struct PostChanges {
+    pub kind: PostKind,
+    pub path: String,
+    pub slug: String,
+    pub title: String,
+    pub body_source: String,
+    pub body_format: BodyFormat,
+    pub body_html: String,
+    pub excerpt: String,
+    pub status: PostStatus,
+    pub published_at: Option<OffsetDateTime>,
+    pub comment_policy: Option<String>,
+    pub labels: Vec<String>,
+}
+
+/// Why a state change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleError {
+    /// "Schedule" with no time.
+    NoTime,
+    /// "Schedule" with a time already past.
+    InThePast,
+}
+
+/// Where an action takes a post: its new status and publication time. A schedule is a
+/// publication whose time is still to come, so its status says "published".
+pub fn transition(
+    current: Option<(PostStatus, Option<OffsetDateTime>)>,
+    action: EditAction,
+    entered: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(PostStatus, Option<OffsetDateTime>), ScheduleError> {
+    let published_at = current.and_then(|(_, at)| at);
+    let was_visible =
+        current.is_some_and(|(status, at)| PostState::of(status, at, now).is_visible());
+    Ok(match action {
+        // A post already out keeps its date: publishing again must not move it to the top.
+        EditAction::Publish if was_visible => (PostStatus::Published, published_at),
+        EditAction::Publish => (PostStatus::Published, Some(now)),
+        EditAction::Schedule => match entered {
+            Some(at) if at > now => (PostStatus::Published, Some(at)),
+            Some(_) => return Err(ScheduleError::InThePast),
+            None => return Err(ScheduleError::NoTime),
+        },
+        // The date is kept, so publishing again later can find it.
+        EditAction::Unpublish => (PostStatus::Draft, published_at),
+        // A date typed for a published or scheduled post moves it.
+        EditAction::Save => match current {
+            Some((PostStatus::Published, at)) => (PostStatus::Published, entered.or(at)),
+            Some((PostStatus::Draft, at)) => (PostStatus::Draft, at),
+            None => (PostStatus::Draft, None),
+        },
+    })
+}
+
+/// Checks what was typed and works out what to write, given the post as it is now (if it exists):
+/// validation, the state change, the slug and the public path, the rendered body and excerpt.
+pub fn decide(
+    draft: &Draft<'_>,
+    current: Option<Stored<'_>>,
+    action: EditAction,
+    now: OffsetDateTime,
+    tz: &TimeZone,
+) -> Result<PostChanges, PostErrors> {
+    let mut errors = PostErrors::default();
+    let kind = current.map_or(draft.kind, |p| p.kind);
+    let title = draft.title.trim();
+    if title.is_empty() {
+        errors.title = Some("Enter a title".into());
+    } else if title.chars().count() > MAX_TITLE_CHARS {
+        errors.title = Some(format!("Use at most {MAX_TITLE_CHARS} characters"));
+    }
+    let source = draft.body.replace("\r\n", "\n");
+    if source.chars().count() > MAX_BODY_CHARS {
+        errors.body = Some("The body is longer than 500,000 characters".into());
+    }
+    let slug = match draft.slug.trim() {
+        "" => slugify(title),
+        given => given.to_ascii_lowercase(),
+    };
+    // An imported post keeps the slug it came with, whatever characters it has.
+    let kept_slug = current.is_some_and(|p| p.slug == slug);
+    if !kept_slug && !slug_is_valid(&slug) && errors.title.is_none() {
+        errors.slug =
+            Some("Use lowercase letters, digits and single hyphens, e.g. first-frost".into());
+    }
+    let labels = match parse_labels(draft.labels) {
+        Ok(labels) => labels,
+        Err(message) => {
+            errors.labels = Some(message);
+            Vec::new()
+        }
+    };
+    let comment_policy = match draft.comment_policy {
+        p @ ("open" | "moderated" | "moderate_after" | "closed") => Some(p.to_owned()),
+        _ => None,
+    };
+    let entered = match draft.publish_at.trim() {
+        "" => None,
+        text => match dates::parse_local_input(text, tz) {
+            Some(at) => Some(at),
+            None => {
+                errors.publish_at = Some("Enter a date and time like 2026-12-01T09:30".into());
+                None
+            }
+        },
+    };
+    let moved = transition(
+        current.map(|p| (p.status, p.published_at)),
+        action,
+        entered,
+        now,
+    );
+    let (status, published_at) = match moved {
+        Ok(moved) => moved,
+        Err(error) => {
+            if errors.publish_at.is_none() {
+                errors.publish_at = Some(match error {
+                    ScheduleError::NoTime => "Choose when to publish".into(),
+                    ScheduleError::InThePast => {
+                        "Choose a time in the future, or publish now".into()
+                    }
+                });
+            }
+            (PostStatus::Draft, None)
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let body_format = current.map_or(BodyFormat::Markdown, |p| p.body_format);
+    let path = match current {
+        // Same slug, same date: the post stays where it is (an imported post keeps its old URL).
+        Some(post)
+            if post.slug == slug
+                && (post.published_at == published_at
+                    || post.status == PostStatus::Draft && status == PostStatus::Draft) =>
+        {
+            post.path.to_owned()
+        }
+        _ if kind == PostKind::Page => format!("/p/{slug}.html"),
+        _ => {
+            let at = dates::zoned(published_at.unwrap_or(now), tz);
+            post_path(at.year(), at.month(), &slug)
+        }
+    };
+    let body_html = body::body_html(&source, body_format);
+    let excerpt = match draft.excerpt.trim() {
+        "" => body::excerpt(&source, body_format, &body_html),
+        given => given.to_owned(),
+    };
+    Ok(PostChanges {
+        kind,
+        path,
+        slug,
+        title: title.to_owned(),
+        body_html,
+        body_source: source,
+        body_format,
+        excerpt,
+        status,
+        published_at,
+        comment_policy,
+        labels: if kind == PostKind::Page {
+            Vec::new()
+        } else {
+            labels
+        },
+    })
+}
+
+/// Lowercase ASCII letters and digits in hyphen-separated runs, at most 100 bytes.
+pub fn slug_is_valid(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= MAX_SLUG_BYTES
+        && slug.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+/// Comma-separated labels, trimmed, each once in the order typed.
+pub fn parse_labels(text: &str) -> Result<Vec<String>, String> {
+    let mut labels: Vec<String> = Vec::new();
+    for label in text.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+        if label.chars().count() > MAX_LABEL_CHARS {
+            return Err(format!(
+                "Each label can have at most {MAX_LABEL_CHARS} characters"
+            ));
+        }
+        if !labels.iter().any(|l| l == label) {
+            labels.push(label.to_owned());
+        }
+    }
+    Ok(labels)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +432,158 @@ mod tests {
             PostState::Published
         );
         assert!(!PostState::Scheduled.is_visible());
+    }
+
+    fn at(now: OffsetDateTime, minutes: i64) -> Option<OffsetDateTime> {
+        Some(now + Duration::minutes(minutes))
+    }
+
+    #[test]
+    fn every_action_from_every_state() {
+        use EditAction::*;
+        use PostStatus::{Draft as D, Published as P};
+        let now = OffsetDateTime::now_utc();
+        let past = at(now, -60);
+        let future = at(now, 60);
+        let new = None;
+        let draft = Some((D, None));
+        let unpublished = Some((D, past));
+        let published = Some((P, past));
+        let scheduled = Some((P, future));
+        // New posts
+        assert_eq!(transition(new, Save, None, now), Ok((D, None)));
+        assert_eq!(transition(new, Publish, None, now), Ok((P, Some(now))));
+        assert_eq!(transition(new, Schedule, future, now), Ok((P, future)));
+        assert_eq!(
+            transition(new, Schedule, None, now),
+            Err(ScheduleError::NoTime)
+        );
+        assert_eq!(
+            transition(new, Schedule, past, now),
+            Err(ScheduleError::InThePast)
+        );
+        // A draft: saving keeps it back whatever date is typed
+        assert_eq!(transition(draft, Save, future, now), Ok((D, None)));
+        assert_eq!(transition(unpublished, Save, None, now), Ok((D, past)));
+        // Publishing a draft dates it now, even one published once before
+        assert_eq!(
+            transition(unpublished, Publish, None, now),
+            Ok((P, Some(now)))
+        );
+        // A published post keeps its date when published again, moves when a date is typed
+        assert_eq!(transition(published, Publish, None, now), Ok((P, past)));
+        assert_eq!(transition(published, Save, None, now), Ok((P, past)));
+        assert_eq!(transition(published, Save, future, now), Ok((P, future)));
+        assert_eq!(transition(published, Unpublish, None, now), Ok((D, past)));
+        // A scheduled post: publish now brings it forward, unschedule keeps the time typed
+        assert_eq!(
+            transition(scheduled, Publish, None, now),
+            Ok((P, Some(now)))
+        );
+        assert_eq!(transition(scheduled, Unpublish, None, now), Ok((D, future)));
+        assert_eq!(
+            transition(scheduled, Schedule, at(now, 90), now),
+            Ok((P, at(now, 90)))
+        );
+        // What readers see follows
+        let (status, when) = transition(draft, Schedule, future, now).unwrap();
+        assert_eq!(PostState::of(status, when, now), PostState::Scheduled);
+    }
+
+    fn utc() -> TimeZone {
+        TimeZone::UTC
+    }
+
+    fn typed<'a>(title: &'a str, body: &'a str) -> Draft<'a> {
+        Draft {
+            title,
+            body,
+            ..Draft::default()
+        }
+    }
+
+    #[test]
+    fn a_new_draft_gets_its_slug_path_html_and_excerpt() {
+        let now = OffsetDateTime::now_utc();
+        let mut draft = typed("  Frost on the Ferns ", "First *light*.\r\n\r\nSecond.");
+        draft.labels = "garden, winter, garden, ";
+        let post = decide(&draft, None, EditAction::Save, now, &utc()).unwrap();
+        assert_eq!(post.title, "Frost on the Ferns");
+        assert_eq!(post.slug, "frost-on-the-ferns");
+        let month = dates::zoned(now, &utc());
+        assert_eq!(
+            post.path,
+            post_path(month.year(), month.month(), "frost-on-the-ferns")
+        );
+        assert_eq!(post.body_source, "First *light*.\n\nSecond.");
+        assert_eq!(
+            post.body_html,
+            "<p>First <em>light</em>.</p>\n<p>Second.</p>\n"
+        );
+        assert_eq!(post.excerpt, "First light.");
+        assert_eq!(post.labels, ["garden", "winter"]);
+        assert_eq!(post.status, PostStatus::Draft);
+        assert_eq!(post.comment_policy, None);
+    }
+
+    #[test]
+    fn what_is_wrong_is_said_per_field() {
+        let now = OffsetDateTime::now_utc();
+        let long_label = "x".repeat(MAX_LABEL_CHARS + 1);
+        let mut draft = typed("", "body");
+        draft.labels = &long_label;
+        draft.publish_at = "tomorrow";
+        let errors = decide(&draft, None, EditAction::Schedule, now, &utc()).unwrap_err();
+        assert_eq!(errors.title.as_deref(), Some("Enter a title"));
+        assert!(errors.labels.unwrap().contains("at most 60"));
+        assert!(errors.publish_at.unwrap().contains("like 2026-12-01T09:30"));
+        // A slug problem is only named once the title is right
+        assert_eq!(errors.slug, None);
+        let mut draft = typed("Fine", "body");
+        draft.slug = "Not OK!";
+        let errors = decide(&draft, None, EditAction::Save, now, &utc()).unwrap_err();
+        assert!(errors.slug.is_some());
+        assert!(slug_is_valid("first-frost-2"));
+        assert!(!slug_is_valid("first--frost"));
+        assert!(!slug_is_valid("-first"));
+    }
+
+    #[test]
+    fn a_stored_post_keeps_its_path_format_and_odd_slug() {
+        let now = OffsetDateTime::now_utc();
+        let published = now - Duration::days(400);
+        let stored = Stored {
+            kind: PostKind::Post,
+            slug: "Ünïcode_slug",
+            path: "/2020/01/Ünïcode_slug.html",
+            status: PostStatus::Published,
+            published_at: Some(published),
+            body_format: BodyFormat::Html,
+        };
+        let mut draft = typed("Imported", "<p>Kept <i>as</i> HTML</p>");
+        draft.slug = "Ünïcode_slug";
+        let post = decide(&draft, Some(stored), EditAction::Save, now, &utc()).unwrap();
+        assert_eq!(post.path, stored.path);
+        assert_eq!(post.body_format, BodyFormat::Html);
+        assert_eq!(post.body_html, "<p>Kept <i>as</i> HTML</p>");
+        assert_eq!(post.excerpt, "Kept as HTML");
+        assert_eq!(post.published_at, Some(published));
+        // A new slug moves it, under its own month
+        draft.slug = "moved";
+        let post = decide(&draft, Some(stored), EditAction::Save, now, &utc()).unwrap();
+        let month = dates::zoned(published, &utc());
+        assert_eq!(post.path, post_path(month.year(), month.month(), "moved"));
+    }
+
+    #[test]
+    fn a_page_lives_under_p_and_has_no_labels() {
+        let now = OffsetDateTime::now_utc();
+        let mut draft = typed("About me", "Hello");
+        draft.kind = PostKind::Page;
+        draft.labels = "ignored";
+        let page = decide(&draft, None, EditAction::Publish, now, &utc()).unwrap();
+        assert_eq!(page.path, "/p/about-me.html");
+        assert!(page.labels.is_empty());
+        assert_eq!(page.status, PostStatus::Published);
     }
 }

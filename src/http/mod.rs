@@ -294,7 +294,8 @@ async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-/// Gives every 4xx/5xx response that is not already a page a page in the blog's layout.
+/// Gives every 4xx/5xx response that is not already a page (or a JSON answer to a script) a page
+/// in the blog's layout.
 async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -303,7 +304,10 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
         || response
             .headers()
             .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+            .is_some_and(|v| {
+                v.as_bytes().starts_with(b"text/html")
+                    || v.as_bytes().starts_with(b"application/json")
+            })
     {
         return response;
     }

@@ -6,11 +6,12 @@ use time::OffsetDateTime;
 use super::model::{Body, Comment, CommentBody, Post, PostKind};
 use crate::db::import::{StagedComment, StagedPost};
 use crate::{
-    domain::slug::{post_path, slugify},
-    render::{comment, markdown, sanitize},
+    domain::{
+        post::BodyFormat,
+        slug::{post_path, slugify},
+    },
+    render::{self, comment},
 };
-
-const EXCERPT_CHARS: usize = 200;
 
 /// A path made only of the characters a URL path may hold as they are (RFC 3986), so that
 /// links to it and redirects from it go where they say.
@@ -97,17 +98,15 @@ pub fn post(post: Post) -> StagedPost {
         .unwrap_or("")
         .trim_end_matches(".html")
         .to_owned();
-    let (body_source, body_format, body_html, made_excerpt) = match body {
-        Body::Html(html) => {
-            let clean = sanitize::post_html(&html);
-            let excerpt = markdown::cut_at_word(&sanitize::html_text(&clean), EXCERPT_CHARS);
-            (html, "html", clean, excerpt)
-        }
-        Body::Markdown(source) => {
-            let html = markdown::to_html(&source);
-            let excerpt = markdown::excerpt(&source, EXCERPT_CHARS);
-            (source, "markdown", html, excerpt)
-        }
+    let (body_source, format) = match body {
+        Body::Html(html) => (html, BodyFormat::Html),
+        Body::Markdown(source) => (source, BodyFormat::Markdown),
+    };
+    let body_html = render::post::body_html(&body_source, format);
+    let made_excerpt = render::post::excerpt(&body_source, format, &body_html);
+    let body_format = match format {
+        BodyFormat::Html => "html",
+        BodyFormat::Markdown => "markdown",
     };
     let excerpt = given_excerpt
         .filter(|e| !e.is_empty())

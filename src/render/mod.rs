@@ -3,4 +3,5 @@
 pub mod comment;
 pub mod dates;
 pub mod markdown;
+pub mod post;
 pub mod sanitize;

@@ -187,24 +187,7 @@ pub struct PostsPage {
     pub next_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct PostErrors {
-    pub title: Option<String>,
-    pub slug: Option<String>,
-    pub labels: Option<String>,
-    pub publish_at: Option<String>,
-    pub body: Option<String>,
-}
-
-impl PostErrors {
-    pub fn is_empty(&self) -> bool {
-        self.title.is_none()
-            && self.slug.is_none()
-            && self.labels.is_none()
-            && self.publish_at.is_none()
-            && self.body.is_none()
-    }
-}
+pub use crate::domain::post::PostErrors;
 
 /// The editor's fields, as loaded or as sent.
 #[derive(Debug, Clone, Default)]
@@ -218,7 +201,66 @@ pub struct PostFormView {
     pub comment_policy: String,
     /// `YYYY-MM-DDTHH:MM` in the blog's time zone
     pub publish_at: String,
+    /// The post's `edit_version` this editing started from (none for a new post).
+    pub version: Option<i64>,
+    pub body_format: crate::domain::post::BodyFormat,
     pub errors: PostErrors,
+}
+
+impl PostFormView {
+    /// The post as saved.
+    pub fn of(post: &crate::db::posts::EditablePost, tz: &crate::render::dates::TimeZone) -> Self {
+        Self {
+            kind: post.kind,
+            title: post.title.clone(),
+            body: post.body_source.clone(),
+            labels: post.labels.join(", "),
+            slug: post.slug.clone(),
+            excerpt: post.excerpt.clone(),
+            comment_policy: post.comment_policy.clone().unwrap_or_default(),
+            publish_at: post
+                .published_at
+                .map(|at| crate::render::dates::local_input(at, tz))
+                .unwrap_or_default(),
+            version: Some(post.edit_version),
+            body_format: post.body_format,
+            errors: PostErrors::default(),
+        }
+    }
+
+    pub fn is_html(&self) -> bool {
+        self.body_format == crate::domain::post::BodyFormat::Html
+    }
+
+    /// The writing as it stands in the form, to compare with an autosave.
+    pub fn text(&self) -> crate::db::autosaves::AutosavedText {
+        crate::db::autosaves::AutosavedText {
+            title: self.title.clone(),
+            body_source: self.body.clone(),
+            labels: self.labels.clone(),
+            slug: self.slug.clone(),
+            excerpt: self.excerpt.clone(),
+        }
+    }
+
+    /// Puts autosaved writing back into the form; the publishing choices stay as saved.
+    pub fn restore(&mut self, text: crate::db::autosaves::AutosavedText) {
+        self.title = text.title;
+        self.body = text.body_source;
+        self.labels = text.labels;
+        self.slug = text.slug;
+        self.excerpt = text.excerpt;
+    }
+}
+
+/// Another person's save, met by this one: shown beside the editor so nothing is lost.
+#[derive(Debug, Clone)]
+pub struct ConflictView {
+    pub saved_by: String,
+    pub saved_at: String,
+    pub title: String,
+    pub body: String,
+    pub labels: String,
 }
 
 #[derive(Template)]
@@ -233,6 +275,12 @@ pub struct EditorPage {
     pub existing_labels: String,
     pub timezone: String,
     pub revision_count: i64,
+    /// When this user's unsaved changes were autosaved, to offer them back.
+    pub autosaved_at: Option<String>,
+    pub conflict: Option<ConflictView>,
+    pub words: usize,
+    pub minutes: usize,
+    pub script_url: &'static str,
 }
 
 impl EditorPage {
@@ -241,6 +289,12 @@ impl EditorPage {
             Some(id) => format!("/admin/posts/{id}"),
             None => "/admin/posts".to_owned(),
         }
+    }
+
+    /// Where this editor's autosave slot is kept: the post's id, or `new`.
+    pub fn slot(&self) -> String {
+        self.post_id
+            .map_or_else(|| "new".to_owned(), |id| id.to_string())
     }
 
     pub fn policy_selected(&self, value: &str) -> bool {

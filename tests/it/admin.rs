@@ -1368,7 +1368,7 @@ async fn settings_change_the_blog_and_bad_values_are_explained(pool: PgPool) {
 }
 
 /// A multipart form as a browser sends it: the text fields in order, then one file.
-fn multipart_body(
+pub(crate) fn multipart_body(
     fields: &[(&str, &str)],
     file: &[u8],
     filename: &str,
@@ -1391,7 +1391,7 @@ fn multipart_body(
 }
 
 /// POSTs a multipart form from this session.
-async fn send_multipart(
+pub(crate) async fn send_multipart(
     app: &Router,
     session: &Session,
     uri: &str,
@@ -1412,7 +1412,7 @@ async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) ->
 }
 
 /// A real 1×1 PNG.
-const ONE_PIXEL_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+pub(crate) const ONE_PIXEL_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
 
 /// Uploads an image and returns its hash, from the redirect to the media page.
 async fn uploaded(app: &Router, session: &Session, file: &[u8], filename: &str) -> String {

@@ -564,29 +564,7 @@ async fn every_page_passes_axe_wcag_2_1_aa_in_chromium(pool: PgPool) {
     let (_driver, browser) = start_browser().await;
     let base = format!("http://{addr}");
 
-    // Log the browser in, as a person would.
-    browser.goto(&format!("{base}/admin/login")).await.unwrap();
-    browser
-        .find(Locator::Id("login-email"))
-        .await
-        .unwrap()
-        .send_keys("admin@example.test")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("login-password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::common::browser::log_in(&browser, &base, "admin@example.test", PASSWORD).await;
     browser
         .wait()
         .for_element(Locator::Css(".cards"))

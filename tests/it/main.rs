@@ -10,6 +10,7 @@ mod comment_pages;
 mod comments;
 mod demo;
 mod discovery;
+mod editor;
 mod encoding;
 mod gates;
 mod import;

@@ -15,22 +15,28 @@ use super::{AdminForm, CurrentUser};
 use crate::{
     db::{
         self,
-        posts::{EditablePost, PostChanges},
+        autosaves::AutosavedText,
+        posts::{EditablePost, SaveRefused},
         settings::Settings,
     },
     domain::{
-        post::{BodyFormat, PostKind, PostState, PostStatus},
+        post::{
+            BodyFormat, Draft, EditAction, MAX_BODY_CHARS, PostChanges, PostErrors, PostKind,
+            PostState, PostStatus, Stored, decide,
+        },
         role::Role,
-        slug::{post_path, slugify},
     },
     error::AppError,
     http::render,
-    render::{dates, markdown, sanitize},
+    render::{
+        dates,
+        post::{body_html, reading_minutes, word_count},
+    },
     state::AppState,
     views::{
         CommentFormView, Layout, PostView,
         admin::{
-            EditorPage, PostErrors, PostFormView, PostRowView, PostsPage, RevisionPage,
+            ConflictView, EditorPage, PostFormView, PostRowView, PostsPage, RevisionPage,
             RevisionView, RevisionsPage,
         },
         public::PostPage,
@@ -38,15 +44,18 @@ use crate::{
 };
 
 const PAGE_SIZE: i64 = 30;
-const MAX_TITLE_CHARS: usize = 300;
-const MAX_BODY_CHARS: usize = 500_000;
-const MAX_LABEL_CHARS: usize = 60;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/posts", get(list).post(create))
         .route("/admin/posts/new", get(new_form))
+        .route("/admin/posts/render", post(render_body))
         .route("/admin/posts/{id}", get(edit_form).post(save))
+        .route("/admin/posts/{post}/autosave", post(autosave))
+        .route(
+            "/admin/posts/{post}/autosave/discard",
+            post(discard_autosave),
+        )
         .route("/admin/posts/{id}/revisions", get(revisions))
         .route("/admin/posts/{id}/revisions/{revision}", get(revision))
         .route(
@@ -144,6 +153,8 @@ async fn list(
 #[derive(Debug, Default, Deserialize)]
 struct NewQuery {
     kind: Option<String>,
+    /// "autosave": open the editor on the autosaved text
+    restore: Option<String>,
 }
 
 async fn new_form(
@@ -156,16 +167,27 @@ async fn new_form(
     } else {
         PostKind::Post
     };
-    let form = PostFormView {
+    let mut form = PostFormView {
         kind,
         ..PostFormView::default()
     };
-    editor(&state, &user, None, form, "New", None, StatusCode::OK, None).await
+    let autosave = db::autosaves::find(&state.db, None, user.id()).await?;
+    let mut editing = Editing::new(None, "New");
+    match autosave {
+        Some(saved) if query.restore.as_deref() == Some("autosave") => {
+            editing.notice = Some("Your unsaved changes are back. Save to keep them.".into());
+            form.restore(saved.text);
+        }
+        Some(saved) => editing.autosave = Some(saved.saved_at),
+        None => {}
+    }
+    editor(&state, &user, form, editing).await
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct EditQuery {
     done: Option<String>,
+    restore: Option<String>,
 }
 
 async fn edit_form(
@@ -176,33 +198,21 @@ async fn edit_form(
 ) -> Result<Response, AppError> {
     let post = editable(&state, &user, id).await?;
     let tz = state.settings().await?.time_zone();
-    let form = PostFormView {
-        kind: post.kind,
-        title: post.title.clone(),
-        body: post.body_source.clone(),
-        labels: post.labels.join(", "),
-        slug: post.slug.clone(),
-        excerpt: post.excerpt.clone(),
-        comment_policy: post.comment_policy.clone().unwrap_or_default(),
-        publish_at: post
-            .published_at
-            .map(|at| dates::local_input(at, &tz))
-            .unwrap_or_default(),
-        errors: PostErrors::default(),
-    };
-    let post_state = post.state(OffsetDateTime::now_utc());
-    let public = post_state.is_visible().then(|| post.path.clone());
-    editor(
-        &state,
-        &user,
-        Some(id),
-        form,
-        post_state.label(),
-        public,
-        StatusCode::OK,
-        notice(query.done.as_deref()),
-    )
-    .await
+    let mut form = PostFormView::of(&post, &tz);
+    let mut editing = Editing::of(&post);
+    editing.notice = notice(query.done.as_deref());
+    match db::autosaves::find(&state.db, Some(id), user.id()).await? {
+        Some(saved) if query.restore.as_deref() == Some("autosave") => {
+            editing.notice = Some("Your unsaved changes are back. Save to keep them.".into());
+            // Saved from an older version: saving it again meets the other save, not over it.
+            form.version = saved.base_version.or(form.version);
+            form.restore(saved.text);
+        }
+        // Typing that only matches what is saved (saved in another tab, say) is nothing to offer.
+        Some(saved) if saved.text != form.text() => editing.autosave = Some(saved.saved_at),
+        _ => {}
+    }
+    editor(&state, &user, form, editing).await
 }
 
 /// The post if it exists and this user may edit it (404 either way, so ids are not probed).
@@ -216,39 +226,93 @@ async fn editable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Edita
     Ok(post)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn editor(
-    state: &AppState,
-    user: &CurrentUser,
+/// What the editor page says around the form.
+struct Editing {
     post_id: Option<i64>,
-    form: PostFormView,
+    /// "New", "Draft", "Scheduled" or "Published"
     state_label: &'static str,
     public_url: Option<String>,
     status: StatusCode,
     notice: Option<String>,
+    /// When unsaved work was autosaved, to offer it back.
+    autosave: Option<OffsetDateTime>,
+    /// The post as someone else saved it after this editor was opened.
+    conflict: Option<EditablePost>,
+}
+
+impl Editing {
+    fn new(post_id: Option<i64>, state_label: &'static str) -> Self {
+        Self {
+            post_id,
+            state_label,
+            public_url: None,
+            status: StatusCode::OK,
+            notice: None,
+            autosave: None,
+            conflict: None,
+        }
+    }
+
+    fn of(post: &EditablePost) -> Self {
+        let state = post.state(OffsetDateTime::now_utc());
+        Self {
+            public_url: state.is_visible().then(|| post.path.clone()),
+            ..Self::new(Some(post.id), state.label())
+        }
+    }
+
+    fn refused(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+async fn editor(
+    state: &AppState,
+    user: &CurrentUser,
+    form: PostFormView,
+    editing: Editing,
 ) -> Result<Response, AppError> {
-    let title = if post_id.is_some() { "Edit" } else { "New" };
+    let title = if editing.post_id.is_some() {
+        "Edit"
+    } else {
+        "New"
+    };
     let mut layout = user.layout(state, "posts", title).await?;
-    layout.notice = notice;
-    if !form.errors.is_empty() {
+    layout.notice = editing.notice;
+    if !form.errors.is_empty() || editing.conflict.is_some() {
         layout.page_title = format!("Error: {title}");
     }
     let settings = state.settings().await?;
-    let revision_count = match post_id {
+    let tz = settings.time_zone();
+    let revision_count = match editing.post_id {
         Some(id) => db::posts::revision_count(&state.db, id).await?,
         None => 0,
     };
+    let words = word_count(&body_html(&form.body, form.body_format));
+    let when = |at| dates::date_and_time(&dates::zoned(at, &tz));
     let mut response = render(&EditorPage {
         layout,
-        post_id,
+        post_id: editing.post_id,
         form,
-        state: state_label,
-        public_url,
+        state: editing.state_label,
+        public_url: editing.public_url,
         existing_labels: db::posts::all_label_names(&state.db).await?.join(", "),
-        timezone: dates::zone_name(&settings.time_zone()).to_owned(),
+        timezone: dates::zone_name(&tz).to_owned(),
         revision_count,
+        autosaved_at: editing.autosave.map(when),
+        conflict: editing.conflict.map(|post| ConflictView {
+            saved_by: post.edited_by.clone().unwrap_or_else(|| "Someone".into()),
+            saved_at: when(post.updated_at),
+            title: post.title,
+            body: post.body_source,
+            labels: post.labels.join(", "),
+        }),
+        words,
+        minutes: reading_minutes(words),
+        script_url: crate::assets::url("editor.js"),
     })?;
-    *response.status_mut() = status;
+    *response.status_mut() = editing.status;
     Ok(response)
 }
 
@@ -271,6 +335,9 @@ pub struct PostForm {
     comment_policy: String,
     #[serde(default)]
     publish_at: String,
+    /// The post's `edit_version` when the editor was opened.
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     action: String,
 }
@@ -290,7 +357,11 @@ impl PostForm {
         }
     }
 
-    fn view(&self, errors: PostErrors) -> PostFormView {
+    fn version(&self) -> Option<i64> {
+        self.version.trim().parse().ok()
+    }
+
+    fn view(&self, errors: PostErrors, body_format: BodyFormat) -> PostFormView {
         PostFormView {
             kind: self.kind,
             title: self.title.clone(),
@@ -300,172 +371,57 @@ impl PostForm {
             excerpt: self.excerpt.clone(),
             comment_policy: self.comment_policy.clone(),
             publish_at: self.publish_at.clone(),
+            version: self.version(),
+            body_format,
             errors,
+        }
+    }
+
+    fn text(&self) -> AutosavedText {
+        AutosavedText {
+            title: self.title.clone(),
+            body_source: self.body.replace("\r\n", "\n"),
+            labels: self.labels.clone(),
+            slug: self.slug.clone(),
+            excerpt: self.excerpt.clone(),
+        }
+    }
+
+    fn draft(&self) -> Draft<'_> {
+        Draft {
+            kind: self.kind,
+            title: &self.title,
+            body: &self.body,
+            labels: &self.labels,
+            slug: &self.slug,
+            excerpt: &self.excerpt,
+            comment_policy: &self.comment_policy,
+            publish_at: &self.publish_at,
         }
     }
 }
 
-/// Checks the form and works out what to write, given the post as it is now (if it exists).
+/// The editor's rules (`domain::post::decide`) applied to the form and the post as it is now.
 fn changes(
     form: &PostForm,
     current: Option<&EditablePost>,
     settings: &Settings,
 ) -> Result<PostChanges, PostErrors> {
-    let tz = settings.time_zone();
-    let mut errors = PostErrors::default();
-    let now = OffsetDateTime::now_utc();
-    let kind = current.map_or(form.kind, |p| p.kind);
-    let title = form.title.trim();
-    if title.is_empty() {
-        errors.title = Some("Enter a title".into());
-    } else if title.chars().count() > MAX_TITLE_CHARS {
-        errors.title = Some(format!("Use at most {MAX_TITLE_CHARS} characters"));
-    }
-    let body = form.body.replace("\r\n", "\n");
-    if body.chars().count() > MAX_BODY_CHARS {
-        errors.body = Some("The body is longer than 500,000 characters".into());
-    }
-    let slug = match form.slug.trim() {
-        "" => slugify(title),
-        given => given.to_ascii_lowercase(),
-    };
-    // An imported post keeps the slug it came with, whatever characters it has.
-    let kept_slug = current.is_some_and(|p| p.slug == slug);
-    let slug_ok = kept_slug
-        || !slug.is_empty()
-            && slug.len() <= 100
-            && slug.split('-').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            });
-    if !slug_ok && errors.title.is_none() {
-        errors.slug =
-            Some("Use lowercase letters, digits and single hyphens, e.g. first-frost".into());
-    }
-    let mut labels: Vec<String> = Vec::new();
-    for label in form
-        .labels
-        .split(',')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-    {
-        if label.chars().count() > MAX_LABEL_CHARS {
-            errors.labels = Some(format!(
-                "Each label can have at most {MAX_LABEL_CHARS} characters"
-            ));
-        } else if !labels.iter().any(|l| l == label) {
-            labels.push(label.to_owned());
-        }
-    }
-    let policy = match form.comment_policy.as_str() {
-        "" => None,
-        p @ ("open" | "moderated" | "moderate_after" | "closed") => Some(p.to_owned()),
-        _ => None,
-    };
-    let entered = match form.publish_at.trim() {
-        "" => None,
-        text => match dates::parse_local_input(text, &tz) {
-            Some(at) => Some(at),
-            None => {
-                errors.publish_at = Some("Enter a date and time like 2026-12-01T09:30".into());
-                None
-            }
-        },
-    };
-    let was_visible = current.is_some_and(|p| p.state(now).is_visible());
-    // A schedule is a publication whose time is still to come: the status says "published".
-    let (status, published_at) = match form.action.as_str() {
-        "publish" => (
-            PostStatus::Published,
-            if was_visible {
-                current.and_then(|p| p.published_at)
-            } else {
-                Some(now)
-            },
-        ),
-        "schedule" => match entered {
-            Some(at) if at > now => (PostStatus::Published, Some(at)),
-            Some(_) => {
-                errors.publish_at = Some("Choose a time in the future, or publish now".into());
-                (PostStatus::Published, None)
-            }
-            None => {
-                if errors.publish_at.is_none() {
-                    errors.publish_at = Some("Choose when to publish".into());
-                }
-                (PostStatus::Published, None)
-            }
-        },
-        "unpublish" => (PostStatus::Draft, current.and_then(|p| p.published_at)),
-        // "save" keeps the post's status; a date typed for a published or scheduled post moves it.
-        _ => match current {
-            Some(post) if post.status == PostStatus::Published => {
-                (PostStatus::Published, entered.or(post.published_at))
-            }
-            Some(post) => (PostStatus::Draft, post.published_at),
-            None => (PostStatus::Draft, None),
-        },
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let body_format = current.map_or(BodyFormat::Markdown, |p| p.body_format);
-    let path = match current {
-        // Same slug, same date: the post stays where it is (an imported post keeps its old URL).
-        Some(post)
-            if post.slug == slug
-                && (post.published_at == published_at
-                    || post.status == PostStatus::Draft && status == PostStatus::Draft) =>
-        {
-            post.path.clone()
-        }
-        _ if kind == PostKind::Page => format!("/p/{slug}.html"),
-        _ => {
-            let at = dates::zoned(published_at.unwrap_or(now), &tz);
-            post_path(at.year(), at.month(), &slug)
-        }
-    };
-    let body_html = if body_format == BodyFormat::Html {
-        sanitize::post_html(&body)
-    } else {
-        markdown::to_html(&body)
-    };
-    let excerpt = match form.excerpt.trim() {
-        "" if body_format == BodyFormat::Html => {
-            markdown::cut_at_word(&sanitize::html_text(&body_html), 200)
-        }
-        "" => markdown::excerpt(&body, 200),
-        given => given.to_owned(),
-    };
-    Ok(PostChanges {
-        kind,
-        path,
-        slug,
-        title: title.to_owned(),
-        body_html,
-        body_source: body,
-        body_format,
-        excerpt,
-        status,
-        published_at,
-        comment_policy: policy,
-        labels: if kind == PostKind::Page {
-            Vec::new()
-        } else {
-            labels
-        },
-    })
-}
-
-fn done_for(action: &str) -> &'static str {
-    match action {
-        "publish" => "published",
-        "schedule" => "scheduled",
-        "unpublish" => "unpublished",
-        _ => "saved",
-    }
+    let stored = current.map(|post| Stored {
+        kind: post.kind,
+        slug: &post.slug,
+        path: &post.path,
+        status: post.status,
+        published_at: post.published_at,
+        body_format: post.body_format,
+    });
+    decide(
+        &form.draft(),
+        stored,
+        EditAction::parse(&form.action),
+        OffsetDateTime::now_utc(),
+        &settings.time_zone(),
+    )
 }
 
 async fn create(
@@ -477,46 +433,29 @@ async fn create(
     if form.action == "preview" {
         return preview(&state, &settings, &form, None).await;
     }
+    let refused = |errors| {
+        let view = form.view(errors, BodyFormat::Markdown);
+        let editing = Editing::new(None, "New").refused(StatusCode::UNPROCESSABLE_ENTITY);
+        editor(&state, &user, view, editing)
+    };
     let changes = match changes(&form, None, &settings) {
         Ok(changes) => changes,
-        Err(errors) => {
-            return editor(
-                &state,
-                &user,
-                None,
-                form.view(errors),
-                "New",
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await;
-        }
+        Err(errors) => return refused(errors).await,
     };
     match db::posts::create(&state.db, &changes, user.id()).await? {
         Ok(id) => {
             let done = if changes.status == PostStatus::Draft {
                 "created"
             } else {
-                done_for(&form.action)
+                EditAction::parse(&form.action).done()
             };
             Ok(Redirect::to(&format!("/admin/posts/{id}?done={done}")).into_response())
         }
         Err(_) => {
-            let errors = PostErrors {
+            refused(PostErrors {
                 slug: Some(slug_taken(&changes)),
                 ..PostErrors::default()
-            };
-            editor(
-                &state,
-                &user,
-                None,
-                form.view(errors),
-                "New",
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
+            })
             .await
         }
     }
@@ -541,51 +480,138 @@ async fn save(
     if form.action == "preview" {
         return preview(&state, &settings, &form, Some(&current)).await;
     }
-    let state_label = current.state(OffsetDateTime::now_utc()).label();
-    let public = current
-        .state(OffsetDateTime::now_utc())
-        .is_visible()
-        .then(|| current.path.clone());
     let changes = match changes(&form, Some(&current), &settings) {
         Ok(changes) => changes,
         Err(errors) => {
-            return editor(
-                &state,
-                &user,
-                Some(id),
-                form.view(errors),
-                state_label,
-                public,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await;
+            let view = form.view(errors, current.body_format);
+            let editing = Editing::of(&current).refused(StatusCode::UNPROCESSABLE_ENTITY);
+            return editor(&state, &user, view, editing).await;
         }
     };
-    match db::posts::update(&state.db, id, &changes, user.id()).await? {
+    match db::posts::update(&state.db, id, &changes, user.id(), form.version()).await? {
         Ok(()) => Ok(Redirect::to(&format!(
             "/admin/posts/{id}?done={}",
-            done_for(&form.action)
+            EditAction::parse(&form.action).done()
         ))
         .into_response()),
-        Err(_) => {
+        Err(SaveRefused::PathTaken) => {
             let errors = PostErrors {
                 slug: Some(slug_taken(&changes)),
                 ..PostErrors::default()
             };
-            editor(
-                &state,
-                &user,
-                Some(id),
-                form.view(errors),
-                state_label,
-                public,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await
+            let view = form.view(errors, current.body_format);
+            let editing = Editing::of(&current).refused(StatusCode::UNPROCESSABLE_ENTITY);
+            editor(&state, &user, view, editing).await
+        }
+        Err(SaveRefused::Changed) => {
+            // Someone saved in between. Nothing was written: both texts are shown, this one in the
+            // editor and in the autosave slot (so "use theirs" loses nothing), and a save from
+            // here is made knowingly, over the version now shown.
+            let theirs = editable(&state, &user, id).await?;
+            db::autosaves::keep(&state.db, Some(id), user.id(), form.version(), &form.text())
+                .await?;
+            let mut view = form.view(PostErrors::default(), theirs.body_format);
+            view.version = Some(theirs.edit_version);
+            let mut editing = Editing::of(&theirs).refused(StatusCode::CONFLICT);
+            editing.conflict = Some(theirs);
+            editor(&state, &user, view, editing).await
         }
     }
+}
+
+/// Keeps what is being typed in the user's autosave slot for the post (`new`: the post being
+/// started). Answers when it was kept, and whether someone has saved the post since the editor
+/// was opened (the script says so at once, rather than at the next save).
+async fn autosave(
+    State(state): State<AppState>,
+    Path(post): Path<String>,
+    AdminForm { user, mut form }: AdminForm<PostForm>,
+) -> Result<Response, AppError> {
+    form.strip_nul();
+    let post_id = slot_of(&post)?;
+    let current_version = match post_id {
+        Some(id) => Some(editable(&state, &user, id).await?.edit_version),
+        None => None,
+    };
+    if form.body.chars().count() > MAX_BODY_CHARS {
+        return Err(AppError::BadRequest(
+            "The body is longer than 500,000 characters",
+        ));
+    }
+    let saved_at =
+        db::autosaves::keep(&state.db, post_id, user.id(), form.version(), &form.text()).await?;
+    let tz = state.settings().await?.time_zone();
+    let body = serde_json::json!({
+        "saved_at": dates::time_of_day(&dates::zoned(saved_at, &tz)),
+        "changed_since": current_version.is_some_and(|v| form.version().is_some_and(|mine| mine != v)),
+    });
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+async fn discard_autosave(
+    State(state): State<AppState>,
+    Path(post): Path<String>,
+    AdminForm { user, .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    let post_id = slot_of(&post)?;
+    if let Some(id) = post_id {
+        editable(&state, &user, id).await?;
+    }
+    db::autosaves::discard(&state.db, post_id, user.id()).await?;
+    let to = match post_id {
+        Some(id) => format!("/admin/posts/{id}"),
+        None => "/admin/posts/new".to_owned(),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// `new` or a post's id in an autosave address.
+fn slot_of(post: &str) -> Result<Option<i64>, AppError> {
+    match post {
+        "new" => Ok(None),
+        id => id.parse().map(Some).map_err(|_| AppError::NotFound),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RenderForm {
+    #[serde(default)]
+    post: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// The body as it will be published (the live preview beside the text), with its word count.
+async fn render_body(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<RenderForm>,
+) -> Result<Response, AppError> {
+    let format = match form.post.parse::<i64>() {
+        Ok(id) => editable(&state, &user, id).await?.body_format,
+        Err(_) => BodyFormat::Markdown,
+    };
+    let body = crate::domain::text::clean(&form.body).replace("\r\n", "\n");
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(AppError::BadRequest(
+            "The body is longer than 500,000 characters",
+        ));
+    }
+    let html = body_html(&body, format);
+    let words = word_count(&html);
+    let json = serde_json::json!({
+        "html": html,
+        "words": words,
+        "minutes": reading_minutes(words),
+    });
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(json),
+    )
+        .into_response())
 }
 
 /// The post as readers would see it, from the form as sent, without saving anything.
@@ -610,7 +636,10 @@ async fn preview(
         kind: PostKind::Post,
         path: current.map_or_else(|| "/".to_owned(), |p| p.path.clone()),
         title: title.to_owned(),
-        body_html: markdown::to_html(&body),
+        body_html: body_html(
+            &body,
+            current.map_or(BodyFormat::Markdown, |p| p.body_format),
+        ),
         excerpt: String::new(),
         published_at: current
             .and_then(|p| p.published_at)
@@ -725,12 +754,14 @@ async fn restore(
             .published_at
             .map(|at| dates::local_input(at, &tz))
             .unwrap_or_default(),
+        version: String::new(),
         action: "save".into(),
     };
     let changes = changes(&form, Some(&current), &settings)
         .map_err(|_| AppError::BadRequest("That revision can no longer be restored as it is."))?;
-    match db::posts::update(&state.db, id, &changes, user.id()).await? {
+    match db::posts::update(&state.db, id, &changes, user.id(), None).await? {
         Ok(()) => Ok(Redirect::to(&format!("/admin/posts/{id}?done=restored")).into_response()),
+        // A restore saves over any version: the only refusal is the address.
         Err(_) => Err(AppError::BadRequest(
             "Another post now uses that revision's address; change the slug in the editor instead.",
         )),

@@ -69,6 +69,36 @@ pub async fn start_browser() -> (Driver, Client) {
     (driver, client)
 }
 
+/// Types into the field with this id, as a person would.
+pub async fn type_into(browser: &Client, id: &str, text: &str) {
+    browser
+        .find(fantoccini::Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("no #{id}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Logs the browser into the admin area, as a person would.
+pub async fn log_in(browser: &Client, base: &str, email: &str, password: &str) {
+    browser.goto(&format!("{base}/admin/login")).await.unwrap();
+    type_into(browser, "login-email", email).await;
+    type_into(browser, "login-password", password).await;
+    browser
+        .find(fantoccini::Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(fantoccini::Locator::Css(".admin-nav"))
+        .await
+        .expect("logged in");
+}
+
 /// Waits (up to 15 s) until the open page's text holds `text`; returns that text.
 pub async fn wait_for_text(browser: &Client, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -1,0 +1,756 @@
+//! Writing: no silent overwrites, autosaved work offered back, a preview that is the published
+//! body, images uploaded from the editor; and the same from a real browser.
+
+use std::time::Duration;
+
+use axum::{Router, http::StatusCode};
+use fantoccini::{Client, Locator};
+use folio::{
+    db::{self, posts::PostChanges},
+    domain::post::{BodyFormat, PostKind, PostStatus},
+    render::post::body_html,
+};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::admin::{ONE_PIXEL_PNG, multipart_body, send_multipart};
+use crate::common::{
+    PASSWORD, Page, Session, add_user, app,
+    browser::{log_in as browser_log_in, serve, start_browser, type_into, wait_for_text},
+    get, log_in,
+};
+
+/// Sends the editor form for a new post; returns the new post's id.
+async fn write(app: &Router, session: &Session, fields: &[(&str, &str)]) -> i64 {
+    let page = session.post(app, "/admin/posts", fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+    page.header("location")
+        .trim_start_matches("/admin/posts/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn json(page: &Page) -> serde_json::Value {
+    serde_json::from_slice(&page.bytes).unwrap_or_else(|_| panic!("not JSON: {}", page.text()))
+}
+
+#[sqlx::test]
+async fn two_editors_saving_one_post_see_both_texts_and_nothing_is_lost(pool: PgPool) {
+    let app = app(&pool);
+    add_user(&pool, "ana@example.test", "Ana Writer", "editor").await;
+    let ben_id = add_user(&pool, "ben@example.test", "Ben Writer", "editor").await;
+    let ana = log_in(&app, "ana@example.test").await;
+    let ben = log_in(&app, "ben@example.test").await;
+    let id = write(
+        &app,
+        &ana,
+        &[("title", "Shared draft"), ("body", "The first words.")],
+    )
+    .await;
+    let url = format!("/admin/posts/{id}");
+    // Both open the editor: each form carries the version it started from.
+    let ana_version = ana.get(&app, &url).await.field("version").unwrap();
+    let ben_version = ben.get(&app, &url).await.field("version").unwrap();
+    assert_eq!(ana_version, ben_version);
+
+    let saved = ana
+        .post(
+            &app,
+            &url,
+            &[
+                ("title", "Shared draft"),
+                ("body", "Ana's paragraph about rain."),
+                ("version", &ana_version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+
+    // Ben saves from the version he opened: nothing is written, both texts are shown.
+    let met = ben
+        .post(
+            &app,
+            &url,
+            &[
+                ("title", "Shared draft, Ben's"),
+                ("body", "Ben's paragraph about snow."),
+                ("version", &ben_version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(met.status, StatusCode::CONFLICT);
+    let text = met.text();
+    assert!(
+        text.contains("Ana Writer saved this post at") && text.contains("after you opened it"),
+        "{text}"
+    );
+    assert_eq!(met.texts("#conflict-body"), ["Ana's paragraph about rain."]);
+    assert_eq!(
+        met.field("body").as_deref(),
+        Some("Ben's paragraph about snow.")
+    );
+    assert_eq!(met.field("title").as_deref(), Some("Shared draft, Ben's"));
+    let stored = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
+    assert_eq!(stored.body_source, "Ana's paragraph about rain.");
+    // Ben's text is kept for him too, should he take Ana's version first.
+    let kept = db::autosaves::find(&pool, Some(id), ben_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.text.body_source, "Ben's paragraph about snow.");
+    let theirs = ben.get(&app, &url).await;
+    assert!(
+        theirs.text().contains("You have unsaved changes from"),
+        "{}",
+        theirs.text()
+    );
+
+    // Saving again from the conflict screen is a choice made knowingly: it goes through, and
+    // Ana's text stays in the revisions.
+    let now_version = met.field("version").unwrap();
+    assert_ne!(now_version, ben_version);
+    let again = ben
+        .post(
+            &app,
+            &url,
+            &[
+                ("title", "Shared draft, Ben's"),
+                ("body", "Ben's paragraph about snow."),
+                ("version", &now_version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text());
+    let stored = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
+    assert_eq!(stored.body_source, "Ben's paragraph about snow.");
+    assert_eq!(stored.edited_by.as_deref(), Some("Ben Writer"));
+    let revisions = db::posts::revisions(&pool, id).await.unwrap();
+    assert!(
+        revisions
+            .iter()
+            .any(|r| r.body_source == "Ana's paragraph about rain."),
+        "{revisions:?}"
+    );
+    // The save emptied Ben's slot: nothing more to offer.
+    assert!(
+        db::autosaves::find(&pool, Some(id), ben_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[sqlx::test]
+async fn autosaved_typing_is_offered_back_restored_or_discarded(pool: PgPool) {
+    let app = app(&pool);
+    add_user(&pool, "ana@example.test", "Ana Writer", "author").await;
+    add_user(&pool, "cy@example.test", "Cy Writer", "author").await;
+    let ana = log_in(&app, "ana@example.test").await;
+    let cy = log_in(&app, "cy@example.test").await;
+
+    // A post not yet saved once: its slot is "new".
+    let kept = ana
+        .post(
+            &app,
+            "/admin/posts/new/autosave",
+            &[
+                ("title", "Half a thought"),
+                ("body", "Typed, then the tab closed."),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text());
+    let answer = json(&kept);
+    assert!(answer["saved_at"].as_str().unwrap().contains(':'));
+    let fresh = ana.get(&app, "/admin/posts/new").await;
+    assert!(fresh.text().contains("You have unsaved changes from"));
+    assert_eq!(fresh.field("body").as_deref(), Some(""));
+    let restored = ana.get(&app, "/admin/posts/new?restore=autosave").await;
+    assert_eq!(
+        restored.field("body").as_deref(),
+        Some("Typed, then the tab closed.")
+    );
+    assert_eq!(restored.field("title").as_deref(), Some("Half a thought"));
+    // Nobody else is offered Ana's work.
+    assert!(
+        !cy.get(&app, "/admin/posts/new")
+            .await
+            .text()
+            .contains("unsaved changes")
+    );
+    // Saving the post empties the slot.
+    let id = write(
+        &app,
+        &ana,
+        &[
+            ("title", "Half a thought"),
+            ("body", "Typed, then the tab closed."),
+        ],
+    )
+    .await;
+    assert!(
+        !ana.get(&app, "/admin/posts/new")
+            .await
+            .text()
+            .contains("unsaved changes")
+    );
+
+    // On a saved post: typing kept, then discarded.
+    let url = format!("/admin/posts/{id}");
+    let version = ana.get(&app, &url).await.field("version").unwrap();
+    let kept = ana
+        .post(
+            &app,
+            &format!("{url}/autosave"),
+            &[
+                ("title", "Half a thought"),
+                ("body", "A better second sentence."),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(json(&kept)["changed_since"], false);
+    let offered = ana.get(&app, &url).await;
+    assert!(offered.text().contains("You have unsaved changes from"));
+    assert_eq!(
+        offered.field("body").as_deref(),
+        Some("Typed, then the tab closed."),
+        "the saved text until restored"
+    );
+    assert_eq!(
+        ana.get(&app, &format!("{url}?restore=autosave"))
+            .await
+            .field("body")
+            .as_deref(),
+        Some("A better second sentence.")
+    );
+    let discarded = ana
+        .post(&app, &format!("{url}/autosave/discard"), &[])
+        .await;
+    assert_eq!(discarded.status, StatusCode::SEE_OTHER);
+    assert!(!ana.get(&app, &url).await.text().contains("unsaved changes"));
+    // Another author can neither keep nor discard work on Ana's post.
+    let refused = cy
+        .post(
+            &app,
+            &format!("{url}/autosave"),
+            &[("title", "x"), ("body", "y")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    // An autosave is never published: the public page does not exist, and no revision was made.
+    assert!(db::posts::revisions(&pool, id).await.unwrap().is_empty());
+}
+
+#[sqlx::test]
+async fn an_autosave_says_when_someone_else_has_saved_since(pool: PgPool) {
+    let app = app(&pool);
+    add_user(&pool, "ana@example.test", "Ana Writer", "editor").await;
+    let ana = log_in(&app, "ana@example.test").await;
+    let id = write(&app, &ana, &[("title", "Moving"), ("body", "One.")]).await;
+    let url = format!("/admin/posts/{id}");
+    let opened = ana.get(&app, &url).await.field("version").unwrap();
+    ana.post(
+        &app,
+        &url,
+        &[("title", "Moving"), ("body", "Two."), ("action", "save")],
+    )
+    .await;
+    let kept = ana
+        .post(
+            &app,
+            &format!("{url}/autosave"),
+            &[
+                ("title", "Moving"),
+                ("body", "Three."),
+                ("version", &opened),
+            ],
+        )
+        .await;
+    assert_eq!(json(&kept)["changed_since"], true);
+    // Restoring work begun on the older version and saving it meets the newer save.
+    let restored = ana.get(&app, &format!("{url}?restore=autosave")).await;
+    assert_eq!(restored.field("version").as_deref(), Some(opened.as_str()));
+    let met = ana
+        .post(
+            &app,
+            &url,
+            &[
+                ("title", "Moving"),
+                ("body", "Three."),
+                ("version", &opened),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(met.status, StatusCode::CONFLICT);
+    assert_eq!(met.texts("#conflict-body"), ["Two."]);
+}
+
+async fn add_imported_html_post(pool: &PgPool, html: &str) -> (i64, String) {
+    let author = crate::common::author(pool).await;
+    let path = "/2019/04/kept-from-blogger.html".to_owned();
+    let id = db::posts::create(
+        pool,
+        &PostChanges {
+            kind: PostKind::Post,
+            path: path.clone(),
+            slug: "kept-from-blogger".into(),
+            title: "Kept from Blogger".into(),
+            body_source: html.into(),
+            body_format: BodyFormat::Html,
+            body_html: body_html(html, BodyFormat::Html),
+            excerpt: String::new(),
+            status: PostStatus::Published,
+            published_at: Some(OffsetDateTime::now_utc() - time::Duration::days(30)),
+            comment_policy: None,
+            labels: Vec::new(),
+        },
+        author,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    (id, path)
+}
+
+/// The published page's body, exactly as the page holds it.
+fn published_body(page: &Page) -> String {
+    let start = "<div class=\"post-body e-content\">\n";
+    let from = page.body.find(start).expect("a post body") + start.len();
+    let to = from + page.body[from..].find("\n</div>").unwrap();
+    page.body[from..to].to_owned()
+}
+
+#[sqlx::test]
+async fn the_preview_is_byte_for_byte_the_published_body(pool: PgPool) {
+    let app = app(&pool);
+    let editor = crate::common::user_session(&app, &pool, "editor").await;
+
+    // An imported HTML post: previewed as HTML, not read as Markdown.
+    let html = "<p>Line one<br>with *stars* kept</p>\n<div class=\"separator\"><a href=\"https://example.org/x.jpg\"><img src=\"https://example.org/x.jpg\" alt=\"x\"></a></div>\n<p>4 * 5 = 20_000_</p>";
+    let (id, path) = add_imported_html_post(&pool, html).await;
+    let rendered = editor
+        .post(
+            &app,
+            "/admin/posts/render",
+            &[("post", &id.to_string()), ("body", html)],
+        )
+        .await;
+    assert_eq!(rendered.status, StatusCode::OK);
+    let preview = json(&rendered)["html"].as_str().unwrap().to_owned();
+    assert!(preview.contains("with *stars* kept"), "{preview}");
+    assert_eq!(preview, published_body(&get(&app, &path).await));
+    // The whole-page Preview button shows the same.
+    let full = editor
+        .post(
+            &app,
+            &format!("/admin/posts/{id}"),
+            &[
+                ("title", "Kept from Blogger"),
+                ("body", html),
+                ("action", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(published_body(&full), preview);
+
+    // A Markdown post, written, published, and previewed.
+    let markdown = "A *new* post with a [link](https://example.org/).\n\n![A heron](/media/heron.jpg \"The heron at dawn\")\n\n- one\n- two";
+    let id = write(
+        &app,
+        &editor,
+        &[
+            ("title", "Heron"),
+            ("body", markdown),
+            ("action", "publish"),
+        ],
+    )
+    .await;
+    let rendered = editor
+        .post(
+            &app,
+            "/admin/posts/render",
+            &[("post", &id.to_string()), ("body", markdown)],
+        )
+        .await;
+    let answer = json(&rendered);
+    let preview = answer["html"].as_str().unwrap();
+    assert!(preview.contains("<figcaption>The heron at dawn</figcaption>"));
+    let post = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
+    assert_eq!(preview, published_body(&get(&app, &post.path).await));
+    // "A new post with a link." / the caption / "one two": alt text is not read as words.
+    assert_eq!(answer["words"], 12);
+    assert_eq!(answer["minutes"], 1);
+    // The editor states the count without the script too.
+    assert!(
+        editor
+            .get(&app, &format!("/admin/posts/{id}"))
+            .await
+            .text()
+            .contains("12 words, 1 min read")
+    );
+}
+
+#[sqlx::test]
+async fn the_editor_uploads_an_image_and_lists_the_library_as_json(pool: PgPool) {
+    let app = app(&pool);
+    let author = crate::common::user_session(&app, &pool, "author").await;
+    let form = multipart_body(
+        &[("csrf", &author.csrf)],
+        ONE_PIXEL_PNG,
+        "dot.png",
+        "image/png",
+    );
+    let request = axum::http::Request::post("/admin/media")
+        .header("content-type", form.0)
+        .header("accept", "application/json")
+        .header("cookie", &author.cookie)
+        .header("origin", crate::common::BASE_URL)
+        .body(axum::body::Body::from(form.1))
+        .unwrap();
+    let sent = crate::common::send(&app, request).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    let url = json(&sent)["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/media/") && url.ends_with(".png"), "{url}");
+    assert_eq!(get(&app, &url).await.bytes, ONE_PIXEL_PNG);
+
+    let not_image = multipart_body(&[("csrf", &author.csrf)], b"%PDF-1.7", "a.pdf", "image/png");
+    let request = axum::http::Request::post("/admin/media")
+        .header("content-type", not_image.0)
+        .header("accept", "application/json")
+        .header("cookie", &author.cookie)
+        .header("origin", crate::common::BASE_URL)
+        .body(axum::body::Body::from(not_image.1))
+        .unwrap();
+    let refused = crate::common::send(&app, request).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        json(&refused)["error"],
+        "That file is not a JPEG, PNG, GIF or WebP image."
+    );
+    // Without asking for JSON, the form's page as before.
+    let page = send_multipart(
+        &app,
+        &author,
+        "/admin/media",
+        multipart_body(
+            &[("csrf", &author.csrf)],
+            ONE_PIXEL_PNG,
+            "dot.png",
+            "image/png",
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+
+    let library = crate::common::get_with(
+        &app,
+        "/admin/media",
+        &[("cookie", &author.cookie), ("accept", "application/json")],
+    )
+    .await;
+    let files = json(&library);
+    assert_eq!(files.as_array().unwrap().len(), 1);
+    assert_eq!(files[0]["url"], url.as_str());
+}
+
+// ---- In a real browser ----
+
+/// Runs `script` in the page until it returns something other than null (up to 15 s).
+async fn wait_for_js(browser: &Client, script: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = browser.execute(script, vec![]).await.unwrap();
+        if !value.is_null() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "never true: {script}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Drops a real PNG on the editor's text, as a file dragged from the desktop arrives.
+const DROP_PNG: &str = r#"
+    const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+    const file = new File([bytes], "dot.png", { type: "image/png" });
+    const data = new DataTransfer();
+    data.items.add(file);
+    const body = document.getElementById("post-body");
+    body.focus();
+    body.setSelectionRange(body.value.length, body.value.length);
+    body.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    body.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+"#;
+
+const PASTE_PNG: &str = r#"
+    const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+    const file = new File([bytes], "pasted.png", { type: "image/png" });
+    const data = new DataTransfer();
+    data.items.add(file);
+    const body = document.getElementById("post-body");
+    body.focus();
+    body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+"#;
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Fills the alt-text dialog and inserts.
+async fn describe_image(browser: &Client, alt: &str, caption: &str) {
+    let alt_field = browser
+        .wait()
+        .for_element(Locator::Css("dialog[open] #image-alt"))
+        .await
+        .expect("the alt text is asked for");
+    alt_field.send_keys(alt).await.unwrap();
+    browser
+        .find(Locator::Css("dialog[open] #image-caption"))
+        .await
+        .unwrap()
+        .send_keys(caption)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("dialog[open] button[value=insert]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn body_text(browser: &Client) -> String {
+    browser
+        .execute("return document.getElementById('post-body').value", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[sqlx::test]
+async fn writing_in_chromium_drop_paste_preview_close_and_restore(pool: PgPool) {
+    add_user(&pool, "ed@example.test", "Ed Itor", "editor").await;
+    let (addr, _) = serve(&pool).await;
+    let (_driver, browser) = start_browser().await;
+    let base = format!("http://{addr}");
+    browser_log_in(&browser, &base, "ed@example.test", PASSWORD).await;
+
+    browser
+        .goto(&format!("{base}/admin/posts/new"))
+        .await
+        .unwrap();
+    type_into(&browser, "post-title", "Typed in Chromium").await;
+    let body = browser.find(Locator::Id("post-body")).await.unwrap();
+    body.send_keys("Morning light on the ").await.unwrap();
+    // Ctrl+B around a word typed next
+    body.send_keys("\u{E009}b\u{E009}").await.unwrap();
+    body.send_keys("frost").await.unwrap();
+    let text = body_text(&browser).await;
+    assert!(text.starts_with("Morning light on the **frost"), "{text}");
+    body.send_keys("\u{E014}\u{E014} today.").await.unwrap();
+
+    // Drop an image: it uploads, the alt text is asked for, the Markdown lands in the text.
+    browser
+        .execute(DROP_PNG, vec![base64(ONE_PIXEL_PNG).into()])
+        .await
+        .unwrap();
+    describe_image(&browser, "A white dot", "The smallest photo").await;
+    let text = wait_for_js(
+        &browser,
+        "const v = document.getElementById('post-body').value; return v.includes('](/media/') ? v : null",
+    )
+    .await;
+    let text = text.as_str().unwrap().to_owned();
+    assert!(
+        text.contains("![A white dot](/media/") && text.contains(".png \"The smallest photo\")"),
+        "{text}"
+    );
+    assert!(!text.contains("Uploading"), "{text}");
+    // Paste one too.
+    browser
+        .execute(PASTE_PNG, vec![base64(ONE_PIXEL_PNG).into()])
+        .await
+        .unwrap();
+    describe_image(&browser, "Pasted dot", "").await;
+    wait_for_js(
+        &browser,
+        "return document.getElementById('post-body').value.includes('![Pasted dot](/media/') || null",
+    )
+    .await;
+
+    // The live preview shows the figure, rendered by the server.
+    let preview = wait_for_js(
+        &browser,
+        "const p = document.getElementById('live-preview-body').innerHTML; return p.includes('Pasted dot') ? p : null",
+    )
+    .await;
+    assert!(
+        preview
+            .as_str()
+            .unwrap()
+            .contains("<figcaption>The smallest photo</figcaption>"),
+        "{preview}"
+    );
+    // Autosaved within a few seconds of typing.
+    wait_for_text(&browser, "Unsaved changes kept at").await;
+    let typed = body_text(&browser).await;
+
+    // Leaving warns (beforeunload); the tab is closed anyway, then the editor is opened again.
+    let warns = browser
+        .execute(
+            "const e = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(e); return e.defaultPrevented",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(warns, true);
+    let handles = browser.windows().await.unwrap();
+    browser.new_window(true).await.unwrap();
+    browser.close_window().await.unwrap();
+    let fresh = browser.windows().await.unwrap();
+    let fresh = fresh.iter().find(|h| !handles.contains(h)).unwrap().clone();
+    browser.switch_to_window(fresh).await.unwrap();
+    browser
+        .goto(&format!("{base}/admin/posts/new"))
+        .await
+        .unwrap();
+    wait_for_text(&browser, "You have unsaved changes from").await;
+    browser
+        .find(Locator::LinkText("Restore them"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "Your unsaved changes are back").await;
+    assert_eq!(body_text(&browser).await, typed);
+
+    // Published, the page's body is what the preview showed.
+    let preview = wait_for_js(
+        &browser,
+        "const p = document.getElementById('live-preview-body').innerHTML; return p.includes('Pasted dot') ? p : null",
+    )
+    .await;
+    browser
+        .find(Locator::Css("button[value=publish]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "Published.").await;
+    let path = browser
+        .find(Locator::Css("main a[href$='.html']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    browser.goto(&format!("{base}{path}")).await.unwrap();
+    let published = browser
+        .execute(
+            "return document.querySelector('.post-body').innerHTML.trim()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        published.as_str().unwrap(),
+        preview.as_str().unwrap().trim()
+    );
+    browser.close().await.unwrap();
+}
+
+#[sqlx::test]
+async fn two_tabs_saving_one_post_in_chromium_get_the_conflict_screen(pool: PgPool) {
+    add_user(&pool, "ed@example.test", "Ed Itor", "editor").await;
+    let (addr, _) = serve(&pool).await;
+    let (_driver, browser) = start_browser().await;
+    let base = format!("http://{addr}");
+    browser_log_in(&browser, &base, "ed@example.test", PASSWORD).await;
+    browser
+        .goto(&format!("{base}/admin/posts/new"))
+        .await
+        .unwrap();
+    type_into(&browser, "post-title", "Two tabs").await;
+    type_into(&browser, "post-body", "Opening words.").await;
+    browser
+        .find(Locator::Css("button[value=save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "Saved as a draft.").await;
+    let editor_url = browser.current_url().await.unwrap();
+    let first = browser.window().await.unwrap();
+    browser.new_window(true).await.unwrap();
+    let second = browser
+        .windows()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|h| *h != first)
+        .unwrap();
+    browser.switch_to_window(second.clone()).await.unwrap();
+    browser.goto(editor_url.as_str()).await.unwrap();
+    let body = browser.find(Locator::Id("post-body")).await.unwrap();
+    body.send_keys(" The second tab's sentence.").await.unwrap();
+
+    // The first tab saves first (Ctrl+S saves a draft).
+    browser.switch_to_window(first).await.unwrap();
+    let body = browser.find(Locator::Id("post-body")).await.unwrap();
+    body.send_keys(" The first tab's sentence.").await.unwrap();
+    body.send_keys("\u{E009}s\u{E009}").await.unwrap();
+    wait_for_text(&browser, "Saved.").await;
+
+    browser.switch_to_window(second).await.unwrap();
+    browser
+        .find(Locator::Css("button[value=save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = wait_for_text(&browser, "after you opened it").await;
+    assert!(page.contains("Nothing was overwritten"), "{page}");
+    let theirs = browser
+        .execute(
+            "return document.getElementById('conflict-body').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs, "Opening words. The first tab's sentence.");
+    assert_eq!(
+        body_text(&browser).await,
+        "Opening words. The second tab's sentence."
+    );
+    browser.close().await.unwrap();
+}
