@@ -311,7 +311,7 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
             if *n > 1 {
                 path = post_path(local.year(), local.month(), &format!("{slug}-{n}"));
             }
-            let html = body_html(&body, BodyFormat::Markdown);
+            let html = body_html(&body, BodyFormat::Markdown, &Default::default());
             batch
                 .excerpts
                 .push(excerpt(&body, BodyFormat::Markdown, &html));
@@ -386,7 +386,7 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
     let source = "This is a demo blog written by `folio demo`. Its posts are made up from a \
                   small bank of sentences about gardens, bread and bicycles.\n\n\
                   Log in to the admin area to write your own, or delete this page.";
-    let html = body_html(source, BodyFormat::Markdown);
+    let html = body_html(source, BodyFormat::Markdown, &Default::default());
     // A draft About page at that path is the editor's own: it is left alone.
     let _path_taken = db::posts::create(
         db,
@@ -402,6 +402,7 @@ async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {
             status: PostStatus::Published,
             published_at: Some(OffsetDateTime::now_utc() - Duration::days(400)),
             comment_policy: None,
+            featured_image: String::new(),
             labels: Vec::new(),
         },
         author,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod http_client;
+pub mod imaging;
 pub mod import;
 pub mod local_postgres;
 pub mod mail;

@@ -49,6 +49,24 @@ impl MediaCache {
         Some((image.content_type.clone(), image.bytes.clone()))
     }
 
+    /// Forgets an image that was deleted, and its smaller copies (`{hash}-{width}.{ext}`).
+    pub fn remove(&self, hash: &str) {
+        let Ok(mut store) = self.store.lock() else {
+            return;
+        };
+        let gone: Vec<String> = store
+            .images
+            .keys()
+            .filter(|key| key.starts_with(hash))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(image) = store.images.remove(&key) {
+                store.bytes -= image.bytes.len() + key.len() + image.content_type.len();
+            }
+        }
+    }
+
     pub fn insert(&self, hash: &str, content_type: &str, bytes: Bytes) {
         let cost = bytes.len() + hash.len() + content_type.len();
         if cost > self.capacity / 8 {

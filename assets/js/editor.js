@@ -109,11 +109,33 @@
 
   // ---- Saving: Ctrl/Cmd+S saves the draft; a published post's text is kept unsaved ----
   var submitting = false;
-  form.addEventListener("submit", function () { submitting = true; });
+  var uploadsInFlight = 0;
+  var waitingToSubmit = false;
+  var waitingSubmitter = null;
+  form.addEventListener("submit", function (event) {
+    var preview = event.submitter && event.submitter.value === "preview";
+    if (uploadsInFlight > 0 && !preview) {
+      event.preventDefault();
+      say("Wait for the image to finish uploading, then save.", true);
+      return;
+    }
+    if (preview) { return; }
+    // An autosave still on its way could land after this save: the save waits for it.
+    if (autosaving) {
+      event.preventDefault();
+      waitingToSubmit = true;
+      waitingSubmitter = event.submitter || null;
+      return;
+    }
+    submitting = true;
+    clearTimeout(autosaveTimer);
+  });
   function saveDraft() {
     var button = form.querySelector('button[name="action"][value="save"]');
     var state = (document.querySelector("h1 .status") || {}).textContent;
-    if (button && (state === "New" || state === "Draft")) {
+    // A draft or a scheduled post is saved as it stands; a published post's changes would go out
+    // at once, so they are only kept (autosaved) until Update is pressed.
+    if (button && (state === "New" || state === "Draft" || state === "Scheduled")) {
       if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
     } else {
       autosave(true);
@@ -149,9 +171,16 @@
   var unsavedOnArrival = !!document.querySelector(".error-summary, .conflict");
   var autosaveTimer = null;
   var autosaving = false;
+  // While earlier unsaved changes are on offer, new typing must not replace them in the slot.
+  var offer = document.querySelector(".autosave-offer");
   function autosave(now) {
     clearTimeout(autosaveTimer);
     autosaveTimer = null;
+    if (submitting) { return; }
+    if (offer) {
+      say("Restore or discard your earlier unsaved changes (above) before these can be kept.", true);
+      return;
+    }
     var current = snapshot();
     if (current === kept && !now) { return; }
     if (autosaving) { autosaveTimer = setTimeout(autosave, 1000); return; }
@@ -160,7 +189,9 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-      body: fields()
+      body: fields(),
+      // Sent even when it was started by leaving the page.
+      keepalive: true
     })
       .then(function (response) {
         if (!response.ok) { throw new Error(String(response.status)); }
@@ -178,7 +209,18 @@
         say("Your changes could not be kept on the server just now; keep this page open, Folio will try again.", true);
         autosaveTimer = setTimeout(autosave, 10000);
       })
-      .then(function () { autosaving = false; });
+      .then(function () {
+        autosaving = false;
+        if (waitingToSubmit) {
+          waitingToSubmit = false;
+          if (form.requestSubmit) {
+            form.requestSubmit(waitingSubmitter || undefined);
+          } else {
+            submitting = true;
+            form.submit();
+          }
+        }
+      });
   }
   function typed() {
     if (autosaveTimer === null) { autosaveTimer = setTimeout(autosave, 3000); }
@@ -255,21 +297,34 @@
   library.setAttribute("aria-labelledby", "library-dialog-title");
   library.innerHTML =
     '<form method="dialog"><h2 id="library-dialog-title">Insert an earlier upload</h2>' +
-    '<ul class="library-list"></ul>' +
+    '<p class="hint" role="status"></p><ul class="library-list"></ul>' +
     '<div class="actions"><button value="cancel" class="secondary">Close</button></div></form>';
   document.body.appendChild(library);
 
   // Asks for the alt text and caption, then calls back with the Markdown (or null: cancelled).
-  function describe(url, done) {
+  // One image at a time: several dropped together are described in turn.
+  var describing = [];
+  function describe(url, done, knownAlt) {
+    describing.push([url, done, knownAlt || ""]);
+    if (describing.length === 1) { describeNext(); }
+  }
+  function describeNext() {
+    if (!describing.length) { return; }
+    var url = describing[0][0];
+    var done = describing[0][1];
+    var knownAlt = describing[0][2];
     var alt = dialog.querySelector("#image-alt");
     var caption = dialog.querySelector("#image-caption");
     dialog.querySelector("img").src = url;
-    alt.value = "";
+    alt.value = knownAlt;
     caption.value = "";
     dialog.returnValue = "";
     dialog.addEventListener("close", function closed() {
       dialog.removeEventListener("close", closed);
+      describing.shift();
+      setTimeout(describeNext, 0);
       if (dialog.returnValue !== "insert") { done(null); return; }
+      if (alt.value.trim() && alt.value.trim() !== knownAlt) { keepAlt(url, alt.value.trim()); }
       if (html) {
         var img = document.createElement("img");
         img.src = url;
@@ -291,6 +346,20 @@
     alt.focus();
   }
 
+  // The alt text is kept with the image too, and offered when it is inserted again.
+  function keepAlt(url, text) {
+    var hash = url.replace(/^\/media\//, "").replace(/\..*$/, "");
+    var data = new URLSearchParams();
+    data.append("csrf", csrf);
+    data.append("alt", text);
+    fetch("/admin/media/" + hash + "/alt", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+      body: data
+    }).catch(function () { /* the text itself holds the alt text */ });
+  }
+
   var uploadCount = 0;
   function upload(file) {
     var number = ++uploadCount;
@@ -308,7 +377,9 @@
     item.appendChild(label);
     item.appendChild(bar);
     uploads.appendChild(item);
+    // Called once per upload, when its placeholder gives way to the image (or to nothing).
     function replaceMarker(text) {
+      uploadsInFlight -= 1;
       var at = body.value.indexOf(marker);
       if (at < 0) { if (text) { insertAtCursor(text); } return; }
       replaceRange(at, at + marker.length, text, text.length);
@@ -316,6 +387,7 @@
     var data = new FormData();
     data.append("csrf", csrf);
     data.append("file", file);
+    uploadsInFlight += 1;
     var request = new XMLHttpRequest();
     request.open("POST", "/admin/media");
     request.setRequestHeader("Accept", "application/json");
@@ -330,7 +402,8 @@
         item.remove();
         say(file.name + " uploaded.");
         describe(answer.url, function (markdown) {
-          replaceMarker(markdown || (html ? '<img src="' + answer.url + '" alt="">' : "![](" + answer.url + ")"));
+          replaceMarker(markdown || "");
+          if (!markdown) { say(file.name + " is kept in the library (Library button) but was not inserted."); }
         });
       } else {
         replaceMarker("");
@@ -370,13 +443,14 @@
 
   function openLibrary() {
     var list = library.querySelector("ul");
-    list.textContent = "Loading\u2026";
+    var note = library.querySelector("p");
+    list.textContent = "";
+    note.textContent = "Loading\u2026";
     library.showModal();
     fetch("/admin/media", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (files) {
-        list.textContent = "";
-        if (!files.length) { list.textContent = "Nothing uploaded yet."; return; }
+        note.textContent = files.length ? "" : "Nothing uploaded yet.";
         files.forEach(function (file) {
           var item = document.createElement("li");
           var button = document.createElement("button");
@@ -393,12 +467,12 @@
           button.appendChild(when);
           button.addEventListener("click", function () {
             library.close();
-            describe(file.url, function (markdown) { if (markdown) { insertAtCursor(markdown); } });
+            describe(file.url, function (markdown) { if (markdown) { insertAtCursor(markdown); } }, file.alt);
           });
           item.appendChild(button);
           list.appendChild(item);
         });
       })
-      .catch(function () { list.textContent = "The uploads could not be listed."; });
+      .catch(function () { note.textContent = "The uploads could not be listed."; });
   }
 })();

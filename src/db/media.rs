@@ -3,6 +3,12 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
+use crate::{
+    domain::image::ImageKind,
+    imaging::Processed,
+    render::images::{MediaImage, MediaSizes},
+};
+
 #[derive(Debug, Clone)]
 pub struct MediaFile {
     pub content_type: String,
@@ -15,30 +21,128 @@ pub struct MediaRow {
     pub content_type: String,
     pub size_bytes: i32,
     pub uploaded_by: Option<String>,
+    pub uploaded_by_id: Option<i64>,
     pub created_at: OffsetDateTime,
+    pub name: String,
+    pub alt: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// The posts and pages that show it (in their text or as their featured image).
+    pub used_in_ids: Vec<i64>,
+    pub used_in_titles: Vec<String>,
 }
 
-/// Stores an image under its hash; the same bytes uploaded twice are kept once.
-pub async fn store(
+/// An image ready to store (see `imaging::process`).
+#[derive(Debug, Clone)]
+pub struct NewImage<'a> {
+    pub hash: &'a str,
+    pub processed: &'a Processed,
+    /// The file name it was uploaded with, to find it again.
+    pub name: &'a str,
+    pub uploaded_by: i64,
+}
+
+/// Stores an image under its hash with its smaller copies, in one transaction; the same image
+/// uploaded twice is kept once.
+pub async fn store(db: &PgPool, image: &NewImage<'_>) -> Result<(), sqlx::Error> {
+    let processed = image.processed;
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query_scalar!(
+        r#"insert into media (hash, content_type, size_bytes, bytes, uploaded_by, width, height, name)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)
+           on conflict (hash) do nothing
+           returning id"#,
+        image.hash,
+        processed.kind.content_type(),
+        processed.bytes.len() as i32,
+        processed.bytes,
+        image.uploaded_by,
+        processed.width as i32,
+        processed.height as i32,
+        image.name
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = inserted {
+        for variant in &processed.variants {
+            sqlx::query!(
+                r#"insert into media_variants (media_id, width, height, content_type, bytes)
+                   values ($1, $2, $3, $4, $5)"#,
+                id,
+                variant.width as i32,
+                variant.height as i32,
+                variant.kind.content_type(),
+                variant.bytes
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A smaller copy of an image.
+pub async fn find_variant(
     db: &PgPool,
     hash: &str,
+    width: i32,
     content_type: &str,
-    bytes: &[u8],
-    uploaded_by: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"insert into media (hash, content_type, size_bytes, bytes, uploaded_by)
-           values ($1, $2, $3, $4, $5)
-           on conflict (hash) do nothing"#,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select v.bytes from media_variants v join media m on m.id = v.media_id
+           where m.hash = $1 and v.width = $2 and v.content_type = $3"#,
         hash,
-        content_type,
-        bytes.len() as i32,
-        bytes,
-        uploaded_by
+        width,
+        content_type
     )
-    .execute(db)
+    .fetch_optional(db)
+    .await
+}
+
+/// What is known of the images with these hashes: their size and smaller copies.
+pub async fn sizes(db: &PgPool, hashes: &[String]) -> Result<MediaSizes, sqlx::Error> {
+    if hashes.is_empty() {
+        return Ok(MediaSizes::new());
+    }
+    let rows = sqlx::query!(
+        r#"select m.hash, m.content_type, m.width as "width!", m.height as "height!",
+                  array(select v.width from media_variants v where v.media_id = m.id
+                        order by v.width, v.content_type) as "variant_widths!",
+                  array(select v.content_type from media_variants v where v.media_id = m.id
+                        order by v.width, v.content_type) as "variant_types!"
+           from media m
+           where m.hash = any($1) and m.width is not null and m.height is not null"#,
+        hashes
+    )
+    .fetch_all(db)
     .await?;
-    Ok(())
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let kind = ImageKind::from_content_type(&row.content_type)?;
+            let variants = row
+                .variant_widths
+                .iter()
+                .zip(&row.variant_types)
+                .filter_map(|(width, content_type)| {
+                    Some((
+                        u32::try_from(*width).ok()?,
+                        ImageKind::from_content_type(content_type)?,
+                    ))
+                })
+                .collect();
+            Some((
+                row.hash,
+                MediaImage {
+                    kind,
+                    width: u32::try_from(row.width).ok()?,
+                    height: u32::try_from(row.height).ok()?,
+                    variants,
+                },
+            ))
+        })
+        .collect())
 }
 
 pub async fn find(db: &PgPool, hash: &str) -> Result<Option<MediaFile>, sqlx::Error> {
@@ -58,15 +162,79 @@ pub async fn content_type_of(db: &PgPool, hash: &str) -> Result<Option<String>, 
         .await
 }
 
-pub async fn recent(db: &PgPool, limit: i64) -> Result<Vec<MediaRow>, sqlx::Error> {
+/// The media library, newest first: every image whose file name or alt text holds `q` (all of
+/// them when `q` is none), with the posts and pages that show it.
+pub async fn library(
+    db: &PgPool,
+    q: Option<&str>,
+    limit: i64,
+) -> Result<Vec<MediaRow>, sqlx::Error> {
+    // `%` and `_` typed in the search box are looked for as they are.
+    let pattern = q.map(|q| {
+        format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
     sqlx::query_as!(
         MediaRow,
-        r#"select m.hash, m.content_type, m.size_bytes, u.display_name as "uploaded_by?", m.created_at
+        r#"select m.hash, m.content_type, m.size_bytes, u.display_name as "uploaded_by?",
+                  m.uploaded_by as uploaded_by_id, m.created_at, m.name, m.alt, m.width, m.height,
+                  array(select p.id from posts p
+                        where strpos(p.body_source, m.hash) > 0
+                           or strpos(p.featured_image, m.hash) > 0
+                        order by p.id) as "used_in_ids!",
+                  array(select p.title from posts p
+                        where strpos(p.body_source, m.hash) > 0
+                           or strpos(p.featured_image, m.hash) > 0
+                        order by p.id) as "used_in_titles!"
            from media m left join users u on u.id = m.uploaded_by
+           where $2::text is null or m.name ilike $2 or m.alt ilike $2
            order by m.created_at desc, m.id desc
            limit $1"#,
-        limit
+        limit,
+        pattern
     )
     .fetch_all(db)
     .await
+}
+
+/// One image of the library.
+pub async fn find_row(db: &PgPool, hash: &str) -> Result<Option<MediaRow>, sqlx::Error> {
+    sqlx::query_as!(
+        MediaRow,
+        r#"select m.hash, m.content_type, m.size_bytes, u.display_name as "uploaded_by?",
+                  m.uploaded_by as uploaded_by_id, m.created_at, m.name, m.alt, m.width, m.height,
+                  array(select p.id from posts p
+                        where strpos(p.body_source, m.hash) > 0
+                           or strpos(p.featured_image, m.hash) > 0
+                        order by p.id) as "used_in_ids!",
+                  array(select p.title from posts p
+                        where strpos(p.body_source, m.hash) > 0
+                           or strpos(p.featured_image, m.hash) > 0
+                        order by p.id) as "used_in_titles!"
+           from media m left join users u on u.id = m.uploaded_by
+           where m.hash = $1"#,
+        hash
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Sets an image's alt text; false when there is no such image.
+pub async fn set_alt(db: &PgPool, hash: &str, alt: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(r#"update media set alt = $2 where hash = $1"#, hash, alt)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes an image and its smaller copies.
+pub async fn delete(db: &PgPool, hash: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(r#"delete from media where hash = $1"#, hash)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -19,7 +19,7 @@ macro_rules! query_post_rows {
                             where pl.post_id = p.id order by l.name) as "labels!",
                       (select count(*) from comments c
                        where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                      p.comment_policy
+                      p.comment_policy, p.featured_image
                from posts p
                left join users u on u.id = p.author_id
                "# + $rest
@@ -43,6 +43,8 @@ pub struct PostRow {
     pub comment_count: i64,
     /// The post's own comment policy; none means the blog's default.
     pub comment_policy: Option<String>,
+    /// `/media/…` or an https address; empty when none was chosen.
+    pub featured_image: String,
 }
 
 /// The place of a post in the (published_at, id) order that every listing follows.
@@ -548,7 +550,9 @@ pub struct EditablePost {
     /// Moves on with every save from the editor.
     pub edit_version: i64,
     pub edited_by: Option<String>,
-    pub updated_at: OffsetDateTime,
+    /// When the last save from the editor was made (before this column: the last change).
+    pub edited_at: OffsetDateTime,
+    pub featured_image: String,
 }
 
 impl EditablePost {
@@ -566,7 +570,8 @@ pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>,
                   p.status as "status: PostStatus", p.published_at, p.author_id, p.comment_policy,
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
-                  p.edit_version, u.display_name as "edited_by?", p.updated_at
+                  p.edit_version, u.display_name as "edited_by?",
+                  coalesce(p.edited_at, p.updated_at) as "edited_at!", p.featured_image
            from posts p left join users u on u.id = p.edited_by
            where p.id = $1"#,
         id
@@ -603,8 +608,8 @@ pub async fn create(
     let inserted = sqlx::query_scalar!(
         r#"insert into posts (kind, path, slug, title, body_source, body_html, excerpt, status,
                               published_at, author_id, comment_policy, body_format, edited_by,
-                              announce)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10,
+                              edited_at, featured_image, announce)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10, now(), $13,
                    -- followers hear of a post written here once it is out
                    case when $1 = 'post' then 'due' else 'no' end)
            returning id"#,
@@ -619,7 +624,8 @@ pub async fn create(
         post.published_at,
         author_id,
         post.comment_policy,
-        post.body_format as BodyFormat
+        post.body_format as BodyFormat,
+        post.featured_image
     )
     .fetch_one(&mut *tx)
     .await;
@@ -630,7 +636,12 @@ pub async fn create(
     };
     write_labels(&mut tx, id, &post.labels).await?;
     // What the author autosaved while starting it is this post now.
-    super::autosaves::discard(&mut *tx, None, author_id).await?;
+    let slot = super::autosaves::Slot {
+        post_id: None,
+        kind: post.kind,
+        user_id: author_id,
+    };
+    super::autosaves::discard(&mut *tx, slot).await?;
     tx.commit().await?;
     Ok(Ok(id))
 }
@@ -674,7 +685,8 @@ pub async fn update(
         r#"update posts set kind = $2, path = $3, slug = $4, title = $5, body_source = $6,
                             body_html = $7, excerpt = $8, status = $9, published_at = $10,
                             comment_policy = $11, body_format = $12,
-                            edit_version = edit_version + 1, edited_by = $13
+                            edit_version = edit_version + 1, edited_by = $13,
+                            edited_at = now(), featured_image = $14
            where id = $1"#,
         id,
         post.kind as PostKind,
@@ -688,7 +700,8 @@ pub async fn update(
         post.published_at,
         post.comment_policy,
         post.body_format as BodyFormat,
-        saved_by
+        saved_by,
+        post.featured_image
     )
     .execute(&mut *tx)
     .await;
@@ -718,7 +731,16 @@ pub async fn update(
         .await?;
     }
     write_labels(&mut tx, id, &post.labels).await?;
-    super::autosaves::discard(&mut *tx, Some(id), saved_by).await?;
+    // A save from the editor is what its autosaved text was waiting for (a revision restored
+    // is not: the editor's unsaved text stays on offer).
+    if started_from.is_some() {
+        let slot = super::autosaves::Slot {
+            post_id: Some(id),
+            kind: post.kind,
+            user_id: saved_by,
+        };
+        super::autosaves::discard(&mut *tx, slot).await?;
+    }
     tx.commit().await?;
     Ok(Ok(()))
 }

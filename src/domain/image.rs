@@ -45,6 +45,17 @@ impl ImageKind {
         }
     }
 
+    pub fn from_extension(extension: &str) -> Option<Self> {
+        [
+            ImageKind::Jpeg,
+            ImageKind::Png,
+            ImageKind::Gif,
+            ImageKind::Webp,
+        ]
+        .into_iter()
+        .find(|kind| kind.extension() == extension)
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             ImageKind::Jpeg => "image/jpeg",

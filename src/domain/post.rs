@@ -7,7 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::slug::{post_path, slugify};
-use crate::render::{dates, post as body};
+use crate::render::{dates, images::MediaSizes, post as body};
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_BODY_CHARS: usize = 500_000;
@@ -167,6 +167,8 @@ pub struct Draft<'a> {
     pub comment_policy: &'a str,
     /// `YYYY-MM-DDTHH:MM` in the blog's zone, or empty
     pub publish_at: &'a str,
+    /// An image's address for link previews, or empty
+    pub featured_image: &'a str,
 }
 
 /// The post as stored, as far as the rules need it.
@@ -183,11 +185,12 @@ pub struct Stored<'a> {
 /// One message per field, shown beside it and in the summary above the form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PostErrors {
-    pub title: Option<String>,
-    pub slug: Option<String>,
-    pub labels: Option<String>,
-    pub publish_at: Option<String>,
-    pub body: Option<String>,
+    pub title: Option<&'static str>,
+    pub slug: Option<&'static str>,
+    pub labels: Option<&'static str>,
+    pub publish_at: Option<&'static str>,
+    pub body: Option<&'static str>,
+    pub featured_image: Option<&'static str>,
 }
 
 impl PostErrors {
@@ -197,6 +200,7 @@ impl PostErrors {
             && self.labels.is_none()
             && self.publish_at.is_none()
             && self.body.is_none()
+            && self.featured_image.is_none()
     }
 }
 
@@ -215,6 +219,8 @@ pub struct PostChanges {
     pub published_at: Option<OffsetDateTime>,
     pub comment_policy: Option<String>,
     pub labels: Vec<String>,
+    /// A `/media/…` image for link previews, or empty.
+    pub featured_image: String,
 }
 
 /// Why a state change was refused.
@@ -259,24 +265,26 @@ pub fn transition(
 
 /// Checks what was typed and works out what to write, given the post as it is now (if it exists):
 /// validation, the state change, the slug and the public path, the rendered body and excerpt.
+/// `media` holds what is known of the blog's images the body shows.
 pub fn decide(
     draft: &Draft<'_>,
     current: Option<Stored<'_>>,
     action: EditAction,
     now: OffsetDateTime,
     tz: &TimeZone,
+    media: &MediaSizes,
 ) -> Result<PostChanges, PostErrors> {
     let mut errors = PostErrors::default();
     let kind = current.map_or(draft.kind, |p| p.kind);
     let title = draft.title.trim();
     if title.is_empty() {
-        errors.title = Some("Enter a title".into());
+        errors.title = Some("Enter a title");
     } else if title.chars().count() > MAX_TITLE_CHARS {
-        errors.title = Some(format!("Use at most {MAX_TITLE_CHARS} characters"));
+        errors.title = Some("Use at most 300 characters");
     }
     let source = draft.body.replace("\r\n", "\n");
     if source.chars().count() > MAX_BODY_CHARS {
-        errors.body = Some("The body is longer than 500,000 characters".into());
+        errors.body = Some("The body is longer than 500,000 characters");
     }
     let slug = match draft.slug.trim() {
         "" => slugify(title),
@@ -285,8 +293,7 @@ pub fn decide(
     // An imported post keeps the slug it came with, whatever characters it has.
     let kept_slug = current.is_some_and(|p| p.slug == slug);
     if !kept_slug && !slug_is_valid(&slug) && errors.title.is_none() {
-        errors.slug =
-            Some("Use lowercase letters, digits and single hyphens, e.g. first-frost".into());
+        errors.slug = Some("Use lowercase letters, digits and single hyphens, e.g. first-frost");
     }
     let labels = match parse_labels(draft.labels) {
         Ok(labels) => labels,
@@ -304,11 +311,16 @@ pub fn decide(
         text => match dates::parse_local_input(text, tz) {
             Some(at) => Some(at),
             None => {
-                errors.publish_at = Some("Enter a date and time like 2026-12-01T09:30".into());
+                errors.publish_at = Some("Enter a date and time like 2026-12-01T09:30");
                 None
             }
         },
     };
+    let featured_image = draft.featured_image.trim();
+    if !featured_image_is_valid(featured_image) {
+        errors.featured_image =
+            Some("Choose an image from the library (a /media/… address) or an https:// address");
+    }
     let moved = transition(
         current.map(|p| (p.status, p.published_at)),
         action,
@@ -320,10 +332,8 @@ pub fn decide(
         Err(error) => {
             if errors.publish_at.is_none() {
                 errors.publish_at = Some(match error {
-                    ScheduleError::NoTime => "Choose when to publish".into(),
-                    ScheduleError::InThePast => {
-                        "Choose a time in the future, or publish now".into()
-                    }
+                    ScheduleError::NoTime => "Choose when to publish",
+                    ScheduleError::InThePast => "Choose a time in the future, or publish now",
                 });
             }
             (PostStatus::Draft, None)
@@ -348,7 +358,7 @@ pub fn decide(
             post_path(at.year(), at.month(), &slug)
         }
     };
-    let body_html = body::body_html(&source, body_format);
+    let body_html = body::body_html(&source, body_format, media);
     let excerpt = match draft.excerpt.trim() {
         "" => body::excerpt(&source, body_format, &body_html),
         given => given.to_owned(),
@@ -370,7 +380,22 @@ pub fn decide(
         } else {
             labels
         },
+        featured_image: featured_image.to_owned(),
     })
+}
+
+/// Empty, one of the blog's own images (`/media/…`), or an https address with nothing in it that
+/// could break out of an attribute.
+pub fn featured_image_is_valid(address: &str) -> bool {
+    let safe = |rest: &str| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '<' | '>' | '\\'))
+    };
+    address.is_empty()
+        || address.strip_prefix("/media/").is_some_and(safe)
+        || address.strip_prefix("https://").is_some_and(safe)
 }
 
 /// Lowercase ASCII letters and digits in hyphen-separated runs, at most 100 bytes.
@@ -386,13 +411,11 @@ pub fn slug_is_valid(slug: &str) -> bool {
 }
 
 /// Comma-separated labels, trimmed, each once in the order typed.
-pub fn parse_labels(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_labels(text: &str) -> Result<Vec<String>, &'static str> {
     let mut labels: Vec<String> = Vec::new();
     for label in text.split(',').map(str::trim).filter(|l| !l.is_empty()) {
         if label.chars().count() > MAX_LABEL_CHARS {
-            return Err(format!(
-                "Each label can have at most {MAX_LABEL_CHARS} characters"
-            ));
+            return Err("Each label can have at most 60 characters");
         }
         if !labels.iter().any(|l| l == label) {
             labels.push(label.to_owned());
@@ -507,7 +530,15 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut draft = typed("  Frost on the Ferns ", "First *light*.\r\n\r\nSecond.");
         draft.labels = "garden, winter, garden, ";
-        let post = decide(&draft, None, EditAction::Save, now, &utc()).unwrap();
+        let post = decide(
+            &draft,
+            None,
+            EditAction::Save,
+            now,
+            &utc(),
+            &MediaSizes::new(),
+        )
+        .unwrap();
         assert_eq!(post.title, "Frost on the Ferns");
         assert_eq!(post.slug, "frost-on-the-ferns");
         let month = dates::zoned(now, &utc());
@@ -533,15 +564,31 @@ mod tests {
         let mut draft = typed("", "body");
         draft.labels = &long_label;
         draft.publish_at = "tomorrow";
-        let errors = decide(&draft, None, EditAction::Schedule, now, &utc()).unwrap_err();
-        assert_eq!(errors.title.as_deref(), Some("Enter a title"));
+        let errors = decide(
+            &draft,
+            None,
+            EditAction::Schedule,
+            now,
+            &utc(),
+            &MediaSizes::new(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.title, Some("Enter a title"));
         assert!(errors.labels.unwrap().contains("at most 60"));
         assert!(errors.publish_at.unwrap().contains("like 2026-12-01T09:30"));
         // A slug problem is only named once the title is right
         assert_eq!(errors.slug, None);
         let mut draft = typed("Fine", "body");
         draft.slug = "Not OK!";
-        let errors = decide(&draft, None, EditAction::Save, now, &utc()).unwrap_err();
+        let errors = decide(
+            &draft,
+            None,
+            EditAction::Save,
+            now,
+            &utc(),
+            &MediaSizes::new(),
+        )
+        .unwrap_err();
         assert!(errors.slug.is_some());
         assert!(slug_is_valid("first-frost-2"));
         assert!(!slug_is_valid("first--frost"));
@@ -562,7 +609,15 @@ mod tests {
         };
         let mut draft = typed("Imported", "<p>Kept <i>as</i> HTML</p>");
         draft.slug = "Ünïcode_slug";
-        let post = decide(&draft, Some(stored), EditAction::Save, now, &utc()).unwrap();
+        let post = decide(
+            &draft,
+            Some(stored),
+            EditAction::Save,
+            now,
+            &utc(),
+            &MediaSizes::new(),
+        )
+        .unwrap();
         assert_eq!(post.path, stored.path);
         assert_eq!(post.body_format, BodyFormat::Html);
         assert_eq!(post.body_html, "<p>Kept <i>as</i> HTML</p>");
@@ -570,7 +625,15 @@ mod tests {
         assert_eq!(post.published_at, Some(published));
         // A new slug moves it, under its own month
         draft.slug = "moved";
-        let post = decide(&draft, Some(stored), EditAction::Save, now, &utc()).unwrap();
+        let post = decide(
+            &draft,
+            Some(stored),
+            EditAction::Save,
+            now,
+            &utc(),
+            &MediaSizes::new(),
+        )
+        .unwrap();
         let month = dates::zoned(published, &utc());
         assert_eq!(post.path, post_path(month.year(), month.month(), "moved"));
     }
@@ -581,7 +644,15 @@ mod tests {
         let mut draft = typed("About me", "Hello");
         draft.kind = PostKind::Page;
         draft.labels = "ignored";
-        let page = decide(&draft, None, EditAction::Publish, now, &utc()).unwrap();
+        let page = decide(
+            &draft,
+            None,
+            EditAction::Publish,
+            now,
+            &utc(),
+            &MediaSizes::new(),
+        )
+        .unwrap();
         assert_eq!(page.path, "/p/about-me.html");
         assert!(page.labels.is_empty());
         assert_eq!(page.status, PostStatus::Published);

@@ -166,10 +166,13 @@ fn post_entry(state: &AppState, post: &FeedPost) -> FeedEntry {
     }
 }
 
-/// Feed readers show content away from the blog: root-relative links must carry the host.
+/// Feed readers show content away from the blog: root-relative links must carry the host (in a
+/// `srcset` too, whose later candidates follow a comma).
 fn absolute_links(html: &str, base: &str) -> String {
     html.replace("href=\"/", &format!("href=\"{base}/"))
         .replace("src=\"/", &format!("src=\"{base}/"))
+        .replace("srcset=\"/", &format!("srcset=\"{base}/"))
+        .replace("w, /media/", &format!("w, {base}/media/"))
 }
 
 async fn posts_for(

@@ -25,9 +25,16 @@ async fn serve(
     Path(file): Path<String>,
     request_headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let (hash, ext) = file.split_once('.').ok_or(AppError::NotFound)?;
+    let (stem, ext) = file.split_once('.').ok_or(AppError::NotFound)?;
+    let (hash, width) = match stem.split_once('-') {
+        Some((hash, width)) => (hash, Some(width)),
+        None => (stem, None),
+    };
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::NotFound);
+    }
+    if let Some(width) = width {
+        return serve_variant(&state, &file, hash, width, ext, &request_headers).await;
     }
     let tag = HeaderValue::from_str(&format!("\"{hash}\"")).map_err(|_| AppError::NotFound)?;
     let headers = [
@@ -77,4 +84,46 @@ async fn serve(
         bytes,
     )
         .into_response())
+}
+
+/// A smaller copy, `/media/{hash}-{width}.{ext}`: named by its image's hash, so it never changes
+/// either.
+async fn serve_variant(
+    state: &AppState,
+    file: &str,
+    hash: &str,
+    width: &str,
+    ext: &str,
+    request_headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let width: i32 = width.parse().map_err(|_| AppError::NotFound)?;
+    let kind = ImageKind::from_extension(ext).ok_or(AppError::NotFound)?;
+    let tag = HeaderValue::from_str(&format!("\"{hash}-{width}-{ext}\""))
+        .map_err(|_| AppError::NotFound)?;
+    let headers = [
+        (header::ETAG, tag.clone()),
+        (header::CACHE_CONTROL, CACHE_CONTROL),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(kind.content_type()),
+        ),
+    ];
+    let bytes = match state.media.get(file) {
+        Some((_, bytes)) => bytes,
+        None => {
+            let bytes = db::media::find_variant(&state.db, hash, width, kind.content_type())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let bytes = Bytes::from(bytes);
+            state.media.insert(file, kind.content_type(), bytes.clone());
+            bytes
+        }
+    };
+    if request_headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|asked| super::etag::matches(asked, &tag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    Ok((headers, bytes).into_response())
 }

@@ -102,7 +102,8 @@ pub fn post(post: Post) -> StagedPost {
         Body::Html(html) => (html, BodyFormat::Html),
         Body::Markdown(source) => (source, BodyFormat::Markdown),
     };
-    let body_html = render::post::body_html(&body_source, format);
+    // An import brings other sites' images; the blog's own get their sizes when next saved.
+    let body_html = render::post::body_html(&body_source, format, &Default::default());
     let made_excerpt = render::post::excerpt(&body_source, format, &body_html);
     let body_format = match format {
         BodyFormat::Html => "html",

@@ -2,6 +2,7 @@
 
 pub mod comment;
 pub mod dates;
+pub mod images;
 pub mod markdown;
 pub mod post;
 pub mod sanitize;

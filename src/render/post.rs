@@ -1,18 +1,21 @@
 //! A post's body as readers get it, from its source. Preview, save, import and the demo all call
 //! these, so what an editor previews is byte for byte what is published.
 
-use super::{markdown, sanitize};
+use super::{images::MediaSizes, markdown, sanitize};
 use crate::domain::post::BodyFormat;
 
 /// The characters of an excerpt made from the body.
 pub const EXCERPT_CHARS: usize = 200;
 
-/// The body's safe HTML: Markdown rendered, or imported HTML kept and sanitised by the same rules.
-pub fn body_html(source: &str, format: BodyFormat) -> String {
-    match format {
+/// The body's safe HTML: Markdown rendered, or imported HTML kept and sanitised by the same rules;
+/// then the blog's own images (those in `media`, found with `images::media_hashes`) get their
+/// sizes and smaller copies.
+pub fn body_html(source: &str, format: BodyFormat, media: &MediaSizes) -> String {
+    let html = match format {
         BodyFormat::Markdown => markdown::to_html(source),
         BodyFormat::Html => sanitize::post_html(source),
-    }
+    };
+    super::images::with_sizes(&html, media)
 }
 
 /// The summary for listings and meta descriptions when none was typed: the first paragraph of a
@@ -41,20 +44,28 @@ mod tests {
     #[test]
     fn html_bodies_are_kept_as_html_and_markdown_is_rendered() {
         let html = "<p>A *starred* word &amp; <b>bold</b></p>";
-        assert_eq!(body_html(html, BodyFormat::Html), html);
+        assert_eq!(body_html(html, BodyFormat::Html, &MediaSizes::new()), html);
         assert_eq!(
-            body_html("A *starred* word", BodyFormat::Markdown),
+            body_html("A *starred* word", BodyFormat::Markdown, &MediaSizes::new()),
             "<p>A <em>starred</em> word</p>\n"
         );
         assert_eq!(
-            body_html("<script>x()</script><p>ok</p>", BodyFormat::Html),
+            body_html(
+                "<script>x()</script><p>ok</p>",
+                BodyFormat::Html,
+                &MediaSizes::new()
+            ),
             "<p>ok</p>"
         );
     }
 
     #[test]
     fn words_and_minutes() {
-        let html = body_html("Two words\n\n## And *three* more", BodyFormat::Markdown);
+        let html = body_html(
+            "Two words\n\n## And *three* more",
+            BodyFormat::Markdown,
+            &MediaSizes::new(),
+        );
         assert_eq!(word_count(&html), 5);
         assert_eq!(reading_minutes(0), 1);
         assert_eq!(reading_minutes(230), 1);

@@ -201,6 +201,7 @@ pub struct PostFormView {
     pub comment_policy: String,
     /// `YYYY-MM-DDTHH:MM` in the blog's time zone
     pub publish_at: String,
+    pub featured_image: String,
     /// The post's `edit_version` this editing started from (none for a new post).
     pub version: Option<i64>,
     pub body_format: crate::domain::post::BodyFormat,
@@ -222,6 +223,7 @@ impl PostFormView {
                 .published_at
                 .map(|at| crate::render::dates::local_input(at, tz))
                 .unwrap_or_default(),
+            featured_image: post.featured_image.clone(),
             version: Some(post.edit_version),
             body_format: post.body_format,
             errors: PostErrors::default(),
@@ -368,12 +370,21 @@ pub struct CommentEditPage {
 
 #[derive(Debug, Clone)]
 pub struct MediaView {
+    pub hash: String,
     pub url: String,
+    pub name: String,
+    pub alt: String,
     pub size: String,
+    /// "1600 × 1200", or empty for an image uploaded before sizes were kept.
+    pub dimensions: String,
     pub uploaded_by: String,
     pub when: String,
     /// Just uploaded.
     pub highlighted: bool,
+    /// (editor address, title) of each post or page that shows it.
+    pub used_in: Vec<(String, String)>,
+    /// This user may edit its alt text and delete it.
+    pub may_change: bool,
 }
 
 #[derive(Template)]
@@ -381,6 +392,8 @@ pub struct MediaView {
 pub struct MediaPage {
     pub layout: AdminLayout,
     pub files: Vec<MediaView>,
+    /// The search as typed.
+    pub q: String,
     pub error: Option<String>,
 }
 

@@ -40,6 +40,8 @@ pub struct Layout {
     pub og_url: Option<String>,
     /// JSON-LD for a post, already escaped for a `<script>` element.
     pub json_ld: Option<String>,
+    /// Absolute URL of the post's featured image, for link previews.
+    pub og_image: Option<String>,
     /// The blog sends mail: the sidebar offers "Follow by email".
     pub follow_by_email: bool,
     /// `<link rel="prev">` and `<link rel="next">`: the neighbouring pages of a paged page.
@@ -92,6 +94,7 @@ impl Layout {
             og_type: "website",
             og_url: path.map(|p| format!("{}{p}", config.base_url)),
             json_ld: None,
+            og_image: None,
         }
     }
 
@@ -118,6 +121,15 @@ impl Layout {
         });
         if let Some(author) = &post.author_name {
             json["author"] = serde_json::json!({ "@type": "Person", "name": author });
+        }
+        if !post.featured_image.is_empty() {
+            let image = if post.featured_image.starts_with('/') {
+                format!("{}{}", config.base_url, post.featured_image)
+            } else {
+                post.featured_image.clone()
+            };
+            json["image"] = serde_json::json!(image);
+            self.og_image = Some(image);
         }
         // `</script>` inside a string must not end the element.
         self.json_ld = Some(json.to_string().replace('<', "\\u003c"));

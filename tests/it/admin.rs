@@ -367,6 +367,7 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
             published_at: None,
             comment_policy: None,
             labels: vec![],
+            featured_image: String::new(),
         },
         author_id,
     )

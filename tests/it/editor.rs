@@ -98,10 +98,12 @@ async fn two_editors_saving_one_post_see_both_texts_and_nothing_is_lost(pool: Pg
     let stored = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
     assert_eq!(stored.body_source, "Ana's paragraph about rain.");
     // Ben's text is kept for him too, should he take Ana's version first.
-    let kept = db::autosaves::find(&pool, Some(id), ben_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let ben_slot = db::autosaves::Slot {
+        post_id: Some(id),
+        kind: PostKind::Post,
+        user_id: ben_id,
+    };
+    let kept = db::autosaves::find(&pool, ben_slot).await.unwrap().unwrap();
     assert_eq!(kept.text.body_source, "Ben's paragraph about snow.");
     let theirs = ben.get(&app, &url).await;
     assert!(
@@ -139,7 +141,7 @@ async fn two_editors_saving_one_post_see_both_texts_and_nothing_is_lost(pool: Pg
     );
     // The save emptied Ben's slot: nothing more to offer.
     assert!(
-        db::autosaves::find(&pool, Some(id), ben_id)
+        db::autosaves::find(&pool, ben_slot)
             .await
             .unwrap()
             .is_none()
@@ -305,11 +307,12 @@ async fn add_imported_html_post(pool: &PgPool, html: &str) -> (i64, String) {
             title: "Kept from Blogger".into(),
             body_source: html.into(),
             body_format: BodyFormat::Html,
-            body_html: body_html(html, BodyFormat::Html),
+            body_html: body_html(html, BodyFormat::Html, &Default::default()),
             excerpt: String::new(),
             status: PostStatus::Published,
             published_at: Some(OffsetDateTime::now_utc() - time::Duration::days(30)),
             comment_policy: None,
+            featured_image: String::new(),
             labels: Vec::new(),
         },
         author,
@@ -640,6 +643,16 @@ async fn writing_in_chromium_drop_paste_preview_close_and_restore(pool: PgPool) 
         .await
         .unwrap();
     wait_for_text(&browser, "You have unsaved changes from").await;
+    // Typing before choosing does not replace what is on offer.
+    type_into(&browser, "post-body", "x").await;
+    browser
+        .execute(
+            "document.getElementById('post-body').dispatchEvent(new Event('change', { bubbles: true }))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for_text(&browser, "Restore or discard your earlier unsaved changes").await;
     browser
         .find(Locator::LinkText("Restore them"))
         .await
@@ -753,4 +766,272 @@ async fn two_tabs_saving_one_post_in_chromium_get_the_conflict_screen(pool: PgPo
         "Opening words. The second tab's sentence."
     );
     browser.close().await.unwrap();
+}
+
+/// Uploads an image as the editor's script does; returns its address.
+async fn upload_json(app: &Router, session: &Session, bytes: &[u8], name: &str) -> String {
+    let (content_type, body) =
+        multipart_body(&[("csrf", &session.csrf)], bytes, name, "image/jpeg");
+    let request = axum::http::Request::post("/admin/media")
+        .header("content-type", content_type)
+        .header("accept", "application/json")
+        .header("cookie", &session.cookie)
+        .header("origin", crate::common::BASE_URL)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let sent = crate::common::send(app, request).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    json(&sent)["url"].as_str().unwrap().to_owned()
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[sqlx::test]
+async fn a_phone_photo_loses_its_gps_and_is_served_small_to_phones(pool: PgPool) {
+    let app = app(&pool);
+    let editor = crate::common::user_session(&app, &pool, "editor").await;
+    let photo = folio::imaging::samples::phone_jpeg(2000, 1000, 1);
+    assert!(holds(&photo, b"GPS-SECRET-PLACE"));
+    let url = upload_json(&app, &editor, &photo, "IMG_0001.jpg").await;
+
+    let served = get(&app, &url).await;
+    assert_eq!(served.header("content-type"), "image/jpeg");
+    assert!(
+        !holds(&served.bytes, b"GPS-SECRET-PLACE"),
+        "the GPS tags are gone"
+    );
+    assert!(!holds(&served.bytes, b"Exif\0\0"), "and all of the EXIF");
+    assert!(served.bytes.len() < photo.len());
+    let hash = url
+        .trim_start_matches("/media/")
+        .trim_end_matches(".jpg")
+        .to_owned();
+    for width in [480, 960, 1600] {
+        let variant = get(&app, &format!("/media/{hash}-{width}.jpg")).await;
+        assert_eq!(variant.status, StatusCode::OK, "{width}");
+        assert_eq!(variant.header("content-type"), "image/jpeg");
+        assert!(!holds(&variant.bytes, b"GPS-SECRET-PLACE"));
+        let decoded = image::load_from_memory(&variant.bytes).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (width, width / 2));
+        // Named by content, cached for good, and a browser asking again gets a 304.
+        let again = crate::common::get_with(
+            &app,
+            &format!("/media/{hash}-{width}.jpg"),
+            &[("if-none-match", variant.header("etag"))],
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    }
+    assert_eq!(
+        get(&app, &format!("/media/{hash}-2400.jpg")).await.status,
+        StatusCode::NOT_FOUND,
+        "no copy wider than the original"
+    );
+
+    // In a post, the photo carries its size and its copies, and is the post's featured image.
+    let body = format!("Before the storm.\n\n![The bay at dusk]({url} \"From the pier\")");
+    let id = write(
+        &app,
+        &editor,
+        &[
+            ("title", "The bay"),
+            ("body", &body),
+            ("featured_image", &url),
+            ("action", "publish"),
+        ],
+    )
+    .await;
+    let post = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
+    let page = get(&app, &post.path).await;
+    let img = page
+        .document()
+        .select(&crate::common::selector(".post-body figure img"))
+        .next()
+        .map(|img| img.value().clone())
+        .expect("the photo");
+    assert_eq!(img.attr("width"), Some("2000"));
+    assert_eq!(img.attr("height"), Some("1000"));
+    assert_eq!(img.attr("loading"), Some("lazy"));
+    assert_eq!(img.attr("decoding"), Some("async"));
+    assert_eq!(
+        img.attr("srcset").unwrap(),
+        format!(
+            "/media/{hash}-480.jpg 480w, /media/{hash}-960.jpg 960w, /media/{hash}-1600.jpg 1600w, {url} 2000w"
+        )
+    );
+    assert!(img.attr("sizes").is_some());
+    let absolute = format!("{}{url}", crate::common::BASE_URL);
+    assert!(
+        page.body.contains(&format!(
+            "<meta property=\"og:image\" content=\"{absolute}\">"
+        )),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<meta name=\"twitter:card\" content=\"summary_large_image\">")
+    );
+    assert!(page.body.contains(&format!("\"image\":\"{absolute}\"")));
+    // A feed reader away from the blog gets every copy's full address.
+    let feed = get(&app, "/feeds/posts/default").await;
+    let feed_text = String::from_utf8_lossy(&feed.bytes).to_string();
+    assert!(
+        feed_text.contains(&format!(
+            "{}/media/{hash}-960.jpg 960w",
+            crate::common::BASE_URL
+        )),
+        "{feed_text}"
+    );
+    assert!(!feed_text.contains("w, /media/"), "{feed_text}");
+
+    // A featured image must be one of the blog's images or an https address.
+    let refused = editor
+        .post(
+            &app,
+            &format!("/admin/posts/{id}"),
+            &[
+                ("title", "The bay"),
+                ("body", &body),
+                ("featured_image", "javascript:alert(1)"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("Choose an image from the library"));
+    assert_eq!(refused.field("body").as_deref(), Some(body.as_str()));
+}
+
+#[sqlx::test]
+async fn the_media_library_is_searched_described_and_pruned_with_care(pool: PgPool) {
+    let app = app(&pool);
+    let editor = crate::common::user_session(&app, &pool, "editor").await;
+    let author = crate::common::user_session(&app, &pool, "author").await;
+    let heron = upload_json(
+        &app,
+        &editor,
+        &folio::imaging::samples::phone_jpeg(600, 300, 1),
+        "heron_at_dawn.jpg",
+    )
+    .await;
+    let dot = upload_json(&app, &author, ONE_PIXEL_PNG, "dot.png").await;
+    let heron_hash = heron[7..71].to_owned();
+    let dot_hash = dot[7..71].to_owned();
+
+    // Alt text kept with the image, found by search, offered to the picker.
+    let saved = editor
+        .post(
+            &app,
+            &format!("/admin/media/{heron_hash}/alt"),
+            &[("alt", "A grey heron on one leg")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let found = editor.get(&app, "/admin/media?q=one+leg").await;
+    assert!(
+        found.text().contains("heron_at_dawn.jpg"),
+        "{}",
+        found.text()
+    );
+    assert!(!found.text().contains("dot.png"));
+    assert!(
+        editor
+            .get(&app, "/admin/media?q=dot")
+            .await
+            .text()
+            .contains("dot.png")
+    );
+    assert!(
+        editor
+            .get(&app, "/admin/media?q=50%25")
+            .await
+            .text()
+            .contains("No image matches “50%”")
+    );
+    let picker = crate::common::get_with(
+        &app,
+        "/admin/media",
+        &[("cookie", &editor.cookie), ("accept", "application/json")],
+    )
+    .await;
+    let files = json(&picker);
+    let heron_entry = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"] == heron.as_str())
+        .unwrap();
+    assert_eq!(heron_entry["alt"], "A grey heron on one leg");
+    assert_eq!(heron_entry["name"], "heron_at_dawn.jpg");
+    // An author changes only what they uploaded.
+    let refused = author
+        .post(
+            &app,
+            &format!("/admin/media/{heron_hash}/alt"),
+            &[("alt", "mine now")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Where each image is used, and no deleting it from under a post by accident.
+    let id = write(
+        &app,
+        &editor,
+        &[
+            ("title", "Herons"),
+            ("body", &format!("![A heron]({heron})")),
+            ("action", "publish"),
+        ],
+    )
+    .await;
+    let library = editor.get(&app, "/admin/media").await;
+    assert!(
+        library.text().contains("Used in Herons."),
+        "{}",
+        library.text()
+    );
+    assert!(
+        library
+            .links_containing(&format!("/admin/posts/{id}"))
+            .len()
+            == 1
+    );
+    assert!(library.text().contains("Not used in any post."));
+    let kept = editor
+        .post(&app, &format!("/admin/media/{heron_hash}/delete"), &[])
+        .await;
+    assert_eq!(kept.status, StatusCode::CONFLICT);
+    assert!(kept.text().contains("That image is shown by “Herons”"));
+    assert_eq!(get(&app, &heron).await.status, StatusCode::OK);
+    let gone = editor
+        .post(
+            &app,
+            &format!("/admin/media/{heron_hash}/delete"),
+            &[("even_if_used", "yes")],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert_eq!(get(&app, &heron).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, &format!("/media/{heron_hash}-480.jpg"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "its copies go with it"
+    );
+    // An unused image goes at once, by its uploader.
+    let gone = author
+        .post(&app, &format!("/admin/media/{dot_hash}/delete"), &[])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(
+        editor
+            .get(&app, "/admin/media")
+            .await
+            .text()
+            .contains("No images yet.")
+    );
 }

@@ -2,20 +2,24 @@
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Query, State},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{AdminMultipart, CurrentUser, UploadRefused};
+use super::{AdminForm, AdminMultipart, CurrentUser, UploadRefused};
 use crate::{
-    db,
-    domain::image::{ImageKind, MAX_BYTES},
+    db::{self, media::NewImage},
+    domain::{
+        image::{ImageKind, MAX_BYTES},
+        role::Role,
+    },
     error::AppError,
     http::render,
+    imaging::{self, ImagingError},
     render::dates,
     state::AppState,
     views::admin::{MediaPage, MediaView},
@@ -24,13 +28,19 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/media", get(page).post(upload))
+        .route("/admin/media/{hash}/alt", post(set_alt))
+        .route("/admin/media/{hash}/delete", post(delete))
         // Room for a 10 MB image and the form around it.
         .layer(DefaultBodyLimit::max(MAX_BYTES + 64 * 1024))
 }
 
+const LIBRARY_SIZE: i64 = 60;
+
 #[derive(Debug, Default, Deserialize)]
 struct MediaQuery {
     uploaded: Option<String>,
+    q: Option<String>,
+    done: Option<String>,
 }
 
 async fn page(
@@ -39,22 +49,39 @@ async fn page(
     headers: HeaderMap,
     Query(query): Query<MediaQuery>,
 ) -> Result<Response, AppError> {
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if wants_json(&headers) {
-        return library(&state).await;
+        return library(&state, q).await;
     }
-    media_page(&state, &user, query.uploaded, None, StatusCode::OK).await
+    let notice = match query.done.as_deref() {
+        Some("alt") => Some("The alt text was saved.".to_owned()),
+        Some("deleted") => Some("The image was deleted.".to_owned()),
+        _ if query.uploaded.is_some() => {
+            Some("Uploaded. Drop it into a post, or paste its Markdown.".to_owned())
+        }
+        _ => None,
+    };
+    let shown = Shown {
+        uploaded: query.uploaded,
+        q: q.map(str::to_owned),
+        notice,
+        error: None,
+    };
+    media_page(&state, &user, shown, StatusCode::OK).await
 }
 
-/// The recent uploads for the editor's picker, newest first.
-async fn library(state: &AppState) -> Result<Response, AppError> {
+/// The library for the editor's picker, newest first.
+async fn library(state: &AppState, q: Option<&str>) -> Result<Response, AppError> {
     let tz = state.settings().await?.time_zone();
-    let files: Vec<_> = db::media::recent(&state.db, 60)
+    let files: Vec<_> = db::media::library(&state.db, q, LIBRARY_SIZE)
         .await?
         .into_iter()
         .filter_map(|row| {
             let kind = ImageKind::from_content_type(&row.content_type)?;
             Some(serde_json::json!({
                 "url": format!("/media/{}.{}", row.hash, kind.extension()),
+                "name": row.name,
+                "alt": row.alt,
                 "uploaded": dates::date_and_time(&dates::zoned(row.created_at, &tz)),
             }))
         })
@@ -69,39 +96,148 @@ async fn library(state: &AppState) -> Result<Response, AppError> {
         .into_response())
 }
 
+/// What the library page shows around its list.
+#[derive(Default)]
+struct Shown {
+    /// The hash just uploaded, to highlight.
+    uploaded: Option<String>,
+    q: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
 async fn media_page(
     state: &AppState,
     user: &CurrentUser,
-    uploaded: Option<String>,
-    error: Option<String>,
+    shown: Shown,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(state, "media", "Media").await?;
-    if uploaded.is_some() {
-        layout.notice = Some("Uploaded. Paste its Markdown into a post.".into());
+    layout.notice = shown.notice;
+    if shown.error.is_some() {
+        layout.page_title = "Error: Media".into();
     }
     let tz = state.settings().await?.time_zone();
-    let files = db::media::recent(&state.db, 60)
+    let files = db::media::library(&state.db, shown.q.as_deref(), LIBRARY_SIZE)
         .await?
         .into_iter()
         .filter_map(|row| {
             let kind = ImageKind::from_content_type(&row.content_type)?;
             Some(MediaView {
                 url: format!("/media/{}.{}", row.hash, kind.extension()),
+                may_change: may_change(user, &row),
                 size: format!("{:.1} KB", f64::from(row.size_bytes) / 1024.0),
+                dimensions: match (row.width, row.height) {
+                    (Some(w), Some(h)) => format!("{w} × {h}"),
+                    _ => String::new(),
+                },
                 uploaded_by: row.uploaded_by.unwrap_or_default(),
                 when: dates::date_and_time(&dates::zoned(row.created_at, &tz)),
-                highlighted: uploaded.as_deref() == Some(row.hash.as_str()),
+                highlighted: shown.uploaded.as_deref() == Some(row.hash.as_str()),
+                used_in: row
+                    .used_in_ids
+                    .into_iter()
+                    .zip(row.used_in_titles)
+                    .map(|(id, title)| (format!("/admin/posts/{id}"), title))
+                    .collect(),
+                name: row.name,
+                alt: row.alt,
+                hash: row.hash,
             })
         })
         .collect();
     let mut response = render(&MediaPage {
         layout,
         files,
-        error,
+        q: shown.q.unwrap_or_default(),
+        error: shown.error,
     })?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// Editors change any image; an author the ones they uploaded.
+fn may_change(user: &CurrentUser, row: &db::media::MediaRow) -> bool {
+    user.role >= Role::Editor || row.uploaded_by_id == Some(user.id())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AltForm {
+    #[serde(default)]
+    alt: String,
+}
+
+/// Keeps an image's alt text (the editor's picker offers it when the image is inserted again).
+async fn set_alt(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    AdminForm { user, form }: AdminForm<AltForm>,
+) -> Result<Response, AppError> {
+    let row = db::media::find_row(&state.db, &hash)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !may_change(&user, &row) {
+        return Err(AppError::Forbidden(
+            "Only editors, or the person who uploaded it, may change this image.",
+        ));
+    }
+    let alt = crate::domain::text::clean(form.alt.trim());
+    if alt.chars().count() > MAX_ALT_CHARS {
+        return Err(AppError::BadRequest(
+            "Alt text can have at most 1,000 characters.",
+        ));
+    }
+    db::media::set_alt(&state.db, &hash, &alt).await?;
+    if wants_json(&headers) {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Redirect::to("/admin/media?done=alt").into_response())
+}
+
+const MAX_ALT_CHARS: usize = 1_000;
+
+#[derive(Debug, Default, Deserialize)]
+struct DeleteForm {
+    /// Ticked: delete it even though posts show it.
+    #[serde(default)]
+    even_if_used: String,
+}
+
+/// Deletes an image and its copies; refused while a post shows it, unless that was confirmed.
+async fn delete(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    AdminForm { user, form }: AdminForm<DeleteForm>,
+) -> Result<Response, AppError> {
+    let row = db::media::find_row(&state.db, &hash)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !may_change(&user, &row) {
+        return Err(AppError::Forbidden(
+            "Only editors, or the person who uploaded it, may change this image.",
+        ));
+    }
+    if !row.used_in_ids.is_empty() && form.even_if_used.is_empty() {
+        let titles = row
+            .used_in_titles
+            .iter()
+            .map(|title| format!("“{title}”"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let shown = Shown {
+            uploaded: Some(row.hash.clone()),
+            error: Some(format!(
+                "That image is shown by {titles}: deleting it would leave a hole there. Tick “Delete even though it is used” to delete it anyway."
+            )),
+            ..Shown::default()
+        };
+        return media_page(&state, &user, shown, StatusCode::CONFLICT).await;
+    }
+    db::media::delete(&state.db, &hash).await?;
+    // This process forgets it at once; others' copies age out of their memory.
+    state.media.remove(&hash);
+    Ok(Redirect::to("/admin/media?done=deleted").into_response())
 }
 
 /// The editor's script asks for JSON (`Accept: application/json`); a form gets the page.
@@ -140,14 +276,11 @@ async fn upload(
         )
             .into_response()),
         (Err(refusal), false) => {
-            media_page(
-                &state,
-                &user,
-                None,
-                Some(refusal.message().to_owned()),
-                refusal.status(),
-            )
-            .await
+            let shown = Shown {
+                error: Some(refusal.message().to_owned()),
+                ..Shown::default()
+            };
+            media_page(&state, &user, shown, refusal.status()).await
         }
     }
 }
@@ -158,6 +291,8 @@ enum Refusal {
     TooLarge,
     NotAnImage,
     Unreadable,
+    TooManyPixels,
+    Damaged,
 }
 
 impl Refusal {
@@ -165,7 +300,9 @@ impl Refusal {
         match self {
             Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::Unreadable => StatusCode::BAD_REQUEST,
-            Refusal::Empty | Refusal::NotAnImage => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Empty | Refusal::NotAnImage | Refusal::TooManyPixels | Refusal::Damaged => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
         }
     }
 
@@ -175,6 +312,8 @@ impl Refusal {
             Refusal::TooLarge => "That image is larger than 10 MB.",
             Refusal::NotAnImage => "That file is not a JPEG, PNG, GIF or WebP image.",
             Refusal::Unreadable => "The upload could not be read.",
+            Refusal::TooManyPixels => "That image is more than 12,000 pixels wide or high.",
+            Refusal::Damaged => "That image could not be read: the file may be damaged.",
         }
     }
 }
@@ -193,6 +332,7 @@ async fn store_upload(
         }
     };
     let mut file = None::<Vec<u8>>;
+    let mut name = String::new();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -200,6 +340,7 @@ async fn store_upload(
             Err(error) => return Ok(Err(too_large(error.status()))),
         };
         if field.name() == Some("file") {
+            name = field.file_name().unwrap_or("").to_owned();
             match field.bytes().await {
                 Ok(bytes) => file = Some(bytes.to_vec()),
                 Err(error) => return Ok(Err(too_large(error.status()))),
@@ -215,7 +356,24 @@ async fn store_upload(
     let Some(kind) = ImageKind::sniff(&bytes) else {
         return Ok(Err(Refusal::NotAnImage));
     };
-    let hash = hex::encode(Sha256::digest(&bytes));
-    db::media::store(&state.db, &hash, kind.content_type(), &bytes, user.id()).await?;
+    // Upright, without its metadata (a phone's photo says where it was taken), with smaller
+    // copies: made on the blocking pool, one image at a time.
+    let processed = match imaging::process_in_background(bytes, kind).await {
+        Ok(processed) => processed,
+        Err(ImagingError::TooManyPixels) => return Ok(Err(Refusal::TooManyPixels)),
+        Err(error) => {
+            tracing::info!(%error, "an uploaded image could not be processed");
+            return Ok(Err(Refusal::Damaged));
+        }
+    };
+    let hash = hex::encode(Sha256::digest(&processed.bytes));
+    let name = crate::domain::text::clean(&name);
+    let image = NewImage {
+        hash: &hash,
+        processed: &processed,
+        name: name.trim(),
+        uploaded_by: user.id(),
+    };
+    db::media::store(&state.db, &image).await?;
     Ok(Ok((hash, kind)))
 }

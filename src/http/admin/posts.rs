@@ -15,7 +15,7 @@ use super::{AdminForm, CurrentUser};
 use crate::{
     db::{
         self,
-        autosaves::AutosavedText,
+        autosaves::{AutosavedText, Slot},
         posts::{EditablePost, SaveRefused},
         settings::Settings,
     },
@@ -30,6 +30,7 @@ use crate::{
     http::render,
     render::{
         dates,
+        images::{MediaSizes, media_hashes},
         post::{body_html, reading_minutes, word_count},
     },
     state::AppState,
@@ -171,7 +172,12 @@ async fn new_form(
         kind,
         ..PostFormView::default()
     };
-    let autosave = db::autosaves::find(&state.db, None, user.id()).await?;
+    let slot = Slot {
+        post_id: None,
+        kind,
+        user_id: user.id(),
+    };
+    let autosave = db::autosaves::find(&state.db, slot).await?;
     let mut editing = Editing::new(None, "New");
     match autosave {
         Some(saved) if query.restore.as_deref() == Some("autosave") => {
@@ -201,7 +207,12 @@ async fn edit_form(
     let mut form = PostFormView::of(&post, &tz);
     let mut editing = Editing::of(&post);
     editing.notice = notice(query.done.as_deref());
-    match db::autosaves::find(&state.db, Some(id), user.id()).await? {
+    let slot = Slot {
+        post_id: Some(id),
+        kind: post.kind,
+        user_id: user.id(),
+    };
+    match db::autosaves::find(&state.db, slot).await? {
         Some(saved) if query.restore.as_deref() == Some("autosave") => {
             editing.notice = Some("Your unsaved changes are back. Save to keep them.".into());
             // Saved from an older version: saving it again meets the other save, not over it.
@@ -209,7 +220,9 @@ async fn edit_form(
             form.restore(saved.text);
         }
         // Typing that only matches what is saved (saved in another tab, say) is nothing to offer.
-        Some(saved) if saved.text != form.text() => editing.autosave = Some(saved.saved_at),
+        Some(saved) if !same_writing(&saved.text, &post) => {
+            editing.autosave = Some(saved.saved_at);
+        }
         _ => {}
     }
     editor(&state, &user, form, editing).await
@@ -289,7 +302,11 @@ async fn editor(
         Some(id) => db::posts::revision_count(&state.db, id).await?,
         None => 0,
     };
-    let words = word_count(&body_html(&form.body, form.body_format));
+    let words = word_count(&body_html(
+        &form.body,
+        form.body_format,
+        &Default::default(),
+    ));
     let when = |at| dates::date_and_time(&dates::zoned(at, &tz));
     let mut response = render(&EditorPage {
         layout,
@@ -303,7 +320,7 @@ async fn editor(
         autosaved_at: editing.autosave.map(when),
         conflict: editing.conflict.map(|post| ConflictView {
             saved_by: post.edited_by.clone().unwrap_or_else(|| "Someone".into()),
-            saved_at: when(post.updated_at),
+            saved_at: when(post.edited_at),
             title: post.title,
             body: post.body_source,
             labels: post.labels.join(", "),
@@ -339,6 +356,8 @@ pub struct PostForm {
     #[serde(default)]
     version: String,
     #[serde(default)]
+    featured_image: String,
+    #[serde(default)]
     action: String,
 }
 
@@ -371,6 +390,7 @@ impl PostForm {
             excerpt: self.excerpt.clone(),
             comment_policy: self.comment_policy.clone(),
             publish_at: self.publish_at.clone(),
+            featured_image: self.featured_image.clone(),
             version: self.version(),
             body_format,
             errors,
@@ -397,8 +417,14 @@ impl PostForm {
             excerpt: &self.excerpt,
             comment_policy: &self.comment_policy,
             publish_at: &self.publish_at,
+            featured_image: &self.featured_image,
         }
     }
+}
+
+/// What is known of the blog's images a body shows, for `render::post::body_html`.
+async fn media_sizes(state: &AppState, body: &str) -> Result<MediaSizes, AppError> {
+    Ok(db::media::sizes(&state.db, &media_hashes(body)).await?)
 }
 
 /// The editor's rules (`domain::post::decide`) applied to the form and the post as it is now.
@@ -406,6 +432,7 @@ fn changes(
     form: &PostForm,
     current: Option<&EditablePost>,
     settings: &Settings,
+    media: &MediaSizes,
 ) -> Result<PostChanges, PostErrors> {
     let stored = current.map(|post| Stored {
         kind: post.kind,
@@ -421,6 +448,7 @@ fn changes(
         EditAction::parse(&form.action),
         OffsetDateTime::now_utc(),
         &settings.time_zone(),
+        media,
     )
 }
 
@@ -438,7 +466,8 @@ async fn create(
         let editing = Editing::new(None, "New").refused(StatusCode::UNPROCESSABLE_ENTITY);
         editor(&state, &user, view, editing)
     };
-    let changes = match changes(&form, None, &settings) {
+    let media = media_sizes(&state, &form.body).await?;
+    let changes = match changes(&form, None, &settings, &media) {
         Ok(changes) => changes,
         Err(errors) => return refused(errors).await,
     };
@@ -461,11 +490,11 @@ async fn create(
     }
 }
 
-fn slug_taken(changes: &PostChanges) -> String {
+fn slug_taken(changes: &PostChanges) -> &'static str {
     if changes.kind == PostKind::Page {
-        "Another page already uses this slug".into()
+        "Another page already uses this slug"
     } else {
-        "Another post from the same month already uses this slug".into()
+        "Another post from the same month already uses this slug"
     }
 }
 
@@ -480,7 +509,8 @@ async fn save(
     if form.action == "preview" {
         return preview(&state, &settings, &form, Some(&current)).await;
     }
-    let changes = match changes(&form, Some(&current), &settings) {
+    let media = media_sizes(&state, &form.body).await?;
+    let changes = match changes(&form, Some(&current), &settings, &media) {
         Ok(changes) => changes,
         Err(errors) => {
             let view = form.view(errors, current.body_format);
@@ -507,9 +537,13 @@ async fn save(
             // Someone saved in between. Nothing was written: both texts are shown, this one in the
             // editor and in the autosave slot (so "use theirs" loses nothing), and a save from
             // here is made knowingly, over the version now shown.
+            let slot = Slot {
+                post_id: Some(id),
+                kind: current.kind,
+                user_id: user.id(),
+            };
+            db::autosaves::keep(&state.db, slot, form.version(), &form.text()).await?;
             let theirs = editable(&state, &user, id).await?;
-            db::autosaves::keep(&state.db, Some(id), user.id(), form.version(), &form.text())
-                .await?;
             let mut view = form.view(PostErrors::default(), theirs.body_format);
             view.version = Some(theirs.edit_version);
             let mut editing = Editing::of(&theirs).refused(StatusCode::CONFLICT);
@@ -529,17 +563,24 @@ async fn autosave(
 ) -> Result<Response, AppError> {
     form.strip_nul();
     let post_id = slot_of(&post)?;
-    let current_version = match post_id {
-        Some(id) => Some(editable(&state, &user, id).await?.edit_version),
-        None => None,
+    let (kind, current_version) = match post_id {
+        Some(id) => {
+            let post = editable(&state, &user, id).await?;
+            (post.kind, Some(post.edit_version))
+        }
+        None => (form.kind, None),
     };
     if form.body.chars().count() > MAX_BODY_CHARS {
         return Err(AppError::BadRequest(
             "The body is longer than 500,000 characters",
         ));
     }
-    let saved_at =
-        db::autosaves::keep(&state.db, post_id, user.id(), form.version(), &form.text()).await?;
+    let slot = Slot {
+        post_id,
+        kind,
+        user_id: user.id(),
+    };
+    let saved_at = db::autosaves::keep(&state.db, slot, form.version(), &form.text()).await?;
     let tz = state.settings().await?.time_zone();
     let body = serde_json::json!({
         "saved_at": dates::time_of_day(&dates::zoned(saved_at, &tz)),
@@ -555,18 +596,49 @@ async fn autosave(
 async fn discard_autosave(
     State(state): State<AppState>,
     Path(post): Path<String>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, form }: AdminForm<KindForm>,
 ) -> Result<Response, AppError> {
     let post_id = slot_of(&post)?;
-    if let Some(id) = post_id {
-        editable(&state, &user, id).await?;
-    }
-    db::autosaves::discard(&state.db, post_id, user.id()).await?;
-    let to = match post_id {
-        Some(id) => format!("/admin/posts/{id}"),
-        None => "/admin/posts/new".to_owned(),
+    let kind = match post_id {
+        Some(id) => editable(&state, &user, id).await?.kind,
+        None => form.kind,
+    };
+    let slot = Slot {
+        post_id,
+        kind,
+        user_id: user.id(),
+    };
+    db::autosaves::discard(&state.db, slot).await?;
+    let to = match (post_id, kind) {
+        (Some(id), _) => format!("/admin/posts/{id}"),
+        (None, PostKind::Page) => "/admin/posts/new?kind=page".to_owned(),
+        (None, PostKind::Post) => "/admin/posts/new".to_owned(),
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct KindForm {
+    #[serde(default)]
+    kind: PostKind,
+}
+
+/// Whether autosaved writing says what the post already says, read as a save would read it
+/// (title trimmed, labels as a set, an empty slug taken from the title).
+fn same_writing(saved: &AutosavedText, post: &EditablePost) -> bool {
+    let mut labels = crate::domain::post::parse_labels(&saved.labels).unwrap_or_default();
+    labels.sort();
+    let mut stored = post.labels.clone();
+    stored.sort();
+    let slug = match saved.slug.trim() {
+        "" => crate::domain::slug::slugify(saved.title.trim()),
+        given => given.to_ascii_lowercase(),
+    };
+    saved.title.trim() == post.title
+        && saved.body_source == post.body_source
+        && (post.kind == PostKind::Page || labels == stored)
+        && slug == post.slug
+        && (saved.excerpt.trim().is_empty() || saved.excerpt.trim() == post.excerpt)
 }
 
 /// `new` or a post's id in an autosave address.
@@ -600,7 +672,8 @@ async fn render_body(
             "The body is longer than 500,000 characters",
         ));
     }
-    let html = body_html(&body, format);
+    let media = media_sizes(&state, &body).await?;
+    let html = body_html(&body, format, &media);
     let words = word_count(&html);
     let json = serde_json::json!({
         "html": html,
@@ -639,6 +712,7 @@ async fn preview(
         body_html: body_html(
             &body,
             current.map_or(BodyFormat::Markdown, |p| p.body_format),
+            &media_sizes(state, &body).await?,
         ),
         excerpt: String::new(),
         published_at: current
@@ -648,6 +722,7 @@ async fn preview(
         labels,
         comment_count: 0,
         comment_policy: Some("closed".into()),
+        featured_image: form.featured_image.trim().to_owned(),
     };
     let mut layout = Layout::new(
         settings,
@@ -755,9 +830,11 @@ async fn restore(
             .map(|at| dates::local_input(at, &tz))
             .unwrap_or_default(),
         version: String::new(),
+        featured_image: current.featured_image.clone(),
         action: "save".into(),
     };
-    let changes = changes(&form, Some(&current), &settings)
+    let media = media_sizes(&state, &form.body).await?;
+    let changes = changes(&form, Some(&current), &settings, &media)
         .map_err(|_| AppError::BadRequest("That revision can no longer be restored as it is."))?;
     match db::posts::update(&state.db, id, &changes, user.id(), None).await? {
         Ok(()) => Ok(Redirect::to(&format!("/admin/posts/{id}?done=restored")).into_response()),

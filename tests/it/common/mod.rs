@@ -432,6 +432,7 @@ pub async fn add_post(pool: &PgPool, post: Post) -> (i64, String) {
             status: post.status,
             published_at: post.published_at,
             comment_policy: None,
+            featured_image: String::new(),
             labels: post.labels,
         },
         author,

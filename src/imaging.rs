@@ -1,0 +1,479 @@
+//! What an uploaded image becomes before it is stored: upright (its EXIF orientation applied),
+//! without metadata (EXIF with its GPS position, XMP, IPTC, comments), and with smaller copies
+//! for phones. CPU-bound: callers run it on the blocking pool, never on a request's thread.
+
+use std::io::Cursor;
+
+use image::{
+    DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits,
+    codecs::{jpeg::JpegEncoder, png::PngEncoder, webp::WebPEncoder},
+    imageops::FilterType,
+    metadata::Orientation,
+};
+use tokio::sync::Semaphore;
+
+use crate::domain::image::ImageKind;
+
+/// The widths of the smaller copies; only those narrower than the original are made.
+pub const VARIANT_WIDTHS: [u32; 3] = [480, 960, 1600];
+const JPEG_QUALITY: u8 = 82;
+/// A JPEG re-encoded to turn it upright keeps nearly all of its quality.
+const UPRIGHT_JPEG_QUALITY: u8 = 92;
+/// Bigger than any camera's photo; a "decompression bomb" is refused before it is decoded.
+const MAX_SIDE: u32 = 12_000;
+const MAX_DECODE_BYTES: u64 = 768 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub width: u32,
+    pub height: u32,
+    pub kind: ImageKind,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// The image as it is stored and served: upright and without metadata.
+    pub bytes: Vec<u8>,
+    pub kind: ImageKind,
+    pub width: u32,
+    pub height: u32,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImagingError {
+    #[error("the image could not be read: {0}")]
+    Unreadable(#[from] image::ImageError),
+    #[error("the image is larger than {MAX_SIDE} pixels on a side")]
+    TooManyPixels,
+    #[error("the image could not be processed")]
+    Crashed,
+}
+
+fn format_of(kind: ImageKind) -> ImageFormat {
+    match kind {
+        ImageKind::Jpeg => ImageFormat::Jpeg,
+        ImageKind::Png => ImageFormat::Png,
+        ImageKind::Gif => ImageFormat::Gif,
+        ImageKind::Webp => ImageFormat::WebP,
+    }
+}
+
+/// One image at a time per process: an upload must not take both cores from readers.
+static WORKER: Semaphore = Semaphore::const_new(1);
+
+/// `process` on the blocking pool, one image at a time.
+pub async fn process_in_background(
+    bytes: Vec<u8>,
+    kind: ImageKind,
+) -> Result<Processed, ImagingError> {
+    let _turn = WORKER
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(move || process(&bytes, kind))
+        .await
+        .unwrap_or(Err(ImagingError::Crashed))
+}
+
+/// Makes an upload ready to store. An image already upright loses its metadata without being
+/// re-encoded (its pixels are the camera's); one that must be turned is re-encoded upright.
+pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format_of(kind));
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|error| match error {
+        image::ImageError::Limits(_) => ImagingError::TooManyPixels,
+        other => ImagingError::Unreadable(other),
+    })?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
+        image::ImageError::Limits(_) => ImagingError::TooManyPixels,
+        other => ImagingError::Unreadable(other),
+    })?;
+    let stripped = if orientation == Orientation::NoTransforms {
+        strip_metadata(bytes, kind)
+    } else {
+        None
+    };
+    let stored = match stripped {
+        Some(stripped) => stripped,
+        None => {
+            image.apply_orientation(orientation);
+            encode(&image, kind, UPRIGHT_JPEG_QUALITY, icc.as_deref())?
+        }
+    };
+    let (width, height) = (image.width(), image.height());
+    let mut variants = Vec::new();
+    // An animated GIF would lose its animation: it is served as uploaded, at every width.
+    if kind != ImageKind::Gif {
+        for target in VARIANT_WIDTHS.into_iter().filter(|w| *w < width) {
+            let smaller = image.resize(target, u32::MAX, FilterType::Lanczos3);
+            let copy = encode(&smaller, kind, JPEG_QUALITY, icc.as_deref())?;
+            // A lossless WebP beats a PNG of a screenshot or drawing; for photos the JPEG wins.
+            if kind == ImageKind::Png {
+                let webp = encode(&smaller, ImageKind::Webp, JPEG_QUALITY, None)?;
+                if webp.len() < copy.len() {
+                    variants.push(Variant {
+                        width: smaller.width(),
+                        height: smaller.height(),
+                        kind: ImageKind::Webp,
+                        bytes: webp,
+                    });
+                }
+            }
+            variants.push(Variant {
+                width: smaller.width(),
+                height: smaller.height(),
+                kind,
+                bytes: copy,
+            });
+        }
+    }
+    Ok(Processed {
+        bytes: stored,
+        kind,
+        width,
+        height,
+        variants,
+    })
+}
+
+fn encode(
+    image: &DynamicImage,
+    kind: ImageKind,
+    quality: u8,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, ImagingError> {
+    let mut out = Vec::new();
+    match kind {
+        ImageKind::Jpeg => {
+            let mut encoder = JpegEncoder::new_with_quality(&mut out, quality);
+            if let Some(icc) = icc {
+                // A colour profile is not personal data, and wide-gamut photos need theirs.
+                let _ = encoder.set_icc_profile(icc.to_vec());
+            }
+            // JPEG has no alpha channel.
+            let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
+            let image = if image.color().has_alpha() {
+                &rgb
+            } else {
+                image
+            };
+            image.write_with_encoder(encoder)?;
+        }
+        ImageKind::Png => {
+            let mut encoder = PngEncoder::new(&mut out);
+            if let Some(icc) = icc {
+                let _ = encoder.set_icc_profile(icc.to_vec());
+            }
+            image.write_with_encoder(encoder)?;
+        }
+        ImageKind::Webp => {
+            // The only WebP encoder without C code is lossless.
+            let rgba = DynamicImage::ImageRgba8(image.to_rgba8());
+            rgba.write_with_encoder(WebPEncoder::new_lossless(&mut out))?;
+        }
+        ImageKind::Gif => {
+            image.write_to(&mut Cursor::new(&mut out), ImageFormat::Gif)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The same file without its metadata, byte for byte otherwise; `None` when the file's layout is
+/// not understood (the caller re-encodes it instead).
+pub fn strip_metadata(bytes: &[u8], kind: ImageKind) -> Option<Vec<u8>> {
+    match kind {
+        ImageKind::Jpeg => strip_jpeg(bytes),
+        ImageKind::Png => strip_png(bytes),
+        ImageKind::Webp => strip_webp(bytes),
+        // GIF has no EXIF; its comment and application blocks are kept (animation lives there).
+        ImageKind::Gif => Some(bytes.to_vec()),
+    }
+}
+
+/// Keeps JFIF (APP0), a colour profile (APP2 `ICC_PROFILE`) and Adobe's colour transform (APP14);
+/// drops every other application segment (EXIF and XMP in APP1, IPTC in APP13, maker data) and
+/// comments.
+fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut at = 2;
+    loop {
+        // Markers may be preceded by fill bytes.
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (&ff, &marker) = (bytes.get(at)?, bytes.get(at + 1)?);
+        if ff != 0xFF {
+            return None;
+        }
+        match marker {
+            // Start of scan: the entropy-coded data and everything after it are kept as they are.
+            0xDA => {
+                out.extend_from_slice(&bytes[at..]);
+                return Some(out);
+            }
+            0xD9 => {
+                out.extend_from_slice(&bytes[at..at + 2]);
+                return Some(out);
+            }
+            0x01 | 0xD0..=0xD7 => {
+                out.extend_from_slice(&bytes[at..at + 2]);
+                at += 2;
+            }
+            _ => {
+                let length = usize::from(u16::from_be_bytes([
+                    *bytes.get(at + 2)?,
+                    *bytes.get(at + 3)?,
+                ]));
+                if length < 2 {
+                    return None;
+                }
+                let end = at + 2 + length;
+                let segment = bytes.get(at..end)?;
+                let payload = &segment[4..];
+                let keep = match marker {
+                    0xE0 | 0xEE => true,
+                    0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+                    0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
+                    _ => true,
+                };
+                if keep {
+                    out.extend_from_slice(segment);
+                }
+                at = end;
+            }
+        }
+    }
+}
+
+/// Drops text chunks (`tEXt`, `zTXt`, `iTXt`: where XMP and tools' notes live), `eXIf` and `tIME`.
+fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if !bytes.starts_with(SIGNATURE) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(SIGNATURE);
+    let mut at = SIGNATURE.len();
+    while at < bytes.len() {
+        let length = u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+        let end = at.checked_add(12)?.checked_add(length)?;
+        let chunk = bytes.get(at..end)?;
+        let name = &chunk[4..8];
+        if !matches!(name, b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME") {
+            out.extend_from_slice(chunk);
+        }
+        at = end;
+        if name == b"IEND" {
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// Drops the `EXIF` and `XMP ` chunks of a WebP and clears their flags in its `VP8X` header.
+fn strip_webp(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[0..12]);
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let name = &bytes[at..at + 4];
+        let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
+        // Chunks are padded to an even size.
+        let end = at
+            .checked_add(8)?
+            .checked_add(size + (size & 1))?
+            .min(bytes.len());
+        let chunk = bytes.get(at..end)?;
+        match name {
+            b"EXIF" | b"XMP " => {}
+            b"VP8X" => {
+                let mut chunk = chunk.to_vec();
+                // Flags byte: ICC 0x20, alpha 0x10, EXIF 0x08, XMP 0x04, animation 0x02.
+                if let Some(flags) = chunk.get_mut(8) {
+                    *flags &= !(0x08 | 0x04);
+                }
+                out.extend_from_slice(&chunk);
+            }
+            _ => out.extend_from_slice(chunk),
+        }
+        at = end;
+    }
+    let riff_size = u32::try_from(out.len() - 8).ok()?;
+    out[4..8].copy_from_slice(&riff_size.to_le_bytes());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::phone_jpeg;
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn an_upright_photo_loses_its_exif_and_keeps_its_pixels() {
+        let jpeg = phone_jpeg(2000, 1000, 1);
+        assert!(contains(&jpeg, b"GPS-SECRET-PLACE") && contains(&jpeg, b"Exif\0\0"));
+        let done = process(&jpeg, ImageKind::Jpeg).unwrap();
+        assert!(!contains(&done.bytes, b"GPS-SECRET-PLACE"));
+        assert!(!contains(&done.bytes, b"Exif\0\0"));
+        assert!(!contains(&done.bytes, b"shot by Alex"));
+        // Not re-encoded: the scan data is the camera's.
+        let scan = |b: &[u8]| b[b.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap()..].to_vec();
+        assert_eq!(scan(&done.bytes), scan(&jpeg));
+        assert_eq!((done.width, done.height), (2000, 1000));
+        let widths: Vec<_> = done.variants.iter().map(|v| (v.width, v.height)).collect();
+        assert_eq!(widths, [(480, 240), (960, 480), (1600, 800)]);
+        for variant in &done.variants {
+            assert_eq!(ImageKind::sniff(&variant.bytes), Some(ImageKind::Jpeg));
+            assert!(!contains(&variant.bytes, b"GPS-SECRET-PLACE"));
+            assert!(variant.bytes.len() < done.bytes.len());
+        }
+    }
+
+    #[test]
+    fn a_sideways_photo_is_turned_upright_first() {
+        // Orientation 6: the camera was held on its side; shown turned 90° clockwise.
+        let jpeg = phone_jpeg(800, 400, 6);
+        let done = process(&jpeg, ImageKind::Jpeg).unwrap();
+        assert!(!contains(&done.bytes, b"GPS-SECRET-PLACE"));
+        assert_eq!((done.width, done.height), (400, 800));
+        let upright = image::load_from_memory(&done.bytes).unwrap().to_rgb8();
+        assert_eq!((upright.width(), upright.height()), (400, 800));
+        // The left half (red) is now on top.
+        let top = upright.get_pixel(200, 100);
+        let bottom = upright.get_pixel(200, 700);
+        assert!(top[0] > 150 && top[2] < 100, "{top:?}");
+        assert!(bottom[2] > 150 && bottom[0] < 100, "{bottom:?}");
+        // Narrower than every variant width but 480: one smaller copy.
+        assert!(done.variants.is_empty(), "400 px wide needs none");
+    }
+
+    #[test]
+    fn png_text_and_webp_exif_chunks_are_dropped() {
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(600, 300, Rgb([10, 200, 10])))
+            .write_with_encoder(PngEncoder::new(&mut png))
+            .unwrap();
+        // A tEXt chunk after IHDR (33 bytes in), as editors write them.
+        let text = b"tEXtComment\0at home, 12 Elm St";
+        let mut chunk = u32::try_from(text.len() - 4)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
+        chunk.extend_from_slice(text);
+        chunk.extend_from_slice(&crc32fast::hash(text).to_be_bytes());
+        let mut tagged = png[..33].to_vec();
+        tagged.extend_from_slice(&chunk);
+        tagged.extend_from_slice(&png[33..]);
+        let done = process(&tagged, ImageKind::Png).unwrap();
+        assert!(!contains(&done.bytes, b"12 Elm St"));
+        assert_eq!(done.bytes, png);
+        assert_eq!((done.width, done.height), (600, 300));
+        assert!(done.variants.iter().any(|v| v.width == 480));
+
+        let mut webp = Vec::new();
+        DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            10,
+            10,
+            image::Rgba([1, 2, 3, 255]),
+        ))
+        .write_with_encoder(WebPEncoder::new_lossless(&mut webp))
+        .unwrap();
+        let mut with_exif = webp.clone();
+        with_exif.extend_from_slice(b"EXIF\x08\0\0\0GPS-here");
+        let size = u32::try_from(with_exif.len() - 8).unwrap();
+        with_exif[4..8].copy_from_slice(&size.to_le_bytes());
+        let stripped = strip_metadata(&with_exif, ImageKind::Webp).unwrap();
+        assert_eq!(stripped, webp);
+    }
+
+    #[test]
+    fn a_huge_or_broken_image_is_refused() {
+        assert!(process(b"\xFF\xD8\xFF\xE0 not really", ImageKind::Jpeg).is_err());
+        // A PNG header claiming 50,000 × 50,000 pixels.
+        let mut header = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        header.extend_from_slice(&50_000u32.to_be_bytes());
+        header.extend_from_slice(&50_000u32.to_be_bytes());
+        header.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let crc = crc32fast::hash(&header[12..]);
+        header.extend_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            process(&header, ImageKind::Png),
+            Err(ImagingError::TooManyPixels)
+        ));
+    }
+}
+
+/// Images made for tests (here and in `tests/`), never used by Folio itself.
+#[doc(hidden)]
+pub mod samples {
+    use image::{DynamicImage, Rgb, RgbImage, codecs::jpeg::JpegEncoder};
+
+    /// A JPEG as a phone writes one: JFIF, then EXIF with a GPS position and an orientation.
+    pub fn phone_jpeg(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+        let image = RgbImage::from_fn(width, height, |x, y| {
+            // Left half red, right half blue: where the halves end up shows the rotation.
+            let shade = (y % 7) as u8;
+            if x < width / 2 {
+                Rgb([220 + shade, 30, 30])
+            } else {
+                Rgb([30, 30, 220 + shade])
+            }
+        });
+        let mut plain = Vec::new();
+        DynamicImage::ImageRgb8(image)
+            .write_with_encoder(JpegEncoder::new_with_quality(&mut plain, 90))
+            .unwrap();
+        // A little-endian TIFF with IFD0 holding Orientation and a GPS IFD pointer.
+        let mut tiff = Vec::new();
+        tiff.extend_from_slice(b"II*\0\x08\0\0\0");
+        tiff.extend_from_slice(&2u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&u32::from(orientation).to_le_bytes());
+        tiff.extend_from_slice(&0x8825u16.to_le_bytes());
+        tiff.extend_from_slice(&4u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&38u32.to_le_bytes());
+        tiff.extend_from_slice(&0u32.to_le_bytes());
+        // GPS IFD: GPSLatitudeRef "N" and a marker text to look for afterwards.
+        tiff.extend_from_slice(&1u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0001u16.to_le_bytes());
+        tiff.extend_from_slice(&2u16.to_le_bytes());
+        tiff.extend_from_slice(&2u32.to_le_bytes());
+        tiff.extend_from_slice(b"N\0\0\0");
+        tiff.extend_from_slice(&0u32.to_le_bytes());
+        tiff.extend_from_slice(b"GPS-SECRET-PLACE");
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut jpeg = plain[..2].to_vec();
+        jpeg.extend_from_slice(&[0xFF, 0xE1]);
+        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+        jpeg.extend_from_slice(&app1);
+        jpeg.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x0F]);
+        jpeg.extend_from_slice(b"shot by Alex");
+        jpeg.extend_from_slice(&[0]);
+        jpeg.extend_from_slice(&plain[2..]);
+        jpeg
+    }
+}
