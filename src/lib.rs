@@ -18,6 +18,7 @@ pub mod imaging;
 pub mod import;
 pub mod local_postgres;
 pub mod mail;
+pub mod media_backfill;
 pub mod media_cache;
 pub mod metrics;
 pub mod render;

@@ -132,6 +132,7 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_serve_args(&args, local).map_err(|e| anyhow::anyhow!(e))?;
     let state = AppState::load(pool, config, args.secret.as_deref()).await?;
     db::maintenance::spawn(state.db.clone());
+    folio::media_backfill::spawn(state.db.clone());
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
     let limits = folio::http::serve::Limits {
         client_timeout: state.config.client_timeout,

@@ -64,19 +64,7 @@ pub async fn store(db: &PgPool, image: &NewImage<'_>) -> Result<(), sqlx::Error>
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(id) = inserted {
-        for variant in &processed.variants {
-            sqlx::query!(
-                r#"insert into media_variants (media_id, width, height, content_type, bytes)
-                   values ($1, $2, $3, $4, $5)"#,
-                id,
-                variant.width as i32,
-                variant.height as i32,
-                variant.kind.content_type(),
-                variant.bytes
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_variants(&mut tx, id, processed).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -112,7 +100,7 @@ pub async fn sizes(db: &PgPool, hashes: &[String]) -> Result<MediaSizes, sqlx::E
                   array(select v.content_type from media_variants v where v.media_id = m.id
                         order by v.width, v.content_type) as "variant_types!"
            from media m
-           where m.hash = any($1) and m.width is not null and m.height is not null"#,
+           where m.hash = any($1) and m.width > 0 and m.height > 0"#,
         hashes
     )
     .fetch_all(db)
@@ -237,4 +225,82 @@ pub async fn delete(db: &PgPool, hash: &str) -> Result<bool, sqlx::Error> {
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// An image stored before images were processed on upload (no size known yet).
+pub struct Unprocessed {
+    pub id: i64,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Takes the next image stored before uploads were processed, locked in `tx` so that two
+/// processes never work on the same one.
+pub async fn next_unprocessed(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<Option<Unprocessed>, sqlx::Error> {
+    sqlx::query_as!(
+        Unprocessed,
+        r#"select id, content_type, bytes from media where width is null
+           order by id limit 1 for update skip locked"#
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Replaces an old image's bytes with what processing made of them (upright, without metadata),
+/// under the same name: posts keep their addresses. Its copies are added.
+pub async fn replace_processed(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: i64,
+    processed: &Processed,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update media set bytes = $2, size_bytes = $3, width = $4, height = $5 where id = $1"#,
+        id,
+        processed.bytes,
+        processed.bytes.len() as i32,
+        processed.width as i32,
+        processed.height as i32
+    )
+    .execute(&mut **tx)
+    .await?;
+    insert_variants(tx, id, processed).await
+}
+
+/// Marks an image that cannot be processed (damaged) as seen, with no size: it is served as it
+/// is and not tried again.
+pub async fn mark_unprocessable(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update media set width = 0, height = 0 where id = $1"#,
+        id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_variants(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: i64,
+    processed: &Processed,
+) -> Result<(), sqlx::Error> {
+    for variant in &processed.variants {
+        sqlx::query!(
+            r#"insert into media_variants (media_id, width, height, content_type, bytes)
+               values ($1, $2, $3, $4, $5)
+               on conflict do nothing"#,
+            id,
+            variant.width as i32,
+            variant.height as i32,
+            variant.kind.content_type(),
+            variant.bytes
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -830,3 +830,34 @@ pub async fn revision(
     .fetch_optional(db)
     .await
 }
+
+/// A post body that shows the blog's images.
+pub struct BodyWithMedia {
+    pub id: i64,
+    pub body_source: String,
+    pub body_format: BodyFormat,
+    pub body_html: String,
+}
+
+/// The posts and pages whose text shows one of the blog's images.
+pub async fn bodies_with_media(db: &PgPool) -> Result<Vec<BodyWithMedia>, sqlx::Error> {
+    sqlx::query_as!(
+        BodyWithMedia,
+        r#"select id, body_source, body_format as "body_format: BodyFormat", body_html
+           from posts where strpos(body_source, '/media/') > 0 order by id"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Replaces a body's HTML (rendered again from the same source); the text is not an edit.
+pub async fn set_body_html(db: &PgPool, id: i64, body_html: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update posts set body_html = $2 where id = $1 and body_html <> $2"#,
+        id,
+        body_html
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

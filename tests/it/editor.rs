@@ -1035,3 +1035,60 @@ async fn the_media_library_is_searched_described_and_pruned_with_care(pool: PgPo
             .contains("No images yet.")
     );
 }
+
+#[sqlx::test]
+async fn images_stored_before_processing_are_stripped_and_sized_after_an_upgrade(pool: PgPool) {
+    let app = app(&pool);
+    let editor = crate::common::user_session(&app, &pool, "editor").await;
+    // As an earlier Folio stored an upload: the bytes as sent, named by their hash, no size.
+    let photo = folio::imaging::samples::phone_jpeg(1200, 800, 1);
+    let hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    sqlx::query(
+        "insert into media (hash, content_type, size_bytes, bytes) values ($1, 'image/jpeg', $2, $3)",
+    )
+    .bind(hash)
+    .bind(photo.len() as i32)
+    .bind(&photo)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let url = format!("/media/{hash}.jpg");
+    let id = write(
+        &app,
+        &editor,
+        &[
+            ("title", "Old photo"),
+            ("body", &format!("![Old]({url})")),
+            ("action", "publish"),
+        ],
+    )
+    .await;
+    let path = db::posts::find_editable(&pool, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .path;
+    assert!(!get(&app, &path).await.body.contains("srcset"));
+
+    assert_eq!(folio::media_backfill::run(&pool).await.unwrap(), 1);
+    assert_eq!(
+        folio::media_backfill::rerender_bodies(&pool).await.unwrap(),
+        1
+    );
+    assert_eq!(folio::media_backfill::run(&pool).await.unwrap(), 0, "once");
+
+    let served = get(&app, &url).await;
+    assert_eq!(served.status, StatusCode::OK, "the same address");
+    assert!(!holds(&served.bytes, b"GPS-SECRET-PLACE"));
+    let page = get(&app, &path).await;
+    assert!(
+        page.body
+            .contains(&format!("/media/{hash}-960.jpg 960w, {url} 1200w")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("width=\"1200\" height=\"800\""));
+    // Rendering again is not an edit: the editor's version did not move.
+    let post = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
+    assert_eq!(post.edit_version, 1);
+}

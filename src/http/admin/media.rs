@@ -128,7 +128,7 @@ async fn media_page(
                 may_change: may_change(user, &row),
                 size: format!("{:.1} KB", f64::from(row.size_bytes) / 1024.0),
                 dimensions: match (row.width, row.height) {
-                    (Some(w), Some(h)) => format!("{w} × {h}"),
+                    (Some(w), Some(h)) if w > 0 && h > 0 => format!("{w} × {h}"),
                     _ => String::new(),
                 },
                 uploaded_by: row.uploaded_by.unwrap_or_default(),
