@@ -441,7 +441,29 @@
     if (files && files.length) { event.preventDefault(); uploadAll(files); }
   });
 
-  function openLibrary() {
+  // Lists the library; `pick` gets the chosen file (by default it is inserted into the text).
+  var featured = document.getElementById("post-featured-image");
+  if (featured) {
+    var choose = document.createElement("button");
+    choose.type = "button";
+    choose.className = "secondary";
+    choose.textContent = "Choose from the library";
+    choose.addEventListener("click", function () {
+      openLibrary(function (file) {
+        featured.value = file.url;
+        featured.dispatchEvent(new Event("change", { bubbles: true }));
+        featured.focus();
+      });
+    });
+    featured.parentNode.appendChild(choose);
+  }
+
+  function openLibrary(pick) {
+    if (typeof pick !== "function") {
+      pick = function (file) {
+        describe(file.url, function (markdown) { if (markdown) { insertAtCursor(markdown); } }, file.alt);
+      };
+    }
     var list = library.querySelector("ul");
     var note = library.querySelector("p");
     list.textContent = "";
@@ -460,14 +482,13 @@
           image.src = file.url;
           image.alt = "";
           image.loading = "lazy";
-          var when = document.createElement("span");
-          when.textContent = "Uploaded " + file.uploaded;
-          button.setAttribute("aria-label", "Insert the image uploaded " + file.uploaded);
+          var label = document.createElement("span");
+          label.textContent = (file.alt || file.name || "An image") + ", uploaded " + file.uploaded;
           button.appendChild(image);
-          button.appendChild(when);
+          button.appendChild(label);
           button.addEventListener("click", function () {
             library.close();
-            describe(file.url, function (markdown) { if (markdown) { insertAtCursor(markdown); } }, file.alt);
+            pick(file);
           });
           item.appendChild(button);
           list.appendChild(item);

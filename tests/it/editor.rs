@@ -605,6 +605,36 @@ async fn writing_in_chromium_drop_paste_preview_close_and_restore(pool: PgPool) 
         "return document.getElementById('post-body').value.includes('![Pasted dot](/media/') || null",
     )
     .await;
+    // The featured image is chosen from the library.
+    browser
+        .find(Locator::XPath(
+            "//button[normalize-space()='Choose from the library']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("dialog[open] .library-item"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let featured = browser
+        .find(Locator::Id("post-featured-image"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        featured.starts_with("/media/") && featured.ends_with(".png"),
+        "{featured}"
+    );
 
     // The live preview shows the figure, rendered by the server.
     let preview = wait_for_js(
@@ -701,69 +731,109 @@ async fn writing_in_chromium_drop_paste_preview_close_and_restore(pool: PgPool) 
 }
 
 #[sqlx::test]
-async fn two_tabs_saving_one_post_in_chromium_get_the_conflict_screen(pool: PgPool) {
-    add_user(&pool, "ed@example.test", "Ed Itor", "editor").await;
+async fn two_people_in_two_browsers_saving_one_post_get_the_conflict_screen(pool: PgPool) {
+    add_user(&pool, "ana@example.test", "Ana Writer", "editor").await;
+    add_user(&pool, "ben@example.test", "Ben Writer", "editor").await;
     let (addr, _) = serve(&pool).await;
-    let (_driver, browser) = start_browser().await;
     let base = format!("http://{addr}");
-    browser_log_in(&browser, &base, "ed@example.test", PASSWORD).await;
-    browser
-        .goto(&format!("{base}/admin/posts/new"))
-        .await
-        .unwrap();
-    type_into(&browser, "post-title", "Two tabs").await;
-    type_into(&browser, "post-body", "Opening words.").await;
-    browser
-        .find(Locator::Css("button[value=save]"))
+    let (_ana_driver, ana) = start_browser().await;
+    let (_ben_driver, ben) = start_browser().await;
+    browser_log_in(&ana, &base, "ana@example.test", PASSWORD).await;
+    browser_log_in(&ben, &base, "ben@example.test", PASSWORD).await;
+    ana.goto(&format!("{base}/admin/posts/new")).await.unwrap();
+    type_into(&ana, "post-title", "Two people").await;
+    type_into(&ana, "post-body", "Opening words.").await;
+    ana.find(Locator::Css("button[value=save]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_for_text(&browser, "Saved as a draft.").await;
-    let editor_url = browser.current_url().await.unwrap();
-    let first = browser.window().await.unwrap();
-    browser.new_window(true).await.unwrap();
-    let second = browser
-        .windows()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|h| *h != first)
-        .unwrap();
-    browser.switch_to_window(second.clone()).await.unwrap();
-    browser.goto(editor_url.as_str()).await.unwrap();
-    let body = browser.find(Locator::Id("post-body")).await.unwrap();
-    body.send_keys(" The second tab's sentence.").await.unwrap();
+    wait_for_text(&ana, "Saved as a draft.").await;
+    let editor_url = ana.current_url().await.unwrap();
 
-    // The first tab saves first (Ctrl+S saves a draft).
-    browser.switch_to_window(first).await.unwrap();
-    let body = browser.find(Locator::Id("post-body")).await.unwrap();
-    body.send_keys(" The first tab's sentence.").await.unwrap();
+    // Both have the editor open; Ana saves first (Ctrl+S saves a draft), then Ben.
+    ben.goto(editor_url.as_str()).await.unwrap();
+    type_into(&ben, "post-body", " Ben's sentence.").await;
+    let body = ana.find(Locator::Id("post-body")).await.unwrap();
+    body.send_keys(" Ana's sentence.").await.unwrap();
     body.send_keys("\u{E009}s\u{E009}").await.unwrap();
-    wait_for_text(&browser, "Saved.").await;
-
-    browser.switch_to_window(second).await.unwrap();
-    browser
-        .find(Locator::Css("button[value=save]"))
+    wait_for_text(&ana, "Saved.").await;
+    ben.find(Locator::Css("button[value=save]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let page = wait_for_text(&browser, "after you opened it").await;
+    let page = wait_for_text(&ben, "Ana Writer saved this post at").await;
     assert!(page.contains("Nothing was overwritten"), "{page}");
-    let theirs = browser
+    let theirs = ben
         .execute(
             "return document.getElementById('conflict-body').value",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(theirs, "Opening words. The first tab's sentence.");
+    assert_eq!(theirs, "Opening words. Ana's sentence.");
+    assert_eq!(body_text(&ben).await, "Opening words. Ben's sentence.");
+    // Ben keeps his: saved knowingly, over Ana's (which stays in the revisions).
+    ben.find(Locator::Css("button[value=save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&ben, "Saved.").await;
+    let id: i64 = editor_url
+        .path()
+        .trim_start_matches("/admin/posts/")
+        .parse()
+        .unwrap();
+    let post = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
+    assert_eq!(post.body_source, "Opening words. Ben's sentence.");
+    let revisions = db::posts::revisions(&pool, id).await.unwrap();
+    assert!(
+        revisions
+            .iter()
+            .any(|r| r.body_source == "Opening words. Ana's sentence.")
+    );
+    ana.close().await.unwrap();
+    ben.close().await.unwrap();
+}
+
+#[sqlx::test]
+async fn an_imported_html_post_previews_in_chromium_as_it_is_published(pool: PgPool) {
+    add_user(&pool, "ed@example.test", "Ed Itor", "editor").await;
+    let html = "<p>Kept <b>as</b> HTML, *not* Markdown</p>\n<div class=\"separator\"><img src=\"https://example.org/x.jpg\" alt=\"x\"></div>\n<p>4 * 5 = 20_000_</p>";
+    let (id, path) = add_imported_html_post(&pool, html).await;
+    let (addr, _) = serve(&pool).await;
+    let base = format!("http://{addr}");
+    let (_driver, browser) = start_browser().await;
+    browser_log_in(&browser, &base, "ed@example.test", PASSWORD).await;
+    browser
+        .goto(&format!("{base}/admin/posts/{id}"))
+        .await
+        .unwrap();
+    let preview = wait_for_js(
+        &browser,
+        "const p = document.getElementById('live-preview'); return p.dataset.rendered ? document.getElementById('live-preview-body').innerHTML : null",
+    )
+    .await;
+    assert!(
+        preview.as_str().unwrap().contains("*not* Markdown"),
+        "{preview}"
+    );
+    browser.goto(&format!("{base}{path}")).await.unwrap();
+    let published = browser
+        .execute(
+            "return document.querySelector('.post-body').innerHTML.trim()",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert_eq!(
-        body_text(&browser).await,
-        "Opening words. The second tab's sentence."
+        published.as_str().unwrap(),
+        preview.as_str().unwrap().trim()
     );
     browser.close().await.unwrap();
 }
