@@ -40,7 +40,11 @@ alter table media
     add column width integer,
     add column height integer,
     add column name text not null default '',
-    add column alt text not null default '';
+    add column alt text not null default '',
+    -- images stored before uploads were processed are processed after the upgrade, by whichever
+    -- process claims them first; a claim lapses (a process that died) and is tried three times
+    add column process_attempts smallint not null default 0,
+    add column processing_until timestamptz;
 
 -- Smaller copies of an image (480, 960 and 1600 px wide, narrower than the original only), in
 -- its own format and, where smaller, WebP: served at /media/{hash}-{width}.{ext}.

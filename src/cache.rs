@@ -22,7 +22,7 @@ use axum::{body::Bytes, http::HeaderMap};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
 
-use crate::{cdn::Purger, db::replication, replicas::Reads};
+use crate::{cdn::Purger, db::replication, media_cache::MediaCache, replicas::Reads};
 
 /// The channel that migration 0006's triggers notify.
 pub const CHANNEL: &str = "folio_content_changed";
@@ -595,14 +595,16 @@ impl PageCache {
     /// reconnecting when the connection is lost. With replicas, each notice also tells `reads`
     /// the primary's position after the change, before any page is forgotten, so no page read
     /// from a replica that lacks the change is kept. Each notice is passed on to a CDN's purge
-    /// hook. Does nothing when neither caching nor a CDN hook is on.
+    /// hook. A deleted image (`media:{hash}`) is forgotten by `media`. Does nothing when no cache,
+    /// CDN hook or replica needs to hear.
     pub fn spawn_listener(
         self: &Arc<Self>,
         pool: PgPool,
         reads: Arc<Reads>,
         purger: Option<Arc<Purger>>,
+        media: Arc<MediaCache>,
     ) {
-        if self.capacity == 0 && purger.is_none() && !reads.has_replicas() {
+        if self.capacity == 0 && purger.is_none() && !reads.has_replicas() && !media.is_on() {
             return;
         }
         let cache = Arc::clone(self);
@@ -621,6 +623,12 @@ impl PageCache {
                         let ended = loop {
                             match listener.try_recv().await {
                                 Ok(Some(notice)) => {
+                                    if let Some(hash) = notice.payload().strip_prefix("media:") {
+                                        // An image's pages and address do not change: only its
+                                        // bytes are forgotten.
+                                        media.remove(hash);
+                                        continue;
+                                    }
                                     let position = if reads.has_replicas() {
                                         Some(replication::primary_position(&mut listener).await)
                                     } else {

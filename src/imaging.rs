@@ -21,6 +21,8 @@ const JPEG_QUALITY: u8 = 82;
 const UPRIGHT_JPEG_QUALITY: u8 = 92;
 /// Bigger than any camera's photo; a "decompression bomb" is refused before it is decoded.
 const MAX_SIDE: u32 = 12_000;
+/// 50 megapixels: more than a phone's camera makes.
+const MAX_PIXELS: u64 = 50_000_000;
 const MAX_DECODE_BYTES: u64 = 768 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -45,7 +47,7 @@ pub struct Processed {
 pub enum ImagingError {
     #[error("the image could not be read: {0}")]
     Unreadable(#[from] image::ImageError),
-    #[error("the image is larger than {MAX_SIDE} pixels on a side")]
+    #[error("the image is larger than {MAX_SIDE} pixels on a side or 50 megapixels")]
     TooManyPixels,
     #[error("the image could not be processed")]
     Crashed,
@@ -90,6 +92,12 @@ pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError>
         image::ImageError::Limits(_) => ImagingError::TooManyPixels,
         other => ImagingError::Unreadable(other),
     })?;
+    // The decoded picture, turned and resized, is held several times over: a cap on pixels
+    // (a 10 MB PNG can hold 144 million) keeps one upload's memory to about a gigabyte.
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(ImagingError::TooManyPixels);
+    }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();
     let mut image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
@@ -110,29 +118,23 @@ pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError>
     };
     let (width, height) = (image.width(), image.height());
     let mut variants = Vec::new();
-    // An animated GIF would lose its animation: it is served as uploaded, at every width.
-    if kind != ImageKind::Gif {
+    // An animation's copies would be still: it is served as uploaded, at every width.
+    if !is_animated(bytes, kind) {
         for target in VARIANT_WIDTHS.into_iter().filter(|w| *w < width) {
             let smaller = image.resize(target, u32::MAX, FilterType::Lanczos3);
             let copy = encode(&smaller, kind, JPEG_QUALITY, icc.as_deref())?;
-            // A lossless WebP beats a PNG of a screenshot or drawing; for photos the JPEG wins.
-            if kind == ImageKind::Png {
-                let webp = encode(&smaller, ImageKind::Webp, JPEG_QUALITY, None)?;
-                if webp.len() < copy.len() {
-                    variants.push(Variant {
-                        width: smaller.width(),
-                        height: smaller.height(),
-                        kind: ImageKind::Webp,
-                        bytes: webp,
-                    });
-                }
+            // A copy that saves nothing (a lossy WebP made lossless, say) is not worth a request.
+            if copy.len() < stored.len() {
+                variants.push(Variant {
+                    width: smaller.width(),
+                    height: smaller.height(),
+                    kind,
+                    bytes: copy,
+                });
             }
-            variants.push(Variant {
-                width: smaller.width(),
-                height: smaller.height(),
-                kind,
-                bytes: copy,
-            });
+        }
+        if kind == ImageKind::Png {
+            variants.extend(webp_copies(&image, &stored, &variants)?);
         }
     }
     Ok(Processed {
@@ -142,6 +144,40 @@ pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError>
         height,
         variants,
     })
+}
+
+/// A lossless WebP of a PNG at every width it has, the full one included: kept only when every
+/// one is smaller than its PNG (screenshots and drawings), so a browser that takes WebP always
+/// finds the width it needs. For photos the PNG's own copies stay.
+fn webp_copies(
+    image: &DynamicImage,
+    stored: &[u8],
+    pngs: &[Variant],
+) -> Result<Vec<Variant>, ImagingError> {
+    let full = encode(image, ImageKind::Webp, JPEG_QUALITY, None)?;
+    if full.len() >= stored.len() {
+        return Ok(Vec::new());
+    }
+    let mut webps = vec![Variant {
+        width: image.width(),
+        height: image.height(),
+        kind: ImageKind::Webp,
+        bytes: full,
+    }];
+    for png in pngs {
+        let smaller = image.resize(png.width, u32::MAX, FilterType::Lanczos3);
+        let webp = encode(&smaller, ImageKind::Webp, JPEG_QUALITY, None)?;
+        if webp.len() >= png.bytes.len() {
+            return Ok(Vec::new());
+        }
+        webps.push(Variant {
+            width: png.width,
+            height: png.height,
+            kind: ImageKind::Webp,
+            bytes: webp,
+        });
+    }
+    Ok(webps)
 }
 
 fn encode(
@@ -175,9 +211,14 @@ fn encode(
             image.write_with_encoder(encoder)?;
         }
         ImageKind::Webp => {
-            // The only WebP encoder without C code is lossless.
-            let rgba = DynamicImage::ImageRgba8(image.to_rgba8());
-            rgba.write_with_encoder(WebPEncoder::new_lossless(&mut out))?;
+            // The only WebP encoder without C code is lossless; it takes 8-bit RGB(A).
+            match image {
+                DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+                    image.write_with_encoder(WebPEncoder::new_lossless(&mut out))?;
+                }
+                other => DynamicImage::ImageRgba8(other.to_rgba8())
+                    .write_with_encoder(WebPEncoder::new_lossless(&mut out))?,
+            }
         }
         ImageKind::Gif => {
             image.write_to(&mut Cursor::new(&mut out), ImageFormat::Gif)?;
@@ -199,8 +240,9 @@ pub fn strip_metadata(bytes: &[u8], kind: ImageKind) -> Option<Vec<u8>> {
 }
 
 /// Keeps JFIF (APP0), a colour profile (APP2 `ICC_PROFILE`) and Adobe's colour transform (APP14);
-/// drops every other application segment (EXIF and XMP in APP1, IPTC in APP13, maker data) and
-/// comments.
+/// drops every other application segment (EXIF and XMP in APP1, MPF and its second pictures in
+/// APP2, IPTC in APP13, maker data, JFXX thumbnails) and comments, between scans too, and
+/// everything after the end of the image (motion-photo videos, gain maps, vendor trailers).
 fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return None;
@@ -218,17 +260,13 @@ fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         match marker {
-            // Start of scan: the entropy-coded data and everything after it are kept as they are.
-            0xDA => {
-                out.extend_from_slice(&bytes[at..]);
-                return Some(out);
-            }
+            // End of image: whatever follows is not part of the picture.
             0xD9 => {
-                out.extend_from_slice(&bytes[at..at + 2]);
+                out.extend_from_slice(&[0xFF, 0xD9]);
                 return Some(out);
             }
             0x01 | 0xD0..=0xD7 => {
-                out.extend_from_slice(&bytes[at..at + 2]);
+                out.extend_from_slice(&[0xFF, marker]);
                 at += 2;
             }
             _ => {
@@ -243,7 +281,8 @@ fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
                 let segment = bytes.get(at..end)?;
                 let payload = &segment[4..];
                 let keep = match marker {
-                    0xE0 | 0xEE => true,
+                    0xE0 => payload.starts_with(b"JFIF\0"),
+                    0xEE => true,
                     0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
                     0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
                     _ => true,
@@ -252,14 +291,35 @@ fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
                     out.extend_from_slice(segment);
                 }
                 at = end;
+                // Start of scan: its entropy-coded data runs to the next marker that is neither a
+                // stuffed zero nor a restart.
+                if marker == 0xDA {
+                    let data_start = at;
+                    loop {
+                        let next = at + bytes.get(at..)?.iter().position(|b| *b == 0xFF)?;
+                        match *bytes.get(next + 1)? {
+                            0x00 | 0xD0..=0xD7 | 0xFF => at = next + 1,
+                            _ => {
+                                at = next;
+                                break;
+                            }
+                        }
+                    }
+                    out.extend_from_slice(&bytes[data_start..at]);
+                }
             }
         }
     }
 }
 
-/// Drops text chunks (`tEXt`, `zTXt`, `iTXt`: where XMP and tools' notes live), `eXIf` and `tIME`.
+/// Keeps only the chunks that make the picture (and its colour, and an animated PNG's frames):
+/// text, `eXIf`, `tIME`, provenance and anything unknown are dropped.
 fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
     const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    const KEPT: [&[u8; 4]; 15] = [
+        b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB",
+        b"cICP", b"pHYs", b"acTL", b"fcTL", b"fdAT",
+    ];
     if !bytes.starts_with(SIGNATURE) {
         return None;
     }
@@ -271,7 +331,7 @@ fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
         let end = at.checked_add(12)?.checked_add(length)?;
         let chunk = bytes.get(at..end)?;
         let name = &chunk[4..8];
-        if !matches!(name, b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME") {
+        if KEPT.iter().any(|kept| kept.as_slice() == name) {
             out.extend_from_slice(chunk);
         }
         at = end;
@@ -282,8 +342,12 @@ fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Drops the `EXIF` and `XMP ` chunks of a WebP and clears their flags in its `VP8X` header.
+/// Keeps only a WebP's picture chunks (and its colour profile and animation), and clears the
+/// EXIF and XMP flags in its `VP8X` header.
 fn strip_webp(bytes: &[u8]) -> Option<Vec<u8>> {
+    const KEPT: [&[u8; 4]; 7] = [
+        b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP",
+    ];
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
         return None;
     }
@@ -296,26 +360,37 @@ fn strip_webp(bytes: &[u8]) -> Option<Vec<u8>> {
         // Chunks are padded to an even size.
         let end = at
             .checked_add(8)?
-            .checked_add(size + (size & 1))?
+            .checked_add(size)?
+            .checked_add(size & 1)?
             .min(bytes.len());
         let chunk = bytes.get(at..end)?;
-        match name {
-            b"EXIF" | b"XMP " => {}
-            b"VP8X" => {
-                let mut chunk = chunk.to_vec();
-                // Flags byte: ICC 0x20, alpha 0x10, EXIF 0x08, XMP 0x04, animation 0x02.
-                if let Some(flags) = chunk.get_mut(8) {
-                    *flags &= !(0x08 | 0x04);
-                }
-                out.extend_from_slice(&chunk);
+        if name == b"VP8X" {
+            let mut chunk = chunk.to_vec();
+            // Flags byte: ICC 0x20, alpha 0x10, EXIF 0x08, XMP 0x04, animation 0x02.
+            if let Some(flags) = chunk.get_mut(8) {
+                *flags &= !(0x08 | 0x04);
             }
-            _ => out.extend_from_slice(chunk),
+            out.extend_from_slice(&chunk);
+        } else if KEPT.iter().any(|kept| kept.as_slice() == name) {
+            out.extend_from_slice(chunk);
         }
         at = end;
     }
     let riff_size = u32::try_from(out.len() - 8).ok()?;
     out[4..8].copy_from_slice(&riff_size.to_le_bytes());
     Some(out)
+}
+
+/// An animated PNG or WebP: its copies would be still, so none are made.
+fn is_animated(bytes: &[u8], kind: ImageKind) -> bool {
+    match kind {
+        ImageKind::Gif => true,
+        ImageKind::Png => bytes.windows(4).take(4096).any(|w| w == b"acTL"),
+        ImageKind::Webp => {
+            bytes.get(12..16) == Some(b"VP8X") && bytes.get(20).is_some_and(|f| f & 0x02 != 0)
+        }
+        ImageKind::Jpeg => false,
+    }
 }
 
 #[cfg(test)]
@@ -347,6 +422,47 @@ mod tests {
             assert!(!contains(&variant.bytes, b"GPS-SECRET-PLACE"));
             assert!(variant.bytes.len() < done.bytes.len());
         }
+    }
+
+    #[test]
+    fn what_follows_the_picture_and_second_pictures_are_dropped() {
+        let jpeg = phone_jpeg(64, 32, 1);
+        // An MPF segment (a second picture's index) after the EXIF, and a motion photo's video
+        // after the end of the image, as phones write them.
+        let mut mpf = vec![0xFF, 0xE2, 0x00, 0x0E];
+        mpf.extend_from_slice(b"MPF\0II*\0GPS!");
+        let mut tagged = jpeg[..2].to_vec();
+        tagged.extend_from_slice(&mpf);
+        tagged.extend_from_slice(&jpeg[2..]);
+        tagged.extend_from_slice(b"ftypmp42 MOTION-VIDEO-WITH-GPS-SECRET-PLACE");
+        let stripped = strip_metadata(&tagged, ImageKind::Jpeg).unwrap();
+        assert!(stripped.ends_with(&[0xFF, 0xD9]));
+        assert!(!contains(&stripped, b"MOTION-VIDEO"));
+        assert!(!contains(&stripped, b"MPF\0"));
+        assert!(!contains(&stripped, b"GPS-SECRET-PLACE"));
+        assert!(image::load_from_memory(&stripped).is_ok());
+        // A file that stops inside its scan is not understood: it is re-encoded instead.
+        assert!(strip_metadata(&jpeg[..jpeg.len() - 40], ImageKind::Jpeg).is_none());
+    }
+
+    #[test]
+    fn an_animated_png_keeps_its_animation_and_gets_no_still_copies() {
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(900, 300, Rgb([10, 200, 10])))
+            .write_with_encoder(PngEncoder::new(&mut png))
+            .unwrap();
+        // An acTL chunk after IHDR: two frames, played forever.
+        let body = b"acTL\0\0\0\x02\0\0\0\0";
+        let mut chunk = 8u32.to_be_bytes().to_vec();
+        chunk.extend_from_slice(body);
+        chunk.extend_from_slice(&crc32fast::hash(body).to_be_bytes());
+        let mut animated = png[..33].to_vec();
+        animated.extend_from_slice(&chunk);
+        animated.extend_from_slice(&png[33..]);
+        assert!(is_animated(&animated, ImageKind::Png));
+        assert!(!is_animated(&png, ImageKind::Png));
+        let plain = process(&png, ImageKind::Png).unwrap();
+        assert!(!plain.variants.is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Images stored before Folio processed uploads still hold their metadata (a phone's GPS
 //! position among it) and have no size or smaller copies. Each process works through them in
-//! the background after starting, one at a time, each under its row's lock.
+//! the background after starting, one at a time, each claimed for a while (`claim_unprocessed`)
+//! so that two processes do not do the same work and a process that dies leaves it to another.
 
 use sqlx::PgPool;
 
@@ -14,30 +15,24 @@ use crate::{
 /// Processes every image not processed yet; returns how many were.
 pub async fn run(db: &PgPool) -> Result<usize, sqlx::Error> {
     let mut done = 0;
-    loop {
-        let mut tx = db.begin().await?;
-        let Some(image) = db::media::next_unprocessed(&mut tx).await? else {
-            return Ok(done);
-        };
+    while let Some(image) = db::media::claim_unprocessed(db).await? {
         let kind = ImageKind::from_content_type(&image.content_type)
             .or_else(|| ImageKind::sniff(&image.bytes));
-        let processed = match kind {
-            Some(kind) => imaging::process_in_background(image.bytes, kind).await.ok(),
-            None => None,
+        let Some(kind) = kind else {
+            db::media::keep_unprocessable(db, image.id, None).await?;
+            continue;
         };
-        match processed {
-            Some(processed) => db::media::replace_processed(&mut tx, image.id, &processed).await?,
-            None => {
-                tracing::warn!(
-                    id = image.id,
-                    "a stored image could not be processed; it is served as it is"
-                );
-                db::media::mark_unprocessable(&mut tx, image.id).await?;
+        let stripped = imaging::strip_metadata(&image.bytes, kind);
+        match imaging::process_in_background(image.bytes, kind).await {
+            Ok(processed) => db::media::replace_processed(db, image.id, &processed).await?,
+            Err(error) => {
+                tracing::warn!(id = image.id, %error, "a stored image could not be processed; it is served without copies");
+                db::media::keep_unprocessable(db, image.id, stripped.as_deref()).await?;
             }
         }
-        tx.commit().await?;
         done += 1;
     }
+    Ok(done)
 }
 
 /// Renders again every body that shows one of the blog's images, so that images processed
@@ -48,7 +43,7 @@ pub async fn rerender_bodies(db: &PgPool) -> Result<usize, sqlx::Error> {
         let media = db::media::sizes(db, &images::media_hashes(&post.body_source)).await?;
         let html = render::post::body_html(&post.body_source, post.body_format, &media);
         if html != post.body_html {
-            db::posts::set_body_html(db, post.id, &html).await?;
+            db::posts::set_body_html(db, post.id, &post.body_source, &html).await?;
             changed += 1;
         }
     }

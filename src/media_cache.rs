@@ -34,6 +34,11 @@ struct Store {
 }
 
 impl MediaCache {
+    /// Whether it keeps anything (a capacity of 0 turns it off).
+    pub fn is_on(&self) -> bool {
+        self.capacity > 0
+    }
+
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,

@@ -81,7 +81,8 @@ impl AppState {
             .as_ref()
             .and_then(crate::cdn::Purger::spawn)
             .map(Arc::new);
-        pages.spawn_listener(db.clone(), reads.clone(), purger.clone());
+        let media = Arc::new(MediaCache::new(config.media_cache_bytes));
+        pages.spawn_listener(db.clone(), reads.clone(), purger.clone(), media.clone());
         let mailer = config
             .mail
             .clone()
@@ -103,7 +104,7 @@ impl AppState {
         let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
         Self {
             webauthn,
-            media: Arc::new(MediaCache::new(config.media_cache_bytes)),
+            media,
             pages,
             reads,
             purger,

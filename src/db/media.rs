@@ -88,6 +88,24 @@ pub async fn find_variant(
     .await
 }
 
+/// Whether a smaller copy exists (for a browser asking again, which needs no bytes).
+pub async fn has_variant(
+    db: &PgPool,
+    hash: &str,
+    width: i32,
+    content_type: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from media_variants v join media m on m.id = v.media_id
+                          where m.hash = $1 and v.width = $2 and v.content_type = $3) as "exists!""#,
+        hash,
+        width,
+        content_type
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// What is known of the images with these hashes: their size and smaller copies.
 pub async fn sizes(db: &PgPool, hashes: &[String]) -> Result<MediaSizes, sqlx::Error> {
     if hashes.is_empty() {
@@ -219,11 +237,20 @@ pub async fn set_alt(db: &PgPool, hash: &str, alt: &str) -> Result<bool, sqlx::E
     Ok(done.rows_affected() == 1)
 }
 
-/// Deletes an image and its smaller copies.
+/// Deletes an image and its smaller copies, and tells every Folio process to forget the bytes
+/// it keeps in memory.
 pub async fn delete(db: &PgPool, hash: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
     let done = sqlx::query!(r#"delete from media where hash = $1"#, hash)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+    sqlx::query!(
+        r#"select pg_notify('folio_content_changed', 'media:' || $1::text)"#,
+        hash
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -234,51 +261,64 @@ pub struct Unprocessed {
     pub bytes: Vec<u8>,
 }
 
-/// Takes the next image stored before uploads were processed, locked in `tx` so that two
-/// processes never work on the same one.
-pub async fn next_unprocessed(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-) -> Result<Option<Unprocessed>, sqlx::Error> {
+/// Claims the next image stored before uploads were processed, for ten minutes (another process
+/// takes it over if this one dies), at most three times. The claim is committed at once: no
+/// transaction stays open while the image is processed.
+pub async fn claim_unprocessed(db: &PgPool) -> Result<Option<Unprocessed>, sqlx::Error> {
     sqlx::query_as!(
         Unprocessed,
-        r#"select id, content_type, bytes from media where width is null
-           order by id limit 1 for update skip locked"#
+        r#"update media set process_attempts = process_attempts + 1,
+                            processing_until = now() + interval '10 minutes'
+           where id = (select id from media
+                       where width is null and process_attempts < 3
+                         and (processing_until is null or processing_until < now())
+                       order by id limit 1 for update skip locked)
+           returning id, content_type, bytes"#
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await
 }
 
 /// Replaces an old image's bytes with what processing made of them (upright, without metadata),
 /// under the same name: posts keep their addresses. Its copies are added.
 pub async fn replace_processed(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    db: &PgPool,
     id: i64,
     processed: &Processed,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
     sqlx::query!(
-        r#"update media set bytes = $2, size_bytes = $3, width = $4, height = $5 where id = $1"#,
+        r#"update media set bytes = $2, size_bytes = $3, width = $4, height = $5,
+                            processing_until = null
+           where id = $1"#,
         id,
         processed.bytes,
         processed.bytes.len() as i32,
         processed.width as i32,
         processed.height as i32
     )
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    insert_variants(tx, id, processed).await
+    insert_variants(&mut tx, id, processed).await?;
+    tx.commit().await
 }
 
-/// Marks an image that cannot be processed (damaged) as seen, with no size: it is served as it
-/// is and not tried again.
-pub async fn mark_unprocessable(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+/// An image that could not be decoded: kept with its metadata stripped where its layout allowed,
+/// with no size (it is served as it is, without copies) and not tried again.
+pub async fn keep_unprocessable(
+    db: &PgPool,
     id: i64,
+    stripped: Option<&[u8]>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"update media set width = 0, height = 0 where id = $1"#,
-        id
+        r#"update media set width = 0, height = 0, processing_until = null,
+                            bytes = coalesce($2, bytes),
+                            size_bytes = coalesce(length($2), size_bytes)
+           where id = $1"#,
+        id,
+        stripped
     )
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(())
 }

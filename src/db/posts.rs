@@ -850,11 +850,19 @@ pub async fn bodies_with_media(db: &PgPool) -> Result<Vec<BodyWithMedia>, sqlx::
     .await
 }
 
-/// Replaces a body's HTML (rendered again from the same source); the text is not an edit.
-pub async fn set_body_html(db: &PgPool, id: i64, body_html: &str) -> Result<(), sqlx::Error> {
+/// Replaces a body's HTML, rendered again from `body_source`; nothing is written if the source
+/// has changed since (a save in between wins). Not an edit: the editor's version stays.
+pub async fn set_body_html(
+    db: &PgPool,
+    id: i64,
+    body_source: &str,
+    body_html: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"update posts set body_html = $2 where id = $1 and body_html <> $2"#,
+        r#"update posts set body_html = $3
+           where id = $1 and body_source = $2 and body_html <> $3"#,
         id,
+        body_source,
         body_html
     )
     .execute(db)

@@ -167,12 +167,31 @@ fn post_entry(state: &AppState, post: &FeedPost) -> FeedEntry {
 }
 
 /// Feed readers show content away from the blog: root-relative links must carry the host (in a
-/// `srcset` too, whose later candidates follow a comma).
+/// `srcset` too, every candidate of it).
 fn absolute_links(html: &str, base: &str) -> String {
-    html.replace("href=\"/", &format!("href=\"{base}/"))
-        .replace("src=\"/", &format!("src=\"{base}/"))
-        .replace("srcset=\"/", &format!("srcset=\"{base}/"))
-        .replace("w, /media/", &format!("w, {base}/media/"))
+    let html = html
+        .replace("href=\"/", &format!("href=\"{base}/"))
+        .replace("src=\"/", &format!("src=\"{base}/"));
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html.as_str();
+    while let Some(at) = rest.find("srcset=\"") {
+        let start = at + "srcset=\"".len();
+        let Some(length) = rest[start..].find('"') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let candidates: Vec<String> = rest[start..start + length]
+            .split(", ")
+            .map(|candidate| match candidate.strip_prefix('/') {
+                Some(path) => format!("{base}/{path}"),
+                None => candidate.to_owned(),
+            })
+            .collect();
+        out.push_str(&candidates.join(", "));
+        rest = &rest[start + length..];
+    }
+    out.push_str(rest);
+    out
 }
 
 async fn posts_for(

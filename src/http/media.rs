@@ -96,7 +96,12 @@ async fn serve_variant(
     ext: &str,
     request_headers: &HeaderMap,
 ) -> Result<Response, AppError> {
-    let width: i32 = width.parse().map_err(|_| AppError::NotFound)?;
+    let width_text = width;
+    let width: i32 = width_text.parse().map_err(|_| AppError::NotFound)?;
+    // One spelling per copy (not `0480` or `+480`): names are cache keys.
+    if width.to_string() != width_text {
+        return Err(AppError::NotFound);
+    }
     let kind = ImageKind::from_extension(ext).ok_or(AppError::NotFound)?;
     let tag = HeaderValue::from_str(&format!("\"{hash}-{width}-{ext}\""))
         .map_err(|_| AppError::NotFound)?;
@@ -108,7 +113,21 @@ async fn serve_variant(
             HeaderValue::from_static(kind.content_type()),
         ),
     ];
-    let bytes = match state.media.get(file) {
+    let cached = state.media.get(file);
+    // A browser asking again already has these bytes: only whether the copy exists is checked.
+    if request_headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|asked| super::etag::matches(asked, &tag))
+    {
+        let exists = cached.is_some()
+            || db::media::has_variant(&state.db, hash, width, kind.content_type()).await?;
+        return if exists {
+            Ok((StatusCode::NOT_MODIFIED, headers).into_response())
+        } else {
+            Err(AppError::NotFound)
+        };
+    }
+    let bytes = match cached {
         Some((_, bytes)) => bytes,
         None => {
             let bytes = db::media::find_variant(&state.db, hash, width, kind.content_type())
@@ -119,11 +138,5 @@ async fn serve_variant(
             bytes
         }
     };
-    if request_headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|asked| super::etag::matches(asked, &tag))
-    {
-        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
-    }
     Ok((headers, bytes).into_response())
 }

@@ -123,14 +123,17 @@ fn sized_tag(tag: &str, sizes: &MediaSizes) -> Option<String> {
         extra.push_str(&format!(" srcset=\"{set}\" sizes=\"{SIZES}\""));
     }
     let img = format!("{body}{extra}>");
-    Some(
-        match srcset(ImageKind::Webp).filter(|_| image.kind != ImageKind::Webp) {
-            Some(set) => format!(
-                "<picture><source type=\"image/webp\" srcset=\"{set}\" sizes=\"{SIZES}\">{img}</picture>"
-            ),
-            None => img,
-        },
-    )
+    // A WebP source must offer every width the image has, the full one included, or a browser
+    // taking WebP would stretch a small copy.
+    let count = |kind: ImageKind| image.variants.iter().filter(|(_, k)| *k == kind).count();
+    let webp_complete =
+        image.kind != ImageKind::Webp && count(ImageKind::Webp) == count(image.kind) + 1;
+    Some(match srcset(ImageKind::Webp).filter(|_| webp_complete) {
+        Some(set) => format!(
+            "<picture><source type=\"image/webp\" srcset=\"{set}\" sizes=\"{SIZES}\">{img}</picture>"
+        ),
+        None => img,
+    })
 }
 
 #[cfg(test)]
@@ -174,12 +177,22 @@ mod tests {
         let html = format!("<p><img src=\"/media/{HASH}.png\" alt=\"\"></p>");
         let sizes = known(
             ImageKind::Png,
-            vec![(480, ImageKind::Webp), (480, ImageKind::Png)],
+            vec![
+                (480, ImageKind::Png),
+                (480, ImageKind::Webp),
+                (2000, ImageKind::Webp),
+            ],
         );
+        // Without the full-size WebP there is no WebP source (a browser would stretch 480 px).
+        let partial = known(
+            ImageKind::Png,
+            vec![(480, ImageKind::Png), (480, ImageKind::Webp)],
+        );
+        assert!(!with_sizes(&html, &partial).contains("<picture>"));
         let out = with_sizes(&html, &sizes);
         assert!(
             out.starts_with(&format!(
-                "<p><picture><source type=\"image/webp\" srcset=\"/media/{HASH}-480.webp 480w\""
+                "<p><picture><source type=\"image/webp\" srcset=\"/media/{HASH}-480.webp 480w, /media/{HASH}-2000.webp 2000w\""
             )),
             "{out}"
         );

@@ -383,8 +383,10 @@ pub struct MediaView {
     pub highlighted: bool,
     /// (editor address, title) of each post or page that shows it.
     pub used_in: Vec<(String, String)>,
-    /// This user may edit its alt text and delete it.
+    /// This user may edit its alt text.
     pub may_change: bool,
+    /// ...and delete it (an author only while no post shows it).
+    pub may_delete: bool,
 }
 
 #[derive(Template)]

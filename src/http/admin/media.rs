@@ -126,6 +126,8 @@ async fn media_page(
             Some(MediaView {
                 url: format!("/media/{}.{}", row.hash, kind.extension()),
                 may_change: may_change(user, &row),
+                may_delete: may_change(user, &row)
+                    && (row.used_in_ids.is_empty() || user.role >= Role::Editor),
                 size: format!("{:.1} KB", f64::from(row.size_bytes) / 1024.0),
                 dimensions: match (row.width, row.height) {
                     (Some(w), Some(h)) if w > 0 && h > 0 => format!("{w} × {h}"),
@@ -218,6 +220,12 @@ async fn delete(
             "Only editors, or the person who uploaded it, may change this image.",
         ));
     }
+    // An author may not pull an image out of posts they may not edit.
+    if !row.used_in_ids.is_empty() && user.role < Role::Editor {
+        return Err(AppError::Forbidden(
+            "That image is used in a post: only an editor can delete it now.",
+        ));
+    }
     if !row.used_in_ids.is_empty() && form.even_if_used.is_empty() {
         let titles = row
             .used_in_titles
@@ -235,7 +243,7 @@ async fn delete(
         return media_page(&state, &user, shown, StatusCode::CONFLICT).await;
     }
     db::media::delete(&state.db, &hash).await?;
-    // This process forgets it at once; others' copies age out of their memory.
+    // This process forgets it at once; every other one when it hears the deletion's notice.
     state.media.remove(&hash);
     Ok(Redirect::to("/admin/media?done=deleted").into_response())
 }
