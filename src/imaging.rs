@@ -120,8 +120,15 @@ pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError>
     let mut variants = Vec::new();
     // An animation's copies would be still: it is served as uploaded, at every width.
     if !is_animated(bytes, kind) {
-        for target in VARIANT_WIDTHS.into_iter().filter(|w| *w < width) {
-            let smaller = image.resize(target, u32::MAX, FilterType::Lanczos3);
+        // Widest first, each from the one before: resizing a 12-megapixel photo once instead of
+        // three times halves the wait, and a 1600 px picture loses nothing a 960 px copy shows.
+        let mut source = None::<DynamicImage>;
+        for target in VARIANT_WIDTHS.into_iter().rev().filter(|w| *w < width) {
+            let smaller =
+                source
+                    .as_ref()
+                    .unwrap_or(&image)
+                    .resize(target, u32::MAX, FilterType::CatmullRom);
             let copy = encode(&smaller, kind, JPEG_QUALITY, icc.as_deref())?;
             // A copy that saves nothing (a lossy WebP made lossless, say) is not worth a request.
             if copy.len() < stored.len() {
@@ -132,7 +139,9 @@ pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError>
                     bytes: copy,
                 });
             }
+            source = Some(smaller);
         }
+        variants.reverse();
         if kind == ImageKind::Png {
             variants.extend(webp_copies(&image, &stored, &variants)?);
         }
@@ -165,7 +174,7 @@ fn webp_copies(
         bytes: full,
     }];
     for png in pngs {
-        let smaller = image.resize(png.width, u32::MAX, FilterType::Lanczos3);
+        let smaller = image.resize(png.width, u32::MAX, FilterType::CatmullRom);
         let webp = encode(&smaller, ImageKind::Webp, JPEG_QUALITY, None)?;
         if webp.len() >= png.bytes.len() {
             return Ok(Vec::new());

@@ -1092,6 +1092,41 @@ async fn the_media_library_is_searched_described_and_pruned_with_care(pool: PgPo
         StatusCode::NOT_FOUND,
         "its copies go with it"
     );
+    // An author may not pull their image out of someone else's post.
+    let shown = upload_json(
+        &app,
+        &author,
+        &folio::imaging::samples::phone_jpeg(64, 32, 1),
+        "mine.jpg",
+    )
+    .await;
+    write(
+        &app,
+        &editor,
+        &[
+            ("title", "Borrowed"),
+            ("body", &format!("![Borrowed]({shown})")),
+            ("action", "publish"),
+        ],
+    )
+    .await;
+    let refused = author
+        .post(
+            &app,
+            &format!("/admin/media/{}/delete", &shown[7..71]),
+            &[("even_if_used", "yes")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &shown).await.status, StatusCode::OK);
+    let as_editor = editor
+        .post(
+            &app,
+            &format!("/admin/media/{}/delete", &shown[7..71]),
+            &[("even_if_used", "yes")],
+        )
+        .await;
+    assert_eq!(as_editor.status, StatusCode::SEE_OTHER);
     // An unused image goes at once, by its uploader.
     let gone = author
         .post(&app, &format!("/admin/media/{dot_hash}/delete"), &[])
@@ -1161,4 +1196,29 @@ async fn images_stored_before_processing_are_stripped_and_sized_after_an_upgrade
     // Rendering again is not an edit: the editor's version did not move.
     let post = db::posts::find_editable(&pool, id).await.unwrap().unwrap();
     assert_eq!(post.edit_version, 1);
+}
+
+#[sqlx::test]
+async fn a_deleted_image_is_forgotten_by_every_process(pool: PgPool) {
+    // Two Folio processes on one database, each keeping images in memory.
+    let (_one_state, one) = crate::common::cached_app(&pool).await;
+    let (_two_state, two) = crate::common::cached_app(&pool).await;
+    let editor = crate::common::user_session(&one, &pool, "editor").await;
+    let url = upload_json(
+        &one,
+        &editor,
+        &folio::imaging::samples::phone_jpeg(64, 32, 1),
+        "gone.jpg",
+    )
+    .await;
+    assert_eq!(
+        get(&two, &url).await.status,
+        StatusCode::OK,
+        "now in the second's memory"
+    );
+    let deleted = editor
+        .post(&one, &format!("/admin/media/{}/delete", &url[7..71]), &[])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    crate::common::eventually(&two, &url, |page| page.status == StatusCode::NOT_FOUND).await;
 }
