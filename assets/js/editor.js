@@ -360,6 +360,16 @@
     }).catch(function () { /* the text itself holds the alt text */ });
   }
 
+  // Uploads go one after another: the server processes one image at a time, and each upload's
+  // request should wait only for its own image.
+  var sending = [];
+  var sendingNow = false;
+  function sendNext() {
+    if (sendingNow || !sending.length) { return; }
+    sendingNow = true;
+    sending.shift()();
+  }
+
   var uploadCount = 0;
   function upload(file) {
     var number = ++uploadCount;
@@ -411,12 +421,19 @@
         say(file.name + ": " + (answer.error || "the upload failed (" + request.status + ")."), true);
       }
     });
-    request.addEventListener("error", function () {
-      replaceMarker("");
-      item.remove();
-      say(file.name + ": the upload failed; check the connection and try again.", true);
+    ["error", "abort", "timeout"].forEach(function (failure) {
+      request.addEventListener(failure, function () {
+        replaceMarker("");
+        item.remove();
+        say(file.name + ": the upload failed; check the connection and try again.", true);
+      });
     });
-    request.send(data);
+    request.addEventListener("loadend", function () {
+      sendingNow = false;
+      sendNext();
+    });
+    sending.push(function () { request.send(data); });
+    sendNext();
   }
   function uploadAll(files) {
     Array.prototype.forEach.call(files || [], function (file) {

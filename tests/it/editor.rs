@@ -479,12 +479,12 @@ async fn wait_for_js(browser: &Client, script: &str) -> serde_json::Value {
     }
 }
 
-/// Drops a real PNG on the editor's text, as a file dragged from the desktop arrives.
+/// Drops two real PNGs on the editor's text at once, as files dragged from the desktop arrive.
 const DROP_PNG: &str = r#"
     const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
-    const file = new File([bytes], "dot.png", { type: "image/png" });
     const data = new DataTransfer();
-    data.items.add(file);
+    data.items.add(new File([bytes], "dot.png", { type: "image/png" }));
+    data.items.add(new File([bytes], "second dot.png", { type: "image/png" }));
     const body = document.getElementById("post-body");
     body.focus();
     body.setSelectionRange(body.value.length, body.value.length);
@@ -583,9 +583,11 @@ async fn writing_in_chromium_drop_paste_preview_close_and_restore(pool: PgPool) 
         .await
         .unwrap();
     describe_image(&browser, "A white dot", "The smallest photo").await;
+    // Uploaded one after the other, described one after the other.
+    describe_image(&browser, "Another dot", "").await;
     let text = wait_for_js(
         &browser,
-        "const v = document.getElementById('post-body').value; return v.includes('](/media/') ? v : null",
+        "const v = document.getElementById('post-body').value; return v.includes('![Another dot](/media/') ? v : null",
     )
     .await;
     let text = text.as_str().unwrap().to_owned();
