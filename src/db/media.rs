@@ -15,6 +15,30 @@ pub struct MediaFile {
     pub bytes: Vec<u8>,
 }
 
+/// A query returning `MediaRow`s: an image, who uploaded it and the posts that show it (in their
+/// text or as their featured image, looked up once), followed by the query's own conditions.
+macro_rules! query_media_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            MediaRow,
+            r#"select m.hash, m.content_type, m.size_bytes, u.display_name as "uploaded_by?",
+                      m.uploaded_by as uploaded_by_id, m.created_at, m.name, m.alt, m.width,
+                      m.height, used.ids as "used_in_ids!", used.titles as "used_in_titles!"
+               from media m
+               left join users u on u.id = m.uploaded_by
+               cross join lateral (
+                   select coalesce(array_agg(p.id order by p.id), '{}') as ids,
+                          coalesce(array_agg(p.title order by p.id), '{}') as titles
+                   from posts p
+                   where strpos(p.body_source, m.hash) > 0
+                      or strpos(p.featured_image, m.hash) > 0
+               ) used
+               "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+
 #[derive(Debug, Clone)]
 pub struct MediaRow {
     pub hash: String,
@@ -184,20 +208,8 @@ pub async fn library(
                 .replace('_', "\\_")
         )
     });
-    sqlx::query_as!(
-        MediaRow,
-        r#"select m.hash, m.content_type, m.size_bytes, u.display_name as "uploaded_by?",
-                  m.uploaded_by as uploaded_by_id, m.created_at, m.name, m.alt, m.width, m.height,
-                  array(select p.id from posts p
-                        where strpos(p.body_source, m.hash) > 0
-                           or strpos(p.featured_image, m.hash) > 0
-                        order by p.id) as "used_in_ids!",
-                  array(select p.title from posts p
-                        where strpos(p.body_source, m.hash) > 0
-                           or strpos(p.featured_image, m.hash) > 0
-                        order by p.id) as "used_in_titles!"
-           from media m left join users u on u.id = m.uploaded_by
-           where $2::text is null or m.name ilike $2 or m.alt ilike $2
+    query_media_rows!(
+        r#"where $2::text is null or m.name ilike $2 or m.alt ilike $2
            order by m.created_at desc, m.id desc
            limit $1"#,
         limit,
@@ -209,24 +221,9 @@ pub async fn library(
 
 /// One image of the library.
 pub async fn find_row(db: &PgPool, hash: &str) -> Result<Option<MediaRow>, sqlx::Error> {
-    sqlx::query_as!(
-        MediaRow,
-        r#"select m.hash, m.content_type, m.size_bytes, u.display_name as "uploaded_by?",
-                  m.uploaded_by as uploaded_by_id, m.created_at, m.name, m.alt, m.width, m.height,
-                  array(select p.id from posts p
-                        where strpos(p.body_source, m.hash) > 0
-                           or strpos(p.featured_image, m.hash) > 0
-                        order by p.id) as "used_in_ids!",
-                  array(select p.title from posts p
-                        where strpos(p.body_source, m.hash) > 0
-                           or strpos(p.featured_image, m.hash) > 0
-                        order by p.id) as "used_in_titles!"
-           from media m left join users u on u.id = m.uploaded_by
-           where m.hash = $1"#,
-        hash
-    )
-    .fetch_optional(db)
-    .await
+    query_media_rows!(r#"where m.hash = $1"#, hash)
+        .fetch_optional(db)
+        .await
 }
 
 /// Sets an image's alt text; false when there is no such image.

@@ -234,17 +234,6 @@ impl PostFormView {
         self.body_format == crate::domain::post::BodyFormat::Html
     }
 
-    /// The writing as it stands in the form, to compare with an autosave.
-    pub fn text(&self) -> crate::db::autosaves::AutosavedText {
-        crate::db::autosaves::AutosavedText {
-            title: self.title.clone(),
-            body_source: self.body.clone(),
-            labels: self.labels.clone(),
-            slug: self.slug.clone(),
-            excerpt: self.excerpt.clone(),
-        }
-    }
-
     /// Puts autosaved writing back into the form; the publishing choices stay as saved.
     pub fn restore(&mut self, text: crate::db::autosaves::AutosavedText) {
         self.title = text.title;

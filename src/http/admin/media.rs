@@ -163,6 +163,23 @@ fn may_change(user: &CurrentUser, row: &db::media::MediaRow) -> bool {
     user.role >= Role::Editor || row.uploaded_by_id == Some(user.id())
 }
 
+/// The image if it exists and this user may change it.
+async fn changeable(
+    state: &AppState,
+    user: &CurrentUser,
+    hash: &str,
+) -> Result<db::media::MediaRow, AppError> {
+    let row = db::media::find_row(&state.db, hash)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !may_change(user, &row) {
+        return Err(AppError::Forbidden(
+            "Only editors, or the person who uploaded it, may change this image.",
+        ));
+    }
+    Ok(row)
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct AltForm {
     #[serde(default)]
@@ -176,14 +193,7 @@ async fn set_alt(
     headers: HeaderMap,
     AdminForm { user, form }: AdminForm<AltForm>,
 ) -> Result<Response, AppError> {
-    let row = db::media::find_row(&state.db, &hash)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !may_change(&user, &row) {
-        return Err(AppError::Forbidden(
-            "Only editors, or the person who uploaded it, may change this image.",
-        ));
-    }
+    changeable(&state, &user, &hash).await?;
     let alt = crate::domain::text::clean(form.alt.trim());
     if alt.chars().count() > MAX_ALT_CHARS {
         return Err(AppError::BadRequest(
@@ -212,14 +222,7 @@ async fn delete(
     Path(hash): Path<String>,
     AdminForm { user, form }: AdminForm<DeleteForm>,
 ) -> Result<Response, AppError> {
-    let row = db::media::find_row(&state.db, &hash)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !may_change(&user, &row) {
-        return Err(AppError::Forbidden(
-            "Only editors, or the person who uploaded it, may change this image.",
-        ));
-    }
+    let row = changeable(&state, &user, &hash).await?;
     // An author may not pull an image out of posts they may not edit.
     if !row.used_in_ids.is_empty() && user.role < Role::Editor {
         return Err(AppError::Forbidden(
