@@ -44,6 +44,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../assets/js/editor.js").as_slice(),
         ),
         (
+            "theme.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../assets/js/theme.js").as_slice(),
+        ),
+        (
             "passkeys.js",
             "text/javascript; charset=utf-8",
             include_bytes!("../assets/js/passkeys.js").as_slice(),

@@ -44,6 +44,8 @@ pub struct CachedPage {
     /// The one post whose comments this page shows (a post's page, a comment permalink):
     /// a change to another post's comments leaves it be.
     pub comments_of: Option<i64>,
+    /// The post a reader is reading on this page: each copy sent counts as a view of it.
+    pub view_of: Option<i64>,
     /// The body compressed once, when it is the same for every reader (no form token in it):
     /// a browser that asks for brotli or gzip gets these bytes as they are.
     pub encoded: Encoded,
@@ -86,6 +88,7 @@ impl CachedPage {
             // cache counts length.
             body: Bytes::copy_from_slice(&body),
             comments_of: None,
+            view_of: None,
             seen: i64::MIN,
             encoded,
             token_slot,
@@ -103,6 +106,12 @@ impl CachedPage {
     /// The page was read from data that includes the primary's WAL position `seen`.
     pub fn seen_at(mut self, seen: i64) -> Self {
         self.seen = seen;
+        self
+    }
+
+    /// Sending the page counts a view of this post.
+    pub fn viewing(mut self, post: Option<i64>) -> Self {
+        self.view_of = post;
         self
     }
 

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod media_backfill;
 pub mod media_cache;
 pub mod metrics;
+pub mod page_views;
 pub mod render;
 pub mod replicas;
 pub mod spam;

@@ -139,7 +139,13 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
         per_address: (!state.config.trust_proxy)
             .then_some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
     };
+    let views = state.views.clone();
+    let db = state.db.clone();
     folio::http::serve::serve(listener, folio::app(state), limits, shutdown_signal()).await;
+    // The views counted since the last batch.
+    if let Err(error) = views.flush(&db).await {
+        tracing::warn!(%error, "the last page views could not be written");
+    }
     tracing::info!("Folio stopped");
     Ok(())
 }

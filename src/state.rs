@@ -9,13 +9,16 @@ use crate::{
     clock::{Clock, SystemClock},
     config::Config,
     db::{
+        appearance::{PageLink, PopularPost, RecentComment},
         labels::LabelCount,
         posts::MonthCount,
         settings::{Settings, Site},
     },
+    domain::theme::Appearance,
     mail::{Mailer, worker},
     media_cache::MediaCache,
     metrics::Metrics,
+    render::theme::SiteStylesheet,
     replicas::Reads,
 };
 
@@ -24,11 +27,54 @@ use crate::{
 pub struct SidebarCounts {
     pub months: Vec<MonthCount>,
     pub labels: Vec<LabelCount>,
+    /// The static pages, for the Pages gadget.
+    pub pages: Vec<PageLink>,
     version: i64,
     timezone: String,
     /// When a scheduled post appears, the counts change without any write.
     valid_until: Option<time::OffsetDateTime>,
 }
+
+/// The blog's look as of one content version: the appearance with what is made from it once
+/// (the stylesheet, the Text gadget's HTML) rather than on every page.
+#[derive(Debug)]
+pub struct Look {
+    pub appearance: Appearance,
+    pub stylesheet: SiteStylesheet,
+    /// The Text gadget's body, rendered by the rules posts are.
+    pub text_html: String,
+    version: i64,
+}
+
+impl Look {
+    pub fn new(appearance: Appearance, version: i64) -> Self {
+        let text_html = crate::render::post::body_html(
+            &appearance.options.text_body,
+            appearance.options.text_format.body_format(),
+            &crate::render::images::MediaSizes::default(),
+        );
+        Self {
+            stylesheet: crate::render::theme::stylesheet(&appearance),
+            text_html,
+            appearance,
+            version,
+        }
+    }
+}
+
+/// What the Popular Posts and Recent Comments gadgets show, read at most once a minute: views
+/// and comments move them, not the content version.
+#[derive(Debug)]
+pub struct LivelyGadgets {
+    pub popular: Vec<PopularPost>,
+    pub recent_comments: Vec<RecentComment>,
+    key: (i32, i32, i32, bool, bool),
+    read_at: std::time::Instant,
+}
+
+const LIVELY_GADGETS_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// Preview stylesheets kept for the theme page's preview (each a few KB).
+const PREVIEWS_KEPT: usize = 16;
 
 /// Everything a handler can reach. Cheap to clone: all pieces are shared.
 #[derive(Clone)]
@@ -58,6 +104,13 @@ pub struct AppState {
     pub mailer: Option<Arc<Mailer>>,
     /// The passkey relying party; none when the base URL cannot be one (a bare IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// The look, reused while the content version says it is current.
+    look: Arc<RwLock<Option<Arc<Look>>>>,
+    lively: Arc<RwLock<Option<Arc<LivelyGadgets>>>>,
+    /// Stylesheets of looks being previewed on the theme page, newest last.
+    previews: Arc<std::sync::Mutex<std::collections::VecDeque<SiteStylesheet>>>,
+    /// Page views counted in memory (see `page_views`).
+    pub views: Arc<crate::page_views::ViewCounter>,
 }
 
 impl AppState {
@@ -102,7 +155,13 @@ impl AppState {
             worker::spawn(db.clone(), mailer.clone(), site);
         }
         let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
+        let views = Arc::new(crate::page_views::ViewCounter::default());
+        views.spawn_flusher(db.clone());
         Self {
+            look: Arc::default(),
+            lively: Arc::default(),
+            previews: Arc::default(),
+            views,
             webauthn,
             media,
             pages,
@@ -165,7 +224,9 @@ impl AppState {
     ) -> Result<Arc<SidebarCounts>, sqlx::Error>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<(Vec<MonthCount>, Vec<LabelCount>), sqlx::Error>>,
+        Fut: std::future::Future<
+                Output = Result<(Vec<MonthCount>, Vec<LabelCount>, Vec<PageLink>), sqlx::Error>,
+            >,
     {
         let now = time::OffsetDateTime::now_utc();
         if let Ok(cached) = self.sidebar_counts.read()
@@ -176,10 +237,11 @@ impl AppState {
         {
             return Ok(counts.clone());
         }
-        let (months, labels) = compute().await?;
+        let (months, labels, pages) = compute().await?;
         let counts = Arc::new(SidebarCounts {
             months,
             labels,
+            pages,
             version: site.content_version,
             timezone: timezone.to_owned(),
             valid_until: site.next_publication,
@@ -188,6 +250,128 @@ impl AppState {
             *cached = Some(counts.clone());
         }
         Ok(counts)
+    }
+
+    /// The look for this site state: cached while the content version holds.
+    pub async fn look(&self, site: &Site) -> Result<Arc<Look>, sqlx::Error> {
+        if let Ok(cached) = self.look.read()
+            && let Some(look) = cached.as_ref()
+            && look.version == site.content_version
+        {
+            return Ok(look.clone());
+        }
+        let appearance = crate::db::appearance::load(&self.db).await?;
+        let look = Arc::new(Look::new(appearance, site.content_version));
+        if let Ok(mut cached) = self.look.write() {
+            *cached = Some(look.clone());
+        }
+        Ok(look)
+    }
+
+    /// The look last read, for pages shown while the database is away (and before any read).
+    pub fn last_look(&self) -> Arc<Look> {
+        static STANDARD: std::sync::LazyLock<Arc<Look>> =
+            std::sync::LazyLock::new(|| Arc::new(Look::new(Appearance::default(), i64::MIN)));
+        self.look
+            .read()
+            .ok()
+            .and_then(|cached| cached.clone())
+            .unwrap_or_else(|| STANDARD.clone())
+    }
+
+    /// A stylesheet of the look or of a preview, by its file name.
+    pub fn stylesheet(&self, file: &str) -> Option<String> {
+        let current = self.look.read().ok().and_then(|cached| cached.clone());
+        if let Some(look) = current.filter(|look| look.stylesheet.file == file) {
+            return Some(look.stylesheet.css.clone());
+        }
+        let previews = self.previews.lock().ok()?;
+        previews
+            .iter()
+            .find(|s| s.file == file)
+            .map(|s| s.css.clone())
+    }
+
+    /// Keeps a preview's stylesheet servable for a while.
+    pub fn keep_preview(&self, stylesheet: SiteStylesheet) {
+        if let Ok(mut previews) = self.previews.lock() {
+            previews.retain(|s| s.file != stylesheet.file);
+            previews.push_back(stylesheet);
+            while previews.len() > PREVIEWS_KEPT {
+                previews.pop_front();
+            }
+        }
+    }
+
+    /// Popular posts and recent comments as the look asks for them, read at most once a minute.
+    pub async fn lively_gadgets(
+        &self,
+        appearance: &Appearance,
+    ) -> Result<Arc<LivelyGadgets>, sqlx::Error> {
+        use crate::domain::theme::GadgetKind;
+        let options = &appearance.options;
+        let popular_on = appearance.shows(GadgetKind::PopularPosts);
+        let comments_on = appearance.shows(GadgetKind::RecentComments);
+        let key = (
+            options.popular_count,
+            options.popular_days,
+            options.recent_comments_count,
+            popular_on,
+            comments_on,
+        );
+        if let Ok(cached) = self.lively.read()
+            && let Some(lively) = cached.as_ref()
+            && lively.key == key
+            && lively.read_at.elapsed() < LIVELY_GADGETS_FOR
+        {
+            return Ok(lively.clone());
+        }
+        let since = (options.popular_days > 0).then(|| {
+            time::OffsetDateTime::now_utc().date()
+                - time::Duration::days(i64::from(options.popular_days - 1))
+        });
+        let (popular, recent_comments) = tokio::try_join!(
+            async {
+                if popular_on {
+                    crate::db::appearance::popular_posts(
+                        &self.db,
+                        since,
+                        i64::from(options.popular_count),
+                    )
+                    .await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            async {
+                if comments_on {
+                    crate::db::appearance::recent_comments(
+                        &self.db,
+                        i64::from(options.recent_comments_count),
+                    )
+                    .await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+        )?;
+        let lively = Arc::new(LivelyGadgets {
+            popular,
+            recent_comments,
+            key,
+            read_at: std::time::Instant::now(),
+        });
+        if let Ok(mut cached) = self.lively.write() {
+            *cached = Some(lively.clone());
+        }
+        Ok(lively)
+    }
+
+    /// Forgets the popular posts and recent comments read, so the next page reads them again.
+    pub fn forget_lively_gadgets(&self) {
+        if let Ok(mut cached) = self.lively.write() {
+            *cached = None;
+        }
     }
 
     pub fn last_settings(&self) -> Settings {

@@ -1,5 +1,6 @@
 //! All SQL lives below this module. Nothing here knows about HTTP.
 
+pub mod appearance;
 pub mod autosaves;
 pub mod comments;
 pub mod demo;

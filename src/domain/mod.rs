@@ -8,3 +8,4 @@ pub mod post;
 pub mod role;
 pub mod slug;
 pub mod text;
+pub mod theme;

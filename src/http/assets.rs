@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::Path,
+    extract::{Path, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -16,7 +16,45 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/{file}", get(serve))
+    Router::new()
+        .route("/assets/{file}", get(serve))
+        .route("/assets/site/{file}", get(site_stylesheet))
+}
+
+/// The blog's generated stylesheet (`render::theme`), or one being previewed. A fingerprint
+/// that is not current any more (a page cached elsewhere) gets today's, cached briefly.
+async fn site_stylesheet(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let (css, cache) = match state.stylesheet(&file) {
+        Some(css) => (css, "public, max-age=31536000, immutable"),
+        None => {
+            let site = state.site().await?;
+            let look = state.look(&site).await?;
+            if look.stylesheet.file == file {
+                (
+                    look.stylesheet.css.clone(),
+                    "public, max-age=31536000, immutable",
+                )
+            } else if file.ends_with(".css") {
+                (look.stylesheet.css.clone(), "public, max-age=300")
+            } else {
+                return Err(AppError::NotFound);
+            }
+        }
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        css,
+    )
+        .into_response())
 }
 
 async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {

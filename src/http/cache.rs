@@ -102,6 +102,11 @@ pub struct LabelTags(pub Vec<String>);
 #[derive(Debug, Clone, Copy)]
 pub struct FormTokenFor(pub i64);
 
+/// Response marker, set by the post page handler, read by `pages`: a reader reading this page
+/// is a view of this post (see `page_views`), whether the page is rendered or sent from memory.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewOf(pub i64);
+
 /// The cookie that carries a reader's last write's WAL position (signed), so that their next
 /// pages are read from a server that has it (see `replicas`). Set only when there are replicas.
 pub const SEEN_COOKIE: &str = "folio_seen";
@@ -190,7 +195,21 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .cdn
         .is_some()
         .then(|| request.uri().path().to_owned());
+    // Counted only for GETs from readers' browsers (not HEAD, not robots).
+    let reader = method == Method::GET
+        && !crate::page_views::is_robot(
+            request
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        );
     if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key, wanted)) {
+        if let Some(post) = page
+            .view_of
+            .filter(|_| reader && page.status == StatusCode::OK)
+        {
+            state.views.count(post);
+        }
         return from_cache(&state, request.headers(), &page);
     }
 
@@ -226,6 +245,16 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .as_ref()
         .is_none_or(|read| read.seen >= state.reads.must_see());
     let token_for = response.extensions().get::<FormTokenFor>().copied();
+    let view_of = response
+        .extensions()
+        .get::<ViewOf>()
+        .map(|ViewOf(post)| *post)
+        .filter(|_| {
+            response.status() == StatusCode::OK || response.status() == StatusCode::NOT_MODIFIED
+        });
+    if let Some(post) = view_of.filter(|_| reader) {
+        state.views.count(post);
+    }
     let shareable = response
         .extensions()
         .get::<Cacheable>()
@@ -284,6 +313,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
                 cacheable.until,
             )
             .about_comments_of(cacheable.comments_of)
+            .viewing(view_of)
             .seen_at(read.map_or(i64::MIN, |read| read.seen)),
         );
         state.pages.insert(key, page.clone(), generation);

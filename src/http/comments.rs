@@ -354,6 +354,7 @@ fn token_message(problem: TokenProblem) -> &'static str {
 fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Response {
     let settings: Settings = state.last_settings();
     let mut layout = Layout::new(&settings, &state.config, Some("Comment not saved"), None);
+    layout.dress(&state.last_look(), "");
     layout.noindex = true;
     let mut view = CommentFormView {
         action: path.to_owned(),

@@ -43,6 +43,7 @@ async fn page(
         Some("Follow by email"),
         Some("/subscribe"),
     );
+    layout.dress(&state.last_look(), "/subscribe");
     layout.noindex = done;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

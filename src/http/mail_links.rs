@@ -163,6 +163,7 @@ fn not_a_link() -> Refusal {
 fn page(state: &AppState, heading: &str) -> MailActionPage {
     let settings = state.last_settings();
     let mut layout = Layout::new(&settings, &state.config, Some(heading), None);
+    layout.dress(&state.last_look(), "");
     layout.noindex = true;
     MailActionPage {
         layout,

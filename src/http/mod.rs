@@ -14,7 +14,7 @@ mod mail;
 mod mail_links;
 mod media;
 mod metrics;
-mod public;
+pub(crate) mod public;
 pub mod serve;
 
 pub(crate) use mail::{comments_published, mail_blog};
@@ -63,6 +63,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: https:; \
      style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
+/// The theme page's preview, which that page frames: the same policy, framed by this origin.
+pub const PREVIEW_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: https:; \
+     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'self'";
 
 /// The whole application: four sub-routers, each with its own stack of limits, inside one
 /// stack every response passes through (from the outside in: request ids, metrics and the log
@@ -223,6 +227,7 @@ async fn admin_unavailable(
         .collect();
     let settings = state.last_settings();
     let mut layout = Layout::new(&settings, &state.config, Some("Read-only for now"), None);
+    layout.dress(&state.last_look(), "");
     layout.noindex = true;
     let page = views::public::AdminUnavailablePage {
         layout,
@@ -318,6 +323,7 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
         .unwrap_or_else(|| ErrorPageText::for_status(status));
     let settings = state.last_settings();
     let mut layout = Layout::new(&settings, &state.config, Some(text.heading), None);
+    layout.dress(&state.last_look(), "");
     layout.noindex = true;
     let page = ErrorPage {
         layout,

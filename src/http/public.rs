@@ -10,10 +10,11 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{
-    cache::{Cacheable, FormTokenFor, LabelTags, TOKEN_PLACEHOLDER},
+    cache::{Cacheable, FormTokenFor, LabelTags, TOKEN_PLACEHOLDER, ViewOf},
     comments,
     etag::etag,
     extract::ReadState,
@@ -28,10 +29,10 @@ use crate::{
     domain::{comment::Policy, post::PostKind},
     error::AppError,
     render::dates,
-    state::AppState,
+    state::{AppState, Look},
     views::{
-        CommentFormView, CommentPager, Layout, NavLink, PostView, Sidebar, comment_page_url,
-        comment_threads, group_by_day,
+        CommentFormView, CommentPager, GadgetData, Layout, NavLink, PostView, Sidebar,
+        comment_page_url, comment_threads, group_by_day,
         public::{ListPage, PostPage, SearchPage, SearchResultView, StaticPage},
         query_value, snippet_html,
     },
@@ -115,12 +116,18 @@ impl PageParams {
     }
 }
 
-/// The sidebar's two queries, run side by side.
+/// The sidebar's gadgets with what they list (counts cached per content version, views and
+/// comments per minute), and the look the page is to be dressed in (the blog's, or `preview`).
 async fn sidebar(
     state: &AppState,
     site: &Site,
     open_year: Option<i32>,
-) -> Result<Sidebar, AppError> {
+    preview: Option<Arc<Look>>,
+) -> Result<(Sidebar, Arc<Look>), AppError> {
+    let look = match preview {
+        Some(look) => look,
+        None => state.look(site).await?,
+    };
     // The zone as it resolved: an unknown name in the settings falls back to UTC everywhere.
     let tz = site.settings.time_zone();
     let zone = dates::zone_name(&tz);
@@ -129,10 +136,20 @@ async fn sidebar(
             tokio::try_join!(
                 db::posts::month_counts(&state.db, zone),
                 db::labels::counts(&state.db),
+                db::appearance::pages(&state.db),
             )
         })
         .await?;
-    Ok(Sidebar::new(&counts.months, &counts.labels, open_year))
+    let lively = state.lively_gadgets(&look.appearance).await?;
+    let data = GadgetData {
+        months: &counts.months,
+        labels: &counts.labels,
+        pages: &counts.pages,
+        popular: &lively.popular,
+        recent_comments: &lively.recent_comments,
+        mail_on: state.config.mail.is_some(),
+    };
+    Ok((Sidebar::new(&look, &data, open_year), look))
 }
 
 async fn home(
@@ -149,7 +166,7 @@ async fn home(
     {
         return Ok(moved_permanently(&target));
     }
-    listing(&state, &params, Listing::home()).await
+    listing_page(&state, &params, Listing::home()).await
 }
 
 /// A 301, the status search engines and old bookmarks know best for a page that moved.
@@ -220,7 +237,7 @@ async fn search(
             .unwrap_or(1);
         return search_results(&state, params.q.as_deref(), page).await;
     }
-    listing(&state, &params, Listing::home()).await
+    listing_page(&state, &params, Listing::home()).await
 }
 
 async fn label(
@@ -238,8 +255,9 @@ async fn label(
         heading: Some(format!("Showing posts with label {name}")),
         page_title: Some(name),
         open_year: None,
+        preview: None,
     };
-    self::listing(&state, &params, listing).await
+    self::listing_page(&state, &params, listing).await
 }
 
 async fn year_archive(
@@ -258,8 +276,9 @@ async fn year_archive(
         heading: Some(format!("Posts from {year}")),
         page_title: Some(year.to_string()),
         open_year: Some(i32::from(year)),
+        preview: None,
     };
-    self::listing(&state, &params, listing).await
+    self::listing_page(&state, &params, listing).await
 }
 
 async fn month_archive(
@@ -280,8 +299,9 @@ async fn month_archive(
         heading: Some(format!("Posts from {name}")),
         page_title: Some(name),
         open_year: Some(i32::from(year)),
+        preview: None,
     };
-    self::listing(&state, &params, listing).await
+    self::listing_page(&state, &params, listing).await
 }
 
 /// `/2021` and `/2021/09` are the archive pages without their final slash.
@@ -320,6 +340,8 @@ struct Listing {
     heading: Option<String>,
     page_title: Option<String>,
     open_year: Option<i32>,
+    /// A look being tried on the theme page instead of the blog's own.
+    preview: Option<Arc<Look>>,
 }
 
 impl Listing {
@@ -331,12 +353,23 @@ impl Listing {
             heading: None,
             page_title: None,
             open_year: None,
+            preview: None,
         }
     }
 }
 
+/// The home page as it would look in `look` (the theme page's preview): the real posts and
+/// gadgets, nothing saved.
+pub async fn preview_home(state: &AppState, look: Arc<Look>) -> Result<Response, AppError> {
+    let listing = Listing {
+        preview: Some(look),
+        ..Listing::home()
+    };
+    listing_page(state, &PageParams::default(), listing).await
+}
+
 /// A page of posts by keyset: newest first, `limit` of them, with links to newer and older pages.
-async fn listing(
+async fn listing_page(
     state: &AppState,
     params: &PageParams,
     listing: Listing,
@@ -405,7 +438,8 @@ async fn listing(
         .filter(|_| older_exists)
         .map(|row| link("updated-max", row, false));
 
-    let sidebar = sidebar(state, &site, listing.open_year).await?;
+    let preview = listing.preview.is_some();
+    let (sidebar, look) = sidebar(state, &site, listing.open_year, listing.preview).await?;
     let is_home = matches!(start, Start::Newest) && listing.heading.is_none();
     // The first page of a listing is its canonical address; later pages are not.
     let path = match start {
@@ -414,6 +448,11 @@ async fn listing(
         _ => None,
     };
     let mut layout = Layout::new(settings, &state.config, listing.page_title.as_deref(), path);
+    layout.dress(&look, path.unwrap_or_default());
+    if preview {
+        layout.preview = true;
+        layout.noindex = true;
+    }
     if let Some(name) = &listing.label_feed {
         layout.feeds.push(crate::views::FeedLink {
             title: format!("{} - {name}", settings.title),
@@ -427,7 +466,7 @@ async fn listing(
     }
     let page = ListPage {
         layout,
-        fresh_blog: rows.is_empty() && sidebar.years.is_empty(),
+        fresh_blog: rows.is_empty() && !sidebar.has_posts,
         sidebar,
         is_home,
         heading: listing.heading,
@@ -490,13 +529,14 @@ async fn search_results(
     let pages = total
         .map_or(0, |t| (t + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE)
         .min(SEARCH_MAX_PAGES);
-    let sidebar = sidebar(state, &site, None).await?;
+    let (sidebar, look) = sidebar(state, &site, None, None).await?;
     let title = if query.is_empty() {
         "Search".to_owned()
     } else {
         format!("Search: {query}")
     };
     let mut layout = Layout::new(settings, &state.config, Some(&title), None);
+    layout.dress(&look, "/search");
     layout.noindex = true;
     let results = hits
         .iter()
@@ -514,6 +554,7 @@ async fn search_results(
                         name: name.clone(),
                         url: crate::views::label_url(name),
                         count: 0,
+                        size: 1,
                     })
                     .collect(),
                 snippet_html: snippet_html(&hit.snippet),
@@ -574,7 +615,8 @@ async fn by_path(
         if !row.excerpt.is_empty() {
             layout.meta_description = row.excerpt.clone();
         }
-        let sidebar = sidebar(&state, &site, None).await?;
+        let (sidebar, look) = sidebar(&state, &site, None, None).await?;
+        layout.dress(&look, &row.path);
         let page = render(&StaticPage {
             layout,
             sidebar,
@@ -728,7 +770,7 @@ pub(super) async fn post_page(
 
     let key = key_of(row);
     let paging = paging(settings);
-    let ((comments, threads), newer, older, sidebar, replying_to) = tokio::try_join!(
+    let ((comments, threads), newer, older, (sidebar, look), replying_to) = tokio::try_join!(
         async {
             Ok::<_, AppError>(
                 db::comments::page_for_post(&state.db, row.id, own_ids, paging, comment_page)
@@ -737,7 +779,7 @@ pub(super) async fn post_page(
         },
         async { Ok(db::posts::newer_neighbour(&state.db, key).await?) },
         async { Ok(db::posts::older_neighbour(&state.db, key).await?) },
-        sidebar(state, site, Some(post.local_year)),
+        sidebar(state, site, Some(post.local_year), None),
         async {
             Ok(match reply_to {
                 Some(id) => db::comments::author_of(&state.db, row.id, id)
@@ -747,6 +789,7 @@ pub(super) async fn post_page(
             })
         },
     )?;
+    layout.dress(&look, &row.path);
     let pages = paging.pages(threads);
     if comment_page > pages {
         // A link from when there were more pages (or from Blogger, which paged otherwise).
@@ -797,6 +840,7 @@ pub(super) async fn post_page(
     let etag = super::etag::tag_for(html.as_bytes());
     let mut response = (status, Html(html)).into_response();
     response.extensions_mut().insert(FormTokenFor(row.id));
+    response.extensions_mut().insert(ViewOf(row.id));
     response.extensions_mut().insert(label_tags);
     let headers = response.headers_mut();
     if status == StatusCode::OK {

@@ -6,3 +6,4 @@ pub mod images;
 pub mod markdown;
 pub mod post;
 pub mod sanitize;
+pub mod theme;

@@ -660,3 +660,116 @@ pub struct SubscribersPage {
     pub counts: crate::db::subscriptions::Counts,
     pub followers: Vec<FollowerView>,
 }
+
+/// A theme offered on the theme page.
+#[derive(Debug, Clone)]
+pub struct ThemeChoice {
+    pub slug: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+}
+
+/// One gadget's row on the theme page, as typed.
+#[derive(Debug, Clone)]
+pub struct GadgetRow {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub on: bool,
+    pub order: String,
+    pub title: String,
+    /// Why it would not show although switched on (Follow by email without mail).
+    pub note: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/theme.html")]
+pub struct ThemePage {
+    pub layout: AdminLayout,
+    pub fields: crate::domain::theme::FormFields,
+    pub errors: crate::domain::theme::AppearanceErrors,
+    pub themes: Vec<ThemeChoice>,
+    /// (slug, label)
+    pub fonts: Vec<(&'static str, &'static str)>,
+    pub gadgets: Vec<GadgetRow>,
+    /// The static pages, offered for the navigation bar.
+    pub pages: Vec<crate::db::appearance::PageLink>,
+    pub image_error: Option<String>,
+    pub script_url: &'static str,
+}
+
+impl ThemePage {
+    pub fn new(
+        layout: AdminLayout,
+        fields: crate::domain::theme::FormFields,
+        errors: crate::domain::theme::AppearanceErrors,
+        pages: Vec<crate::db::appearance::PageLink>,
+        mail_on: bool,
+        image_error: Option<String>,
+    ) -> Self {
+        use crate::domain::theme::{Font, GadgetKind, ThemeName};
+        let value = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map_or(String::new(), |(_, v)| v.clone())
+        };
+        let mut gadgets: Vec<(i64, usize, GadgetRow)> = GadgetKind::ALL
+            .into_iter()
+            .enumerate()
+            .map(|(index, kind)| {
+                let slug = kind.slug();
+                let order = value(&format!("gadget_{slug}_order"));
+                let place = order.trim().parse::<i64>().unwrap_or(i64::MAX);
+                let title = value(&format!("gadget_{slug}_title"));
+                let row = GadgetRow {
+                    slug,
+                    name: kind.name(),
+                    on: !value(&format!("gadget_{slug}_on")).is_empty(),
+                    order,
+                    title: if title.is_empty() {
+                        kind.default_title().to_owned()
+                    } else {
+                        title
+                    },
+                    note: (kind == GadgetKind::FollowByEmail && !mail_on)
+                        .then_some("Shown once the blog sends email (FOLIO_SMTP_URL)."),
+                };
+                (place, index, row)
+            })
+            .collect();
+        gadgets.sort_by_key(|(place, index, _)| (*place, *index));
+        Self {
+            layout,
+            errors,
+            themes: ThemeName::ALL
+                .into_iter()
+                .map(|t| ThemeChoice {
+                    slug: t.slug(),
+                    label: t.label(),
+                    description: t.description(),
+                })
+                .collect(),
+            fonts: Font::ALL
+                .into_iter()
+                .map(|f| (f.slug(), f.label()))
+                .collect(),
+            gadgets: gadgets.into_iter().map(|(_, _, row)| row).collect(),
+            fields,
+            pages,
+            image_error,
+            script_url: crate::assets::url("theme.js"),
+        }
+    }
+
+    /// A field as typed (or stored).
+    pub fn value(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}

@@ -16,8 +16,12 @@ use crate::{
         posts::{MonthCount, PostRow},
         settings::Settings,
     },
-    domain::comment::CommentStatus,
+    domain::{
+        comment::CommentStatus,
+        theme::{ArchiveStyle, GadgetKind, LabelsOrder, LabelsStyle, Link},
+    },
     render::dates,
+    state::Look,
 };
 
 /// Everything `base.html` needs.
@@ -30,7 +34,7 @@ pub struct Layout {
     pub meta_description: String,
     pub canonical: Option<String>,
     pub css_url: &'static str,
-    pub icon_url: &'static str,
+    pub icon_url: String,
     pub noindex: bool,
     /// `<link rel="alternate">` feeds of this page.
     pub feeds: Vec<FeedLink>,
@@ -47,6 +51,44 @@ pub struct Layout {
     /// `<link rel="prev">` and `<link rel="next">`: the neighbouring pages of a paged page.
     pub prev: Option<String>,
     pub next: Option<String>,
+    /// `<body>`'s classes: the theme and where the sidebar goes.
+    pub body_class: String,
+    /// The blog's generated stylesheet (theme settings and custom CSS).
+    pub site_css_url: Option<String>,
+    pub icon_type: Option<&'static str>,
+    pub logo: String,
+    pub header_image: String,
+    pub navigation: Vec<NavItem>,
+    /// Listings show posts as cards with their featured images (Magazine).
+    pub cards: bool,
+    /// The theme page's preview: a banner says nothing is saved.
+    pub preview: bool,
+}
+
+/// A link of the navigation bar; `current` on the page it points to.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub label: String,
+    pub url: String,
+    pub current: bool,
+}
+
+/// The `type` of a favicon's `<link>`, from its address.
+fn icon_type(url: &str) -> Option<&'static str> {
+    let lower = url.to_ascii_lowercase();
+    let path = lower.split(['?', '#']).next().unwrap_or_default();
+    [
+        (".svg", "image/svg+xml"),
+        (".png", "image/png"),
+        (".ico", "image/x-icon"),
+        (".gif", "image/gif"),
+        (".jpg", "image/jpeg"),
+        (".jpeg", "image/jpeg"),
+        (".webp", "image/webp"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| path.ends_with(ext))
+    .map(|(_, content_type)| content_type)
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +116,7 @@ impl Layout {
             meta_description: settings.description.clone(),
             canonical: path.map(|p| format!("{}{p}", config.base_url)),
             css_url: assets::url("folio.css"),
-            icon_url: assets::url("favicon.svg"),
+            icon_url: assets::url("favicon.svg").to_owned(),
             noindex: false,
             follow_by_email: config.mail.is_some(),
             prev: None,
@@ -95,7 +137,42 @@ impl Layout {
             og_url: path.map(|p| format!("{}{p}", config.base_url)),
             json_ld: None,
             og_image: None,
+            body_class: "theme-classic sidebar-right".to_owned(),
+            site_css_url: None,
+            icon_type: Some("image/svg+xml"),
+            logo: String::new(),
+            header_image: String::new(),
+            navigation: Vec::new(),
+            cards: false,
+            preview: false,
         }
+    }
+
+    /// Puts the page in the blog's look; `here` (the page's path) marks its navigation link.
+    pub fn dress(&mut self, look: &Look, here: &str) {
+        let appearance = &look.appearance;
+        self.body_class = format!(
+            "theme-{} sidebar-{}",
+            appearance.theme.slug(),
+            appearance.sidebar.slug()
+        );
+        self.site_css_url = Some(look.stylesheet.url.clone());
+        if !appearance.favicon.is_empty() {
+            self.icon_url = appearance.favicon.clone();
+            self.icon_type = icon_type(&appearance.favicon);
+        }
+        self.logo.clone_from(&appearance.logo);
+        self.header_image.clone_from(&appearance.header_image);
+        self.navigation = appearance
+            .navigation
+            .iter()
+            .map(|link| NavItem {
+                label: link.label.clone(),
+                url: link.url.clone(),
+                current: link.url == here,
+            })
+            .collect();
+        self.cards = appearance.theme.cards();
     }
 
     /// Marks the page as a blog post for search engines and link previews.
@@ -160,11 +237,14 @@ pub struct LabelLink {
     pub name: String,
     pub url: String,
     pub count: i64,
+    /// Its size in a label cloud, 1 to 5.
+    pub size: u8,
 }
 
 #[derive(Debug, Clone)]
 pub struct ArchiveMonth {
     pub name: &'static str,
+    pub year: i32,
     pub url: String,
     pub count: i64,
 }
@@ -178,50 +258,237 @@ pub struct ArchiveYear {
     pub months: Vec<ArchiveMonth>,
 }
 
-/// The sidebar on every public page: the Blog Archive and the Labels.
+/// A gadget as the sidebar shows it, with what it lists already read.
+#[derive(Debug, Clone)]
+pub enum GadgetView {
+    Search {
+        title: String,
+    },
+    Profile {
+        title: String,
+        name: String,
+        picture: String,
+        /// The bio's paragraphs (plain text, escaped by the template).
+        bio: Vec<String>,
+    },
+    Pages {
+        title: String,
+        pages: Vec<Link>,
+    },
+    Links {
+        title: String,
+        links: Vec<Link>,
+    },
+    Popular {
+        title: String,
+        posts: Vec<Link>,
+    },
+    Archive {
+        title: String,
+        flat: bool,
+        years: Vec<ArchiveYear>,
+    },
+    Labels {
+        title: String,
+        cloud: bool,
+        labels: Vec<LabelLink>,
+    },
+    RecentComments {
+        title: String,
+        comments: Vec<RecentCommentView>,
+    },
+    Feeds {
+        title: String,
+    },
+    Follow {
+        title: String,
+    },
+    Text {
+        title: String,
+        /// Sanitized by the rules posts are (`state::Look`).
+        html: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct RecentCommentView {
+    pub author: String,
+    pub post_title: String,
+    pub url: String,
+    pub excerpt: String,
+}
+
+/// The sidebar on every public page: the gadgets the admin switched on, in their order.
 #[derive(Debug, Clone, Default)]
 pub struct Sidebar {
-    pub years: Vec<ArchiveYear>,
-    pub labels: Vec<LabelLink>,
+    pub gadgets: Vec<GadgetView>,
+    /// Some post is published (the archive has a month).
+    pub has_posts: bool,
+}
+
+/// What the gadgets list, read by the handler (cached in `state`).
+pub struct GadgetData<'a> {
+    pub months: &'a [MonthCount],
+    pub labels: &'a [LabelCount],
+    pub pages: &'a [crate::db::appearance::PageLink],
+    pub popular: &'a [crate::db::appearance::PopularPost],
+    pub recent_comments: &'a [crate::db::appearance::RecentComment],
+    /// The blog sends mail, so "Follow by email" can work.
+    pub mail_on: bool,
 }
 
 impl Sidebar {
-    /// `open_year` is expanded (the year being read); by default the newest one.
-    pub fn new(months: &[MonthCount], labels: &[LabelCount], open_year: Option<i32>) -> Self {
-        let mut years: Vec<ArchiveYear> = Vec::new();
-        for m in months {
-            if years.last().is_none_or(|y| y.year != m.year) {
-                years.push(ArchiveYear {
-                    year: m.year,
-                    url: format!("/{:04}/", m.year),
-                    count: 0,
-                    open: false,
-                    months: Vec::new(),
-                });
-            }
-            if let Some(year) = years.last_mut() {
-                year.count += m.count;
-                year.months.push(ArchiveMonth {
-                    name: dates::month_name(i8::try_from(m.month).unwrap_or(0)),
-                    url: format!("/{:04}/{:02}/", m.year, m.month),
-                    count: m.count,
-                });
-            }
+    /// `open_year` is expanded in the archive (the year being read); by default the newest one.
+    pub fn new(look: &Look, data: &GadgetData<'_>, open_year: Option<i32>) -> Self {
+        let appearance = &look.appearance;
+        let options = &appearance.options;
+        let mut gadgets = Vec::new();
+        for gadget in appearance.shown_gadgets() {
+            let title = gadget.title().to_owned();
+            let view = match gadget.kind {
+                GadgetKind::Search => Some(GadgetView::Search { title }),
+                GadgetKind::Profile => {
+                    let bio: Vec<String> = options
+                        .profile_bio
+                        .split("\n\n")
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    (!options.profile_name.is_empty()
+                        || !options.profile_picture.is_empty()
+                        || !bio.is_empty())
+                    .then(|| GadgetView::Profile {
+                        title,
+                        name: options.profile_name.clone(),
+                        picture: options.profile_picture.clone(),
+                        bio,
+                    })
+                }
+                GadgetKind::Pages => (!data.pages.is_empty()).then(|| GadgetView::Pages {
+                    title,
+                    pages: data
+                        .pages
+                        .iter()
+                        .map(|p| Link {
+                            label: p.title.clone(),
+                            url: p.path.clone(),
+                        })
+                        .collect(),
+                }),
+                GadgetKind::LinkList => (!options.links.is_empty()).then(|| GadgetView::Links {
+                    title,
+                    links: options.links.clone(),
+                }),
+                GadgetKind::PopularPosts => {
+                    (!data.popular.is_empty()).then(|| GadgetView::Popular {
+                        title,
+                        posts: data
+                            .popular
+                            .iter()
+                            .map(|p| Link {
+                                label: p.title.clone(),
+                                url: p.path.clone(),
+                            })
+                            .collect(),
+                    })
+                }
+                GadgetKind::BlogArchive => Some(GadgetView::Archive {
+                    title,
+                    flat: options.archive_style == ArchiveStyle::Flat,
+                    years: archive_years(data.months, open_year),
+                }),
+                GadgetKind::Labels => (!data.labels.is_empty()).then(|| GadgetView::Labels {
+                    title,
+                    cloud: options.labels_style == LabelsStyle::Cloud,
+                    labels: label_links(data.labels, options.labels_order),
+                }),
+                GadgetKind::RecentComments => {
+                    (!data.recent_comments.is_empty()).then(|| GadgetView::RecentComments {
+                        title,
+                        comments: data
+                            .recent_comments
+                            .iter()
+                            .map(|c| RecentCommentView {
+                                author: c.author_name.clone(),
+                                post_title: c.post_title.clone(),
+                                url: format!("/comment/{}", c.id),
+                                excerpt: c.excerpt.clone(),
+                            })
+                            .collect(),
+                    })
+                }
+                GadgetKind::FeedLinks => Some(GadgetView::Feeds { title }),
+                GadgetKind::FollowByEmail => data.mail_on.then_some(GadgetView::Follow { title }),
+                GadgetKind::Text => (!look.text_html.trim().is_empty()).then(|| GadgetView::Text {
+                    title,
+                    html: look.text_html.clone(),
+                }),
+            };
+            gadgets.extend(view);
         }
-        let open = open_year.or(years.first().map(|y| y.year));
-        for year in &mut years {
-            year.open = Some(year.year) == open;
+        Self {
+            gadgets,
+            has_posts: !data.months.is_empty(),
         }
-        let labels = labels
-            .iter()
-            .map(|l| LabelLink {
+    }
+}
+
+fn archive_years(months: &[MonthCount], open_year: Option<i32>) -> Vec<ArchiveYear> {
+    let mut years: Vec<ArchiveYear> = Vec::new();
+    for m in months {
+        if years.last().is_none_or(|y| y.year != m.year) {
+            years.push(ArchiveYear {
+                year: m.year,
+                url: format!("/{:04}/", m.year),
+                count: 0,
+                open: false,
+                months: Vec::new(),
+            });
+        }
+        if let Some(year) = years.last_mut() {
+            year.count += m.count;
+            year.months.push(ArchiveMonth {
+                name: dates::month_name(i8::try_from(m.month).unwrap_or(0)),
+                year: m.year,
+                url: format!("/{:04}/{:02}/", m.year, m.month),
+                count: m.count,
+            });
+        }
+    }
+    let open = open_year.or(years.first().map(|y| y.year));
+    for year in &mut years {
+        year.open = Some(year.year) == open;
+    }
+    years
+}
+
+/// Labels by name or by count, each with a size from 1 to 5 for the cloud (by the logarithm of
+/// its count, so one busy label does not shrink the rest to nothing).
+fn label_links(labels: &[LabelCount], order: LabelsOrder) -> Vec<LabelLink> {
+    let most = labels.iter().map(|l| l.count).max().unwrap_or(1).max(1);
+    let scale = (most as f64).ln_1p();
+    let mut links: Vec<LabelLink> = labels
+        .iter()
+        .map(|l| {
+            let share = if scale > 0.0 {
+                (l.count.max(0) as f64).ln_1p() / scale
+            } else {
+                1.0
+            };
+            LabelLink {
                 name: l.name.clone(),
                 url: label_url(&l.name),
                 count: l.count,
-            })
-            .collect();
-        Self { years, labels }
+                // 1..=5 by construction.
+                size: 1 + (share * 4.0).round().clamp(0.0, 4.0) as u8,
+            }
+        })
+        .collect();
+    if order == LabelsOrder::Count {
+        links.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
     }
+    links
 }
 
 /// A post as a reader sees it in a listing or on its own page.
@@ -237,6 +504,9 @@ pub struct PostView {
     pub body_html: String,
     pub comment_count: i64,
     pub local_year: i32,
+    /// The summary a Magazine card shows.
+    pub excerpt: String,
+    pub featured_image: String,
 }
 
 impl PostView {
@@ -256,11 +526,14 @@ impl PostView {
                     name: name.clone(),
                     url: label_url(name),
                     count: 0,
+                    size: 1,
                 })
                 .collect(),
             body_html: row.body_html.clone(),
             comment_count: row.comment_count,
             local_year: i32::from(at.year()),
+            excerpt: row.excerpt.clone(),
+            featured_image: row.featured_image.clone(),
         }
     }
 

@@ -1,6 +1,8 @@
 use askama::Template;
 
-use super::{CommentFormView, CommentView, DayGroup, Layout, NavLink, PostView, Sidebar};
+use super::{
+    CommentFormView, CommentView, DayGroup, GadgetView, Layout, NavLink, PostView, Sidebar,
+};
 
 /// Home, archive and label pages: posts under date headers with pager links.
 #[derive(Template)]

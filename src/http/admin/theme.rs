@@ -1,0 +1,188 @@
+//! The theme page (admins only): the theme, the designer (colours checked for contrast, fonts,
+//! width, sidebar), the header, the navigation bar, the gadgets and custom CSS, with a preview
+//! of the real home page before anything is saved.
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+
+use super::{AdminForm, AdminMultipart, CurrentUser, UploadRefused, media};
+use crate::{
+    db,
+    domain::{
+        role::Role,
+        theme::{self, Appearance, AppearanceErrors, FormFields},
+    },
+    error::AppError,
+    http::render,
+    state::{AppState, Look},
+    views::admin::ThemePage,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/theme", get(page).post(save))
+        .route(
+            "/admin/theme/image",
+            post(upload_image).layer(DefaultBodyLimit::max(
+                crate::domain::image::MAX_BYTES + 64 * 1024,
+            )),
+        )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut layout = user.layout(&state, "theme", "Theme").await?;
+    layout.notice = query.done.map(|done| {
+        if done == "image" {
+            "The image is uploaded and in use.".to_owned()
+        } else {
+            "The theme is saved: readers see it now.".to_owned()
+        }
+    });
+    let appearance = db::appearance::load(&state.db).await?;
+    let fields = theme::form_fields(&appearance);
+    let view = ThemePage::new(
+        layout,
+        fields,
+        AppearanceErrors::default(),
+        db::appearance::pages(&state.db).await?,
+        state.config.mail.is_some(),
+        None,
+    );
+    render(&view)
+}
+
+/// The form's fields as sent, in order (the gadgets' switches are only sent when on).
+async fn save(
+    State(state): State<AppState>,
+    AdminForm { user, form }: AdminForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let preview = form.iter().any(|(k, v)| k == "action" && v == "preview");
+    // What no page can hold goes at the boundary; custom CSS keeps its characters as typed.
+    let fields: FormFields = form
+        .into_iter()
+        .filter(|(k, _)| k != "csrf" && k != "action")
+        .map(|(k, v)| {
+            let v = if k == "custom_css" {
+                v
+            } else {
+                crate::domain::text::clean(&v)
+            };
+            (k, v)
+        })
+        .collect();
+    match theme::parse_form(&fields) {
+        Ok(appearance) if preview => preview_page(&state, appearance).await,
+        Ok(appearance) => {
+            db::appearance::save(&state.db, &appearance).await?;
+            Ok(Redirect::to("/admin/theme?done=saved").into_response())
+        }
+        Err(errors) => {
+            let mut layout = user.layout(&state, "theme", "Theme").await?;
+            layout.page_title = format!("Error: {}", layout.page_title);
+            let view = ThemePage::new(
+                layout,
+                fields,
+                *errors,
+                db::appearance::pages(&state.db).await?,
+                state.config.mail.is_some(),
+                None,
+            );
+            let mut response = render(&view)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+/// The real home page in the look typed, which the theme page shows in a frame (with its
+/// script) or a new tab (without).
+async fn preview_page(state: &AppState, appearance: Appearance) -> Result<Response, AppError> {
+    let look = Arc::new(Look::new(appearance, i64::MIN));
+    state.keep_preview(look.stylesheet.clone());
+    let mut response = crate::http::public::preview_home(state, look).await?;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Framed by the theme page itself, and by nothing else.
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::http::PREVIEW_CONTENT_SECURITY_POLICY),
+    );
+    Ok(response)
+}
+
+/// Where an uploaded image goes.
+#[derive(Debug, Deserialize)]
+struct ImageQuery {
+    slot: String,
+}
+
+/// An image for the header, the logo, the favicon or the profile, uploaded like any media and
+/// put in its place at once.
+async fn upload_image(
+    State(state): State<AppState>,
+    Query(query): Query<ImageQuery>,
+    upload: Result<AdminMultipart, UploadRefused>,
+) -> Result<Response, AppError> {
+    let (user, stored) = match upload {
+        Ok(AdminMultipart { user, fields }) => {
+            user.require(Role::Admin)?;
+            let stored = media::store_upload(&state, &user, fields).await?;
+            (user, stored)
+        }
+        Err(UploadRefused::TooLarge(user)) => (user, Err(media::Refusal::TooLarge)),
+        Err(UploadRefused::Refused(error)) => return Err(error),
+    };
+    user.require(Role::Admin)?;
+    let (hash, kind) = match stored {
+        Ok(stored) => stored,
+        Err(refusal) => {
+            let layout = user.layout(&state, "theme", "Error: Theme").await?;
+            let appearance = db::appearance::load(&state.db).await?;
+            let view = ThemePage::new(
+                layout,
+                theme::form_fields(&appearance),
+                AppearanceErrors::default(),
+                db::appearance::pages(&state.db).await?,
+                state.config.mail.is_some(),
+                Some(refusal.message().to_owned()),
+            );
+            let mut response = render(&view)?;
+            *response.status_mut() = refusal.status();
+            return Ok(response);
+        }
+    };
+    let url = format!("/media/{hash}.{}", kind.extension());
+    let mut appearance = db::appearance::load(&state.db).await?;
+    match query.slot.as_str() {
+        "header_image" => appearance.header_image = url,
+        "logo" => appearance.logo = url,
+        "favicon" => appearance.favicon = url,
+        "profile_picture" => appearance.options.profile_picture = url,
+        _ => return Err(AppError::BadRequest("No such place for an image.")),
+    }
+    db::appearance::save(&state.db, &appearance).await?;
+    Ok(Redirect::to("/admin/theme?done=image").into_response())
+}
