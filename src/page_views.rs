@@ -13,6 +13,8 @@ const FLUSH_EVERY: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub struct ViewCounter {
     counts: Mutex<HashMap<(i64, Date), i64>>,
+    /// One batch at a time (the timer's and the last one at shutdown).
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl ViewCounter {
@@ -34,6 +36,7 @@ impl ViewCounter {
 
     /// Writes what was counted. On failure the counts go back, to be tried with the next batch.
     pub async fn flush(&self, db: &PgPool) -> Result<(), sqlx::Error> {
+        let _turn = self.flushing.lock().await;
         let taken = match self.counts.lock() {
             Ok(mut counts) if !counts.is_empty() => std::mem::take(&mut *counts),
             _ => return Ok(()),
@@ -41,7 +44,10 @@ impl ViewCounter {
         let mut posts = Vec::with_capacity(taken.len());
         let mut days = Vec::with_capacity(taken.len());
         let mut views = Vec::with_capacity(taken.len());
-        for (&(post, day), &n) in &taken {
+        // In key order, so that processes adding to the same rows lock them in the same order.
+        let mut rows: Vec<_> = taken.iter().collect();
+        rows.sort_unstable_by_key(|(key, _)| **key);
+        for (&(post, day), &n) in rows {
             posts.push(post);
             days.push(day);
             views.push(n);

@@ -69,10 +69,15 @@ pub struct LivelyGadgets {
     pub popular: Vec<PopularPost>,
     pub recent_comments: Vec<RecentComment>,
     key: (i32, i32, i32, bool, bool),
+    /// The page cache's generation and the content version when read: any change heard (a
+    /// comment, a post unpublished) reads them again.
+    changes: (u64, i64),
     read_at: std::time::Instant,
 }
 
-const LIVELY_GADGETS_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long popular posts and recent comments are reused, and how long a page showing them is
+/// kept: views move them without any change notice.
+pub const LIVELY_GADGETS_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 /// Preview stylesheets kept for the theme page's preview (each a few KB).
 const PREVIEWS_KEPT: usize = 16;
 
@@ -307,6 +312,7 @@ impl AppState {
     pub async fn lively_gadgets(
         &self,
         appearance: &Appearance,
+        site: &Site,
     ) -> Result<Arc<LivelyGadgets>, sqlx::Error> {
         use crate::domain::theme::GadgetKind;
         let options = &appearance.options;
@@ -319,17 +325,23 @@ impl AppState {
             popular_on,
             comments_on,
         );
+        // Taken before reading, so a change heard meanwhile is not missed.
+        let changes = (self.pages.generation(), site.content_version);
         if let Ok(cached) = self.lively.read()
             && let Some(lively) = cached.as_ref()
             && lively.key == key
+            && lively.changes == changes
             && lively.read_at.elapsed() < LIVELY_GADGETS_FOR
         {
             return Ok(lively.clone());
         }
-        let since = (options.popular_days > 0).then(|| {
-            time::OffsetDateTime::now_utc().date()
-                - time::Duration::days(i64::from(options.popular_days - 1))
-        });
+        let since = (options.popular_days > 0)
+            .then(|| {
+                time::OffsetDateTime::now_utc()
+                    .date()
+                    .checked_sub(time::Duration::days(i64::from(options.popular_days - 1)))
+            })
+            .flatten();
         let (popular, recent_comments) = tokio::try_join!(
             async {
                 if popular_on {
@@ -359,19 +371,13 @@ impl AppState {
             popular,
             recent_comments,
             key,
+            changes,
             read_at: std::time::Instant::now(),
         });
         if let Ok(mut cached) = self.lively.write() {
             *cached = Some(lively.clone());
         }
         Ok(lively)
-    }
-
-    /// Forgets the popular posts and recent comments read, so the next page reads them again.
-    pub fn forget_lively_gadgets(&self) {
-        if let Ok(mut cached) = self.lively.write() {
-            *cached = None;
-        }
     }
 
     pub fn last_settings(&self) -> Settings {

@@ -1,21 +1,35 @@
-// The theme page's live preview: the form is sent to the preview frame as it changes (the
-// Preview button opens a new tab without this script). Nothing is saved until "Save theme".
+// The theme page's live preview: as the form changes, its fields are sent as a preview and the
+// answer (the home page in that look, or why it cannot be shown) is put in the frame beside
+// it, without adding to the browser's history. Without this script the Preview button opens
+// the same page in a new tab. Nothing is saved until "Save theme".
 (function () {
   "use strict";
   var form = document.getElementById("theme-form");
   var live = document.getElementById("theme-live");
-  var button = document.getElementById("theme-preview-button");
-  if (!form || !live || !button || !form.requestSubmit) return;
+  var frame = document.getElementById("theme-preview");
+  if (!form || !live || !frame || !window.fetch || !window.FormData || !window.URLSearchParams) {
+    return;
+  }
   live.hidden = false;
-  button.setAttribute("formtarget", "theme-preview");
   var timer = null;
+  var sent = 0;
   function refresh() {
     timer = null;
-    form.requestSubmit(button);
+    var fields = new URLSearchParams(new FormData(form));
+    fields.set("action", "preview");
+    var mine = ++sent;
+    // getAttribute: `form.action` is the button named "action".
+    fetch(form.getAttribute("action"), { method: "POST", body: fields, credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        // Only the answer to the latest change is shown.
+        if (mine === sent) frame.srcdoc = html;
+      })
+      .catch(function () { /* the next change tries again */ });
   }
   function later() {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(refresh, 700);
+    timer = setTimeout(refresh, 600);
   }
   form.addEventListener("input", later);
   form.addEventListener("change", later);

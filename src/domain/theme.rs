@@ -418,7 +418,8 @@ pub fn link_url_is_valid(url: &str) -> bool {
         rest.chars()
             .all(|c| !c.is_control() && !c.is_whitespace() && !matches!(c, '"' | '<' | '>'))
     };
-    (url.starts_with('/') && !url.starts_with("//") && safe(url))
+    // `/\host` is `//host` to browsers: another site.
+    (url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') && safe(url))
         || ["https://", "http://"].iter().any(|scheme| {
             url.strip_prefix(scheme)
                 .is_some_and(|rest| !rest.is_empty() && safe(rest))
@@ -794,7 +795,9 @@ pub struct AppearanceErrors {
     pub fonts: Option<String>,
     pub content_width: Option<String>,
     pub sidebar: Option<String>,
-    pub images: Option<String>,
+    pub header_image: Option<String>,
+    pub logo: Option<String>,
+    pub favicon: Option<String>,
     pub custom_css: Option<String>,
     pub navigation: Option<String>,
     pub gadgets: Option<String>,
@@ -806,6 +809,32 @@ pub struct AppearanceErrors {
 impl AppearanceErrors {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Every message, in the form's order.
+    pub fn messages(&self) -> Vec<&str> {
+        [
+            &self.theme,
+            &self.background,
+            &self.text,
+            &self.link,
+            &self.accent,
+            &self.fonts,
+            &self.content_width,
+            &self.sidebar,
+            &self.header_image,
+            &self.logo,
+            &self.favicon,
+            &self.navigation,
+            &self.gadgets,
+            &self.profile,
+            &self.links,
+            &self.text_gadget,
+            &self.custom_css,
+        ]
+        .into_iter()
+        .filter_map(|message| message.as_deref())
+        .collect()
     }
 }
 
@@ -877,18 +906,18 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
         errors.sidebar = Some("Choose where the sidebar goes.".to_owned());
         SidebarSide::Right
     });
-    let image = |name: &str, errors: &mut AppearanceErrors| {
+    let image = |name: &str, error: &mut Option<String>| {
         let address = field(fields, name).trim().to_owned();
         if !super::post::featured_image_is_valid(&address) {
-            errors.images = Some(format!(
+            *error = Some(format!(
                 "“{address}” is not an image of this blog’s library (/media/…) or an https address."
             ));
         }
         address
     };
-    let header_image = image("header_image", &mut errors);
-    let logo = image("logo", &mut errors);
-    let favicon = image("favicon", &mut errors);
+    let header_image = image("header_image", &mut errors.header_image);
+    let logo = image("logo", &mut errors.logo);
+    let favicon = image("favicon", &mut errors.favicon);
     let custom_css = field(fields, "custom_css").replace("\r\n", "\n");
     if custom_css.len() > MAX_CUSTOM_CSS_BYTES {
         errors.custom_css = Some(format!(
@@ -897,6 +926,13 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
         ));
     } else if custom_css.contains("</") || custom_css.contains('\0') {
         errors.custom_css = Some("Custom CSS cannot contain “</” or a NUL character.".to_owned());
+    } else if custom_css.contains("@import") || custom_css.contains("@charset") {
+        // Both only work at the very top of a stylesheet, and this one is the theme's first.
+        errors.custom_css = Some(
+            "Custom CSS cannot use @import or @charset: it comes after the theme’s own rules, \
+             where browsers ignore them. Paste the rules themselves instead."
+                .to_owned(),
+        );
     }
     let navigation =
         parse_links(field(fields, "navigation"), MAX_NAV_ITEMS).unwrap_or_else(|message| {
@@ -1275,7 +1311,7 @@ mod tests {
             ("navigation", &errors.navigation),
             ("links", &errors.links),
             ("css", &errors.custom_css),
-            ("images", &errors.images),
+            ("logo", &errors.logo),
             ("gadgets", &errors.gadgets),
         ] {
             assert!(error.is_some(), "{name}");
@@ -1313,6 +1349,7 @@ mod tests {
         }
         for bad in [
             "//evil.example/",
+            "/\\evil.example/",
             "javascript:alert(1)",
             "https://",
             "/a b",

@@ -4,7 +4,7 @@
 use axum::{
     Router,
     extract::{Path, State},
-    http::{HeaderValue, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -22,28 +22,34 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The blog's generated stylesheet (`render::theme`), or one being previewed. A fingerprint
-/// that is not current any more (a page cached elsewhere) gets today's, cached briefly.
+/// that is not current (a page kept elsewhere from before a change) is sent on to today's: a
+/// file's bytes always match its name, so the year-long caching can never keep the wrong ones.
 async fn site_stylesheet(
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
-    let (css, cache) = match state.stylesheet(&file) {
-        Some(css) => (css, "public, max-age=31536000, immutable"),
+    let css = match state.stylesheet(&file) {
+        Some(css) => css,
         None => {
             let site = state.site().await?;
             let look = state.look(&site).await?;
             if look.stylesheet.file == file {
-                (
-                    look.stylesheet.css.clone(),
-                    "public, max-age=31536000, immutable",
-                )
+                look.stylesheet.css.clone()
             } else if file.ends_with(".css") {
-                (look.stylesheet.css.clone(), "public, max-age=300")
+                return Ok((
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [
+                        (header::LOCATION, look.stylesheet.url.clone()),
+                        (header::CACHE_CONTROL, "no-store".to_owned()),
+                    ],
+                )
+                    .into_response());
             } else {
                 return Err(AppError::NotFound);
             }
         }
     };
+    let cache = "public, max-age=31536000, immutable";
     Ok((
         [
             (

@@ -60,6 +60,14 @@ impl Cacheable {
         }
     }
 
+    /// Ends no later than `instant`, when there is one.
+    pub fn until_opt(self, instant: Option<OffsetDateTime>) -> Self {
+        match instant {
+            Some(instant) => self.until(instant),
+            None => self,
+        }
+    }
+
     /// Ends no later than `instant` as well.
     pub fn until(self, instant: OffsetDateTime) -> Self {
         Self {

@@ -36,14 +36,15 @@ async fn page(
     error: Option<String>,
     done: bool,
 ) -> Result<Response, AppError> {
-    let settings = state.settings().await?;
+    let site = state.site().await?;
+    let settings = &site.settings;
     let mut layout = Layout::new(
-        &settings,
+        settings,
         &state.config,
         Some("Follow by email"),
         Some("/subscribe"),
     );
-    layout.dress(&state.last_look(), "/subscribe");
+    layout.dress(&*state.look(&site).await?, "/subscribe");
     layout.noindex = done;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

@@ -165,8 +165,13 @@ fn admin_stack(state: &AppState) -> Router<AppState> {
 
 /// The fields shown back when a form could not be saved: what a person writes (posts, pages,
 /// replies, settings' texts). Never a password, a code or what only the form itself needs.
-const TYPED_FIELDS: [&str; 11] = [
+const TYPED_FIELDS: [&str; 16] = [
     "title",
+    "custom_css",
+    "navigation",
+    "links",
+    "text_body",
+    "profile_bio",
     "body",
     "excerpt",
     "labels",

@@ -140,7 +140,7 @@ async fn sidebar(
             )
         })
         .await?;
-    let lively = state.lively_gadgets(&look.appearance).await?;
+    let lively = state.lively_gadgets(&look.appearance, site).await?;
     let data = GadgetData {
         months: &counts.months,
         labels: &counts.labels,
@@ -464,6 +464,7 @@ async fn listing_page(
             content_type: "application/atom+xml",
         });
     }
+    let fresh_until = sidebar.fresh_until;
     let page = ListPage {
         layout,
         fresh_blog: rows.is_empty() && !sidebar.has_posts,
@@ -474,7 +475,9 @@ async fn listing_page(
         newer_url,
         older_url,
     };
-    Ok(Cacheable::for_site(&site).mark(render(&page)?))
+    Ok(Cacheable::for_site(&site)
+        .until_opt(fresh_until)
+        .mark(render(&page)?))
 }
 
 fn key_of(row: &PostRow) -> Key {
@@ -538,6 +541,7 @@ async fn search_results(
     let mut layout = Layout::new(settings, &state.config, Some(&title), None);
     layout.dress(&look, "/search");
     layout.noindex = true;
+    let fresh_until = sidebar.fresh_until;
     let results = hits
         .iter()
         .map(|hit| {
@@ -571,7 +575,7 @@ async fn search_results(
         next_url: (page < pages).then(|| link(page + 1)),
         query,
     })?;
-    Ok(Cacheable::for_site(&site).mark(page))
+    Ok(Cacheable::for_site(&site).until_opt(fresh_until).mark(page))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -617,6 +621,7 @@ async fn by_path(
         }
         let (sidebar, look) = sidebar(&state, &site, None, None).await?;
         layout.dress(&look, &row.path);
+        let fresh_until = sidebar.fresh_until;
         let page = render(&StaticPage {
             layout,
             sidebar,
@@ -625,6 +630,7 @@ async fn by_path(
         // A page shows no comments: a comment anywhere leaves it be.
         return Ok(Cacheable::for_site(&site)
             .about_comments_of(row.id)
+            .until_opt(fresh_until)
             .mark(page));
     }
     let own_ids = comments::own_comment_ids(&headers, &state.secret);
@@ -790,6 +796,7 @@ pub(super) async fn post_page(
         },
     )?;
     layout.dress(&look, &row.path);
+    let fresh_until = sidebar.fresh_until;
     let pages = paging.pages(threads);
     if comment_page > pages {
         // A link from when there were more pages (or from Blogger, which paged otherwise).
@@ -855,7 +862,9 @@ pub(super) async fn post_page(
         return Ok(response);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    let mut cacheable = Cacheable::for_site(site).about_comments_of(row.id);
+    let mut cacheable = Cacheable::for_site(site)
+        .about_comments_of(row.id)
+        .until_opt(fresh_until);
     if let Policy::ModerateAfter(_) = policy {
         // The form's "held for moderation" notice depends on the post's age in whole days.
         let days = post_age_days(row.published_at) + 1;

@@ -28,20 +28,22 @@ pub fn stylesheet(appearance: &Appearance) -> SiteStylesheet {
     };
     let _ = write!(
         css,
-        ":root {{\n{}  --measure: {}px;\n  --body-font: {};\n  --heading-font: {};\n  color-scheme: {scheme};\n}}\n",
-        properties(appearance.palette()),
+        ":root {{\n  --measure: {}px;\n  --body-font: {};\n  --heading-font: {};\n}}\n",
         appearance.width(),
         appearance.body_font().stack(),
         appearance.heading_font().stack(),
     );
+    // Colours for screens only: paper gets folio.css's print palette (black on white).
+    let _ = write!(
+        css,
+        "@media screen {{\n  :root {{\n{}    color-scheme: {scheme};\n  }}\n}}\n",
+        indented(&properties(appearance.palette())),
+    );
     if let Some(dark) = appearance.dark_palette() {
         let _ = write!(
             css,
-            "@media (prefers-color-scheme: dark) {{\n  :root {{\n{}  }}\n}}\n",
-            properties(dark)
-                .lines()
-                .map(|line| format!("  {line}\n"))
-                .collect::<String>()
+            "@media screen and (prefers-color-scheme: dark) {{\n  :root {{\n{}  }}\n}}\n",
+            indented(&properties(dark))
         );
     }
     if !appearance.custom_css.trim().is_empty() {
@@ -56,6 +58,10 @@ pub fn stylesheet(appearance: &Appearance) -> SiteStylesheet {
         file,
         css,
     }
+}
+
+fn indented(lines: &str) -> String {
+    lines.lines().map(|line| format!("  {line}\n")).collect()
 }
 
 fn properties(palette: Palette) -> String {
@@ -100,12 +106,25 @@ mod tests {
     }
 
     #[test]
+    fn paper_gets_the_print_palette_whatever_the_theme() {
+        let night = stylesheet(&Appearance {
+            theme: ThemeName::Night,
+            ..Appearance::default()
+        });
+        // Every colour is inside a screen-only block.
+        let colours_at = night.css.find("--bg:").unwrap();
+        let screen_at = night.css.find("@media screen {").unwrap();
+        assert!(screen_at < colours_at);
+        assert!(!night.css.contains(":root {\n  --bg"));
+    }
+
+    #[test]
     fn night_is_dark_whatever_the_device_prefers() {
         let night = stylesheet(&Appearance {
             theme: ThemeName::Night,
             ..Appearance::default()
         });
         assert!(night.css.contains("color-scheme: dark;"));
-        assert!(!night.css.contains("@media"));
+        assert!(!night.css.contains("prefers-color-scheme"));
     }
 }

@@ -324,6 +324,8 @@ pub struct Sidebar {
     pub gadgets: Vec<GadgetView>,
     /// Some post is published (the archive has a month).
     pub has_posts: bool,
+    /// Popular posts or recent comments are shown: a page showing them is kept until then.
+    pub fresh_until: Option<time::OffsetDateTime>,
 }
 
 /// What the gadgets list, read by the handler (cached in `state`).
@@ -427,9 +429,13 @@ impl Sidebar {
             };
             gadgets.extend(view);
         }
+        let lively = appearance.shows(GadgetKind::PopularPosts)
+            || appearance.shows(GadgetKind::RecentComments);
         Self {
             gadgets,
             has_posts: !data.months.is_empty(),
+            fresh_until: lively
+                .then(|| time::OffsetDateTime::now_utc() + crate::state::LIVELY_GADGETS_FOR),
         }
     }
 }

@@ -214,6 +214,8 @@ async fn an_admin_chooses_a_theme_and_gadgets_and_readers_see_them(pool: PgPool)
         "Colophon",
         "Bee society",
         "Quill on Pressing apples",
+        // The comment as readers see it, not its Markdown.
+        "The cider was sharp.",
         "Posts (Atom)",
         "Pick early.",
     ] {
@@ -278,9 +280,19 @@ async fn a_colour_pair_below_wcag_aa_is_refused_with_the_reason_and_nothing_type
         ],
     )
     .await;
-    for action in ["save", "preview"] {
-        let refused = send_theme(&app, &admin, &fields, action).await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{action}");
+    // The preview says why it cannot show the look (the form stays where it was typed).
+    let preview = send_theme(&app, &admin, &fields, "preview").await;
+    assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        preview.text().contains("cannot be previewed"),
+        "{}",
+        preview.text()
+    );
+    assert!(preview.text().contains("at least 4.5:1"));
+    assert_eq!(preview.header("x-frame-options"), "SAMEORIGIN");
+    {
+        let refused = send_theme(&app, &admin, &fields, "save").await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         let message = refused
             .document()
             .select(&crate::common::selector("#theme-text-error"))
@@ -350,6 +362,10 @@ async fn the_preview_shows_the_real_blog_in_the_typed_look_and_saves_nothing(poo
     assert_eq!(preview.header("cache-control"), "no-store");
     let css = get(&app, &stylesheet_of(&preview)).await;
     assert!(css.body.contains(".blog-title { font-size: 3rem; }"));
+    // A fingerprint that is not (or no longer) served is sent on to the blog's own.
+    let old = get(&app, "/assets/site/0123456789.css").await;
+    assert_eq!(old.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(old.header("location"), stylesheet_of(&get(&app, "/").await));
     assert!(css.body.contains("color-scheme: dark;"));
     // Readers still see the blog as it was.
     let home = get(&app, "/").await;
@@ -544,4 +560,99 @@ async fn views_are_counted_in_memory_and_written_in_batches_for_popular_posts(po
         home.texts(".popular-posts a"),
         vec!["Busy post", "Quiet post"]
     );
+}
+
+#[sqlx::test]
+async fn the_live_preview_follows_the_form_in_chromium_and_saves_nothing(pool: PgPool) {
+    use crate::common::browser::{log_in, serve, start_browser};
+    add_post(
+        &pool,
+        Post::published(
+            "Lanterns at dusk",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        ),
+    )
+    .await;
+    crate::common::add_user(&pool, "admin@example.test", "Ada Admin", "admin").await;
+    let (addr, _) = serve(&pool).await;
+    let base = format!("http://{addr}");
+    let (_driver, browser) = start_browser().await;
+    log_in(
+        &browser,
+        &base,
+        "admin@example.test",
+        crate::common::PASSWORD,
+    )
+    .await;
+    browser.goto(&format!("{base}/admin/theme")).await.unwrap();
+
+    // The frame beside the form shows the real home page, then follows each change.
+    let framed = |browser: &fantoccini::Client| {
+        let browser = browser.clone();
+        async move {
+            let value = browser
+                .execute(
+                    "const d = document.getElementById('theme-preview').contentDocument; \
+                     return d && d.body ? [d.body.className, d.body.innerText] : ['', ''];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let pair: (String, String) = serde_json::from_value(value).unwrap();
+            pair
+        }
+    };
+    let wait_for = |class: &'static str| {
+        let framed = &framed;
+        let browser = &browser;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+            loop {
+                let (seen, text) = framed(browser).await;
+                if seen == class {
+                    return text;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the preview shows {seen:?}, not {class:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let text = wait_for("theme-classic sidebar-right").await;
+    assert!(text.contains("Lanterns at dusk"), "{text}");
+    browser
+        .find(fantoccini::Locator::Css("input[name=theme][value=night]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_for("theme-night sidebar-right").await;
+    assert!(text.contains("not saved yet"), "{text}");
+    browser
+        .find(fantoccini::Locator::Css("input[name=sidebar][value=left]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for("theme-night sidebar-left").await;
+    // Readers still see the blog as it was; the form in the page is untouched.
+    assert!(
+        get(&app(&pool), "/")
+            .await
+            .body
+            .contains("theme-classic sidebar-right")
+    );
+    let chosen = browser
+        .execute(
+            "return document.querySelector('input[name=theme]:checked').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen, serde_json::json!("night"));
+    browser.close().await.unwrap();
 }

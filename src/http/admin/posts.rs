@@ -730,6 +730,9 @@ async fn preview(
         Some(&format!("Preview: {title}")),
         None,
     );
+    // In the blog's look, as readers will see it.
+    let site = state.site().await?;
+    layout.dress(&*state.look(&site).await?, "");
     layout.noindex = true;
     let page = PostPage {
         layout,

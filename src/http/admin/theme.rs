@@ -91,6 +91,7 @@ async fn save(
         .collect();
     match theme::parse_form(&fields) {
         Ok(appearance) if preview => preview_page(&state, appearance).await,
+        Err(errors) if preview => Ok(preview_refused(&state, &errors)),
         Ok(appearance) => {
             db::appearance::save(&state.db, &appearance).await?;
             Ok(Redirect::to("/admin/theme?done=saved").into_response())
@@ -118,7 +119,33 @@ async fn save(
 async fn preview_page(state: &AppState, appearance: Appearance) -> Result<Response, AppError> {
     let look = Arc::new(Look::new(appearance, i64::MIN));
     state.keep_preview(look.stylesheet.clone());
-    let mut response = crate::http::public::preview_home(state, look).await?;
+    let response = crate::http::public::preview_home(state, look).await?;
+    Ok(frameable(response))
+}
+
+/// What the preview shows while the form has a mistake: the reasons, in the frame or tab the
+/// preview goes to (the form itself, with everything typed, stays where it was).
+fn preview_refused(state: &AppState, errors: &AppearanceErrors) -> Response {
+    let settings = state.last_settings();
+    let mut layout = crate::views::Layout::new(&settings, &state.config, Some("Preview"), None);
+    layout.noindex = true;
+    let page = crate::views::public::ErrorPage {
+        layout,
+        status: 422,
+        heading: "This look cannot be previewed yet".to_owned(),
+        message: errors.messages().join(" "),
+    };
+    match render(&page) {
+        Ok(mut response) => {
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            frameable(response)
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A preview may be shown in the theme page's frame, and is never kept.
+fn frameable(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // Framed by the theme page itself, and by nothing else.
@@ -130,7 +157,7 @@ async fn preview_page(state: &AppState, appearance: Appearance) -> Result<Respon
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(crate::http::PREVIEW_CONTENT_SECURITY_POLICY),
     );
-    Ok(response)
+    response
 }
 
 /// Where an uploaded image goes.
@@ -146,6 +173,8 @@ async fn upload_image(
     Query(query): Query<ImageQuery>,
     upload: Result<AdminMultipart, UploadRefused>,
 ) -> Result<Response, AppError> {
+    let slot = db::appearance::ImageSlot::parse(&query.slot)
+        .ok_or(AppError::BadRequest("No such place for an image."))?;
     let (user, stored) = match upload {
         Ok(AdminMultipart { user, fields }) => {
             user.require(Role::Admin)?;
@@ -175,14 +204,6 @@ async fn upload_image(
         }
     };
     let url = format!("/media/{hash}.{}", kind.extension());
-    let mut appearance = db::appearance::load(&state.db).await?;
-    match query.slot.as_str() {
-        "header_image" => appearance.header_image = url,
-        "logo" => appearance.logo = url,
-        "favicon" => appearance.favicon = url,
-        "profile_picture" => appearance.options.profile_picture = url,
-        _ => return Err(AppError::BadRequest("No such place for an image.")),
-    }
-    db::appearance::save(&state.db, &appearance).await?;
+    db::appearance::set_image(&state.db, slot, &url).await?;
     Ok(Redirect::to("/admin/theme?done=image").into_response())
 }
