@@ -778,6 +778,30 @@ pub fn snippet_html(snippet: &str) -> String {
 mod tests {
     use super::*;
 
+    fn counts(pairs: &[(&str, i64)]) -> Vec<LabelCount> {
+        pairs
+            .iter()
+            .map(|(name, count)| LabelCount {
+                name: (*name).to_owned(),
+                count: *count,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn labels_by_name_or_by_count_with_cloud_sizes_from_one_to_five() {
+        let labels = counts(&[("Apples", 1), ("Bees", 40), ("Cider", 6)]);
+        let by_name = label_links(&labels, LabelsOrder::Name);
+        let names: Vec<&str> = by_name.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Apples", "Bees", "Cider"]);
+        let by_count = label_links(&labels, LabelsOrder::Count);
+        let names: Vec<&str> = by_count.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Bees", "Cider", "Apples"]);
+        let sizes: Vec<u8> = by_count.iter().map(|l| l.size).collect();
+        assert_eq!(sizes[0], 5);
+        assert!(sizes[1] > sizes[2] && sizes[2] >= 1, "{sizes:?}");
+    }
+
     #[test]
     fn snippets_escape_everything_but_the_marks() {
         assert_eq!(

@@ -263,6 +263,7 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         ("media", "/admin/media".to_owned()),
         ("users", "/admin/users".to_owned()),
         ("settings", "/admin/settings".to_owned()),
+        ("theme", "/admin/theme".to_owned()),
         ("account", "/admin/account".to_owned()),
         ("totp-setup", "/admin/account/totp".to_owned()),
     ] {
@@ -336,6 +337,24 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         "/admin/settings",
         settings_errors,
     );
+    let theme_errors = post_form(
+        &app,
+        "/admin/theme",
+        &[
+            ("csrf", &csrf),
+            ("theme", "classic"),
+            ("sidebar", "right"),
+            ("background", "#ffffff"),
+            ("text", "#777777"),
+            ("logo", "ftp://example.org/logo.png"),
+            ("navigation", "no bar"),
+            ("action", "save"),
+        ],
+        &headers,
+    )
+    .await;
+    assert_eq!(theme_errors.status.as_u16(), 422);
+    add(&mut pages, "theme-errors", "/admin/theme", theme_errors);
     // A revision exists once the post has been saved.
     post_form(
         &app,

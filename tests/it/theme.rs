@@ -206,6 +206,11 @@ async fn an_admin_chooses_a_theme_and_gadgets_and_readers_see_them(pool: PgPool)
     ] {
         assert!(sidebar.iter().any(|t| t == title), "{title} in {sidebar:?}");
     }
+    // Follow by email is switched on (it is by default) but the blog sends no mail: not shown.
+    assert!(
+        !sidebar.iter().any(|t| t == "Follow by email"),
+        "{sidebar:?}"
+    );
     let text = home.text();
     for seen in [
         "Wren Tally",
