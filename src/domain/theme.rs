@@ -841,7 +841,8 @@ impl AppearanceErrors {
 /// The theme form's fields as typed (every character kept for a form shown again).
 pub type FormFields = Vec<(String, String)>;
 
-fn field<'a>(fields: &'a FormFields, name: &str) -> &'a str {
+/// A field of the form as typed; empty when it was not sent (an unticked box).
+pub fn field<'a>(fields: &'a FormFields, name: &str) -> &'a str {
     fields
         .iter()
         .find(|(k, _)| k == name)

@@ -203,18 +203,18 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .cdn
         .is_some()
         .then(|| request.uri().path().to_owned());
-    // Counted only for GETs from readers' browsers (not HEAD, not robots).
-    let reader = method == Method::GET
-        && !crate::page_views::is_robot(
-            request
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok()),
-        );
+    // Views are counted only for GETs from readers' browsers (not HEAD, not robots), and the
+    // User-Agent is looked at only when the page is a post's: other pages pay nothing.
+    let agent = (method == Method::GET).then(|| request.headers().get(header::USER_AGENT).cloned());
+    let from_reader = || {
+        agent.as_ref().is_some_and(|agent| {
+            !crate::page_views::is_robot(agent.as_ref().and_then(|v| v.to_str().ok()))
+        })
+    };
     if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key, wanted)) {
         if let Some(post) = page
             .view_of
-            .filter(|_| reader && page.status == StatusCode::OK)
+            .filter(|_| page.status == StatusCode::OK && from_reader())
         {
             state.views.count(post);
         }
@@ -260,7 +260,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .filter(|_| {
             response.status() == StatusCode::OK || response.status() == StatusCode::NOT_MODIFIED
         });
-    if let Some(post) = view_of.filter(|_| reader) {
+    if let Some(post) = view_of.filter(|_| from_reader()) {
         state.views.count(post);
     }
     let shareable = response

@@ -707,12 +707,7 @@ impl ThemePage {
         image_error: Option<String>,
     ) -> Self {
         use crate::domain::theme::{Font, GadgetKind, ThemeName};
-        let value = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map_or(String::new(), |(_, v)| v.clone())
-        };
+        let value = |name: &str| crate::domain::theme::field(&fields, name).to_owned();
         let mut gadgets: Vec<(i64, usize, GadgetRow)> = GadgetKind::ALL
             .into_iter()
             .enumerate()
@@ -763,10 +758,7 @@ impl ThemePage {
 
     /// A field as typed (or stored).
     pub fn value(&self, name: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
+        crate::domain::theme::field(&self.fields, name)
     }
 
     pub fn has_errors(&self) -> bool {

@@ -75,20 +75,16 @@ pub struct NavItem {
 
 /// The `type` of a favicon's `<link>`, from its address.
 fn icon_type(url: &str) -> Option<&'static str> {
-    let lower = url.to_ascii_lowercase();
-    let path = lower.split(['?', '#']).next().unwrap_or_default();
-    [
-        (".svg", "image/svg+xml"),
-        (".png", "image/png"),
-        (".ico", "image/x-icon"),
-        (".gif", "image/gif"),
-        (".jpg", "image/jpeg"),
-        (".jpeg", "image/jpeg"),
-        (".webp", "image/webp"),
-    ]
-    .into_iter()
-    .find(|(ext, _)| path.ends_with(ext))
-    .map(|(_, content_type)| content_type)
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    match extension.as_str() {
+        // Icons the media library does not take, linked by their https address.
+        "svg" => Some("image/svg+xml"),
+        "ico" => Some("image/x-icon"),
+        "jpeg" => Some("image/jpeg"),
+        other => crate::domain::image::ImageKind::from_extension(other)
+            .map(crate::domain::image::ImageKind::content_type),
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use crate::{
     error::AppError,
     http::render,
     state::{AppState, Look},
-    views::admin::ThemePage,
+    views::admin::{AdminLayout, ThemePage},
 };
 
 pub fn router() -> Router<AppState> {
@@ -58,15 +58,37 @@ async fn page(
     });
     let appearance = db::appearance::load(&state.db).await?;
     let fields = theme::form_fields(&appearance);
-    let view = ThemePage::new(
+    show(
+        &state,
         layout,
         fields,
         AppearanceErrors::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The theme page with `fields` (as stored or as typed), answered with `status`.
+async fn show(
+    state: &AppState,
+    layout: AdminLayout,
+    fields: FormFields,
+    errors: AppearanceErrors,
+    image_error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let view = ThemePage::new(
+        layout,
+        fields,
+        errors,
         db::appearance::pages(&state.db).await?,
         state.config.mail.is_some(),
-        None,
+        image_error,
     );
-    render(&view)
+    let mut response = render(&view)?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 /// The form's fields as sent, in order (the gadgets' switches are only sent when on).
@@ -99,17 +121,8 @@ async fn save(
         Err(errors) => {
             let mut layout = user.layout(&state, "theme", "Theme").await?;
             layout.page_title = format!("Error: {}", layout.page_title);
-            let view = ThemePage::new(
-                layout,
-                fields,
-                *errors,
-                db::appearance::pages(&state.db).await?,
-                state.config.mail.is_some(),
-                None,
-            );
-            let mut response = render(&view)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            show(&state, layout, fields, *errors, None, status).await
         }
     }
 }
@@ -190,17 +203,15 @@ async fn upload_image(
         Err(refusal) => {
             let layout = user.layout(&state, "theme", "Error: Theme").await?;
             let appearance = db::appearance::load(&state.db).await?;
-            let view = ThemePage::new(
+            return show(
+                &state,
                 layout,
                 theme::form_fields(&appearance),
                 AppearanceErrors::default(),
-                db::appearance::pages(&state.db).await?,
-                state.config.mail.is_some(),
                 Some(refusal.message().to_owned()),
-            );
-            let mut response = render(&view)?;
-            *response.status_mut() = refusal.status();
-            return Ok(response);
+                refusal.status(),
+            )
+            .await;
         }
     };
     let url = format!("/media/{hash}.{}", kind.extension());
