@@ -2,6 +2,8 @@
 
 use std::{
     net::SocketAddr,
+    os::unix::process::CommandExt,
+    path::PathBuf,
     process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
@@ -13,13 +15,27 @@ use sqlx::PgPool;
 
 use super::{TestClock, secret};
 
-/// chromedriver, stopped when the test ends however it ends.
-pub struct Driver(Child);
+/// chromedriver and the Chromium it starts, in a process group of their own: the whole group
+/// is stopped, and the browser's profile removed, when the test ends however it ends (killing
+/// chromedriver alone left Chromium running, adopted by PID 1).
+pub struct Driver {
+    child: Child,
+    profile: PathBuf,
+}
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let group = self.child.id() as i32;
+        // SAFETY: kill has no memory effects; a negative id names the process group.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+        let _ = self.child.wait();
+        // Chromium's processes may still be writing as they go.
+        for _ in 0..50 {
+            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -38,13 +54,18 @@ pub async fn start_browser() -> (Driver, Client) {
 /// `start_browser` with more Chromium switches (e.g. a dark colour scheme).
 pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
     let port = free_port();
+    let profile = std::env::temp_dir().join(format!("folio-chromium-{port}"));
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("chromedriver is installed (apt-get install chromium chromium-driver; scripts/test does it)");
-    let driver = Driver(child);
+    let driver = Driver {
+        child,
+        profile: profile.clone(),
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -53,7 +74,6 @@ pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
         assert!(Instant::now() < deadline, "chromedriver did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let profile = std::env::temp_dir().join(format!("folio-chromium-{port}"));
     let mut args: Vec<String> = [
         "--headless",
         "--no-sandbox",
