@@ -55,6 +55,16 @@ pub struct CachedPage {
     valid_until: Option<OffsetDateTime>,
     stored_at: Instant,
     last_used: AtomicU64,
+    /// A post page's compressed answers for the current second (see `stitched`).
+    stitched: Mutex<Stitched>,
+}
+
+/// A post page as sent in one second, per encoding.
+#[derive(Debug, Default)]
+struct Stitched {
+    second: i64,
+    br: Option<Bytes>,
+    gzip: Option<Bytes>,
 }
 
 /// Where a post page's per-request form token goes.
@@ -95,7 +105,34 @@ impl CachedPage {
             valid_until,
             stored_at: Instant::now(),
             last_used: AtomicU64::new(0),
+            stitched: Mutex::default(),
         }
+    }
+
+    /// A post page's compressed answer in this `second`: its form token depends on the post
+    /// and the second alone, so every reader in one second gets the same bytes, stitched
+    /// around the token once (by `stitch`) instead of once per request.
+    pub fn stitched(
+        &self,
+        second: i64,
+        gzip: bool,
+        stitch: impl FnOnce() -> Option<Bytes>,
+    ) -> Option<Bytes> {
+        let mut memo = self
+            .stitched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if memo.second != second {
+            *memo = Stitched {
+                second,
+                ..Stitched::default()
+            };
+        }
+        let slot = if gzip { &mut memo.gzip } else { &mut memo.br };
+        if slot.is_none() {
+            *slot = stitch();
+        }
+        slot.clone()
     }
 
     /// When the page changes by itself (a scheduled post appearing), if it does.
@@ -375,7 +412,8 @@ impl Encoded {
         Self {
             compressible: true,
             br_around_token,
-            reserved: made * 5 / 2 + GZIP_FRAME,
+            // The pieces and the gzip ones made later, and this second's stitched answers.
+            reserved: made * 5 + 2 * GZIP_FRAME,
             ..Self::default()
         }
     }

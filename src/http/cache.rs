@@ -193,9 +193,10 @@ pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> 
 pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let is_read = method == Method::GET || method == Method::HEAD;
-    // A reader with held comments of their own sees a page made for them alone.
+    // A reader with held comments of their own sees a page made for them alone; a cookie whose
+    // signature fails names no comment, so it cannot be a way around the cache.
     let key = (is_read
-        && super::cookies::get(request.headers(), super::comments::OWN_COOKIE).is_none())
+        && super::comments::own_comment_ids(request.headers(), &state.secret).is_empty())
     .then(|| cache_key(request.uri()));
     let wanted = own_write_position(&state, request.headers());
     let path = state
@@ -500,27 +501,32 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
         },
         // A post page: stitched around this reader's fresh token, in brotli or gzip.
         (Some(accepted), Some(slot)) => {
-            let token = form_token::issue(
-                &state.secret,
-                slot.post_id,
-                state.clock.now().unix_timestamp(),
-            );
-            let token = token.as_bytes();
+            let second = state.clock.now().unix_timestamp();
+            let token = || form_token::issue(&state.secret, slot.post_id, second);
             // (Should a piece be missing, the page goes out plain: a client that named only
             // one encoding never gets the other.)
-            let stitched = match accepted {
-                Encoding::Br => encoded
-                    .br_around_token
-                    .as_ref()
-                    .and_then(|pieces| pieces.with_token(token))
-                    .map(|stream| (stream, "br")),
-                Encoding::Gzip => page
-                    .gzip_around_token()
-                    .and_then(|pieces| pieces.with_token(token))
-                    .map(|member| (member, "gzip")),
+            let (stitched, encoding) = match accepted {
+                Encoding::Br => (
+                    page.stitched(second, false, || {
+                        encoded
+                            .br_around_token
+                            .as_ref()
+                            .and_then(|pieces| pieces.with_token(token().as_bytes()))
+                            .map(Bytes::from)
+                    }),
+                    "br",
+                ),
+                Encoding::Gzip => (
+                    page.stitched(second, true, || {
+                        page.gzip_around_token()
+                            .and_then(|pieces| pieces.with_token(token().as_bytes()))
+                            .map(Bytes::from)
+                    }),
+                    "gzip",
+                ),
             };
             match stitched {
-                Some((bytes, encoding)) => (Some(Bytes::from(bytes)), encoding),
+                Some(bytes) => (Some(bytes), encoding),
                 None => (None, ""),
             }
         }

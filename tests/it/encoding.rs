@@ -319,3 +319,51 @@ async fn chromium_comments_from_a_stitched_post_page(pool: PgPool) {
     }
     browser.close().await.unwrap();
 }
+
+/// A cached post page's compressed answer is stitched around its form token once a second, not
+/// once per request: the token depends on the post and the second alone. The next second's
+/// readers get a new token, and each answer decodes to the page with a token that works.
+#[sqlx::test]
+async fn a_post_pages_answer_is_stitched_once_a_second_and_its_token_stays_fresh(pool: PgPool) {
+    use folio::{auth::form_token, clock::Clock};
+    let (post_id, path) = add_post(
+        &pool,
+        Post::published(
+            "Seed potatoes",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        )
+        .body(&"Chitting them on the windowsill. ".repeat(40)),
+    )
+    .await;
+    let (state, app, clock) = crate::common::cached_app_with_clock(&pool).await;
+    for _ in 0..2 {
+        raw(&app, &path, BROWSER).await;
+    }
+    let token_in = |page: &str| {
+        let at = page.find("name=\"token\" value=\"").expect("a form token") + 20;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    };
+    for (accept, decode) in [
+        ("br", brotli_decoded as fn(&[u8]) -> String),
+        ("gzip", gzip_decoded),
+    ] {
+        let hits = state.pages.hits();
+        let before = clock.now().unix_timestamp();
+        let (_, _, first) = raw(&app, &path, accept).await;
+        let (_, _, second) = raw(&app, &path, accept).await;
+        assert_eq!(state.pages.hits(), hits + 2, "{accept}: from the cache");
+        // (Unless the clock's second turned between the two.)
+        if before == clock.now().unix_timestamp() {
+            assert_eq!(first, second, "{accept}: one answer in one second");
+        }
+        clock.advance(1);
+        let (_, _, later) = raw(&app, &path, accept).await;
+        assert_ne!(first, later, "{accept}: a new second, a new token");
+        let token = token_in(&decode(&later));
+        clock.advance(form_token::MIN_AGE_SECS);
+        assert_eq!(
+            form_token::check(&state.secret, &token, post_id, clock.now().unix_timestamp()),
+            Ok(())
+        );
+    }
+}
