@@ -14,6 +14,9 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// Too many wrong passwords for the account lately: try again in this many seconds.
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: i64 },
     /// Not logged in: go to the login page, and come back to `next` afterwards.
     #[error("login required")]
     LoginRequired { next: String },
@@ -113,6 +116,20 @@ impl IntoResponse for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyAttempts { retry_after_secs } => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Extension(ErrorPageText {
+                        heading: "Too many attempts",
+                        message: "The password was wrong too many times lately. Please wait a few minutes before trying again.",
+                    }),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                return response;
+            }
             AppError::LoginRequired { next } => {
                 let target = format!("/admin/login?next={}", crate::views::query_value(next));
                 return axum::response::Redirect::to(&target).into_response();

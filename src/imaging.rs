@@ -23,7 +23,11 @@ const UPRIGHT_JPEG_QUALITY: u8 = 92;
 const MAX_SIDE: u32 = 12_000;
 /// 50 megapixels: more than a phone's camera makes.
 const MAX_PIXELS: u64 = 50_000_000;
-const MAX_DECODE_BYTES: u64 = 768 * 1024 * 1024;
+/// The decoded picture's bytes (width × height × channels × bytes per channel): 50 megapixels
+/// of 8-bit RGBA. A 16-bit PNG counts double, so a small file cannot ask for a gigabyte.
+const MAX_DECODED_BYTES: u64 = 200 * 1024 * 1024;
+/// What the decoder may allocate besides the picture itself.
+const MAX_DECODE_BYTES: u64 = MAX_DECODED_BYTES + 64 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -47,7 +51,9 @@ pub struct Processed {
 pub enum ImagingError {
     #[error("the image could not be read: {0}")]
     Unreadable(#[from] image::ImageError),
-    #[error("the image is larger than {MAX_SIDE} pixels on a side or 50 megapixels")]
+    #[error(
+        "the image is larger than {MAX_SIDE} pixels on a side, 50 megapixels or 200 MB decoded"
+    )]
     TooManyPixels,
     #[error("the image could not be processed")]
     Crashed,
@@ -92,10 +98,11 @@ pub fn process(bytes: &[u8], kind: ImageKind) -> Result<Processed, ImagingError>
         image::ImageError::Limits(_) => ImagingError::TooManyPixels,
         other => ImagingError::Unreadable(other),
     })?;
-    // The decoded picture, turned and resized, is held several times over: a cap on pixels
-    // (a 10 MB PNG can hold 144 million) keeps one upload's memory to about a gigabyte.
+    // The decoded picture, turned and resized, is held several times over: caps on pixels (a
+    // 10 MB PNG can hold 144 million) and on their bytes (16-bit channels double them) keep
+    // one upload's memory to a few hundred megabytes.
     let (w, h) = decoder.dimensions();
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+    if u64::from(w) * u64::from(h) > MAX_PIXELS || decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(ImagingError::TooManyPixels);
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -410,6 +417,52 @@ mod tests {
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// A PNG's header for a picture of `side` × `side` pixels of 16-bit RGBA, with one tiny
+    /// IDAT: what a decoder sees before it allocates the picture.
+    fn sixteen_bit_png_header(side: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(kind);
+            crc.update(data);
+            out.extend_from_slice(&crc.finalize().to_be_bytes());
+        }
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&side.to_be_bytes());
+        ihdr.extend_from_slice(&side.to_be_bytes());
+        ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
+        chunk(&mut png, b"IHDR", &ihdr);
+        chunk(
+            &mut png,
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
+        chunk(&mut png, b"IEND", &[]);
+        png
+    }
+
+    /// Security review, finding 6: a 393 KB 16-bit PNG of 7070 × 7070 pixels (under 50
+    /// megapixels) decodes to 400 MB and cost about a gigabyte to process; it is refused by
+    /// its decoded size before anything is allocated. A 16-bit picture of 3000 × 3000 (72 MB)
+    /// is within the budget and goes on to be decoded.
+    #[test]
+    fn decoding_is_bounded_by_the_pictures_bytes_not_only_its_pixels() {
+        let bomb = sixteen_bit_png_header(7070);
+        assert!(bomb.len() < 100);
+        assert!(matches!(
+            process(&bomb, ImageKind::Png),
+            Err(ImagingError::TooManyPixels)
+        ));
+        let fair = sixteen_bit_png_header(3000);
+        assert!(matches!(
+            process(&fair, ImageKind::Png),
+            Err(ImagingError::Unreadable(_))
+        ));
     }
 
     #[test]

@@ -259,8 +259,10 @@ pub fn choose(found: &[Binaries], cluster_major: Option<u32>) -> anyhow::Result<
 }
 
 /// The account the cluster's processes run as when Folio runs as root (PostgreSQL refuses
-/// root): the cluster's owner once it has one, else `postgres` (which the packages create),
-/// else `nobody`.
+/// root): `folio-postgres`, an account of the cluster's own, made when missing. Never a shared
+/// account such as `postgres` or `nobody`: with `trust` on the socket, any process of that
+/// account would be superuser on the blog. A cluster owned by another account (one made by an
+/// earlier Folio as `postgres`) is given to `folio-postgres` on its next start.
 #[derive(Debug, Clone)]
 struct Account {
     name: String,
@@ -268,13 +270,12 @@ struct Account {
     gid: u32,
 }
 
-fn cluster_account(cluster: &Path) -> anyhow::Result<Option<Account>> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Ok(None);
-    }
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let accounts: Vec<Account> = passwd
+/// The cluster's own account.
+pub const ACCOUNT: &str = "folio-postgres";
+
+fn accounts() -> Vec<Account> {
+    fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
         .lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
@@ -284,30 +285,102 @@ fn cluster_account(cluster: &Path) -> anyhow::Result<Option<Account>> {
                 gid: fields.get(3)?.parse().ok()?,
             })
         })
-        .collect();
-    if let Ok(meta) = fs::metadata(cluster)
-        && meta.uid() != 0
-    {
-        let name = accounts
-            .iter()
-            .find(|a| a.uid == meta.uid())
-            .map_or_else(|| meta.uid().to_string(), |a| a.name.clone());
-        return Ok(Some(Account {
-            name,
-            uid: meta.uid(),
-            gid: meta.gid(),
-        }));
+        .collect()
+}
+
+fn cluster_account() -> anyhow::Result<Option<Account>> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
     }
-    ["postgres", "nobody"]
-        .iter()
-        .find_map(|name| accounts.iter().find(|a| a.name == *name).cloned())
+    if let Some(found) = accounts().into_iter().find(|a| a.name == ACCOUNT) {
+        return Ok(Some(found));
+    }
+    // A system account with no home and no shell (useradd on Debian, Fedora, Arch; BusyBox's
+    // adduser on Alpine).
+    let made = Command::new("useradd")
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+        ])
+        .args(["--shell", "/usr/sbin/nologin", ACCOUNT])
+        .output()
+        .or_else(|_| {
+            Command::new("adduser")
+                .args([
+                    "-S",
+                    "-D",
+                    "-H",
+                    "-h",
+                    "/nonexistent",
+                    "-s",
+                    "/sbin/nologin",
+                    ACCOUNT,
+                ])
+                .output()
+        });
+    match made {
+        Ok(output) if output.status.success() => {
+            tracing::info!(
+                account = ACCOUNT,
+                "made an account for Folio's own PostgreSQL"
+            );
+        }
+        Ok(output) => bail!(
+            "PostgreSQL does not run as root, and the account `{ACCOUNT}` it runs as could not \
+             be made: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Err(error) => bail!(
+            "PostgreSQL does not run as root, and the account `{ACCOUNT}` it runs as could not \
+             be made (neither useradd nor adduser ran: {error}): make it, or run folio as a \
+             regular user"
+        ),
+    }
+    accounts()
+        .into_iter()
+        .find(|a| a.name == ACCOUNT)
         .map(Some)
-        .ok_or_else(|| {
-            anyhow!(
-                "PostgreSQL does not run as root, and this machine has neither a `postgres` nor a \
-                 `nobody` account to run it as: run folio as a regular user"
-            )
-        })
+        .ok_or_else(|| anyhow!("the account `{ACCOUNT}` was made but cannot be found"))
+}
+
+/// Gives the cluster's files to its account when another owns them (a cluster an earlier Folio
+/// ran as `postgres`). Under the setup lock, with no postmaster running.
+fn give_cluster_to(layout: &Layout, account: Option<&Account>) -> anyhow::Result<()> {
+    let Some(account) = account else {
+        return Ok(());
+    };
+    let Ok(meta) = fs::metadata(&layout.cluster) else {
+        return Ok(());
+    };
+    if meta.uid() == account.uid {
+        return Ok(());
+    }
+    tracing::info!(
+        folder = %layout.cluster.display(),
+        account = ACCOUNT,
+        "giving Folio's own PostgreSQL an account of its own"
+    );
+    fn walk(path: &Path, account: &Account) -> anyhow::Result<()> {
+        chown(path, Some(account))?;
+        if fs::symlink_metadata(path)?.is_dir() {
+            for entry in fs::read_dir(path)? {
+                walk(&entry?.path(), account)?;
+            }
+        }
+        Ok(())
+    }
+    walk(&layout.cluster, account)?;
+    if layout.socket_dir.exists() {
+        walk(&layout.socket_dir, account)?;
+    }
+    if layout.log.exists() {
+        chown(&layout.log, Some(account))?;
+    }
+    Ok(())
 }
 
 /// A command run as the cluster's account, in `dir` (which proves that account can reach it).
@@ -572,9 +645,11 @@ impl LocalPostgres {
                 None => {
                     let cluster_major = cluster_version(&prepared.cluster)?;
                     let binaries = choose(&installations(&candidate_dirs()), cluster_major)?;
-                    let account = cluster_account(&prepared.cluster)?;
+                    let account = cluster_account()?;
                     if cluster_major.is_none() {
                         init(&binaries, &prepared, account.as_ref())?;
+                    } else {
+                        give_cluster_to(&prepared, account.as_ref())?;
                     }
                     // What `folio postgres start` asked for ended with the cluster it started.
                     let _ = fs::remove_file(prepared.keep_running_marker());
@@ -709,8 +784,19 @@ impl LocalPostgres {
                 Err(fs::TryLockError::WouldBlock) => false,
                 Err(fs::TryLockError::Error(error)) => return Err(error.into()),
             };
-            if last && !layout.keep_running_marker().exists() {
+            if layout.keep_running_marker().exists() {
+                tracing::info!(
+                    folder = %layout.root.display(),
+                    "Folio's own PostgreSQL keeps running (started by `folio postgres start`)"
+                );
+            } else if last {
                 stop(&layout, child)?;
+                tracing::info!(folder = %layout.root.display(), "Folio's own PostgreSQL stopped");
+            } else {
+                tracing::info!(
+                    folder = %layout.root.display(),
+                    "Folio's own PostgreSQL keeps running for another Folio process"
+                );
             }
             Ok(())
         })

@@ -517,6 +517,21 @@ pub async fn set_status(
     .await
 }
 
+/// Decides a held comment; None when it is not held any more (decided meanwhile, or gone).
+pub async fn decide_held(
+    db: impl sqlx::PgExecutor<'_>,
+    id: i64,
+    status: CommentStatus,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"update comments set status = $2 where id = $1 and status = 'pending' returning id"#,
+        id,
+        status as CommentStatus
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The posts these comments are on.
 pub async fn posts_of(db: impl sqlx::PgExecutor<'_>, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(

@@ -26,6 +26,7 @@ pub struct ExportPost {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub comment_policy: Option<String>,
+    pub featured_image: String,
     pub source_id: Option<String>,
     pub author_id: Option<i64>,
     pub author_name: Option<String>,
@@ -77,7 +78,7 @@ pub async fn posts_after(
         r#"select p.id, p.kind as "kind: PostKind", p.path, p.slug, p.title, p.body_source,
                   p.body_format as "body_format: BodyFormat", p.body_html, p.excerpt,
                   post_state(p.status, p.published_at) as "state!: PostState", p.published_at, p.published_offset, p.created_at,
-                  p.updated_at, p.comment_policy, p.source_id, p.author_id,
+                  p.updated_at, p.comment_policy, p.featured_image, p.source_id, p.author_id,
                   u.display_name as "author_name?", u.email as "author_email?",
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!"

@@ -23,6 +23,7 @@ pub struct StagedPost {
     pub published_offset: Option<i32>,
     pub author: Option<Author>,
     pub comment_policy: Option<String>,
+    pub featured_image: String,
     /// One per line.
     pub labels: String,
     pub line: i64,
@@ -78,6 +79,7 @@ pub struct PostBatch {
     published_offset: Vec<Option<i32>>,
     author_key: Vec<Option<String>>,
     comment_policy: Vec<Option<String>>,
+    featured_image: Vec<String>,
     labels: Vec<String>,
     line: Vec<i64>,
     seq: Vec<i64>,
@@ -110,6 +112,7 @@ impl PostBatch {
         self.published_offset.push(post.published_offset);
         self.author_key.push(post.author.map(|a| a.key));
         self.comment_policy.push(post.comment_policy);
+        self.featured_image.push(post.featured_image);
         self.labels.push(post.labels);
         self.line.push(post.line);
     }
@@ -212,11 +215,12 @@ pub async fn stage_posts(conn: &mut PgConnection, batch: &PostBatch) -> Result<(
     sqlx::query!(
         r#"insert into import_posts (source_id, kind, path, slug, title, body_source, body_format,
                                      body_html, excerpt, draft, published_at, published_offset,
-                                     author_key, comment_policy, labels, line, seq, path_given)
+                                     author_key, comment_policy, labels, line, seq, path_given,
+                                     featured_image)
            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[],
                                 $11::timestamptz[], $12::int4[], $13::text[], $14::text[],
-                                $15::text[], $16::int8[], $17::int8[], $18::bool[])"#,
+                                $15::text[], $16::int8[], $17::int8[], $18::bool[], $19::text[])"#,
         &batch.source_id,
         &batch.kind as &[&str],
         &batch.path,
@@ -234,7 +238,8 @@ pub async fn stage_posts(conn: &mut PgConnection, batch: &PostBatch) -> Result<(
         &batch.labels,
         &batch.line,
         &batch.seq,
-        &batch.path_given
+        &batch.path_given,
+        &batch.featured_image
     )
     .execute(&mut *conn)
     .await?;
@@ -398,7 +403,9 @@ pub async fn merge(
         r#"update import_posts s set digest = md5(concat_ws(E'\x1f', s.kind, s.path, s.title,
                s.body_source, s.body_format, s.draft::text, s.published_at::text,
                s.published_offset::text, coalesce(s.author_key, ''),
-               coalesce(s.comment_policy, ''), s.labels))"#
+               coalesce(s.comment_policy, ''), s.labels,
+               -- only when set, so that posts without one keep the digests of earlier imports
+               nullif(s.featured_image, '')))"#
     )
     .execute(&mut *conn)
     .await?;
@@ -422,12 +429,12 @@ pub async fn merge(
         r#"with upserted as (
                insert into posts (kind, path, slug, title, body_source, body_format, body_html,
                                   excerpt, status, published_at, published_offset, author_id,
-                                  comment_policy, source, source_id, source_digest)
+                                  comment_policy, source, source_id, source_digest, featured_image)
                select s.kind, s.path, s.slug, s.title, s.body_source, s.body_format, s.body_html,
                       s.excerpt,
                       case when s.draft then 'draft' else 'published' end,
                       s.published_at, s.published_offset, a.user_id, s.comment_policy, $1,
-                      s.source_id, s.digest
+                      s.source_id, s.digest, s.featured_image
                from import_posts s left join import_authors a on a.key = s.author_key
                on conflict (source, source_id) do update
                set kind = excluded.kind, path = excluded.path, slug = excluded.slug,
@@ -437,6 +444,7 @@ pub async fn merge(
                    published_at = excluded.published_at,
                    published_offset = excluded.published_offset, author_id = excluded.author_id,
                    comment_policy = excluded.comment_policy,
+                   featured_image = excluded.featured_image,
                    source_digest = excluded.source_digest
                where posts.source_digest is distinct from excluded.source_digest
                returning source_id, (xmax = 0) as inserted)

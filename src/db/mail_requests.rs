@@ -1,5 +1,6 @@
-//! Counting requests that make Folio mail an address someone typed, so no form can be used to
-//! flood an inbox: per address and per client, over a sliding window.
+//! Counting requests over a sliding window, per key: those that make Folio mail an address
+//! someone typed (per address and per client, so no form can flood an inbox), and uploads per
+//! person (so no one keeps the image processing busy).
 
 /// A limit: at most `count` requests for a key in `window_secs`.
 #[derive(Debug, Clone, Copy)]

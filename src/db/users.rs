@@ -28,6 +28,19 @@ pub struct User {
     pub disabled: bool,
 }
 
+/// A user as the Users page lists them.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub disabled: bool,
+    /// False for an author brought in by an import, or someone invited who has not chosen a
+    /// password yet: they cannot sign in until an admin invites them.
+    pub has_password: bool,
+}
+
 /// A login candidate: the user (if the email is known) and their password hash.
 pub struct Credentials {
     pub user: User,
@@ -152,11 +165,12 @@ pub async fn find_by_email(db: &PgPool, email: &str) -> Result<Option<User>, sql
     .await
 }
 
-pub async fn list(db: &PgPool) -> Result<Vec<User>, sqlx::Error> {
+pub async fn list(db: &PgPool) -> Result<Vec<Listed>, sqlx::Error> {
     sqlx::query_as!(
-        User,
-        r#"select id, email, display_name, role, disabled from users
-           where password_hash is not null order by lower(display_name), id"#
+        Listed,
+        r#"select id, email, display_name, role, disabled,
+                  password_hash is not null as "has_password!"
+           from users order by lower(display_name), id"#
     )
     .fetch_all(db)
     .await
@@ -357,14 +371,17 @@ pub async fn for_password_link(
     .await
 }
 
-pub async fn active_by_email(
+/// An enabled user who has a password, by address: the only users "Forgot your password?" may
+/// send a link to. An imported author (or someone invited) has none until an admin invites
+/// them, so knowing their address is not a way into the blog.
+pub async fn with_password_by_email(
     db: impl sqlx::PgExecutor<'_>,
     email: &str,
 ) -> Result<Option<LinkUser>, sqlx::Error> {
     sqlx::query_as!(
         LinkUser,
         r#"select id, email, display_name, password_hash from users
-           where lower(email) = lower($1) and not disabled"#,
+           where lower(email) = lower($1) and not disabled and password_hash is not null"#,
         email
     )
     .fetch_optional(db)

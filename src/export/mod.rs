@@ -316,13 +316,19 @@ fn atom_post(out: &mut String, site: &Site, post: &ExportPost) {
     out.push_str("</entry>\n");
 }
 
-/// What only Folio reads back: the summary, the comment policy, a draft without a date.
+/// What only Folio reads back: the summary, the comment policy, the featured image, a draft
+/// without a date.
 fn folio_post_extras(out: &mut String, post: &ExportPost) {
     out.push_str("<folio:excerpt>");
     text(out, &post.excerpt);
     out.push_str("</folio:excerpt>\n");
     if let Some(policy) = &post.comment_policy {
         let _ = writeln!(out, "<folio:commentPolicy>{policy}</folio:commentPolicy>");
+    }
+    if !post.featured_image.is_empty() {
+        out.push_str("<folio:featuredImage>");
+        text(out, &post.featured_image);
+        out.push_str("</folio:featuredImage>\n");
     }
     if post.published_at.is_none() {
         out.push_str("<folio:undated/>\n");

@@ -244,6 +244,9 @@ async fn show_moderation(
         Err(refusal) => return refusal_page(&state, &refusal),
     };
     let used = db::links::was_used(&state.db, &links::digest(&token)).await?;
+    if !used && let Some(decided) = decided_since(&moderation) {
+        return decided_page(&state, &moderation, decided);
+    }
     let mut view = page(&state, moderation.action.question());
     view.comment = Some(comment_view(&state, &moderation.comment));
     if used {
@@ -284,6 +287,9 @@ async fn moderate(
         // A reply written meanwhile stays on the page, to be copied.
         Err(refusal) => return refusal_keeping(&state, &refusal, form.text),
     };
+    if let Some(decided) = decided_since(&moderation) {
+        return decided_page(&state, &moderation, decided);
+    }
     let reply = match moderation.action {
         Action::Reply => match check_text(&form.text) {
             Ok(text) => Some(text),
@@ -353,10 +359,22 @@ async fn moderate(
                 Action::Spam => CommentStatus::Spam,
                 Action::Trash => CommentStatus::Trash,
             };
-            let changed = db::comments::set_status(&mut *tx, &[comment_id], status).await?;
+            // Only while it is still held, as the email showed it: a decision made meanwhile
+            // (in the queue, or by another button) wins over an old button.
+            let Some(changed) = db::comments::decide_held(&mut *tx, comment_id, status).await?
+            else {
+                drop(tx);
+                let now = db::comments::find_for_moderation(&state.db, comment_id).await?;
+                let decided = now.as_ref().map_or(CommentStatus::Trash, |c| c.status);
+                let moderation = Moderation {
+                    comment: now.unwrap_or(moderation.comment),
+                    ..moderation
+                };
+                return decided_page(&state, &moderation, decided);
+            };
             crate::spam::train::learn_decisions(&mut tx, &[comment_id]).await?;
             if status == CommentStatus::Approved {
-                changed
+                vec![changed]
             } else {
                 Vec::new()
             }
@@ -365,6 +383,37 @@ async fn moderate(
     crate::http::comments_published(&state, &mut tx, &published).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/mail/comment/{token}?done=1")).into_response())
+}
+
+/// The decision made since the email was sent, when the comment is no longer held: an email's
+/// buttons act on the comment as it showed it. A reply is still welcome under a comment that
+/// was approved meanwhile (it changes no decision).
+fn decided_since(moderation: &Moderation) -> Option<CommentStatus> {
+    match (moderation.comment.status, moderation.action) {
+        (CommentStatus::Pending, _) | (CommentStatus::Approved, Action::Reply) => None,
+        (status, _) => Some(status),
+    }
+}
+
+/// Says what became of the comment; nothing is changed and the link stays unused.
+fn decided_page(
+    state: &AppState,
+    moderation: &Moderation,
+    decided: CommentStatus,
+) -> Result<Response, AppError> {
+    let mut view = page(state, "Already decided");
+    let now = match decided {
+        CommentStatus::Approved => "published",
+        CommentStatus::Spam => "marked as spam",
+        CommentStatus::Trash => "in the bin",
+        CommentStatus::Pending => "held",
+    };
+    view.message = Some(format!(
+        "This comment was {now} after this email was sent, so this button changed nothing: the later decision stands. The moderation queue can still change it."
+    ));
+    view.comment = Some(comment_view(state, &moderation.comment));
+    view.next = Some((QUEUE.0.to_owned(), QUEUE.1.to_owned()));
+    with_status(render(&view)?, StatusCode::CONFLICT)
 }
 
 /// A moderator's "stop these messages" link.

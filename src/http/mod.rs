@@ -29,7 +29,7 @@ use axum::{
     Router,
     body::Body,
     body::HttpBody as _,
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
@@ -75,9 +75,15 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let every_response = ServiceBuilder::new()
         .layer(middleware::map_request(own_request_ids_only))
-        .layer(SetRequestIdLayer::new(x_request_id.clone(), ProcessRequestId))
+        .layer(SetRequestIdLayer::new(
+            x_request_id.clone(),
+            ProcessRequestId,
+        ))
         .layer(PropagateRequestIdLayer::new(x_request_id))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::observe))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -86,7 +92,13 @@ pub fn router(state: AppState) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), id)
+                    // The route's pattern, never the path: reset, invitation and mail-link
+                    // tokens are in paths, and any warning in the request carries its span.
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str);
+                    tracing::info_span!("request", method = %request.method(), route, id)
                 })
                 // `metrics::observe` writes the one line per request.
                 .on_response(())

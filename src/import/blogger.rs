@@ -242,6 +242,7 @@ fn read_post(entry: &Element, kind: PostKind, takeout: bool) -> Result<Record, E
             .child(FOLIO_NS, "excerpt")
             .map(|e| e.text.trim().to_owned()),
         comment_policy: comment_policy(entry.text_of(FOLIO_NS, "commentPolicy")),
+        featured_image: entry.text_of(FOLIO_NS, "featuredImage").to_owned(),
         line: entry.line,
     })))
 }

@@ -35,6 +35,9 @@ pub struct Post {
     pub excerpt: Option<String>,
     /// open, moderated, moderate_after or closed; `None`: the blog's default.
     pub comment_policy: Option<String>,
+    /// The image shown for it in link previews (Folio's own exports): a `/media/…` path or an
+    /// https URL, or empty.
+    pub featured_image: String,
     pub line: u64,
 }
 

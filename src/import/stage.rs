@@ -62,6 +62,7 @@ pub fn post(post: Post) -> StagedPost {
         labels,
         excerpt: given_excerpt,
         comment_policy,
+        featured_image,
         line,
     } = post;
     let path_given = path.as_deref().is_some_and(is_servable_path);
@@ -134,6 +135,11 @@ pub fn post(post: Post) -> StagedPost {
         published_at: published,
         author,
         comment_policy,
+        // What the editor would refuse (not a /media/… path or an https address) is dropped.
+        featured_image: Some(featured_image.trim())
+            .filter(|image| crate::domain::post::featured_image_is_valid(image))
+            .unwrap_or_default()
+            .to_owned(),
         labels: if kind == PostKind::Page {
             String::new()
         } else {

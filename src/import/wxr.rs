@@ -271,6 +271,7 @@ impl<R: BufRead> WxrReader<R> {
             comment_policy: comment_policy(item.text_of(FOLIO_NS, "commentPolicy")).or_else(|| {
                 (self.wp(item, "comment_status") == "closed").then(|| "closed".to_owned())
             }),
+            featured_image: item.text_of(FOLIO_NS, "featuredImage").to_owned(),
             line: item.line,
         }))];
         for comment in item.children(&self.wp, "comment") {

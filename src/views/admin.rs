@@ -334,6 +334,8 @@ pub struct CommentsPage {
     pub view: String,
     /// Comments of this tab at or above the hold threshold, and that threshold ("0.50").
     pub likely_count: i64,
+    /// The filter has learned enough of each kind to act (and to call anything likely spam).
+    pub trained: bool,
     pub hold_at: String,
     /// What the spam filter has learned, in a sentence.
     pub filter_status: String,
@@ -438,6 +440,8 @@ pub struct UserView {
     pub name: String,
     pub role: String,
     pub disabled: bool,
+    /// False until they choose a password (imported authors, invitations not yet taken up).
+    pub has_password: bool,
     pub is_me: bool,
     /// "authenticator app, 2 passkeys", or empty for none.
     pub second_steps: String,
@@ -515,6 +519,8 @@ pub struct TotpSetupPage {
     pub uri: String,
     pub code: String,
     pub error: Option<String>,
+    /// The current password was not right (it is asked, so a stolen session cannot enrol).
+    pub password_error: Option<String>,
 }
 
 #[derive(Template)]

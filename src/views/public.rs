@@ -35,6 +35,27 @@ pub struct PostPage {
     pub older: Option<NavLink>,
 }
 
+impl PostPage {
+    /// "3 comments:" as Blogger says it; a reader whose own comments wait for moderation sees
+    /// them below, so the heading says why the list is longer than its number.
+    pub fn comments_heading(&self) -> String {
+        fn held(comments: &[CommentView]) -> usize {
+            comments
+                .iter()
+                .map(|c| usize::from(c.pending) + held(&c.replies))
+                .sum()
+        }
+        let label = self.post.comments_label();
+        match held(&self.comments) {
+            0 => label,
+            n => format!(
+                "{}, and {n} of yours awaiting moderation:",
+                label.trim_end_matches(':')
+            ),
+        }
+    }
+}
+
 /// Shown when a comment could not be saved because the database is away: the form comes
 /// back with everything typed, ready to send again.
 #[derive(Template)]

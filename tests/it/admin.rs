@@ -17,6 +17,69 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+/// Security review, finding 9: a site whose name is pointed at this machine (DNS rebinding)
+/// names itself in Host and Origin; the setup page and admin forms answer only to the blog's
+/// own address (FOLIO_BASE_URL), not to whatever Host a request sends.
+#[sqlx::test]
+async fn the_setup_page_and_admin_forms_answer_only_at_the_blogs_own_address(pool: PgPool) {
+    let app = app(&pool);
+    let rebound = [("host", "rebind.attacker.example")];
+    let page = get_with(&app, "/admin/setup", &rebound).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.text()
+            .contains("answers only at the blog's own address"),
+        "{}",
+        page.text()
+    );
+    let fields = [
+        ("name", "Mallory"),
+        ("email", "mallory@attacker.example"),
+        ("password", PASSWORD),
+    ];
+    let sent = post_form(
+        &app,
+        "/admin/setup",
+        &fields,
+        &[
+            ("host", "rebind.attacker.example"),
+            ("origin", "http://rebind.attacker.example"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        db::users::count(&pool).await.unwrap(),
+        0,
+        "no admin was made"
+    );
+    // The blog's own address works, with or without a port that is the scheme's own.
+    for host in ["blog.test", "blog.test:80"] {
+        assert_eq!(
+            get_with(&app, "/admin/setup", &[("host", host)])
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+
+    // Signed in, a form from the rebound name is refused though its Origin matches its Host.
+    let admin = user_session(&app, &pool, "admin").await;
+    let refused = post_form(
+        &app,
+        "/admin/settings",
+        &[("csrf", admin.csrf.as_str()), ("title", "Taken over")],
+        &[
+            ("cookie", admin.cookie.as_str()),
+            ("host", "rebind.attacker.example"),
+            ("origin", "http://rebind.attacker.example"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.text().contains("sent from another site"));
+}
+
 #[sqlx::test]
 async fn first_run_setup_creates_the_admin_and_then_closes_for_good(pool: PgPool) {
     let app = app(&pool);
@@ -1424,6 +1487,38 @@ async fn uploaded(app: &Router, session: &Session, file: &[u8], filename: &str) 
         .next()
         .unwrap()
         .to_owned()
+}
+
+/// Security review, finding 6: uploads are limited per person (processing takes a core), and
+/// the refusal says why; another person's uploads are not held back.
+#[sqlx::test]
+async fn uploads_are_limited_per_person(pool: PgPool) {
+    let app = app(&pool);
+    let author = user_session(&app, &pool, "author").await;
+    let editor = user_session(&app, &pool, "editor").await;
+    let author_id: i64 = sqlx::query_scalar("select id from users where role = 'author'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // 99 uploads in the last hour: one more is allowed, then no more.
+    sqlx::query(
+        "insert into mail_requests (key) select 'upload-user:' || $1 from generate_series(1, 99)",
+    )
+    .bind(author_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    uploaded(&app, &author, ONE_PIXEL_PNG, "dot.png").await;
+    let refused = upload(&app, &author, ONE_PIXEL_PNG, "dot.png").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .text()
+            .contains("You have uploaded 100 images in the last hour"),
+        "{}",
+        refused.text()
+    );
+    uploaded(&app, &editor, ONE_PIXEL_PNG, "dot.png").await;
 }
 
 #[sqlx::test]

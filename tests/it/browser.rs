@@ -118,8 +118,8 @@ async fn a_reader_posts_a_comment_from_a_real_browser(pool: PgPool) {
         "{comments}"
     );
     assert!(
-        comments.contains("1 comment:"),
-        "held comments are not counted: {comments}"
+        comments.contains("1 comment, and 1 of yours awaiting moderation:"),
+        "held comments are not counted, and the heading says why one more is shown: {comments}"
     );
 
     browser.close().await.unwrap();

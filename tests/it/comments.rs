@@ -637,6 +637,27 @@ async fn drafts_future_posts_and_pages_take_no_comments(pool: PgPool) {
     assert!(stored(&pool).await.is_empty());
 }
 
+/// Security review, finding 5: only a cookie Folio signed takes a reader past the page cache;
+/// any other `folio_own` counts for nothing (it used to make every request a render).
+#[sqlx::test]
+async fn an_unsigned_own_comments_cookie_is_served_from_the_page_cache(pool: PgPool) {
+    let (_, path) = a_post(&pool).await;
+    let (state, app) = crate::common::cached_app(&pool).await;
+    for _ in 0..3 {
+        assert_eq!(get(&app, &path).await.status, StatusCode::OK);
+    }
+    for cookie in ["folio_own=1", "folio_own=1-2.forged", "folio_own="] {
+        let hits = state.pages.hits();
+        let page = get_with(&app, &path, &[("cookie", cookie)]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(
+            state.pages.hits(),
+            hits + 1,
+            "{cookie} answered from the cache"
+        );
+    }
+}
+
 #[sqlx::test]
 async fn a_held_comment_is_shown_to_its_author_only(pool: PgPool) {
     let (post_id, path) = a_post(&pool).await;
@@ -668,8 +689,8 @@ async fn a_held_comment_is_shown_to_its_author_only(pool: PgPool) {
     );
     assert!(mine.body.contains(&format!("id=\"c{id}\"")));
     assert!(
-        text.contains("No comments:"),
-        "held comments are not counted"
+        text.contains("No comments, and 1 of yours awaiting moderation:"),
+        "held comments are not counted, and the heading says why one is shown: {text}"
     );
     assert_eq!(mine.header("cache-control"), "private, no-cache");
 

@@ -261,13 +261,17 @@ async fn a_held_comment_brings_moderators_buttons_that_work_once_without_a_login
         ),
     )
     .await;
-    // The editor asks for mail; the admin does not (mail is opt-in).
+    // The editor asks for mail; the admin, who gets it by default, turns it off.
     let editor = user_session(&app, &pool, "editor").await;
-    let _admin = user_session(&app, &pool, "admin").await;
+    let admin = user_session(&app, &pool, "admin").await;
     let saved = editor
         .post(&app, "/admin/account/mail", &[("comment_mail", "each")])
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let off = admin
+        .post(&app, "/admin/account/mail", &[("comment_mail", "none")])
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
 
     let sent = comment(
         &app,
@@ -1059,4 +1063,300 @@ async fn a_moderator_who_asked_for_a_digest_gets_one_a_day_with_working_buttons(
     let next = sink.wait_for(2).await.remove(1);
     assert!(next.subject().contains("comment"), "{}", next.subject());
     assert!(next.text.contains("Mine rotted."));
+}
+
+/// The notices a listener has heard before a probe sent after them (notices arrive in commit
+/// order, so the probe proves nothing else is on its way).
+async fn heard_before_probe(
+    pool: &PgPool,
+    listener: &mut sqlx::postgres::PgListener,
+) -> Vec<String> {
+    sqlx::query("select pg_notify('folio_probe', '')")
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut heard = Vec::new();
+    loop {
+        let notice = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+            .await
+            .expect("the probe arrives")
+            .unwrap();
+        if notice.channel() == "folio_probe" {
+            return heard;
+        }
+        heard.push(format!("{} {}", notice.channel(), notice.payload()));
+    }
+}
+
+async fn content_version(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select n from content_version")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The mail worker's round with nothing to do must wake no one: before migration 0019 the empty
+/// `update posts … announce = 'done'` fired statement-level triggers, the worker heard its own
+/// notice and went round again forever, emptying every page cache each time.
+#[sqlx::test]
+async fn a_mail_round_with_nothing_to_do_and_bookkeeping_writes_wake_no_one(pool: PgPool) {
+    use crate::common::{Post, add_post, secret};
+    use folio::mail::notify;
+    use time::OffsetDateTime;
+
+    let (published, _) = add_post(
+        &pool,
+        Post::published("Told already", OffsetDateTime::now_utc()),
+    )
+    .await;
+    let (draft, _) = add_post(
+        &pool,
+        Post::published("Still a draft", OffsetDateTime::now_utc()).draft(),
+    )
+    .await;
+    let settings = db::settings::load(&pool).await.unwrap();
+    let blog_secret = secret();
+    let blog = notify::Blog {
+        secret: &blog_secret,
+        base_url: BASE_URL,
+        title: &settings.title,
+        now: OffsetDateTime::now_utc(),
+    };
+    // The first round tells followers of the new post (there are none) and marks it told.
+    notify::announce_due_posts(&pool, &blog, false, &settings.time_zone())
+        .await
+        .unwrap();
+
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener
+        .listen_all(["folio_content_changed", "folio_outbox", "folio_probe"])
+        .await
+        .unwrap();
+    let version = content_version(&pool).await;
+
+    // A worker's round with nothing due, then bookkeeping no reader sees.
+    notify::announce_due_posts(&pool, &blog, false, &settings.time_zone())
+        .await
+        .unwrap();
+    notify::send_digests(&pool, &blog).await.unwrap();
+    assert!(
+        db::outbox::claim(&pool, 20, 300.0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for statement in [
+        "update posts set announce = 'done' where id = $1",
+        "update posts set edit_version = edit_version + 1, edited_at = now() where id = $1",
+        "update posts set title = 'Still a draft, retitled' where id = $2",
+        "update settings set title = title",
+        "update appearance set theme = theme",
+        "update labels set name = name where false",
+    ] {
+        sqlx::query(statement)
+            .bind(published)
+            .bind(draft)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        heard_before_probe(&pool, &mut listener).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        content_version(&pool).await,
+        version,
+        "nothing readers see changed"
+    );
+
+    // What readers see still tells every process, once per transaction for the version.
+    sqlx::query("update posts set title = 'Told already, retitled' where id = $1")
+        .bind(published)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("update settings set title = 'A new name'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    queue(&pool, "reader@example.test").await;
+    assert_eq!(
+        heard_before_probe(&pool, &mut listener).await,
+        [
+            "folio_content_changed ",
+            "folio_content_changed ",
+            "folio_outbox "
+        ]
+    );
+    assert_eq!(content_version(&pool).await, version + 2);
+}
+
+/// Security review, finding 1: an import makes its authors users without a password; knowing
+/// one's address must not make an account of it ("Forgot your password?" used to send them a
+/// reset link). Only an admin's invitation opens such an account.
+#[sqlx::test]
+async fn imported_authors_cannot_be_reset_into_accounts_until_an_admin_invites_them(pool: PgPool) {
+    use folio::auth::links;
+    use std::sync::{Arc, atomic::AtomicU64};
+
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    let admin = user_session(&app, &pool, "admin").await;
+    folio::import::run(
+        &pool,
+        folio::import::Format::Wxr,
+        std::io::Cursor::new(include_bytes!("fixtures/import/wordpress.xml").to_vec()),
+        Arc::new(AtomicU64::new(0)),
+    )
+    .await
+    .unwrap();
+    let maren: i64 =
+        sqlx::query_scalar("select id from users where email = 'maren@harbour.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+
+    let asked = crate::common::post_form(
+        &app,
+        "/admin/forgot",
+        &[("email", "maren@harbour.example")],
+        &[],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        asked
+            .text()
+            .contains("If an account uses maren@harbour.example, a link")
+    );
+    let resets: i64 = sqlx::query_scalar("select count(*) from outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(resets, 0, "no reset link for an account without a password");
+
+    // Even a correctly signed reset link (as one sent before this fix) opens nothing.
+    let secret = crate::common::secret();
+    let token = links::sign(
+        &secret,
+        "password",
+        &[
+            &maren.to_string(),
+            &folio::mail::notify::password_fingerprint(None),
+            "reset",
+        ],
+        time::OffsetDateTime::now_utc().unix_timestamp() + 3600,
+    );
+    let link = format!("/admin/password/{token}");
+    let refused = crate::common::get(&app, &link).await;
+    assert_eq!(refused.status, StatusCode::GONE);
+    assert!(
+        refused
+            .text()
+            .contains("ask an administrator of the blog to invite you")
+    );
+    let set =
+        crate::common::post_form(&app, &link, &[("password", "a password of mine")], &[]).await;
+    assert_eq!(set.status, StatusCode::GONE);
+
+    // The Users page lists them, and Invite sends the link that opens the account.
+    let users = admin.get(&app, "/admin/users").await;
+    assert!(users.text().contains("Maren Holt"), "{}", users.text());
+    assert!(users.text().contains("Cannot sign in yet"));
+    let invited = admin
+        .post(&app, &format!("/admin/users/{maren}/invite"), &[])
+        .await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER);
+    assert_eq!(invited.header("location"), "/admin/users?done=reinvited");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.rcpt_tos, ["maren@harbour.example"]);
+    assert!(mail.subject().starts_with("You are invited to"));
+    let link = path_of(&mail, "/admin/password/");
+    let chosen =
+        crate::common::post_form(&app, &link, &[("password", "maren's own password")], &[]).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    crate::common::log_in_with(&app, "maren@harbour.example", "maren's own password").await;
+}
+
+/// An admin hears of each held comment without choosing it (a held comment should not wait
+/// unseen); editors still opt in. Security review, finding 8: a moderation email's buttons act
+/// only on the comment as the email showed it, held: an old Approve does not undo a later Spam.
+#[sqlx::test]
+async fn admins_hear_of_held_comments_by_default_and_old_buttons_do_not_undo_later_decisions(
+    pool: PgPool,
+) {
+    let sink = MailSink::start();
+    let app = mail_app(&pool, &sink);
+    crate::common::set_comment_settings(&pool, "moderated", 14, "").await;
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Pruning plums",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let _admin = user_session(&app, &pool, "admin").await;
+    let _editor = user_session(&app, &pool, "editor").await;
+    let account = _admin.get(&app, "/admin/account").await;
+    let chosen: Vec<String> = account
+        .document()
+        .select(&crate::common::selector(
+            "input[name=\"comment_mail\"][checked]",
+        ))
+        .filter_map(|input| input.value().attr("value").map(str::to_owned))
+        .collect();
+    assert_eq!(chosen, ["each"], "the default an admin sees");
+
+    let sent = comment(
+        &app,
+        &path,
+        post_id,
+        &[
+            ("name", "Quiet Quin"),
+            ("email", "quin@example.test"),
+            ("comment", "When is the right month?"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let comment_id: i64 = sent
+        .header("location")
+        .rsplit("#c")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let received = sink.wait_for(1).await;
+    assert_eq!(received.len(), 1, "the admin, not the editor");
+    let mail = &received[0];
+    assert_eq!(mail.rcpt_tos, ["admin@example.test"]);
+    let (approve, spam) = (button(mail, "Approve:"), button(mail, "Spam:"));
+
+    let marked = crate::common::post_form(&app, &spam, &[], &[]).await;
+    assert_eq!(marked.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&pool, comment_id).await, "spam");
+
+    // The old Approve: shown as decided, and it changes nothing.
+    let shown = crate::common::get(&app, &approve).await;
+    assert_eq!(shown.status, StatusCode::CONFLICT);
+    assert!(shown.text().contains("Already decided"), "{}", shown.text());
+    assert!(
+        shown
+            .text()
+            .contains("marked as spam after this email was sent")
+    );
+    let pressed = crate::common::post_form(&app, &approve, &[], &[]).await;
+    assert_eq!(pressed.status, StatusCode::CONFLICT);
+    assert!(pressed.text().contains("the later decision stands"));
+    assert_eq!(status_of(&pool, comment_id).await, "spam");
+    assert!(
+        !crate::common::get(&app, &path)
+            .await
+            .text()
+            .contains("When is the right month?")
+    );
 }

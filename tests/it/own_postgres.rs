@@ -92,6 +92,23 @@ async fn until_gone(pid: u32) {
     panic!("process {pid} is still running");
 }
 
+/// The name of the account a process runs as.
+fn process_account(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find(|l| l.split(':').nth(2) == Some(uid.as_str()))
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .unwrap_or(uid)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -119,6 +136,14 @@ async fn the_first_start_makes_the_database_a_second_command_shares_it_and_sigte
         std::fs::metadata(data.0.join("run/.s.PGSQL.5432")).is_ok(),
         "the socket is in the data folder"
     );
+    // Security review, finding 7: as root, the cluster runs as an account of its own, never a
+    // shared one such as `postgres` (whose other processes would be superuser on the blog).
+    if std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid() == 0
+    }) {
+        assert_eq!(process_account(postmaster), "folio-postgres");
+    }
 
     let setup = http_get(server.port, "/admin/login").await;
     assert!(
@@ -144,6 +169,10 @@ async fn the_first_start_makes_the_database_a_second_command_shares_it_and_sigte
     server.terminate();
     let (status, log) = server.exit(Duration::from_secs(60)).await;
     assert!(status.success(), "{log}");
+    assert!(
+        log.contains("Folio's own PostgreSQL stopped"),
+        "shutdown says so: {log}"
+    );
     until_gone(postmaster).await;
     assert_eq!(data.postmaster(), None, "PostgreSQL stopped cleanly");
 

@@ -381,6 +381,51 @@ async fn json_logs_have_one_line_per_request_and_keep_no_secrets(pool: PgPool) {
     }
 }
 
+/// Security review, finding 4: reset, invitation and mail-link tokens are in paths; the request
+/// span (which every event inside a request carries, warnings included) names the route's
+/// pattern, never the path.
+#[sqlx::test]
+async fn tokens_in_paths_never_reach_the_log(pool: PgPool) {
+    let server = Server::start(
+        &pool.connect_options(),
+        &[
+            ("FOLIO_LOG_FORMAT", "json"),
+            // tower_http's debug events are inside the request span: they print its fields.
+            ("FOLIO_LOG", "info,sqlx=warn,tower_http=debug"),
+        ],
+    );
+    let port = server.port;
+    for path in [
+        "/admin/password/SECRETRESETTOKEN42",
+        "/mail/confirm/SECRETMAILTOKEN42",
+    ] {
+        let answer = http_get(port, path).await;
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    server.terminate();
+    let (status, log) = server.exit(Duration::from_secs(5)).await;
+    assert!(status.success());
+    assert!(
+        !log.contains("SECRETRESETTOKEN42"),
+        "a token reached the log: {log}"
+    );
+    assert!(
+        !log.contains("SECRETMAILTOKEN42"),
+        "a token reached the log: {log}"
+    );
+    let spans: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|line| line.get("span").cloned())
+        .collect();
+    assert!(
+        spans
+            .iter()
+            .any(|span| span["route"] == "/admin/password/{token}"),
+        "the span names the route: {log}"
+    );
+}
+
 #[sqlx::test]
 async fn hostile_raw_requests_get_a_4xx_and_the_server_stays_up(pool: PgPool) {
     let server = Server::start(&pool.connect_options(), &[]);

@@ -159,17 +159,43 @@ async fn set_up_app(app: &Router, session: &Session, clock: &TestClock) -> (Vec<
 
     // A wrong code: the form comes back with it and says why.
     let wrong = session
-        .post(app, "/admin/account/totp", &[("code", "000000")])
+        .post(
+            app,
+            "/admin/account/totp",
+            &[("code", "000000"), ("current", PASSWORD)],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.text().contains("That code is not right."));
     assert_eq!(wrong.field("code").as_deref(), Some("000000"));
 
+    // The right code without the password (a stolen session): nothing is turned on.
+    let code = code_now(&key, clock);
+    let stolen = session
+        .post(
+            app,
+            "/admin/account/totp",
+            &[("code", &code), ("current", "a guessed password")],
+        )
+        .await;
+    assert_eq!(stolen.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        stolen
+            .text()
+            .contains("Your password is not right: codes stay off.")
+    );
+    assert_eq!(stolen.field("code").as_deref(), Some(code.as_str()));
+    assert!(
+        !stolen
+            .text()
+            .contains("This is the only time they are shown")
+    );
+
     let done = session
         .post(
             app,
             "/admin/account/totp",
-            &[("code", &code_now(&key, clock))],
+            &[("code", &code), ("current", PASSWORD)],
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
@@ -707,4 +733,81 @@ async fn a_failed_second_step_after_a_right_password_is_told_to_the_owner(pool: 
     // One message for the whole sign-in, however many wrong codes follow.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(sink.received().len(), 1);
+}
+
+/// Security review, findings 2 and 3: the current password, asked before anything that
+/// weakens an account, counts against the account's login limit like a login; and removing a
+/// passkey asks for it too, so a stolen session cannot lock the owner out.
+#[sqlx::test]
+async fn the_current_password_is_limited_and_guards_removing_a_passkey(pool: PgPool) {
+    use crate::common::{app, user_session};
+    let app = app(&pool);
+    let ed = user_session(&app, &pool, "editor").await;
+    let ed_id: i64 = sqlx::query_scalar("select id from users where role = 'editor'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into passkeys (user_id, credential_id, name, passkey) values ($1, '\\x01', 'My phone', '{}')",
+    )
+    .bind(ed_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let passkey: i64 = sqlx::query_scalar("select id from passkeys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let remove = format!("/admin/account/passkeys/{passkey}/remove");
+    let passkeys = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from passkeys")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+
+    let without = ed.post(&app, &remove, &[]).await;
+    assert!(
+        without
+            .text()
+            .contains("The passkey stays: the password is not right.")
+    );
+    assert_eq!(passkeys().await, 1);
+
+    // Guesses: four more wrong ones fill the limit (five failures), then even the right
+    // password is refused with a 429 until the window passes; each is recorded.
+    for guess in ["guess one", "guess two", "guess three", "guess four"] {
+        let page = ed.post(&app, &remove, &[("current", guess)]).await;
+        assert!(page.text().contains("The passkey stays"), "{}", page.text());
+    }
+    let blocked = ed.post(&app, &remove, &[("current", PASSWORD)]).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(!blocked.header("retry-after").is_empty());
+    assert!(blocked.text().contains("Too many attempts"));
+    assert_eq!(passkeys().await, 1);
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from login_attempts where email = 'editor@example.test' and not succeeded",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 6);
+    // The login form is held back for the account too.
+    let login = post_form(
+        &app,
+        "/admin/login",
+        &[("email", "editor@example.test"), ("password", PASSWORD)],
+        &[],
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Once the failures are old, the right password removes it.
+    sqlx::query("update login_attempts set at = at - interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let removed = ed.post(&app, &remove, &[("current", PASSWORD)]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(passkeys().await, 0);
 }

@@ -309,6 +309,16 @@ async fn the_queue_shows_why_sorts_by_score_and_filters_likely_spam(pool: PgPool
     let app = app(&pool);
     let moderator = user_session(&app, &pool, "editor").await;
     let post = a_post(&pool, "Frost on the leeks").await;
+    // Untaught, every score is a guess near 0.50: the queue calls nothing likely spam.
+    let untaught = moderator
+        .get(&app, "/admin/comments?status=pending&view=likely")
+        .await
+        .text();
+    assert!(
+        untaught.contains("Likely spam: shown once the filter has learned")
+            && untaught.contains("it shows scores only until 20 of each kind have taught it"),
+        "{untaught}"
+    );
     teach(&pool, &app, &moderator, &post).await;
     crate::common::set_comment_settings(&pool, "moderated", 14, "").await;
     let other = a_post(&pool, "Winter sowing").await;
@@ -338,6 +348,8 @@ async fn the_queue_shows_why_sorts_by_score_and_filters_likely_spam(pool: PgPool
         .text();
     assert!(newest.find("Promo Team").unwrap() < newest.find("Neighbour").unwrap());
 
+    // Six of each is enough for this blog: now it may call a comment likely spam.
+    set_min_training(&pool, 3).await;
     let likely = moderator
         .get(&app, "/admin/comments?status=pending&view=likely")
         .await

@@ -167,16 +167,34 @@ struct PasswordForm {
 }
 
 /// Whether `typed` is the user's current password (asked again before anything that weakens
-/// the account).
+/// the account). Each try counts against the account's login limit, as a login does: a
+/// stolen session is no way to guess the password (429 once the limit is reached).
 async fn current_password_is(
     state: &AppState,
     user: &CurrentUser,
     typed: String,
 ) -> Result<bool, AppError> {
-    let stored = db::users::credentials(&state.db, &user.session.user.email)
+    let email = crate::http::extract::normal_email(&user.session.user.email);
+    let attempt = db::users::record_login(&state.db, &email, None, false).await?;
+    let blocked = db::users::login_blocked_for(
+        &state.db,
+        &email,
+        None,
+        super::auth::LOGIN_FAILURES + 1,
+        super::auth::LOGIN_WINDOW_SECS,
+    )
+    .await?;
+    if let Some(retry_after_secs) = blocked {
+        return Err(AppError::TooManyAttempts { retry_after_secs });
+    }
+    let stored = db::users::credentials(&state.db, &email)
         .await?
         .and_then(|c| c.password_hash);
-    Ok(password::verify(typed, stored).await?)
+    let right = password::verify(typed, stored).await?;
+    if right {
+        db::users::login_succeeded(&state.db, attempt).await?;
+    }
+    Ok(right)
 }
 
 async fn change_own_password(
@@ -254,6 +272,7 @@ async fn totp_page(
     user: &CurrentUser,
     code: String,
     error: Option<String>,
+    password_error: Option<String>,
 ) -> Result<Response, AppError> {
     let secret = match db::sign_in::totp_secret(&state.db, user.id()).await? {
         Some(found) if found.confirmed => {
@@ -268,7 +287,7 @@ async fn totp_page(
     };
     let settings = state.settings().await?;
     let uri = totp::otpauth_uri(&secret, &settings.title, &user.session.user.email);
-    let status = if error.is_some() {
+    let status = if error.is_some() || password_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -282,6 +301,7 @@ async fn totp_page(
         uri,
         code,
         error,
+        password_error,
     })?;
     *response.status_mut() = status;
     // The page holds the secret: no cache keeps it.
@@ -293,13 +313,15 @@ async fn totp_page(
 }
 
 async fn totp_form(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    totp_page(&state, &user, String::new(), None).await
+    totp_page(&state, &user, String::new(), None, None).await
 }
 
 #[derive(Debug, Deserialize)]
 struct CodeForm {
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    current: String,
 }
 
 /// The first code proves the app holds the secret; then the recovery codes, shown once.
@@ -308,15 +330,20 @@ async fn totp_confirm(
     AdminForm { user, form }: AdminForm<CodeForm>,
 ) -> Result<Response, AppError> {
     let Some(pending) = db::sign_in::totp_secret(&state.db, user.id()).await? else {
-        return totp_page(&state, &user, form.code, None).await;
+        return totp_page(&state, &user, form.code, None, None).await;
     };
     if pending.confirmed {
         return Ok(Redirect::to("/admin/account").into_response());
     }
+    // A second step decides who may sign in: a stolen session alone must not choose it.
+    if !current_password_is(&state, &user, form.current).await? {
+        let error = "Your password is not right: codes stay off.".to_owned();
+        return totp_page(&state, &user, form.code, None, Some(error)).await;
+    }
     let now = totp::step_at(state.clock.now().unix_timestamp());
     let Some(step) = totp::matching_step(&pending.secret, &form.code, now) else {
         let error = "That code is not right. Check that the app shows this blog, and enter the code it shows now.";
-        return totp_page(&state, &user, form.code, Some(error.to_owned())).await;
+        return totp_page(&state, &user, form.code, Some(error.to_owned()), None).await;
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes
@@ -525,8 +552,18 @@ async fn passkey_finish(
 async fn passkey_remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
+    // Removing a passkey can lock its owner out: the password is asked, as for the others.
+    if !current_password_is(&state, &user, form.current).await? {
+        return account_page(
+            &state,
+            &user,
+            Some("The passkey stays: the password is not right.".into()),
+            None,
+        )
+        .await;
+    }
     db::sign_in::remove_passkey(&state.db, user.id(), id).await?;
     Ok(Redirect::to("/admin/account?done=passkey-removed").into_response())
 }

@@ -34,7 +34,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(logout))
 }
 
-async fn setup_form(State(state): State<AppState>) -> Result<Response, AppError> {
+async fn setup_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    super::check_host(&headers, &state.config)?;
     if db::users::count(&state.db).await? > 0 {
         return Err(AppError::NotFound);
     }
@@ -60,9 +64,11 @@ struct SetupForm {
 async fn setup(
     State(state): State<AppState>,
     _: SameSite,
+    headers: HeaderMap,
     device: Device,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
+    super::check_host(&headers, &state.config)?;
     if db::users::count(&state.db).await? > 0 {
         return Err(AppError::NotFound);
     }

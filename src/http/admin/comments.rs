@@ -64,9 +64,14 @@ async fn queue(
     let settings = state.settings().await?;
     let tz = settings.time_zone();
     let hold_at = settings.spam_thresholds().0;
+    let learned = db::spam::totals(&state.db).await?;
+    let needed = i64::from(settings.spam_min_training);
+    // Until it has learned, every score is a guess near 0.50: none is "likely spam" yet.
+    let trained = learned.0 >= needed && learned.1 >= needed;
     let view = match query.view.as_deref() {
         Some("score") => "score",
-        Some("likely") => "likely",
+        Some("likely") if trained => "likely",
+        Some("likely") => "score",
         _ => "newest",
     };
     let skip = query.skip.unwrap_or(0).max(0);
@@ -94,7 +99,11 @@ async fn queue(
             )
         }),
     };
-    let learned = db::spam::totals(&state.db).await?;
+    let likely_count = if trained {
+        db::comments::count_scored_at_least(&state.db, tab, hold_at as f32).await?
+    } else {
+        0
+    };
     render(&CommentsPage {
         layout,
         tab: tab.as_str().to_owned(),
@@ -102,7 +111,8 @@ async fn queue(
         comments: rows.iter().map(|r| AdminComment::new(r, &tz)).collect(),
         next_url,
         view: view.to_owned(),
-        likely_count: db::comments::count_scored_at_least(&state.db, tab, hold_at as f32).await?,
+        likely_count,
+        trained,
         hold_at: format!("{hold_at:.2}"),
         filter_status: filter_status(learned, settings.spam_min_training),
     })

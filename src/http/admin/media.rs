@@ -296,6 +296,12 @@ async fn upload(
     }
 }
 
+/// Images one person may upload in an hour (a gallery's worth, well beyond a post's).
+const UPLOADS_PER_HOUR: db::mail_requests::Limit = db::mail_requests::Limit {
+    count: 100,
+    window_secs: 3600.0,
+};
+
 /// Why an upload was not kept, said the same way to a form and to the editor's script.
 pub(super) enum Refusal {
     Empty,
@@ -304,12 +310,15 @@ pub(super) enum Refusal {
     Unreadable,
     TooManyPixels,
     Damaged,
+    /// Over the uploads one person may make in an hour.
+    TooMany,
 }
 
 impl Refusal {
     pub(super) fn status(&self) -> StatusCode {
         match self {
             Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Unreadable => StatusCode::BAD_REQUEST,
             Refusal::Empty | Refusal::NotAnImage | Refusal::TooManyPixels | Refusal::Damaged => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -323,7 +332,12 @@ impl Refusal {
             Refusal::TooLarge => "That image is larger than 10 MB.",
             Refusal::NotAnImage => "That file is not a JPEG, PNG, GIF or WebP image.",
             Refusal::Unreadable => "The upload could not be read.",
-            Refusal::TooManyPixels => "That image is more than 12,000 pixels wide or high.",
+            Refusal::TooManyPixels => {
+                "That image is too big to process: more than 12,000 pixels wide or high, 50 megapixels, or 200 MB of pixels (16-bit colour counts double)."
+            }
+            Refusal::TooMany => {
+                "You have uploaded 100 images in the last hour: please wait a little before the next."
+            }
             Refusal::Damaged => "That image could not be read: the file may be damaged.",
         }
     }
@@ -367,6 +381,14 @@ pub(super) async fn store_upload(
     let Some(kind) = ImageKind::sniff(&bytes) else {
         return Ok(Err(Refusal::NotAnImage));
     };
+    // Processing takes a core for a second or two: one person cannot keep it busy.
+    let mut tx = state.db.begin().await?;
+    let key = format!("upload-user:{}", user.id());
+    let allowed = db::mail_requests::allow(&mut tx, &[(&key, UPLOADS_PER_HOUR)]).await?;
+    tx.commit().await?;
+    if !allowed {
+        return Ok(Err(Refusal::TooMany));
+    }
     // Upright, without its metadata (a phone's photo says where it was taken), with smaller
     // copies: made on the blocking pool, one image at a time.
     let processed = match imaging::process_in_background(bytes, kind).await {

@@ -179,18 +179,57 @@ pub fn check_origin(headers: &HeaderMap, config: &Config) -> Result<(), AppError
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let host_origin = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(|host| (format!("http://{host}"), format!("https://{host}")));
-    let same = origin == config.base_url
-        || host_origin.is_some_and(|(http, https)| origin == http || origin == https);
-    if same {
+    if origin == config.base_url || is_blog_address(origin, config) {
         Ok(())
     } else {
         Err(AppError::Forbidden(
             "This form was sent from another site, so it was refused.",
         ))
+    }
+}
+
+/// The first-run setup page answers only at the blog's own address: a page elsewhere that
+/// points its name at this machine (DNS rebinding) cannot make the first admin.
+pub fn check_host(headers: &HeaderMap, config: &Config) -> Result<(), AppError> {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let scheme = config.base_url.split("://").next().unwrap_or("http");
+    if is_blog_address(&format!("{scheme}://{host}"), config) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "The first-run setup answers only at the blog's own address (FOLIO_BASE_URL): open it there, or start Folio with FOLIO_BASE_URL set to the address you use.",
+        ))
+    }
+}
+
+/// Whether `address` (an origin, `scheme://host[:port]`) is the blog: the host and port of
+/// `FOLIO_BASE_URL`, whatever Host a request names. A blog on this machine's own address
+/// (localhost, 127.0.0.1, [::1], or all addresses) is the same blog under each of those names,
+/// none of which another site can take by pointing its name here.
+fn is_blog_address(address: &str, config: &Config) -> bool {
+    let (Ok(asked), Ok(blog)) = (url::Url::parse(address), url::Url::parse(&config.base_url))
+    else {
+        return false;
+    };
+    if asked.scheme() != blog.scheme()
+        || asked.port_or_known_default() != blog.port_or_known_default()
+    {
+        return false;
+    }
+    match (asked.host(), blog.host()) {
+        (Some(asked), Some(blog)) if asked == blog => true,
+        (Some(asked), Some(blog)) => is_this_machine(&asked) && is_this_machine(&blog),
+        _ => false,
+    }
+}
+
+fn is_this_machine(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_unspecified(),
+        url::Host::Ipv6(ip) => ip.is_loopback() || ip.is_unspecified(),
     }
 }
 

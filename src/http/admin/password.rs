@@ -114,7 +114,7 @@ async fn forgot(
         return Ok(response);
     }
     let title = state.settings().await?.title;
-    match db::users::active_by_email(&mut *tx, &email).await? {
+    match db::users::with_password_by_email(&mut *tx, &email).await? {
         Some(user) => {
             notify::password_link(&mut tx, &mail_blog(&state, &title), &user, None).await?;
         }
@@ -158,6 +158,14 @@ async fn read_link(
             "This link is for an account that no longer exists or is disabled.",
         ));
     };
+    // A reset is for someone who has a password; an account without one (an imported author,
+    // someone invited) is opened only by an admin's invitation.
+    let invitation = kind == "invite";
+    if !invitation && user.password_hash.is_none() {
+        return Ok(Err(
+            "This link does not work: ask an administrator of the blog to invite you.",
+        ));
+    }
     if *fingerprint != password_fingerprint(user.password_hash.as_deref())
         || db::links::was_used(&state.db, &links::digest(token)).await?
     {
@@ -165,7 +173,7 @@ async fn read_link(
             "This link was used already, or the password was changed since it was sent.",
         ));
     }
-    Ok(Ok((user, kind == "invite", claim.expires_at)))
+    Ok(Ok((user, invitation, claim.expires_at)))
 }
 
 async fn password_page(

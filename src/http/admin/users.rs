@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(list).post(add))
         .route("/admin/users/{id}", post(update))
         .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/users/{id}/invite", post(invite))
         .route(
             "/admin/users/{id}/second-steps/remove",
             post(remove_second_steps),
@@ -62,6 +63,7 @@ async fn users_page(
             name: u.display_name,
             role: u.role,
             disabled: u.disabled,
+            has_password: u.has_password,
         })
         .collect();
     let mut response = render(&UsersPage {
@@ -84,6 +86,7 @@ async fn list(
     let notice = query.done.map(|done| match done.as_str() {
         "added" => "The user was added.".to_owned(),
         "invited" => "The user was added and invited by email to choose a password.".to_owned(),
+        "reinvited" => "An invitation to choose a password is on its way to them.".to_owned(),
         "password" => "The password was set.".to_owned(),
         "second-steps" => "Their passkeys and authenticator app are removed, and they are signed out everywhere: they sign in with their password now.".to_owned(),
         _ => "Saved.".to_owned(),
@@ -288,4 +291,39 @@ async fn remove_second_steps(
     }
     db::sign_in::remove_all_second_steps(&state.db, id).await?;
     Ok(Redirect::to("/admin/users?done=second-steps").into_response())
+}
+
+/// Sends someone without a password (an author an import brought in, or an invitation that
+/// expired) a link to choose one: the only way such an account is opened.
+async fn invite(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    AdminForm { user, .. }: AdminForm<Empty>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    if state.mailer.is_none() {
+        return Err(AppError::BadRequest(
+            "Invitations go by email, and mail is off: set a password for them instead.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let Some(invited) = db::users::for_password_link(&mut *tx, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    if invited.password_hash.is_some() {
+        return Err(AppError::BadRequest(
+            "They have a password already: they can use \"Forgot your password?\".",
+        ));
+    }
+    let title = state.settings().await?.title;
+    let inviter = user.session.user.display_name.clone();
+    crate::mail::notify::password_link(
+        &mut tx,
+        &crate::http::mail_blog(&state, &title),
+        &invited,
+        Some(&inviter),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/users?done=reinvited").into_response())
 }
