@@ -16,7 +16,7 @@ fn main() {
         eprintln!("usage: compression-levels PAGE [PAGE ...]");
         std::process::exit(2);
     }
-    let (chosen_br, chosen_gzip) = folio::cache::COMPRESSION_LEVELS;
+    let (chosen_br, chosen_gzip) = folio::page_cache::COMPRESSION_LEVELS;
     for path in paths {
         let page = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         println!();

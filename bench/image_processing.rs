@@ -1,4 +1,4 @@
-//! How long an upload waits for `imaging::process` (upright, metadata stripped, 480/960/1600 px
+//! How long an upload waits for `processing::process` (upright, metadata stripped, 480/960/1600 px
 //! copies) on phone-sized photos, and how big the copies are.
 //!
 //!   cargo run --release --example image-processing
@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use folio::{domain::image::ImageKind, imaging};
+use folio::{domain::image::ImageKind, media::processing};
 use image::{DynamicImage, Rgb, RgbImage, codecs::jpeg::JpegEncoder};
 
 const RUNS: usize = 5;
@@ -35,7 +35,7 @@ fn grainy_photo(width: u32, height: u32) -> Vec<u8> {
 
 /// The photo with a phone's EXIF (orientation and a GPS block) in front of its pixels.
 fn with_exif(photo: &[u8], orientation: u16) -> Vec<u8> {
-    let tagged = imaging::samples::phone_jpeg(16, 16, orientation);
+    let tagged = processing::samples::phone_jpeg(16, 16, orientation);
     // The sample's EXIF and comment segments sit between its SOI and its own JFIF APP0.
     let app0 = tagged
         .windows(2)
@@ -59,7 +59,7 @@ fn main() {
             let mut last = None;
             for _ in 0..RUNS {
                 let started = Instant::now();
-                let done = imaging::process(&upload, ImageKind::Jpeg).expect("processed");
+                let done = processing::process(&upload, ImageKind::Jpeg).expect("processed");
                 times.push(started.elapsed().as_secs_f64() * 1000.0);
                 last = Some(done);
             }

@@ -222,7 +222,7 @@ pub struct ServeArgs {
     pub database_read_url: Option<String>,
 
     /// Seconds a replica may stand behind the primary before reads skip it.
-    #[arg(long, env = "FOLIO_REPLICA_MAX_LAG", default_value_t = crate::replicas::DEFAULT_MAX_LAG_SECS)]
+    #[arg(long, env = "FOLIO_REPLICA_MAX_LAG", default_value_t = crate::store::replicas::DEFAULT_MAX_LAG_SECS)]
     pub replica_max_lag: u64,
 
     /// Seconds a CDN may keep a public page (`s-maxage`); 0 (the default) sends no CDN headers.
@@ -297,7 +297,7 @@ pub struct Config {
     pub read_replicas: Vec<sqlx::postgres::PgConnectOptions>,
     pub replica_max_lag: std::time::Duration,
     /// What a CDN in front is told and asked (`FOLIO_CDN_*`); none: no CDN headers.
-    pub cdn: Option<crate::cdn::CdnConfig>,
+    pub cdn: Option<crate::page_cache::cdn::CdnConfig>,
 }
 
 impl Config {
@@ -330,7 +330,7 @@ impl Config {
                     .map_err(|e| format!("FOLIO_DATABASE_READ_URL holds an invalid URL: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let cdn = crate::cdn::CdnConfig::new(
+        let cdn = crate::page_cache::cdn::CdnConfig::new(
             args.cdn_max_age,
             args.cdn_stale,
             args.cdn_purge_url.as_deref(),
@@ -371,7 +371,9 @@ impl Config {
             import_max_bytes: defaults::IMPORT_MAX_MB * 1024 * 1024,
             mail: None,
             read_replicas: Vec::new(),
-            replica_max_lag: std::time::Duration::from_secs(crate::replicas::DEFAULT_MAX_LAG_SECS),
+            replica_max_lag: std::time::Duration::from_secs(
+                crate::store::replicas::DEFAULT_MAX_LAG_SECS,
+            ),
             cdn: None,
         }
     }

@@ -1,32 +1,33 @@
 //! Folio: a self-hosted blog server on PostgreSQL.
+//!
+//! The root holds the entry and the wiring (`cli`, `config`, `error`, `state`); every other
+//! module is a folder named for its layer or its service. ARCHITECTURE.md is the map, and
+//! `tests/it/architecture.rs` keeps the dependencies pointing one way.
 
-pub mod assets;
-pub mod auth;
-pub mod cache;
-pub mod cdn;
-pub mod cli;
-pub mod clock;
-pub mod config;
+// Layers, from the outside in.
 pub mod db;
-pub mod demo;
 pub mod domain;
-pub mod error;
-pub mod export;
 pub mod http;
-pub mod http_client;
-pub mod imaging;
-pub mod import;
-pub mod local_postgres;
-pub mod mail;
-pub mod media_backfill;
-pub mod media_cache;
-pub mod metrics;
-pub mod page_views;
 pub mod render;
-pub mod replicas;
-pub mod spam;
-pub mod state;
+pub mod store;
 pub mod views;
+
+// Services, each reading and writing through `db`, never through `http`.
+pub mod auth;
+pub mod export;
+pub mod import;
+pub mod mail;
+pub mod media;
+pub mod outbound;
+pub mod page_cache;
+pub mod spam;
+pub mod stats;
+
+// The wiring.
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod state;
 
 pub use state::AppState;
 

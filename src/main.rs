@@ -5,7 +5,7 @@ use folio::{
     AppState,
     config::{Cli, Command, Config, LogFormat, PostgresCommand, ServeArgs},
     db,
-    local_postgres::LocalPostgres,
+    store::own_cluster::LocalPostgres,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("folio: the database is up to date");
                 Ok(())
             }
-            Command::Demo(args) => folio::demo::run(&pool, &args).await,
+            Command::Demo(args) => folio::cli::demo::run(&pool, &args).await,
             Command::Serve(args) => serve(pool.clone(), args).await,
             Command::User(command) => folio::cli::user(&pool, command).await,
             Command::Import(args) => folio::cli::import(&pool, &args).await,
@@ -111,7 +111,7 @@ async fn postgres(data_dir: &std::path::Path, command: PostgresCommand) -> anyho
             Ok(())
         }
         PostgresCommand::Stop => {
-            if folio::local_postgres::stop_unused(data_dir).await? {
+            if folio::store::own_cluster::stop_unused(data_dir).await? {
                 println!("folio: stopped the PostgreSQL in {}", data_dir.display());
             } else {
                 println!(
@@ -132,7 +132,7 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_serve_args(&args, local).map_err(|e| anyhow::anyhow!(e))?;
     let state = AppState::load(pool, config, args.secret.as_deref()).await?;
     db::maintenance::spawn(state.db.clone());
-    folio::media_backfill::spawn(state.db.clone());
+    folio::media::backfill::spawn(state.db.clone());
     tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
     let limits = folio::http::serve::Limits {
         client_timeout: state.config.client_timeout,

@@ -5,8 +5,6 @@ use sqlx::PgPool;
 
 use crate::{
     auth::Secret,
-    cache::PageCache,
-    clock::{Clock, SystemClock},
     config::Config,
     db::{
         appearance::{PageLink, PopularPost, RecentComment},
@@ -14,12 +12,14 @@ use crate::{
         posts::MonthCount,
         settings::{Settings, Site},
     },
+    domain::clock::{Clock, SystemClock},
     domain::theme::Appearance,
     mail::{Mailer, worker},
-    media_cache::MediaCache,
-    metrics::Metrics,
+    media::cache::MediaCache,
+    page_cache::PageCache,
     render::theme::SiteStylesheet,
-    replicas::Reads,
+    stats::metrics::Metrics,
+    store::replicas::Reads,
 };
 
 /// The sidebar's counts as computed for one content version and time zone.
@@ -92,13 +92,13 @@ pub struct AppState {
     last_settings: Arc<RwLock<Settings>>,
     /// The sidebar counts, reused while the database's content version says they are current.
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
-    /// Rendered public pages (see `cache`).
+    /// Rendered public pages (see `page_cache`).
     pub pages: Arc<PageCache>,
     /// Where public reads go: the primary, or a replica that has what they need.
     pub reads: Arc<Reads>,
     /// Tells a CDN in front what changed, when `FOLIO_CDN_PURGE_URL` is set.
-    pub purger: Option<Arc<crate::cdn::Purger>>,
-    /// Uploaded images (see `media_cache`).
+    pub purger: Option<Arc<crate::page_cache::cdn::Purger>>,
+    /// Uploaded images (see `media::cache`).
     pub media: Arc<MediaCache>,
     pub metrics: Arc<Metrics>,
     /// This process's copy of the spam filter's counts.
@@ -114,8 +114,8 @@ pub struct AppState {
     lively: Arc<RwLock<Option<Arc<LivelyGadgets>>>>,
     /// Stylesheets of looks being previewed on the theme page, newest last.
     previews: Arc<std::sync::Mutex<std::collections::VecDeque<SiteStylesheet>>>,
-    /// Page views counted in memory (see `page_views`).
-    pub views: Arc<crate::page_views::ViewCounter>,
+    /// Page views counted in memory (see `stats::page_views`).
+    pub views: Arc<crate::stats::page_views::ViewCounter>,
 }
 
 impl AppState {
@@ -129,7 +129,7 @@ impl AppState {
             .iter()
             .map(|options| {
                 let pool = crate::db::replica_pool_options().connect_lazy_with(options.clone());
-                (crate::replicas::describe(options), pool)
+                (crate::store::replicas::describe(options), pool)
             })
             .collect();
         let reads = Arc::new(Reads::new(db.clone(), replicas, config.replica_max_lag));
@@ -137,7 +137,7 @@ impl AppState {
         let purger = config
             .cdn
             .as_ref()
-            .and_then(crate::cdn::Purger::spawn)
+            .and_then(crate::page_cache::cdn::Purger::spawn)
             .map(Arc::new);
         let media = Arc::new(MediaCache::new(config.media_cache_bytes));
         pages.spawn_listener(db.clone(), reads.clone(), purger.clone(), media.clone());
@@ -160,7 +160,7 @@ impl AppState {
             worker::spawn(db.clone(), mailer.clone(), site);
         }
         let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
-        let views = Arc::new(crate::page_views::ViewCounter::default());
+        let views = Arc::new(crate::stats::page_views::ViewCounter::default());
         views.spawn_flusher(db.clone());
         Self {
             look: Arc::default(),

@@ -257,11 +257,9 @@ pub struct RecentComment {
     pub id: i64,
     pub author_name: String,
     pub post_title: String,
-    /// The start of the comment's text as readers see it (not its Markdown or imported HTML).
-    pub excerpt: String,
+    /// The comment as readers see it (the gadget shows the start of its text).
+    pub body_html: String,
 }
-
-const EXCERPT_CHARS: usize = 90;
 
 pub async fn recent_comments(db: &PgPool, limit: i64) -> Result<Vec<RecentComment>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -280,10 +278,7 @@ pub async fn recent_comments(db: &PgPool, limit: i64) -> Result<Vec<RecentCommen
             id: row.id,
             author_name: row.author_name,
             post_title: row.post_title,
-            excerpt: crate::render::markdown::cut_at_word(
-                &crate::render::sanitize::html_text(&row.body_html),
-                EXCERPT_CHARS,
-            ),
+            body_html: row.body_html,
         })
         .collect())
 }

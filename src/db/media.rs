@@ -3,11 +3,7 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::{
-    domain::image::ImageKind,
-    imaging::Processed,
-    render::images::{MediaImage, MediaSizes},
-};
+use crate::domain::image::{ImageKind, MediaImage, MediaSizes, Processed};
 
 #[derive(Debug, Clone)]
 pub struct MediaFile {
@@ -56,7 +52,7 @@ pub struct MediaRow {
     pub used_in_titles: Vec<String>,
 }
 
-/// An image ready to store (see `imaging::process`).
+/// An image ready to store (see `media::processing::process`).
 #[derive(Debug, Clone)]
 pub struct NewImage<'a> {
     pub hash: &'a str,

@@ -64,9 +64,9 @@ impl Settings {
     }
 
     /// The blog's time zone; an unknown name falls back to UTC rather than breaking every page.
-    pub fn time_zone(&self) -> crate::render::dates::TimeZone {
-        crate::render::dates::zone_named(&self.timezone)
-            .unwrap_or(crate::render::dates::TimeZone::UTC)
+    pub fn time_zone(&self) -> crate::domain::zones::TimeZone {
+        crate::domain::zones::zone_named(&self.timezone)
+            .unwrap_or(crate::domain::zones::TimeZone::UTC)
     }
 }
 

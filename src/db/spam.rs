@@ -3,7 +3,7 @@
 
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::{domain::comment::CommentStatus, spam::score::Counts};
+use crate::domain::{comment::CommentStatus, spam::Counts};
 
 fn counts(spam: i32, ham: i32) -> Counts {
     Counts {

@@ -75,6 +75,39 @@ impl ImageKind {
     }
 }
 
+/// What is known of one uploaded image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaImage {
+    pub kind: ImageKind,
+    pub width: u32,
+    pub height: u32,
+    /// Smaller copies: (width, format).
+    pub variants: Vec<(u32, ImageKind)>,
+}
+
+/// Uploaded images by hash.
+pub type MediaSizes = std::collections::HashMap<String, MediaImage>;
+
+/// A smaller copy of an upload (see `media::processing`).
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub width: u32,
+    pub height: u32,
+    pub kind: ImageKind,
+    pub bytes: Vec<u8>,
+}
+
+/// An upload made ready to store by `media::processing`.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// The image as it is stored and served: upright and without metadata.
+    pub bytes: Vec<u8>,
+    pub kind: ImageKind,
+    pub width: u32,
+    pub height: u32,
+    pub variants: Vec<Variant>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,22 @@
 //! a post stands for readers (`PostState`) follows from it and the clock, so a scheduled post
 //! appears at its time with no job to flip it.
 
-use jiff::tz::TimeZone;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::slug::{post_path, slugify};
-use crate::render::{dates, images::MediaSizes, post as body};
+use super::{
+    slug::{post_path, slugify},
+    zones::{self as dates, TimeZone},
+};
+
+/// Turns a post's source into what readers get: `render::post` does it (for the blog's images
+/// as they are known), so that the rules here need nothing but what is typed.
+pub trait BodyRenderer {
+    /// The body's safe HTML.
+    fn body_html(&self, source: &str, format: BodyFormat) -> String;
+    /// The summary when none was typed.
+    fn excerpt(&self, source: &str, format: BodyFormat, body_html: &str) -> String;
+}
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_BODY_CHARS: usize = 500_000;
@@ -265,14 +275,14 @@ pub fn transition(
 
 /// Checks what was typed and works out what to write, given the post as it is now (if it exists):
 /// validation, the state change, the slug and the public path, the rendered body and excerpt.
-/// `media` holds what is known of the blog's images the body shows.
+/// `body` renders the source (with what is known of the blog's images it shows).
 pub fn decide(
     draft: &Draft<'_>,
     current: Option<Stored<'_>>,
     action: EditAction,
     now: OffsetDateTime,
     tz: &TimeZone,
-    media: &MediaSizes,
+    body: &impl BodyRenderer,
 ) -> Result<PostChanges, PostErrors> {
     let mut errors = PostErrors::default();
     let kind = current.map_or(draft.kind, |p| p.kind);
@@ -358,9 +368,9 @@ pub fn decide(
             post_path(at.year(), at.month(), &slug)
         }
     };
-    let body_html = body::body_html(&source, body_format, media);
+    let body_html = body.body_html(&source, body_format);
     let excerpt = match draft.excerpt.trim() {
-        "" => body::excerpt(&source, body_format, &body_html),
+        "" => body.excerpt(&source, body_format, &body_html),
         given => given.to_owned(),
     };
     Ok(PostChanges {
@@ -427,6 +437,7 @@ pub fn parse_labels(text: &str) -> Result<Vec<String>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::images::MediaSizes;
     use time::Duration;
 
     #[test]

@@ -1,4 +1,4 @@
-//! Serves the embedded static files (`crate::assets`) under their fingerprinted names, cached
+//! Serves the embedded static files (`crate::render::assets`) under their fingerprinted names, cached
 //! for a year; an older fingerprint gets today's file, cached briefly.
 
 use axum::{
@@ -10,8 +10,8 @@ use axum::{
 };
 
 use crate::{
-    assets::{self, Asset, Freshness},
     error::AppError,
+    render::assets::{self, Asset, Freshness},
     state::AppState,
 };
 

@@ -10,13 +10,13 @@ use axum::{
 use time::OffsetDateTime;
 
 use super::{
-    cache::{CommentsChanged, NothingPublicChanged},
-    extract::ClientIp,
-    public::{paging, post_age_days, post_page},
+    edge::cookies::{OWN_COOKIE, own_comment_ids},
+    edge::extract::ClientIp,
+    edge::markers::{CommentsChanged, NothingPublicChanged},
+    post_page::{paging, post_age_days, post_page},
 };
 use crate::{
     auth::{
-        Secret,
         form_token::{self, TokenProblem},
         signed,
     },
@@ -41,7 +41,6 @@ use crate::{
 };
 
 /// The cookie that remembers which held comments this browser wrote.
-pub(super) const OWN_COOKIE: &str = "folio_own";
 const OWN_COOKIE_DAYS: i64 = 30;
 
 pub async fn submit(
@@ -325,7 +324,7 @@ async fn stored(
         let value = signed::encode_ids(&state.secret, &own_ids);
         response.headers_mut().insert(
             header::SET_COOKIE,
-            super::cookies::set(
+            super::edge::cookies::set(
                 OWN_COOKIE,
                 &value,
                 time::Duration::days(OWN_COOKIE_DAYS),
@@ -380,13 +379,6 @@ fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Respons
     headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// The ids in this browser's signed cookie of its own held comments.
-pub fn own_comment_ids(headers: &HeaderMap, secret: &Secret) -> Vec<i64> {
-    super::cookies::get(headers, OWN_COOKIE)
-        .map(|value| signed::decode_ids(secret, &value))
-        .unwrap_or_default()
 }
 
 /// A comment-form token of the reader's own, for a post page a CDN shares among readers (see

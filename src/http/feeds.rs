@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{cache::Cacheable, etag::etag, extract::ReadState};
+use super::{edge::etag::etag, edge::extract::ReadState, edge::markers::Cacheable};
 use crate::{
     db::{self, feeds::FeedPost, settings::Site},
     error::AppError,

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{extract::ClientIp, mail_blog, render};
+use super::{edge::extract::ClientIp, mail_blog, render};
 use crate::{
     db::subscriptions::Scope,
     domain::comment::is_plausible_email,
@@ -106,6 +106,6 @@ async fn subscribe(
     let mut response = Redirect::to("/subscribe?done=1").into_response();
     response
         .extensions_mut()
-        .insert(super::cache::NothingPublicChanged);
+        .insert(super::edge::markers::NothingPublicChanged);
     Ok(response)
 }

@@ -1,6 +1,6 @@
 //! Uploaded images at `/media/{hash}.{ext}`: the name is the content's hash, so they are
 //! cached for a year, tagged with that hash (a browser that asks again gets a 304) and kept
-//! in memory for the next reader (`media_cache`).
+//! in memory for the next reader (`media::cache`).
 
 use axum::{
     Router,
@@ -11,7 +11,7 @@ use axum::{
     routing::get,
 };
 
-use super::extract::ReadState;
+use super::edge::extract::ReadState;
 use crate::{db, domain::image::ImageKind, error::AppError, state::AppState};
 
 pub fn router() -> Router<AppState> {
@@ -44,7 +44,7 @@ async fn serve(
     // A browser asking again already has these bytes: only the name is checked, not read.
     if request_headers
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|asked| super::etag::matches(asked, &tag))
+        .is_some_and(|asked| super::edge::etag::matches(asked, &tag))
     {
         let content_type = match state.media.get(hash) {
             Some((content_type, _)) => Some(content_type),
@@ -117,7 +117,7 @@ async fn serve_variant(
     // A browser asking again already has these bytes: only whether the copy exists is checked.
     if request_headers
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|asked| super::etag::matches(asked, &tag))
+        .is_some_and(|asked| super::edge::etag::matches(asked, &tag))
     {
         let exists = cached.is_some()
             || db::media::has_variant(&state.db, hash, width, kind.content_type()).await?;

@@ -12,7 +12,7 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{db, error::PlainErrorBody, metrics::Gauge, state::AppState};
+use crate::{db, error::PlainErrorBody, state::AppState, stats::metrics::Gauge};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
@@ -136,7 +136,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
                     "folio_replica_current",
                     "1 while a replica answers within the lag limit (reads may use it).",
                     f64::from(u8::from(
-                        replica.health() == crate::replicas::Health::Current,
+                        replica.health() == crate::store::replicas::Health::Current,
                     )),
                 )
                 .labelled("replica", replica.name.clone()),

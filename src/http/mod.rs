@@ -2,22 +2,20 @@
 
 mod admin;
 pub mod assets;
-mod cache;
 mod comments;
-mod cookies;
-mod etag;
-mod extract;
+mod edge;
 mod feeds;
 mod follow;
 mod health;
-mod mail;
 mod mail_links;
 mod media;
 mod metrics;
+mod outgoing_mail;
+mod post_page;
 pub(crate) mod public;
 pub mod serve;
 
-pub(crate) use mail::{comments_published, mail_blog};
+pub(crate) use outgoing_mail::{comments_published, mail_blog};
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -146,7 +144,10 @@ fn public_stack(state: &AppState) -> Router<AppState> {
                 .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
                 .layer(RequestBodyLimitLayer::new(FORM_BODY_BYTES))
                 .map_request(axum_request)
-                .layer(middleware::from_fn_with_state(state.clone(), cache::pages))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    edge::page_cache::pages,
+                ))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     public::old_links,
@@ -170,7 +171,7 @@ fn admin_stack(state: &AppState) -> Router<AppState> {
             ))
             .layer(middleware::from_fn_with_state(
                 state.clone(),
-                cache::empty_after_writes,
+                edge::page_cache::empty_after_writes,
             )),
     )
 }
@@ -274,7 +275,7 @@ fn read_stack(state: &AppState) -> Router<AppState> {
         .merge(assets::router())
         .merge(media::router().layer(middleware::from_fn_with_state(
             state.clone(),
-            cache::replica_reads,
+            edge::page_cache::replica_reads,
         )))
         .layer(
             ServiceBuilder::new()

@@ -111,7 +111,7 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
 async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(db).await?;
     listener
-        .listen_all([CHANNEL, crate::cache::CHANNEL])
+        .listen_all([CHANNEL, crate::page_cache::CHANNEL])
         .await?;
     Ok(listener)
 }

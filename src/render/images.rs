@@ -2,22 +2,8 @@
 //! (the page does not jump as they load), `srcset` and `sizes` (a phone downloads a small file),
 //! `loading="lazy"` and `decoding="async"`, and a WebP `<source>` where one was made.
 
-use std::collections::HashMap;
-
 use crate::domain::image::ImageKind;
-
-/// What is known of one uploaded image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaImage {
-    pub kind: ImageKind,
-    pub width: u32,
-    pub height: u32,
-    /// Smaller copies: (width, format).
-    pub variants: Vec<(u32, ImageKind)>,
-}
-
-/// Uploaded images by hash.
-pub type MediaSizes = HashMap<String, MediaImage>;
+pub use crate::domain::image::{MediaImage, MediaSizes};
 
 /// How wide an image is shown: the whole screen on a phone, the text column (42rem) beyond.
 const SIZES: &str = "(max-width: 44rem) 100vw, 42rem";
@@ -139,6 +125,7 @@ fn sized_tag(tag: &str, sizes: &MediaSizes) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     const HASH: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 

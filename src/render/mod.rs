@@ -1,5 +1,6 @@
 //! Turning stored text into what readers see: Markdown to safe HTML, and dates in the blog's zone.
 
+pub mod assets;
 pub mod comment;
 pub mod dates;
 pub mod images;

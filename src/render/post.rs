@@ -2,7 +2,18 @@
 //! these, so what an editor previews is byte for byte what is published.
 
 use super::{images::MediaSizes, markdown, sanitize};
-use crate::domain::post::BodyFormat;
+use crate::domain::post::{BodyFormat, BodyRenderer};
+
+/// The rules' view of the renderer: for a body whose images are `self`.
+impl BodyRenderer for MediaSizes {
+    fn body_html(&self, source: &str, format: BodyFormat) -> String {
+        body_html(source, format, self)
+    }
+
+    fn excerpt(&self, source: &str, format: BodyFormat, body_html: &str) -> String {
+        excerpt(source, format, body_html)
+    }
+}
 
 /// The characters of an excerpt made from the body.
 pub const EXCERPT_CHARS: usize = 200;

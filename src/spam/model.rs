@@ -101,7 +101,7 @@ impl Model {
             (verdict, copy.totals)
         };
         let minimum = min_training.max(0).unsigned_abs();
-        crate::metrics::spam_scored(started.elapsed());
+        crate::stats::metrics::spam_scored(started.elapsed());
         Ok(Judgement {
             // With no token it knows either way, it has no opinion to act on.
             trained: totals.spam >= minimum && totals.ham >= minimum && verdict.evidence > 0,

@@ -12,12 +12,7 @@ const MAX_CLUES: usize = 150;
 /// How many clues are kept with a comment to show the moderator why.
 pub const SHOWN_CLUES: usize = 5;
 
-/// How many taught comments of each kind held a token (or, for the model, taught it at all).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub spam: u32,
-    pub ham: u32,
-}
+pub use crate::domain::spam::Counts;
 
 /// A token that weighed in, and its spam probability.
 #[derive(Debug, Clone, PartialEq)]

@@ -30,9 +30,9 @@ impl AdminLayout {
         Self {
             blog_title: blog_title.to_owned(),
             page_title: title.to_owned(),
-            css_url: crate::assets::url("folio.css"),
-            admin_css_url: crate::assets::url("admin.css"),
-            icon_url: crate::assets::url("favicon.svg"),
+            css_url: crate::render::assets::url("folio.css"),
+            admin_css_url: crate::render::assets::url("admin.css"),
+            icon_url: crate::render::assets::url("favicon.svg"),
             user_name: None,
             csrf: String::new(),
             active: "",
@@ -758,7 +758,7 @@ impl ThemePage {
             fields,
             pages,
             image_error,
-            script_url: crate::assets::url("theme.js"),
+            script_url: crate::render::assets::url("theme.js"),
         }
     }
 

@@ -8,7 +8,6 @@ pub mod public;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::{
-    assets,
     config::Config,
     db::{
         comments::CommentRow,
@@ -20,6 +19,7 @@ use crate::{
         comment::CommentStatus,
         theme::{ArchiveStyle, GadgetKind, LabelsOrder, LabelsStyle, Link},
     },
+    render::assets,
     render::dates,
     state::Look,
 };
@@ -306,6 +306,9 @@ pub enum GadgetView {
     },
 }
 
+/// The characters of a comment the Recent comments gadget shows.
+const RECENT_COMMENT_CHARS: usize = 90;
+
 #[derive(Debug, Clone)]
 pub struct RecentCommentView {
     pub author: String,
@@ -411,7 +414,12 @@ impl Sidebar {
                                 author: c.author_name.clone(),
                                 post_title: c.post_title.clone(),
                                 url: format!("/comment/{}", c.id),
-                                excerpt: c.excerpt.clone(),
+                                // The start of its text as readers see it (not its Markdown
+                                // or imported HTML).
+                                excerpt: crate::render::markdown::cut_at_word(
+                                    &crate::render::sanitize::html_text(&c.body_html),
+                                    RECENT_COMMENT_CHARS,
+                                ),
                             })
                             .collect(),
                     })

@@ -7,7 +7,7 @@ use std::{
 };
 
 use axum::http::StatusCode;
-use folio::{auth::form_token, cdn::CdnConfig, config::Config};
+use folio::{auth::form_token, config::Config, page_cache::cdn::CdnConfig};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,7 +11,7 @@ async fn demo_writes_posts_labels_and_comments_over_several_years(pool: PgPool) 
         comments: 4,
         seed: 3,
     };
-    folio::demo::run(&pool, &args).await.unwrap();
+    folio::cli::demo::run(&pool, &args).await.unwrap();
 
     let posts: i64 = sqlx::query_scalar(
         "select count(*) from posts where kind = 'post' and status = 'published'",
@@ -62,7 +62,7 @@ async fn demo_writes_posts_labels_and_comments_over_several_years(pool: PgPool) 
     );
 
     // Running it again adds a fresh set without touching what is there.
-    folio::demo::run(
+    folio::cli::demo::run(
         &pool,
         &DemoArgs {
             posts: 10,

@@ -864,7 +864,7 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
 async fn a_phone_photo_loses_its_gps_and_is_served_small_to_phones(pool: PgPool) {
     let app = app(&pool);
     let editor = crate::common::user_session(&app, &pool, "editor").await;
-    let photo = folio::imaging::samples::phone_jpeg(2000, 1000, 1);
+    let photo = folio::media::processing::samples::phone_jpeg(2000, 1000, 1);
     assert!(holds(&photo, b"GPS-SECRET-PLACE"));
     let url = upload_json(&app, &editor, &photo, "IMG_0001.jpg").await;
 
@@ -985,7 +985,7 @@ async fn the_media_library_is_searched_described_and_pruned_with_care(pool: PgPo
     let heron = upload_json(
         &app,
         &editor,
-        &folio::imaging::samples::phone_jpeg(600, 300, 1),
+        &folio::media::processing::samples::phone_jpeg(600, 300, 1),
         "heron_at_dawn.jpg",
     )
     .await;
@@ -1098,7 +1098,7 @@ async fn the_media_library_is_searched_described_and_pruned_with_care(pool: PgPo
     let shown = upload_json(
         &app,
         &author,
-        &folio::imaging::samples::phone_jpeg(64, 32, 1),
+        &folio::media::processing::samples::phone_jpeg(64, 32, 1),
         "mine.jpg",
     )
     .await;
@@ -1148,7 +1148,7 @@ async fn images_stored_before_processing_are_stripped_and_sized_after_an_upgrade
     let app = app(&pool);
     let editor = crate::common::user_session(&app, &pool, "editor").await;
     // As an earlier Folio stored an upload: the bytes as sent, named by their hash, no size.
-    let photo = folio::imaging::samples::phone_jpeg(1200, 800, 1);
+    let photo = folio::media::processing::samples::phone_jpeg(1200, 800, 1);
     let hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     sqlx::query(
         "insert into media (hash, content_type, size_bytes, bytes) values ($1, 'image/jpeg', $2, $3)",
@@ -1177,12 +1177,14 @@ async fn images_stored_before_processing_are_stripped_and_sized_after_an_upgrade
         .path;
     assert!(!get(&app, &path).await.body.contains("srcset"));
 
-    assert_eq!(folio::media_backfill::run(&pool).await.unwrap(), 1);
+    assert_eq!(folio::media::backfill::run(&pool).await.unwrap(), 1);
     assert_eq!(
-        folio::media_backfill::rerender_bodies(&pool).await.unwrap(),
+        folio::media::backfill::rerender_bodies(&pool)
+            .await
+            .unwrap(),
         1
     );
-    assert_eq!(folio::media_backfill::run(&pool).await.unwrap(), 0, "once");
+    assert_eq!(folio::media::backfill::run(&pool).await.unwrap(), 0, "once");
 
     let served = get(&app, &url).await;
     assert_eq!(served.status, StatusCode::OK, "the same address");
@@ -1209,7 +1211,7 @@ async fn a_deleted_image_is_forgotten_by_every_process(pool: PgPool) {
     let url = upload_json(
         &one,
         &editor,
-        &folio::imaging::samples::phone_jpeg(64, 32, 1),
+        &folio::media::processing::samples::phone_jpeg(64, 32, 1),
         "gone.jpg",
     )
     .await;

@@ -325,7 +325,7 @@ async fn chromium_comments_from_a_stitched_post_page(pool: PgPool) {
 /// readers get a new token, and each answer decodes to the page with a token that works.
 #[sqlx::test]
 async fn a_post_pages_answer_is_stitched_once_a_second_and_its_token_stays_fresh(pool: PgPool) {
-    use folio::{auth::form_token, clock::Clock};
+    use folio::{auth::form_token, domain::clock::Clock};
     let (post_id, path) = add_post(
         &pool,
         Post::published(

@@ -641,7 +641,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 /// Every gadget switched on, with something to show, in `theme`.
 async fn dress_in(pool: &PgPool, theme: folio::domain::theme::ThemeName) {
     use folio::domain::theme::{Appearance, GadgetOptions, LabelsStyle, Link, default_gadgets};
-    let picture = folio::assets::url("favicon.svg");
+    let picture = folio::render::assets::url("favicon.svg");
     let mut gadgets = default_gadgets();
     for gadget in &mut gadgets {
         gadget.on = true;

@@ -4,6 +4,7 @@
 mod common;
 
 mod admin;
+mod architecture;
 mod browser;
 mod cdn;
 mod comment_pages;

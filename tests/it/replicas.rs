@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::{Router, http::StatusCode};
-use folio::{AppState, config::Config, db, replicas::Health};
+use folio::{AppState, config::Config, db, store::replicas::Health};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 

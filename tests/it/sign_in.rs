@@ -138,7 +138,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 
 /// What the phone shows now for `key`.
 fn code_now(key: &[u8], clock: &TestClock) -> String {
-    use folio::clock::Clock;
+    use folio::domain::clock::Clock;
     format!(
         "{:06}",
         totp::code_at(key, totp::step_at(clock.now().unix_timestamp()))
@@ -367,7 +367,7 @@ async fn a_password_link_does_not_skip_the_second_step(pool: PgPool) {
         .unwrap()
         .unwrap();
     // The link a reset message carries, as the mail would bring it.
-    use folio::clock::Clock;
+    use folio::domain::clock::Clock;
     let token = folio::auth::links::sign(
         &state.secret,
         "password",

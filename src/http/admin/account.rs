@@ -21,7 +21,10 @@ use crate::{
     db,
     domain::{device, role::Role, text},
     error::AppError,
-    http::{cache::NothingPublicChanged, cookies, render},
+    http::{
+        edge::{cookies, markers::NothingPublicChanged},
+        render,
+    },
     render::dates,
     state::AppState,
     views::admin::{AccountPage, PasskeyView, RecoveryCodesPage, SessionView, TotpSetupPage},
@@ -96,7 +99,7 @@ async fn account_page(
         totp: steps.totp,
         recovery_codes_left: steps.recovery_codes_left,
         must_add_second_step: user.session.must_add_second_step,
-        script_url: crate::assets::url("passkeys.js"),
+        script_url: crate::render::assets::url("passkeys.js"),
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -174,14 +177,14 @@ async fn current_password_is(
     user: &CurrentUser,
     typed: String,
 ) -> Result<bool, AppError> {
-    let email = crate::http::extract::normal_email(&user.session.user.email);
+    let email = crate::http::edge::extract::normal_email(&user.session.user.email);
     let attempt = db::users::record_login(&state.db, &email, None, false).await?;
     let blocked = db::users::login_blocked_for(
         &state.db,
         &email,
         None,
-        super::auth::LOGIN_FAILURES + 1,
-        super::auth::LOGIN_WINDOW_SECS,
+        super::LOGIN_FAILURES + 1,
+        super::LOGIN_WINDOW_SECS,
     )
     .await?;
     if let Some(retry_after_secs) = blocked {

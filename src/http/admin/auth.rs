@@ -13,19 +13,15 @@ use super::{
     AdminForm, SameSite, safe_next, session_token,
     sign_in::{Device, password_accepted, start_session},
 };
-use crate::http::cookies;
+use crate::http::edge::cookies;
 use crate::{
     auth::{password, session},
     db,
     error::AppError,
-    http::{extract::normal_email, render},
+    http::{edge::extract::normal_email, render},
     state::AppState,
     views::admin::{AdminLayout, LoginPage, SetupErrors, SetupPage},
 };
-
-/// Failed logins allowed per account or per address in the window before a wait is imposed.
-pub(super) const LOGIN_FAILURES: i64 = 5;
-pub(super) const LOGIN_WINDOW_SECS: i64 = 15 * 60;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -133,7 +129,7 @@ async fn login_form(
             .expired
             .map(|_| "That sign-in has ended. Enter your password again.".to_owned()),
         passkeys: state.webauthn.is_some(),
-        script_url: crate::assets::url("passkeys.js"),
+        script_url: crate::render::assets::url("passkeys.js"),
     })
 }
 
@@ -169,7 +165,7 @@ async fn login(
             next: next.clone(),
             error: Some(error),
             passkeys: state.webauthn.is_some(),
-            script_url: crate::assets::url("passkeys.js"),
+            script_url: crate::render::assets::url("passkeys.js"),
         })?;
         *response.status_mut() = status;
         Ok::<_, AppError>(response)
@@ -182,8 +178,8 @@ async fn login(
         &state.db,
         email,
         client.as_deref(),
-        LOGIN_FAILURES + 1,
-        LOGIN_WINDOW_SECS,
+        super::LOGIN_FAILURES + 1,
+        super::LOGIN_WINDOW_SECS,
     )
     .await?;
     if let Some(wait) = blocked {

@@ -199,7 +199,7 @@ async fn moderate(
     // Only those posts' pages (and the listings and feeds) are forgotten.
     response
         .extensions_mut()
-        .insert(crate::http::cache::CommentsChanged(posts));
+        .insert(crate::http::edge::markers::CommentsChanged(posts));
     Ok(response)
 }
 

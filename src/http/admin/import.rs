@@ -158,7 +158,7 @@ async fn job_page(
     render(&ImportJobPage {
         layout,
         refresh: job.state == "running",
-        script_url: crate::assets::url("import-progress.js"),
+        script_url: crate::render::assets::url("import-progress.js"),
         job,
     })
 }

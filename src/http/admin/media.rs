@@ -19,7 +19,7 @@ use crate::{
     },
     error::AppError,
     http::render,
-    imaging::{self, ImagingError},
+    media::processing::{self, ImagingError},
     render::dates,
     state::AppState,
     views::admin::{MediaPage, MediaView},
@@ -391,7 +391,7 @@ pub(super) async fn store_upload(
     }
     // Upright, without its metadata (a phone's photo says where it was taken), with smaller
     // copies: made on the blocking pool, one image at a time.
-    let processed = match imaging::process_in_background(bytes, kind).await {
+    let processed = match processing::process_in_background(bytes, kind).await {
         Ok(processed) => processed,
         Err(ImagingError::TooManyPixels) => return Ok(Err(Refusal::TooManyPixels)),
         Err(error) => {

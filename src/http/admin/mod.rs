@@ -39,6 +39,11 @@ use crate::{
 pub(crate) use comments::check_text;
 use sign_in::{Device, password_accepted};
 
+/// Failed password checks allowed per account or per address in the window before a wait is
+/// imposed: logins, second steps and the current password asked again all count.
+const LOGIN_FAILURES: i64 = 5;
+const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
@@ -110,7 +115,7 @@ impl CurrentUser {
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    crate::http::cookies::get(headers, session::COOKIE)
+    crate::http::edge::cookies::get(headers, session::COOKIE)
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

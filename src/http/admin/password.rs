@@ -23,7 +23,7 @@ use crate::{
         users::LinkUser,
     },
     error::AppError,
-    http::{extract::ClientIp, mail_blog, render},
+    http::{edge::extract::ClientIp, mail_blog, render},
     mail::notify::{self, password_fingerprint},
     state::AppState,
     views::admin::{AdminLayout, ForgotPage, PasswordPage},
@@ -84,7 +84,7 @@ async fn forgot(
         return forgot_page(&state, form.email, None, None).await;
     }
     // One form of the address for the limit, the lookup and the message.
-    let email = crate::http::extract::normal_email(&form.email);
+    let email = crate::http::edge::extract::normal_email(&form.email);
     if !email.contains('@') || email.len() > 254 {
         let error = Some("Enter the email address you log in with.".to_owned());
         let mut response = forgot_page(&state, form.email, error, None).await?;

@@ -327,7 +327,7 @@ async fn editor(
         }),
         words,
         minutes: reading_minutes(words),
-        script_url: crate::assets::url("editor.js"),
+        script_url: crate::render::assets::url("editor.js"),
     })?;
     *response.status_mut() = editing.status;
     Ok(response)

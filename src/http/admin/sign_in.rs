@@ -26,7 +26,10 @@ use crate::{
     db::{self, sessions::NewSession, users::User},
     domain::{device, role::Role, text},
     error::{AppError, PlainErrorBody},
-    http::{cache::NothingPublicChanged, cookies, extract::ClientIp, render},
+    http::{
+        edge::{cookies, extract::ClientIp, markers::NothingPublicChanged},
+        render,
+    },
     render::dates,
     state::AppState,
     views::admin::{AdminLayout, SecondStepPage},
@@ -202,7 +205,7 @@ async fn second_step_page(
         totp: steps.totp,
         recovery: steps.recovery_codes_left > 0,
         passkeys: steps.passkeys > 0 && state.webauthn.is_some(),
-        script_url: crate::assets::url("passkeys.js"),
+        script_url: crate::render::assets::url("passkeys.js"),
         error,
     })?;
     *response.status_mut() = status;
@@ -247,8 +250,8 @@ async fn second_step(
         &state.db,
         &user.email,
         device.client_hash.as_deref(),
-        super::auth::LOGIN_FAILURES + 1,
-        super::auth::LOGIN_WINDOW_SECS,
+        super::LOGIN_FAILURES + 1,
+        super::LOGIN_WINDOW_SECS,
     )
     .await?;
     if blocked.is_some() {
@@ -576,8 +579,8 @@ async fn passkey_finish(
         &state.db,
         &anonymous,
         device.client_hash.as_deref(),
-        super::auth::LOGIN_FAILURES,
-        super::auth::LOGIN_WINDOW_SECS,
+        super::LOGIN_FAILURES,
+        super::LOGIN_WINDOW_SECS,
     )
     .await?;
     if blocked.is_some() {

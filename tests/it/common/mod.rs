@@ -26,7 +26,7 @@ use std::sync::{
     atomic::{AtomicI64, Ordering},
 };
 
-use folio::{auth::form_token, clock::Clock};
+use folio::{auth::form_token, domain::clock::Clock};
 use http_body_util::BodyExt;
 use scraper::{ElementRef, Html, Node, Selector};
 use sqlx::PgPool;

@@ -59,8 +59,9 @@ fn run(program: &Path, args: &[&str]) {
 }
 
 fn binaries() -> PathBuf {
-    let found = folio::local_postgres::installations(&folio::local_postgres::candidate_dirs());
-    folio::local_postgres::choose(&found, None)
+    let found =
+        folio::store::own_cluster::installations(&folio::store::own_cluster::candidate_dirs());
+    folio::store::own_cluster::choose(&found, None)
         .expect("PostgreSQL's programs (scripts/ensure-postgres-programs installs them)")
         .dir
 }

@@ -7,7 +7,7 @@ use axum::{
     http::request::Parts,
 };
 
-use crate::{replicas::ReadSlot, state::AppState};
+use crate::{state::AppState, store::replicas::ReadSlot};
 
 /// The client's address: the socket's, or the last `X-Forwarded-For` entry (the one the
 /// operator's own proxy added) when `FOLIO_TRUST_PROXY` says a proxy is in front. None only
@@ -74,7 +74,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// The state a public read handler uses: its `db` is where this read goes, the primary or a
-/// replica that has what the reader needs (chosen by `cache::pages`, see `replicas`).
+/// replica that has what the reader needs (chosen by `edge::page_cache::pages`, see `store::replicas`).
 pub struct ReadState(pub AppState);
 
 impl FromRequestParts<AppState> for ReadState {
@@ -83,7 +83,7 @@ impl FromRequestParts<AppState> for ReadState {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         let slot = match parts.extensions.get::<ReadSlot>() {
             Some(slot) => slot.clone(),
-            None => ReadSlot::new(super::cache::own_write_position(state, &parts.headers)),
+            None => ReadSlot::new(super::cookies::own_write_position(state, &parts.headers)),
         };
         let read = slot.choose(&state.reads).await;
         let mut state = state.clone();

@@ -29,23 +29,7 @@ const MAX_DECODED_BYTES: u64 = 200 * 1024 * 1024;
 /// What the decoder may allocate besides the picture itself.
 const MAX_DECODE_BYTES: u64 = MAX_DECODED_BYTES + 64 * 1024 * 1024;
 
-#[derive(Debug, Clone)]
-pub struct Variant {
-    pub width: u32,
-    pub height: u32,
-    pub kind: ImageKind,
-    pub bytes: Vec<u8>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Processed {
-    /// The image as it is stored and served: upright and without metadata.
-    pub bytes: Vec<u8>,
-    pub kind: ImageKind,
-    pub width: u32,
-    pub height: u32,
-    pub variants: Vec<Variant>,
-}
+pub use crate::domain::image::{Processed, Variant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImagingError {
@@ -582,6 +566,48 @@ mod tests {
         with_exif[4..8].copy_from_slice(&size.to_le_bytes());
         let stripped = strip_metadata(&with_exif, ImageKind::Webp).unwrap();
         assert_eq!(stripped, webp);
+    }
+
+    /// The stripper reads untrusted bytes by hand: every truncation and many corruptions of a
+    /// real JPEG, PNG and WebP (with metadata) must neither panic nor grow the file, and what it
+    /// gives back is stripped already (`fuzz/fuzz_targets/strip_metadata.rs` goes further).
+    #[test]
+    fn the_stripper_survives_truncated_and_corrupted_files() {
+        let jpeg = phone_jpeg(64, 48, 1);
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 30, Rgb([10, 200, 10])))
+            .write_with_encoder(PngEncoder::new(&mut png))
+            .unwrap();
+        let mut webp = Vec::new();
+        DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            8,
+            8,
+            image::Rgba([1, 2, 3, 255]),
+        ))
+        .write_with_encoder(WebPEncoder::new_lossless(&mut webp))
+        .unwrap();
+        for (kind, file) in [
+            (ImageKind::Jpeg, jpeg),
+            (ImageKind::Png, png),
+            (ImageKind::Webp, webp),
+        ] {
+            let mut inputs: Vec<Vec<u8>> = (0..file.len()).map(|n| file[..n].to_vec()).collect();
+            for at in (0..file.len()).step_by(3) {
+                for value in [0x00, 0xFF, 0xD9, 0x7F] {
+                    let mut broken = file.clone();
+                    broken[at] = value;
+                    inputs.push(broken);
+                }
+            }
+            for input in inputs {
+                if let Some(stripped) = strip_metadata(&input, kind) {
+                    assert!(stripped.len() <= input.len(), "{kind:?} grew");
+                    if let Some(again) = strip_metadata(&stripped, kind) {
+                        assert_eq!(again, stripped, "{kind:?}: stripping twice changes it");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

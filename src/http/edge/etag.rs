@@ -1,6 +1,6 @@
 //! `ETag` on public pages, and `304 Not Modified` when the reader already has the page.
 
-use super::cache::{Cacheable, LabelTags};
+use super::markers::{Cacheable, LabelTags};
 use axum::{
     body::{Body, HttpBody, to_bytes},
     extract::Request,
@@ -71,7 +71,7 @@ pub fn tag_for(bytes: &[u8]) -> HeaderValue {
 
 /// A 304 carrying what the full answer's headers say of the page (RFC 9110, 15.4.5), with
 /// `tag` as its ETag when the original's headers do not hold it yet.
-pub(super) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Response {
+pub(crate) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Response {
     let mut headers = HeaderMap::new();
     for name in [
         header::CACHE_CONTROL,
@@ -79,7 +79,7 @@ pub(super) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Re
         header::CONTENT_LOCATION,
         header::ETAG,
         header::LAST_MODIFIED,
-        // A CDN revalidating keeps what the 304 says of the page (see `cdn`).
+        // A CDN revalidating keeps what the 304 says of the page (see `page_cache::cdn`).
         HeaderName::from_static("surrogate-key"),
         HeaderName::from_static("cache-tag"),
     ] {
@@ -94,7 +94,7 @@ pub(super) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Re
 }
 
 /// `If-None-Match` compares weakly: `*`, or any listed tag equal to ours with or without `W/`.
-pub(super) fn matches(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
+pub(crate) fn matches(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
     let Ok(list) = if_none_match.to_str() else {
         return false;
     };

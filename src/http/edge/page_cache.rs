@@ -13,111 +13,21 @@ use axum::{
 };
 use time::OffsetDateTime;
 
-use super::etag;
+use super::{
+    cookies::{SEEN_COOKIE, own_comment_ids, own_write_position},
+    etag,
+    markers::{
+        Cacheable, CommentsChanged, FormTokenFor, LabelTags, NothingPublicChanged,
+        TOKEN_PLACEHOLDER, ViewOf,
+    },
+};
 use crate::{
     auth::form_token,
-    cache::{CachedPage, TokenSlot},
-    cdn::CdnConfig,
-    db::settings::Site,
-    replicas::{ReadFrom, ReadSlot},
+    page_cache::cdn::CdnConfig,
+    page_cache::{CachedPage, TokenSlot},
     state::AppState,
+    store::replicas::{ReadFrom, ReadSlot},
 };
-
-/// Where the comment form's token goes in a rendered post page. The page (and its ETag) stay
-/// the same for every reader; the token, which carries the time, is put in as it is sent. The
-/// mark is random per process and never leaves it (every copy sent has a token in its place), so
-/// no author or commenter can write it into a page and move the form's token.
-pub static TOKEN_PLACEHOLDER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "folio-token-{}",
-        hex::encode(&crate::auth::Secret::generate()[..16])
-    )
-});
-
-/// Response marker, set by public handlers, read by `pages` (public stack): any reader may be
-/// given this page again, until `until` at the latest. Unmarked responses are never kept.
-#[derive(Debug, Clone, Copy)]
-pub struct Cacheable {
-    pub until: Option<OffsetDateTime>,
-    /// The one post whose comments the page shows (see `PageCache::invalidate_comments_of`).
-    pub comments_of: Option<i64>,
-}
-
-impl Cacheable {
-    /// A page that changes with the content only (and when the next scheduled post appears).
-    pub fn for_site(site: &Site) -> Self {
-        Self {
-            until: site.next_publication,
-            comments_of: None,
-        }
-    }
-
-    /// The page shows the comments of `post` and no other's.
-    pub fn about_comments_of(self, post: i64) -> Self {
-        Self {
-            comments_of: Some(post),
-            ..self
-        }
-    }
-
-    /// Ends no later than `instant`, when there is one.
-    pub fn until_opt(self, instant: Option<OffsetDateTime>) -> Self {
-        match instant {
-            Some(instant) => self.until(instant),
-            None => self,
-        }
-    }
-
-    /// Ends no later than `instant` as well.
-    pub fn until(self, instant: OffsetDateTime) -> Self {
-        Self {
-            until: Some(self.until.map_or(instant, |until| until.min(instant))),
-            ..self
-        }
-    }
-
-    pub fn mark(self, mut response: Response) -> Response {
-        response.extensions_mut().insert(self);
-        response
-    }
-}
-
-/// Response marker, set by handlers whose write changed only comments (a comment published,
-/// moderated): `empty_after_writes` and `pages` forget only what shows those posts' comments.
-#[derive(Debug, Clone)]
-pub struct CommentsChanged(pub Vec<i64>);
-
-/// Response marker, set by the comment handler, read by `pages` and `empty_after_writes`: this
-/// write changed nothing readers see (a comment held for moderation or stored as spam), so the
-/// page cache is kept.
-#[derive(Debug, Clone, Copy)]
-pub struct NothingPublicChanged;
-
-impl NothingPublicChanged {
-    pub fn mark(self, mut response: Response) -> Response {
-        response.extensions_mut().insert(self);
-        response
-    }
-}
-
-/// Response marker, set by the post page handler, read by `pages`: the addresses of the post's
-/// labels, so that a CDN files the page under them too.
-#[derive(Debug, Clone, Default)]
-pub struct LabelTags(pub Vec<String>);
-
-/// Response marker, set by the post page handler, read by `pages`: the body holds
-/// `TOKEN_PLACEHOLDER` for this post's comment form, to be filled in as each copy is sent.
-#[derive(Debug, Clone, Copy)]
-pub struct FormTokenFor(pub i64);
-
-/// Response marker, set by the post page handler, read by `pages`: a reader reading this page
-/// is a view of this post (see `page_views`), whether the page is rendered or sent from memory.
-#[derive(Debug, Clone, Copy)]
-pub struct ViewOf(pub i64);
-
-/// The cookie that carries a reader's last write's WAL position (signed), so that their next
-/// pages are read from a server that has it (see `replicas`). Set only when there are replicas.
-pub const SEEN_COOKIE: &str = "folio_seen";
 
 /// The admin stack's layer: empties the page cache after a write that succeeded.
 pub async fn empty_after_writes(
@@ -177,16 +87,6 @@ async fn after_write(state: &AppState, mut response: Response) -> Response {
     response
 }
 
-/// The WAL position this reader's own last write needs, from their signed cookie.
-pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> {
-    if !state.reads.has_replicas() {
-        return None;
-    }
-    let now = state.clock.now().unix_timestamp();
-    super::cookies::get(headers, SEEN_COOKIE)
-        .and_then(|value| crate::auth::signed::decode_position(&state.secret, &value, now))
-}
-
 /// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
 /// `Cacheable` (pages, and redirects that depend on content: a comment permalink's page), empties the cache after a write that succeeded, and fills in the comment form's
 /// token on every post page it sends.
@@ -195,9 +95,8 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     let is_read = method == Method::GET || method == Method::HEAD;
     // A reader with held comments of their own sees a page made for them alone; a cookie whose
     // signature fails names no comment, so it cannot be a way around the cache.
-    let key = (is_read
-        && super::comments::own_comment_ids(request.headers(), &state.secret).is_empty())
-    .then(|| cache_key(request.uri()));
+    let key = (is_read && own_comment_ids(request.headers(), &state.secret).is_empty())
+        .then(|| cache_key(request.uri()));
     let wanted = own_write_position(&state, request.headers());
     let path = state
         .config
@@ -209,7 +108,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     let agent = (method == Method::GET).then(|| request.headers().get(header::USER_AGENT).cloned());
     let from_reader = || {
         agent.as_ref().is_some_and(|agent| {
-            !crate::page_views::is_robot(agent.as_ref().and_then(|v| v.to_str().ok()))
+            !crate::stats::page_views::is_robot(agent.as_ref().and_then(|v| v.to_str().ok()))
         })
     };
     if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key, wanted)) {
@@ -398,7 +297,7 @@ pub async fn replica_reads(
 }
 
 /// What a CDN in front is told of a page any reader may be given: how long it may keep it, and
-/// the tags that purge it (see `cdn`).
+/// the tags that purge it (see `page_cache::cdn`).
 fn tell_the_cdn(
     cdn: &CdnConfig,
     response: &mut Response,
@@ -410,7 +309,7 @@ fn tell_the_cdn(
     if let Some(value) = cdn.cache_control(page.until) {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    let tags = crate::cdn::tags_for_page(path, page.comments_of, labels);
+    let tags = crate::page_cache::cdn::tags_for_page(path, page.comments_of, labels);
     if let Ok(value) = HeaderValue::from_str(&tags) {
         headers.insert(HeaderName::from_static("surrogate-key"), value.clone());
         // Cloudflare's list is comma-separated.

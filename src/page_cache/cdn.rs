@@ -180,7 +180,7 @@ impl Purger {
         let _ = self.sender.send(tags);
     }
 
-    /// What a change notice (`cache::CHANNEL`) means for the CDN.
+    /// What a change notice (`page_cache::CHANNEL`) means for the CDN.
     pub fn tags_for_notice(payload: &str) -> Vec<String> {
         match payload
             .strip_prefix("comments:")
@@ -235,7 +235,7 @@ async fn call(config: &CdnConfig, tags: &[String]) -> Result<(), String> {
     let body = serde_json::json!({ "tags": tags }).to_string();
     let status = tokio::time::timeout(
         CALL_TIMEOUT,
-        crate::http_client::post_json(&url, config.purge_auth.as_deref(), body),
+        crate::outbound::post_json(&url, config.purge_auth.as_deref(), body),
     )
     .await
     .map_err(|_| "timed out".to_owned())??;

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use crate::{
     db,
     domain::image::ImageKind,
-    imaging,
+    media::processing,
     render::{self, images},
 };
 
@@ -22,8 +22,8 @@ pub async fn run(db: &PgPool) -> Result<usize, sqlx::Error> {
             db::media::keep_unprocessable(db, image.id, None).await?;
             continue;
         };
-        let stripped = imaging::strip_metadata(&image.bytes, kind);
-        match imaging::process_in_background(image.bytes, kind).await {
+        let stripped = processing::strip_metadata(&image.bytes, kind);
+        match processing::process_in_background(image.bytes, kind).await {
             Ok(processed) => db::media::replace_processed(db, image.id, &processed).await?,
             Err(error) => {
                 tracing::warn!(id = image.id, %error, "a stored image could not be processed; it is served without copies");

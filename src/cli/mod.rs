@@ -1,5 +1,7 @@
 //! The commands besides `serve`: users, import and export, for installs without a browser at hand.
 
+pub mod demo;
+
 use std::{
     io::{BufRead, IsTerminal, Write},
     sync::{

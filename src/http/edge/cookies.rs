@@ -4,6 +4,11 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};
 
+use crate::{
+    auth::{Secret, signed},
+    state::AppState,
+};
+
 /// The value of the request's cookie `name`, if it sent a non-empty one.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -32,6 +37,31 @@ pub fn set(name: &str, value: &str, max_age: time::Duration, secure: bool) -> He
 /// A `Set-Cookie` value that removes the cookie `name`.
 pub fn clear(name: &str, secure: bool) -> HeaderValue {
     set(name, "", time::Duration::ZERO, secure)
+}
+
+/// The cookie with the ids of a browser's own held comments (signed), so that their author sees
+/// them waiting.
+pub const OWN_COOKIE: &str = "folio_own";
+
+/// The ids in this browser's signed cookie of its own held comments.
+pub fn own_comment_ids(headers: &HeaderMap, secret: &Secret) -> Vec<i64> {
+    get(headers, OWN_COOKIE)
+        .map(|value| signed::decode_ids(secret, &value))
+        .unwrap_or_default()
+}
+
+/// The cookie that carries a reader's last write's WAL position (signed), so that their next
+/// pages are read from a server that has it (see `store::replicas`). Set only when there are replicas.
+pub const SEEN_COOKIE: &str = "folio_seen";
+
+/// The WAL position this reader's own last write needs, from their signed cookie.
+pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> {
+    if !state.reads.has_replicas() {
+        return None;
+    }
+    let now = state.clock.now().unix_timestamp();
+    get(headers, SEEN_COOKIE)
+        .and_then(|value| crate::auth::signed::decode_position(&state.secret, &value, now))
 }
 
 #[cfg(test)]

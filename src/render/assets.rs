@@ -21,42 +21,42 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         (
             "folio.css",
             "text/css; charset=utf-8",
-            include_bytes!("../assets/css/folio.css").as_slice(),
+            include_bytes!("../../assets/css/folio.css").as_slice(),
         ),
         (
             "admin.css",
             "text/css; charset=utf-8",
-            include_bytes!("../assets/css/admin.css").as_slice(),
+            include_bytes!("../../assets/css/admin.css").as_slice(),
         ),
         (
             "import-progress.js",
             "text/javascript; charset=utf-8",
-            include_bytes!("../assets/js/import-progress.js").as_slice(),
+            include_bytes!("../../assets/js/import-progress.js").as_slice(),
         ),
         (
             "comment-token.js",
             "text/javascript; charset=utf-8",
-            include_bytes!("../assets/js/comment-token.js").as_slice(),
+            include_bytes!("../../assets/js/comment-token.js").as_slice(),
         ),
         (
             "editor.js",
             "text/javascript; charset=utf-8",
-            include_bytes!("../assets/js/editor.js").as_slice(),
+            include_bytes!("../../assets/js/editor.js").as_slice(),
         ),
         (
             "theme.js",
             "text/javascript; charset=utf-8",
-            include_bytes!("../assets/js/theme.js").as_slice(),
+            include_bytes!("../../assets/js/theme.js").as_slice(),
         ),
         (
             "passkeys.js",
             "text/javascript; charset=utf-8",
-            include_bytes!("../assets/js/passkeys.js").as_slice(),
+            include_bytes!("../../assets/js/passkeys.js").as_slice(),
         ),
         (
             "favicon.svg",
             "image/svg+xml",
-            include_bytes!("../assets/img/favicon.svg").as_slice(),
+            include_bytes!("../../assets/img/favicon.svg").as_slice(),
         ),
     ]
     .into_iter()

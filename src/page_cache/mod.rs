@@ -8,6 +8,8 @@
 //! sees its own change missing. Time changes pages too: an entry ends when the next scheduled post
 //! appears (or any other instant its handler names), and after `MAX_AGE` whatever happens.
 
+pub mod cdn;
+
 use std::{
     collections::HashMap,
     hash::{BuildHasher, RandomState},
@@ -22,7 +24,9 @@ use axum::{body::Bytes, http::HeaderMap};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
 
-use crate::{cdn::Purger, db::replication, media_cache::MediaCache, replicas::Reads};
+use crate::{
+    db::replication, media::cache::MediaCache, page_cache::cdn::Purger, store::replicas::Reads,
+};
 
 /// The channel that migration 0006's triggers notify.
 pub const CHANNEL: &str = "folio_content_changed";
@@ -49,7 +53,7 @@ pub struct CachedPage {
     /// The body compressed once, when it is the same for every reader (no form token in it):
     /// a browser that asks for brotli or gzip gets these bytes as they are.
     pub encoded: Encoded,
-    /// The primary's WAL position the page is known to include (see `replicas`): a reader
+    /// The primary's WAL position the page is known to include (see `store::replicas`): a reader
     /// whose own write is newer is not given it.
     pub seen: i64,
     valid_until: Option<OffsetDateTime>,
@@ -664,7 +668,7 @@ impl PageCache {
                         tracing::debug!("page cache: listening for changes");
                         // Changes made while nobody listened were never passed on.
                         if let Some(purger) = purger.as_ref().filter(|_| !first) {
-                            purger.purge(vec![crate::cdn::ALL.to_owned()]);
+                            purger.purge(vec![crate::page_cache::cdn::ALL.to_owned()]);
                         }
                         first = false;
                         let ended = loop {
