@@ -139,15 +139,7 @@ async fn add(
                     display_name: name.to_owned(),
                     password_hash: None,
                 };
-                let title = state.settings().await?.title;
-                let inviter = user.session.user.display_name.clone();
-                crate::mail::notify::password_link(
-                    &mut tx,
-                    &crate::http::mail_blog(&state, &title),
-                    &invited,
-                    Some(&inviter),
-                )
-                .await?;
+                send_invitation(&state, &mut tx, &user, &invited).await?;
                 tx.commit().await?;
                 return Ok(Redirect::to("/admin/users?done=invited").into_response());
             }
@@ -315,15 +307,25 @@ async fn invite(
             "They have a password already: they can use \"Forgot your password?\".",
         ));
     }
-    let title = state.settings().await?.title;
-    let inviter = user.session.user.display_name.clone();
-    crate::mail::notify::password_link(
-        &mut tx,
-        &crate::http::mail_blog(&state, &title),
-        &invited,
-        Some(&inviter),
-    )
-    .await?;
+    send_invitation(&state, &mut tx, &user, &invited).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/users?done=reinvited").into_response())
+}
+
+/// Queues `invited` a link to choose their password, from `inviter`, in the caller's transaction.
+async fn send_invitation(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    inviter: &CurrentUser,
+    invited: &db::users::LinkUser,
+) -> Result<(), AppError> {
+    let title = state.settings().await?.title;
+    crate::mail::notify::password_link(
+        tx,
+        &crate::http::mail_blog(state, &title),
+        invited,
+        Some(&inviter.session.user.display_name),
+    )
+    .await?;
+    Ok(())
 }
