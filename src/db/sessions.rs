@@ -102,7 +102,8 @@ pub async fn find(
                  and last_seen_at < now() - interval '1 minute'
                returning token_hash
            )
-           select s.id as "session_id!", u.id, u.email, u.display_name, u.role, u.disabled,
+           select s.id as "session_id!", u.id, u.email, u.display_name,
+                  u.role as "role: crate::domain::role::Role", u.disabled,
                   s.csrf_token,
                   (select require_second_step from settings where id = 1)
                   and u.role in ('editor', 'admin')

@@ -1,5 +1,7 @@
 use sqlx::PgPool;
 
+use crate::domain::role::Role;
+
 /// Creates a user who cannot log in (no password), or renames the one with that email.
 pub async fn upsert_without_login(
     db: &PgPool,
@@ -24,7 +26,7 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
 }
 
@@ -34,7 +36,7 @@ pub struct Listed {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     /// False for an author brought in by an import, or someone invited who has not chosen a
     /// password yet: they cannot sign in until an admin invites them.
@@ -51,7 +53,7 @@ pub struct Credentials {
 pub async fn find(db: impl sqlx::PgExecutor<'_>, id: i64) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        r#"select id, email, display_name, role, disabled from users
+        r#"select id, email, display_name, role as "role: Role", disabled from users
            where id = $1 and not disabled"#,
         id
     )
@@ -67,7 +69,7 @@ pub async fn count(db: &PgPool) -> Result<i64, sqlx::Error> {
 
 pub async fn credentials(db: &PgPool, email: &str) -> Result<Option<Credentials>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select id, email, display_name, role, disabled, password_hash
+        r#"select id, email, display_name, role as "role: Role", disabled, password_hash
            from users where lower(email) = lower($1)"#,
         email
     )
@@ -158,7 +160,7 @@ pub async fn set_password(
 pub async fn find_by_email(db: &PgPool, email: &str) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        r#"select id, email, display_name, role, disabled from users where lower(email) = lower($1)"#,
+        r#"select id, email, display_name, role as "role: Role", disabled from users where lower(email) = lower($1)"#,
         email
     )
     .fetch_optional(db)
@@ -168,7 +170,7 @@ pub async fn find_by_email(db: &PgPool, email: &str) -> Result<Option<User>, sql
 pub async fn list(db: &PgPool) -> Result<Vec<Listed>, sqlx::Error> {
     sqlx::query_as!(
         Listed,
-        r#"select id, email, display_name, role, disabled,
+        r#"select id, email, display_name, role as "role: Role", disabled,
                   password_hash is not null as "has_password!"
            from users order by lower(display_name), id"#
     )

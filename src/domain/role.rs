@@ -1,5 +1,7 @@
-/// What a user may do. Each role includes everything the ones below it may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// What a user may do. Each role includes everything the ones below it may do. Stored as its
+/// lowercase name (`users.role`), read back typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Role {
     /// Writes and publishes their own posts.
     Author,

@@ -438,13 +438,20 @@ pub struct UserView {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: crate::domain::role::Role,
     pub disabled: bool,
     /// False until they choose a password (imported authors, invitations not yet taken up).
     pub has_password: bool,
     pub is_me: bool,
     /// "authenticator app, 2 passkeys", or empty for none.
     pub second_steps: String,
+}
+
+impl UserView {
+    /// Whether their role is the one named `value` (the role menu's options).
+    pub fn has_role(&self, value: &str) -> bool {
+        self.role.as_str() == value
+    }
 }
 
 #[derive(Template)]

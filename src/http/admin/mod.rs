@@ -157,7 +157,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "This blog asks you to add a passkey or an authenticator app first: see Your account.",
             ));
         }
-        let role = Role::parse(&session.user.role).unwrap_or(Role::Author);
+        let role = session.user.role;
         Ok(Self { session, role })
     }
 }

@@ -147,8 +147,7 @@ pub(super) async fn password_accepted(
         // Passkeys that cannot be used here (the base URL changed) are no way in.
         steps.passkeys = 0;
     }
-    let required = state.settings().await?.require_second_step
-        && Role::parse(&user.role).unwrap_or(Role::Author) >= Role::Editor;
+    let required = state.settings().await?.require_second_step && user.role >= Role::Editor;
     if steps.totp || (required && steps.passkeys > 0) {
         let (token, hash) = session::new_token();
         db::sign_in::start_pending(&state.db, &hash, user.id, next).await?;
