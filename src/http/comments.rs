@@ -229,7 +229,7 @@ async fn accept(
             let blog = super::mail_blog(state, &settings.title);
             notify::comment_held(&mut tx, &blog, id, &new, &post_title, &row.path).await?;
         } else if decision.status == CommentStatus::Approved {
-            super::comments_published(state, &mut tx, &[id]).await?;
+            super::comments_published(state, &mut tx, &[id], &settings.title).await?;
         }
         let scopes: Vec<Scope> = match form.notices() {
             _ if decision.status == CommentStatus::Spam => Vec::new(),

@@ -310,6 +310,8 @@ async fn moderate(
     let expires = time::OffsetDateTime::from_unix_timestamp(moderation.claim.expires_at)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let comment_id = moderation.comment.id;
+    // Read before the transaction holds a connection (the mail it may write names the blog).
+    let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     // Every action here is a lesson for the spam filter: its lock comes first.
     crate::spam::train::lock(&mut tx).await?;
@@ -380,7 +382,7 @@ async fn moderate(
             }
         }
     };
-    crate::http::comments_published(&state, &mut tx, &published).await?;
+    crate::http::comments_published(&state, &mut tx, &published, &title).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/mail/comment/{token}?done=1")).into_response())
 }

@@ -14,17 +14,19 @@ pub(crate) fn mail_blog<'a>(state: &'a AppState, title: &'a str) -> crate::mail:
 }
 
 /// Comments just approved: the mail that causes, in the same transaction (nothing when mail
-/// is off).
+/// is off). `title` is the blog's, read before the transaction began: a query through the pool
+/// here would hold one connection while waiting for another, and a burst of comments would
+/// hold them all.
 pub(crate) async fn comments_published(
     state: &AppState,
     tx: &mut sqlx::PgConnection,
     ids: &[i64],
+    title: &str,
 ) -> Result<(), AppError> {
     if state.mailer.is_none() || ids.is_empty() {
         return Ok(());
     }
-    let title = state.settings().await?.title;
-    let blog = mail_blog(state, &title);
+    let blog = mail_blog(state, title);
     crate::mail::notify::comments_published(tx, &blog, ids).await?;
     crate::mail::notify::subscriber_notices(tx, &blog, ids).await?;
     Ok(())

@@ -1360,3 +1360,69 @@ async fn admins_hear_of_held_comments_by_default_and_old_buttons_do_not_undo_lat
             .contains("When is the right month?")
     );
 }
+
+/// With mail on, each published comment writes its notices in the comment's own transaction. It
+/// used to read the settings through the pool meanwhile: every request held one connection and
+/// waited for another, so a burst as large as the pool stalled until the pool's timeout and
+/// answered 503 (found by `bench/run` at 32 connections). Now a burst twice the pool's size is
+/// all stored.
+#[sqlx::test]
+async fn a_burst_of_comments_with_mail_on_never_waits_on_its_own_pool(pool: PgPool) {
+    use futures_util::future::join_all;
+    use tower::ServiceExt;
+    let sink = MailSink::start();
+    let (post_id, path) = crate::common::add_post(
+        &pool,
+        crate::common::Post::published(
+            "Open for talk",
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        ),
+    )
+    .await;
+    let small = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let app = app_with(
+        &small,
+        Config {
+            mail: Some(sink.config()),
+            comment_rate_limit: 0,
+            ..Config::with_base_url(BASE_URL)
+        },
+    );
+    let requests = (0..6).map(|n| {
+        let token = folio::auth::form_token::issue(
+            &crate::common::secret(),
+            post_id,
+            time::OffsetDateTime::now_utc().unix_timestamp() - 10,
+        );
+        let body = crate::common::form_body(&[
+            ("token", &token),
+            ("parent", ""),
+            ("name", &format!("Reader {n}")),
+            ("email", ""),
+            ("website", ""),
+            ("comment", &format!("Comment number {n} in the burst.")),
+            ("address", ""),
+        ]);
+        let request = axum::http::Request::post(path.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        app.clone().oneshot(request)
+    });
+    let statuses: Vec<StatusCode> = join_all(requests)
+        .await
+        .into_iter()
+        .map(|response| response.unwrap().status())
+        .collect();
+    assert_eq!(statuses, vec![StatusCode::SEE_OTHER; 6]);
+    let stored: i64 = sqlx::query_scalar("select count(*) from comments where status = 'approved'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 6);
+}

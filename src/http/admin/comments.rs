@@ -176,6 +176,8 @@ async fn moderate(
         "delete" => None,
         _ => return Err(AppError::BadRequest("Unknown action.")),
     };
+    // Read before the transaction holds a connection (the mail it may write names the blog).
+    let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     // A decision is a lesson for the spam filter, whose lock comes before any comment's.
     crate::spam::train::lock(&mut tx).await?;
@@ -186,7 +188,7 @@ async fn moderate(
             // Every decision teaches the spam filter, even one that confirms what it chose.
             crate::spam::train::learn_decisions(&mut tx, &ids).await?;
             if status == CommentStatus::Approved {
-                crate::http::comments_published(&state, &mut tx, &changed).await?;
+                crate::http::comments_published(&state, &mut tx, &changed, &title).await?;
             }
             changed.len() as u64
         }
@@ -325,6 +327,7 @@ async fn reply(
                 .await;
         }
     };
+    let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     crate::spam::train::lock(&mut tx).await?;
     let published = db::comments::reply_as_moderator(
@@ -339,7 +342,7 @@ async fn reply(
     .ok_or(AppError::NotFound)?;
     // Answering a comment approves it: a decision like any other.
     crate::spam::train::learn_decisions(&mut tx, &[id]).await?;
-    crate::http::comments_published(&state, &mut tx, &published).await?;
+    crate::http::comments_published(&state, &mut tx, &published, &title).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/comments?status=pending&done=replied").into_response())
 }

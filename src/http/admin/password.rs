@@ -94,6 +94,8 @@ async fn forgot(
     let client = client_ip.limit_hash(&state.secret);
     let address_key = format!("reset-address:{email}");
     let client_key = format!("reset-client:{}", client.as_deref().unwrap_or("-"));
+    // Read before the transaction holds a connection.
+    let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     let allowed = mail_requests::allow(
         &mut tx,
@@ -113,7 +115,6 @@ async fn forgot(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
         return Ok(response);
     }
-    let title = state.settings().await?.title;
     match db::users::with_password_by_email(&mut *tx, &email).await? {
         Some(user) => {
             notify::password_link(&mut tx, &mail_blog(&state, &title), &user, None).await?;

@@ -130,6 +130,7 @@ async fn add(
     }
     let role = Role::parse(&form.role).unwrap_or(Role::Author);
     if invite && errors.name.is_none() && errors.email.is_none() {
+        let title = state.settings().await?.title;
         let mut tx = state.db.begin().await?;
         match db::users::create_invited(&mut *tx, email, name, role.as_str()).await {
             Ok(id) => {
@@ -139,7 +140,7 @@ async fn add(
                     display_name: name.to_owned(),
                     password_hash: None,
                 };
-                send_invitation(&state, &mut tx, &user, &invited).await?;
+                send_invitation(&state, &mut tx, &user, &invited, &title).await?;
                 tx.commit().await?;
                 return Ok(Redirect::to("/admin/users?done=invited").into_response());
             }
@@ -298,6 +299,7 @@ async fn invite(
             "Invitations go by email, and mail is off: set a password for them instead.",
         ));
     }
+    let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
     let Some(invited) = db::users::for_password_link(&mut *tx, id).await? else {
         return Err(AppError::NotFound);
@@ -307,22 +309,23 @@ async fn invite(
             "They have a password already: they can use \"Forgot your password?\".",
         ));
     }
-    send_invitation(&state, &mut tx, &user, &invited).await?;
+    send_invitation(&state, &mut tx, &user, &invited, &title).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/users?done=reinvited").into_response())
 }
 
-/// Queues `invited` a link to choose their password, from `inviter`, in the caller's transaction.
+/// Queues `invited` a link to choose their password, from `inviter`, in the caller's transaction
+/// (`title`, the blog's, read before it began).
 async fn send_invitation(
     state: &AppState,
     tx: &mut sqlx::PgConnection,
     inviter: &CurrentUser,
     invited: &db::users::LinkUser,
+    title: &str,
 ) -> Result<(), AppError> {
-    let title = state.settings().await?.title;
     crate::mail::notify::password_link(
         tx,
-        &crate::http::mail_blog(state, &title),
+        &crate::http::mail_blog(state, title),
         invited,
         Some(&inviter.session.user.display_name),
     )
