@@ -90,21 +90,48 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
         if wait.is_zero() {
             continue;
         }
-        let notified = async {
+        if !wait_for_work(&mut listener, wait).await {
+            listener = None;
+        }
+    }
+}
+
+/// Sleeps until a notice that can mean work arrives (or `wait` passes); false when the
+/// listening connection broke. A burst of notices (a thousand comments published) is one wake:
+/// the worker goes round once for all that is buffered, not once per notice. Notices about
+/// comments or images alone mean nothing for it (the mail they cause is an outbox row, which
+/// notifies on its own channel) and leave it asleep.
+async fn wait_for_work(listener: &mut Option<PgListener>, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let heard = async {
             match listener.as_mut() {
-                Some(l) => l.try_recv().await.map(|n| n.is_some()),
+                Some(l) => l.try_recv().await,
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            heard = notified => {
-                if !matches!(heard, Ok(true)) {
-                    listener = None;
-                }
+        let notice = tokio::select! {
+            heard = heard => heard,
+            () = tokio::time::sleep_until(deadline) => return true,
+        };
+        let Ok(Some(first)) = notice else {
+            return false;
+        };
+        let mut work = means_work(first.channel(), first.payload());
+        if let Some(l) = listener.as_mut() {
+            while let Some(more) = l.next_buffered() {
+                work |= means_work(more.channel(), more.payload());
             }
-            () = tokio::time::sleep(wait) => {}
+        }
+        if work {
+            return true;
         }
     }
+}
+
+/// Whether a notice can mean mail to send or a post to tell followers of.
+fn means_work(channel: &str, payload: &str) -> bool {
+    channel == CHANNEL || !(payload.starts_with("comments:") || payload.starts_with("media:"))
 }
 
 /// Wakes on new messages, and on content changes (a post published now is told at once).
@@ -257,6 +284,17 @@ fn outgoing(message: &Claimed) -> Outgoing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_notices_that_can_mean_mail_wake_the_worker() {
+        assert!(means_work("folio_outbox", ""));
+        assert!(
+            means_work("folio_content_changed", ""),
+            "a post may have gone out"
+        );
+        assert!(!means_work("folio_content_changed", "comments:12"));
+        assert!(!means_work("folio_content_changed", "media:ab12"));
+    }
 
     #[test]
     fn retries_double_for_about_a_day() {
