@@ -447,7 +447,7 @@ async fn moderation_links_expire_after_seven_days_and_follow_the_moderators_role
             Config::with_base_url(BASE_URL),
             crate::common::secret(),
         );
-        state.clock = clock;
+        state.set_clock(clock);
         (state.clone(), folio::app(state))
     };
     drop(state);

@@ -226,7 +226,7 @@ async fn serve_as(
     let header_timeout = config.client_timeout;
     let clock = Arc::new(TestClock::default());
     let mut state = AppState::new(pool.clone(), config, secret());
-    state.clock = clock.clone();
+    state.set_clock(clock.clone());
     let app = folio::app(state);
     let limits = folio::http::serve::Limits {
         client_timeout: header_timeout,

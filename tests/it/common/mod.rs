@@ -101,7 +101,7 @@ pub async fn cached_app_with_config(
     };
     let clock = Arc::new(TestClock::default());
     let mut state = AppState::new(pool.clone(), config, secret());
-    state.clock = clock.clone();
+    state.set_clock(clock.clone());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !state.pages.is_active() {
         assert!(
