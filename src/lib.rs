@@ -29,9 +29,10 @@ pub mod config;
 pub mod error;
 pub mod state;
 
+pub use http::App;
 pub use state::AppState;
 
 /// The whole web application, used by `folio serve` and by the tests.
-pub fn app(state: AppState) -> axum::Router {
+pub fn app(state: AppState) -> App {
     http::router(state)
 }

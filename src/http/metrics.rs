@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::{
     Extension, Router,
     extract::{MatchedPath, Request, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
@@ -26,11 +26,31 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let id = request.headers().get("x-request-id").cloned();
     let response = next.run(request).await;
-    let latency = started.elapsed();
-    let status = response.status().as_u16();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let id = id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-");
-    state.metrics.record(route, &method, status, latency);
+    answered(
+        &state,
+        route,
+        &method,
+        response.status(),
+        started,
+        id.as_ref(),
+    );
+    response
+}
+
+/// Counts an answered request and writes its log line.
+pub fn answered(
+    state: &AppState,
+    route: &str,
+    method: &Method,
+    status: StatusCode,
+    started: Instant,
+    id: Option<&HeaderValue>,
+) {
+    let latency = started.elapsed();
+    let status = status.as_u16();
+    let id = id.and_then(|v| v.to_str().ok()).unwrap_or("-");
+    state.metrics.record(route, method, status, latency);
     tracing::info!(
         target: "folio::request",
         method = %method,
@@ -40,7 +60,6 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         request_id = id,
         "request"
     );
-    response
 }
 
 /// Prometheus text format. Without `FOLIO_METRICS_TOKEN` there is no such page; with it, the

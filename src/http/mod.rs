@@ -1,6 +1,7 @@
 //! The HTTP side: each module owns its routes; this one merges them and owns the layer stack.
 
 mod admin;
+mod app;
 pub mod assets;
 mod comments;
 mod edge;
@@ -15,6 +16,7 @@ mod post_page;
 pub(crate) mod public;
 pub mod serve;
 
+pub use app::App;
 pub(crate) use outgoing_mail::{comments_published, mail_blog};
 
 use std::{
@@ -38,7 +40,6 @@ use tower_http::{
     compression::CompressionLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
-    set_header::SetResponseHeaderLayer,
     timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
     trace::TraceLayer,
 };
@@ -69,15 +70,11 @@ pub const PREVIEW_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src '
 /// The whole application: four sub-routers, each with its own stack of limits, inside one
 /// stack every response passes through (from the outside in: request ids, metrics and the log
 /// line, compression, security headers, error pages, panics caught).
-pub fn router(state: AppState) -> Router {
-    let x_request_id = HeaderName::from_static("x-request-id");
+pub fn router(state: AppState) -> App {
     let every_response = ServiceBuilder::new()
         .layer(middleware::map_request(own_request_ids_only))
-        .layer(SetRequestIdLayer::new(
-            x_request_id.clone(),
-            ProcessRequestId,
-        ))
-        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID, ProcessRequestId))
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::observe,
@@ -103,27 +100,19 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(()),
         )
         .layer(CompressionLayer::new())
-        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(security_header(
-            header::REFERRER_POLICY,
-            "strict-origin-when-cross-origin",
-        ))
-        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(security_header(
-            header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
-        ))
+        .map_response(with_security_headers)
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::custom(|_| {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }));
-    Router::new()
+    let router = Router::new()
         .merge(public_stack(&state))
         .merge(admin_stack(&state))
         .merge(admin::upload_router(&state))
         .merge(read_stack(&state))
         .layer(every_response)
-        .with_state(state)
+        .with_state(state.clone());
+    App::new(router, state)
 }
 
 /// Readers' pages, feeds and the comment form: answered from the page cache when possible,
@@ -309,8 +298,22 @@ fn request_timeout() -> TimeoutLayer {
     TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)
 }
 
-fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+/// What every response carries, unless a handler chose its own (the theme preview's policy).
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
+fn with_security_headers<B>(mut response: axum::http::Response<B>) -> axum::http::Response<B> {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 async fn not_found() -> AppError {
@@ -376,20 +379,24 @@ pub(crate) fn render(page: &impl Template) -> Result<Response, AppError> {
 /// A request id a client sends is kept (a proxy in front may set one) only when it looks like
 /// one: otherwise Folio makes its own, so nothing a client invents is echoed or logged.
 async fn own_request_ids_only(mut request: Request) -> Request {
-    let sane = |v: &HeaderValue| {
-        (1..=64).contains(&v.len())
-            && v.as_bytes()
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    };
     if request
         .headers()
-        .get("x-request-id")
-        .is_some_and(|v| !sane(v))
+        .get(X_REQUEST_ID)
+        .is_some_and(|v| !sane_request_id(v))
     {
-        request.headers_mut().remove("x-request-id");
+        request.headers_mut().remove(X_REQUEST_ID);
     }
     request
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request id a proxy in front may pass on: short, and only characters safe in a log line.
+fn sane_request_id(v: &HeaderValue) -> bool {
+    (1..=64).contains(&v.len())
+        && v.as_bytes()
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Request ids unique within this process and distinct across restarts.
@@ -405,10 +412,13 @@ static PROCESS_TAG: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
     nanos ^ std::process::id().rotate_left(16)
 });
 
+fn new_request_id() -> Option<HeaderValue> {
+    let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::try_from(format!("{:08x}-{n:x}", *PROCESS_TAG)).ok()
+}
+
 impl MakeRequestId for ProcessRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{:08x}-{n:x}", *PROCESS_TAG);
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
+        new_request_id().map(RequestId::new)
     }
 }

@@ -16,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, extract::ConnectInfo};
+use axum::extract::ConnectInfo;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
@@ -48,7 +48,7 @@ pub struct Limits {
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: super::App,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {

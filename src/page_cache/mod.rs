@@ -50,6 +50,8 @@ pub struct CachedPage {
     pub comments_of: Option<i64>,
     /// The post a reader is reading on this page: each copy sent counts as a view of it.
     pub view_of: Option<i64>,
+    /// The route pattern that answered the request the page was made for (for the metrics).
+    pub route: Option<Arc<str>>,
     /// The body compressed once, when it is the same for every reader (no form token in it):
     /// a browser that asks for brotli or gzip gets these bytes as they are.
     pub encoded: Encoded,
@@ -103,6 +105,7 @@ impl CachedPage {
             body: Bytes::copy_from_slice(&body),
             comments_of: None,
             view_of: None,
+            route: None,
             seen: i64::MIN,
             encoded,
             token_slot,
@@ -147,6 +150,12 @@ impl CachedPage {
     /// The page was read from data that includes the primary's WAL position `seen`.
     pub fn seen_at(mut self, seen: i64) -> Self {
         self.seen = seen;
+        self
+    }
+
+    /// The route pattern that made the page: a copy sent before routing is counted under it.
+    pub fn answering(mut self, route: Option<Arc<str>>) -> Self {
+        self.route = route;
         self
     }
 

@@ -4,7 +4,8 @@ use crate::common::{
     PASSWORD, Page, Post, Session, add_comment, add_post, add_user, app, app_with, get, get_with,
     log_in, post_form, user_session,
 };
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
+use folio::App;
 use folio::{
     config::Config,
     db,
@@ -596,7 +597,7 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
 type Case<'a> = (&'static str, String, Vec<(&'a str, &'a str)>, [u16; 4]);
 
 /// Sends the editor form for a new post; returns the new post's id.
-async fn write(app: &Router, session: &Session, fields: &[(&str, &str)]) -> i64 {
+async fn write(app: &App, session: &Session, fields: &[(&str, &str)]) -> i64 {
     let page = session.post(app, "/admin/posts", fields).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
     let location = page.header("location");
@@ -1456,7 +1457,7 @@ pub(crate) fn multipart_body(
 
 /// POSTs a multipart form from this session.
 pub(crate) async fn send_multipart(
-    app: &Router,
+    app: &App,
     session: &Session,
     uri: &str,
     (content_type, body): (String, Vec<u8>),
@@ -1470,7 +1471,7 @@ pub(crate) async fn send_multipart(
     crate::common::send(app, request).await
 }
 
-async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) -> Page {
+async fn upload(app: &App, session: &Session, file: &[u8], filename: &str) -> Page {
     let form = multipart_body(&[("csrf", &session.csrf)], file, filename, "image/png");
     send_multipart(app, session, "/admin/media", form).await
 }
@@ -1479,7 +1480,7 @@ async fn upload(app: &Router, session: &Session, file: &[u8], filename: &str) ->
 pub(crate) const ONE_PIXEL_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
 
 /// Uploads an image and returns its hash, from the redirect to the media page.
-async fn uploaded(app: &Router, session: &Session, file: &[u8], filename: &str) -> String {
+async fn uploaded(app: &App, session: &Session, file: &[u8], filename: &str) -> String {
     let sent = upload(app, session, file, filename).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
     sent.header("location")
@@ -1739,7 +1740,7 @@ const CLASSIC_EXPORT: &str = include_str!("fixtures/import/blogger-classic.xml")
 
 /// The Import form as a browser sends it: the token, the kind of file, the file.
 async fn send_import(
-    app: &Router,
+    app: &App,
     session: &Session,
     format: &str,
     file: &[u8],
@@ -1755,7 +1756,7 @@ async fn send_import(
 }
 
 /// Follows an import's page until it has finished, as its self-refreshing page would.
-async fn finished_import(app: &Router, session: &Session, location: &str) -> Page {
+async fn finished_import(app: &App, session: &Session, location: &str) -> Page {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let page = session.get(app, location).await;

@@ -68,7 +68,7 @@ impl<'a> Comment<'a> {
     }
 }
 
-async fn send(app: &axum::Router, path: &str, comment: &Comment<'_>) -> Page {
+async fn send(app: &folio::App, path: &str, comment: &Comment<'_>) -> Page {
     post_form(app, path, &comment.fields(), &[]).await
 }
 

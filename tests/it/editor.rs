@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
 use fantoccini::{Client, Locator};
+use folio::App;
 use folio::{
     db::{self, posts::PostChanges},
     domain::post::{BodyFormat, PostKind, PostStatus},
@@ -21,7 +22,7 @@ use crate::common::{
 };
 
 /// Sends the editor form for a new post; returns the new post's id.
-async fn write(app: &Router, session: &Session, fields: &[(&str, &str)]) -> i64 {
+async fn write(app: &App, session: &Session, fields: &[(&str, &str)]) -> i64 {
     let page = session.post(app, "/admin/posts", fields).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
     page.header("location")
@@ -841,7 +842,7 @@ async fn an_imported_html_post_previews_in_chromium_as_it_is_published(pool: PgP
 }
 
 /// Uploads an image as the editor's script does; returns its address.
-async fn upload_json(app: &Router, session: &Session, bytes: &[u8], name: &str) -> String {
+async fn upload_json(app: &App, session: &Session, bytes: &[u8], name: &str) -> String {
     let (content_type, body) =
         multipart_body(&[("csrf", &session.csrf)], bytes, name, "image/jpeg");
     let request = axum::http::Request::post("/admin/media")

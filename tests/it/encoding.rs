@@ -29,7 +29,7 @@ fn gzip_decoded(bytes: &[u8]) -> String {
 
 /// The raw bytes of a response (the test client does not decode).
 async fn raw(
-    app: &axum::Router,
+    app: &folio::App,
     uri: &str,
     accept: &str,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -364,6 +364,95 @@ async fn a_post_pages_answer_is_stitched_once_a_second_and_its_token_stays_fresh
         assert_eq!(
             form_token::check(&state.secret, &token, post_id, clock.now().unix_timestamp()),
             Ok(())
+        );
+    }
+}
+
+/// A hit is answered before routing (the layer stack is skipped for speed): it must carry all
+/// that the layers give an answer, be counted in the metrics under its route, and keep a proxy's
+/// request id, exactly as an answer that went through every layer.
+#[sqlx::test]
+async fn a_page_answered_before_routing_is_what_every_layer_would_send(pool: PgPool) {
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Hedge laying",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        )
+        .body(
+            "Cut, bend and weave the stems along the stakes. "
+                .repeat(30)
+                .as_str(),
+        ),
+    )
+    .await;
+    let config = folio::config::Config {
+        page_cache_min_uses: 1,
+        metrics_token: Some("scrape-me".into()),
+        ..folio::config::Config::with_base_url(crate::common::BASE_URL)
+    };
+    let (state, app, _) = crate::common::cached_app_with_config(&pool, config).await;
+    // A miss goes the long way, through every layer and the router, and stores the page.
+    let hits = state.pages.hits();
+    let (status, through_layers, _) = raw(&app, &path, BROWSER).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state.pages.hits(), hits, "not from the cache");
+    let (status, from_memory, bytes) = raw(&app, &path, BROWSER).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state.pages.hits(), hits + 1, "from the cache");
+    assert!(brotli_decoded(&bytes).contains("Hedge laying"));
+    let names = |headers: &axum::http::HeaderMap| {
+        let mut names: Vec<String> = headers.keys().map(|name| name.to_string()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&from_memory), names(&through_layers));
+    for (name, value) in &through_layers {
+        if !matches!(name.as_str(), "x-request-id" | "content-length") {
+            assert_eq!(from_memory[name], value, "{name}");
+        }
+    }
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+        "x-frame-options",
+        "x-request-id",
+    ] {
+        assert!(from_memory.contains_key(name), "{name} missing");
+    }
+    assert_ne!(
+        from_memory["x-request-id"], through_layers["x-request-id"],
+        "each answer has its own id"
+    );
+
+    // A proxy's request id is kept; one unfit for a log line is replaced.
+    let passed_on = get_with(
+        &app,
+        &path,
+        &[("accept-encoding", BROWSER), ("x-request-id", "edge-42.a")],
+    )
+    .await;
+    assert_eq!(passed_on.headers["x-request-id"], "edge-42.a");
+    let unfit = get_with(
+        &app,
+        &path,
+        &[("accept-encoding", BROWSER), ("x-request-id", "two words")],
+    )
+    .await;
+    assert_ne!(unfit.headers["x-request-id"], "two words");
+    assert!(!unfit.headers["x-request-id"].is_empty());
+    assert_eq!(state.pages.hits(), hits + 3);
+
+    let metrics = get_with(&app, "/metrics", &[("authorization", "Bearer scrape-me")]).await;
+    for line in [
+        "folio_http_requests_total{route=\"/{year}/{month}/{file}\",method=\"GET\",status=\"200\"} 4",
+        "folio_http_request_duration_seconds_count{route=\"/{year}/{month}/{file}\"} 4",
+    ] {
+        assert!(
+            metrics.body.contains(line),
+            "{line} missing from:\n{}",
+            metrics.body
         );
     }
 }

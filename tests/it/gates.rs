@@ -9,8 +9,8 @@ use crate::common::{
     browser::{serve, start_browser},
     get_with, post_form, secret,
 };
-use axum::Router;
 use fantoccini::{Client, Locator};
+use folio::App;
 use folio::{auth::form_token, db};
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
@@ -96,7 +96,7 @@ async fn content(pool: &PgPool) -> (i64, String) {
     (id, path)
 }
 
-async fn log_in(app: &Router) -> (String, String) {
+async fn log_in(app: &App) -> (String, String) {
     let page = post_form(
         app,
         "/admin/login",
@@ -388,7 +388,7 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
 /// in moderation emails open.
 async fn mail_pages(
     pool: &PgPool,
-    app: &Router,
+    app: &App,
     cookie: &str,
     pages: &mut Vec<(String, String, Page)>,
 ) {

@@ -7,7 +7,8 @@ use std::{
 };
 
 use crate::common::{Post, add_comment, add_post, app, database_url, get};
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
+use folio::App;
 use folio::{
     export,
     import::{self, Format, ImportError, Summary},
@@ -55,7 +56,7 @@ async fn blog_counts(pool: &PgPool) -> Vec<(String, i64)> {
 
 /// What a reader sees of the Harbour Lights blog, whichever export it came from.
 /// `c1_anchor` is the anchor the first comment had on its old blog.
-async fn assert_the_harbour_blog(pool: &PgPool, app: &Router, post_path: &str, c1_anchor: &str) {
+async fn assert_the_harbour_blog(pool: &PgPool, app: &App, post_path: &str, c1_anchor: &str) {
     let page = get(app, post_path).await;
     assert_eq!(page.status, StatusCode::OK, "{post_path}");
     let text = page.text();

@@ -7,14 +7,15 @@ use crate::common::{
     mail::{MailSink, Received},
     user_session,
 };
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
+use folio::App;
 use folio::{
     config::Config,
     db::{self, outbox::NewMail},
 };
 use sqlx::PgPool;
 
-fn mail_app(pool: &PgPool, sink: &MailSink) -> Router {
+fn mail_app(pool: &PgPool, sink: &MailSink) -> App {
     app_with(
         pool,
         Config {
@@ -217,7 +218,7 @@ async fn a_refused_recipient_fails_at_once_with_the_answer_and_can_be_retried(po
 
 /// Posts a comment as a reader's browser would (its form token issued ten seconds ago).
 async fn comment(
-    app: &Router,
+    app: &App,
     path: &str,
     post_id: i64,
     fields: &[(&str, &str)],

@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
+use folio::App;
 use folio::{AppState, config::Config, db, store::replicas::Health};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -64,7 +65,7 @@ impl Blog {
 
     /// One Folio process on this blog: its state and app, once the monitor has seen the
     /// replica current (and, with a page cache, once the cache listens).
-    async fn process(&self, max_lag: Duration, page_cache: bool) -> (AppState, Router) {
+    async fn process(&self, max_lag: Duration, page_cache: bool) -> (AppState, App) {
         let state = AppState::new(
             self.primary.clone(),
             self.config(max_lag, page_cache),
@@ -109,7 +110,7 @@ impl Blog {
     }
 
     /// Posts a comment through the form; answers the response.
-    async fn comment(&self, app: &Router, text: &str) -> Page {
+    async fn comment(&self, app: &App, text: &str) -> Page {
         send_comment(
             app,
             &(self.post_id, self.path.clone()),

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
 use fantoccini::{Client, Locator, wd::WebDriverCompatibleCommand};
+use folio::App;
 use folio::auth::totp;
 use sqlx::PgPool;
 
@@ -24,7 +25,7 @@ fn set_cookie(page: &Page, name: &str) -> Option<String> {
 }
 
 /// Logs in with a browser of its own name (the session list shows it).
-async fn log_in_as_browser(app: &Router, email: &str, user_agent: &str) -> Session {
+async fn log_in_as_browser(app: &App, email: &str, user_agent: &str) -> Session {
     let page = post_form(
         app,
         "/admin/login",
@@ -147,7 +148,7 @@ fn code_now(key: &[u8], clock: &TestClock) -> String {
 
 /// Sets up an authenticator app from the page, as a person would: reads the key shown,
 /// enters the code. Returns the key and the recovery codes shown once.
-async fn set_up_app(app: &Router, session: &Session, clock: &TestClock) -> (Vec<u8>, Vec<String>) {
+async fn set_up_app(app: &App, session: &Session, clock: &TestClock) -> (Vec<u8>, Vec<String>) {
     let setup = session.get(app, "/admin/account/totp").await;
     assert_eq!(setup.status, StatusCode::OK);
     assert_eq!(setup.header("cache-control"), "no-store");
@@ -206,7 +207,7 @@ async fn set_up_app(app: &Router, session: &Session, clock: &TestClock) -> (Vec<
 }
 
 /// The password step of a sign-in: the pending cookie for the second step.
-async fn password_step(app: &Router, email: &str) -> String {
+async fn password_step(app: &App, email: &str) -> String {
     let page = post_form(
         app,
         "/admin/login",
@@ -227,7 +228,7 @@ async fn password_step(app: &Router, email: &str) -> String {
     set_cookie(&page, "folio_pending").expect("a pending sign-in")
 }
 
-async fn second_step(app: &Router, pending: &str, code: &str) -> Page {
+async fn second_step(app: &App, pending: &str, code: &str) -> Page {
     post_form(
         app,
         "/admin/login/verify",

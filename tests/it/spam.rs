@@ -6,7 +6,8 @@ use std::{
     sync::{Arc, atomic::AtomicU64},
 };
 
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
+use folio::App;
 use folio::{auth::form_token, import};
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
@@ -86,7 +87,7 @@ async fn set_min_training(pool: &PgPool, n: i32) {
 }
 
 /// A moderator's click in the queue: `action` on every id.
-async fn moderate(app: &Router, moderator: &Session, action: &str, ids: &[i64]) {
+async fn moderate(app: &App, moderator: &Session, action: &str, ids: &[i64]) {
     let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
     let mut fields = vec![("tab", "pending"), ("action", action)];
     fields.extend(ids.iter().map(|id| ("ids", id.as_str())));
@@ -99,7 +100,7 @@ async fn moderate(app: &Router, moderator: &Session, action: &str, ids: &[i64]) 
 /// Every text sent by a reader, then decided by a moderator: the ids of (spam, ham).
 async fn teach(
     pool: &PgPool,
-    app: &Router,
+    app: &App,
     moderator: &Session,
     post: &(i64, String),
 ) -> (Vec<i64>, Vec<i64>) {

@@ -14,7 +14,7 @@ use crate::common::{
 
 /// Every field of the theme form as stored, with `changes` over them.
 async fn theme_form(
-    app: &axum::Router,
+    app: &folio::App,
     admin: &Session,
     changes: &[(&str, &str)],
 ) -> Vec<(String, String)> {
@@ -60,7 +60,7 @@ async fn theme_form(
 }
 
 async fn send_theme(
-    app: &axum::Router,
+    app: &folio::App,
     admin: &Session,
     fields: &[(String, String)],
     action: &str,

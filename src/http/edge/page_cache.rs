@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum::{
     body::{Body, Bytes, HttpBody, to_bytes},
-    extract::{Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    extract::{MatchedPath, Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -93,33 +93,27 @@ async fn after_write(state: &AppState, mut response: Response) -> Response {
 pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let is_read = method == Method::GET || method == Method::HEAD;
-    // A reader with held comments of their own sees a page made for them alone; a cookie whose
-    // signature fails names no comment, so it cannot be a way around the cache.
-    let key = (is_read && own_comment_ids(request.headers(), &state.secret).is_empty())
-        .then(|| cache_key(request.uri()));
+    let key = is_read
+        .then(|| shared_key(&state, request.uri(), request.headers()))
+        .flatten();
     let wanted = own_write_position(&state, request.headers());
     let path = state
         .config
         .cdn
         .is_some()
         .then(|| request.uri().path().to_owned());
-    // Views are counted only for GETs from readers' browsers (not HEAD, not robots), and the
-    // User-Agent is looked at only when the page is a post's: other pages pay nothing.
-    let agent = (method == Method::GET).then(|| request.headers().get(header::USER_AGENT).cloned());
-    let from_reader = || {
-        agent.as_ref().is_some_and(|agent| {
-            !crate::stats::page_views::is_robot(agent.as_ref().and_then(|v| v.to_str().ok()))
-        })
-    };
-    if let Some(page) = key.as_deref().and_then(|key| state.pages.get(key, wanted)) {
-        if let Some(post) = page
-            .view_of
-            .filter(|_| page.status == StatusCode::OK && from_reader())
-        {
-            state.views.count(post);
-        }
-        return from_cache(&state, request.headers(), &page);
+    if let Some((response, _)) = key.as_deref().and_then(|key| {
+        let accepted = accepted_encoding(request.headers());
+        hit(&state, key, wanted, &method, request.headers(), accepted)
+    }) {
+        return response;
     }
+    // Read now: the request is gone once routed (a miss costs far more than this look).
+    let agent_is_reader = from_reader(&method, request.headers());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|route| route.as_str().into());
 
     // A page stored on its way out is sent as a hit would be: the bytes just compressed for
     // the cache, not compressed a second time by the compression layer.
@@ -160,7 +154,7 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .filter(|_| {
             response.status() == StatusCode::OK || response.status() == StatusCode::NOT_MODIFIED
         });
-    if let Some(post) = view_of.filter(|_| from_reader()) {
+    if let Some(post) = view_of.filter(|_| agent_is_reader) {
         state.views.count(post);
     }
     let shareable = response
@@ -222,12 +216,74 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
             )
             .about_comments_of(cacheable.comments_of)
             .viewing(view_of)
+            .answering(route)
             .seen_at(read.map_or(i64::MIN, |read| read.seen)),
         );
         state.pages.insert(key, page.clone(), generation);
-        return from_cache(&state, &conditions.unwrap_or_default(), &page);
+        let conditions = conditions.unwrap_or_default();
+        let accepted = accepted_encoding(&conditions);
+        return from_cache(&state, &conditions, accepted, &page);
     }
     Response::from_parts(parts, with_token(&state, body, token_slot))
+}
+
+/// A read's key in the page cache, when the page may be shared: a reader with held comments of
+/// their own sees a page made for them alone (a cookie whose signature fails names no comment,
+/// so it cannot be a way around the cache).
+fn shared_key(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    own_comment_ids(headers, &state.secret)
+        .is_empty()
+        .then(|| cache_key(uri))
+}
+
+/// The page in memory for `key`, sent as it stands, and counted as a view when a reader's
+/// browser asked for a post; None when it is not there (or too old for this reader's write).
+fn hit(
+    state: &AppState,
+    key: &str,
+    wanted: Option<i64>,
+    method: &Method,
+    headers: &HeaderMap,
+    accepted: Option<Encoding>,
+) -> Option<(Response, Arc<CachedPage>)> {
+    let page = state.pages.get(key, wanted)?;
+    if let Some(post) = page
+        .view_of
+        .filter(|_| page.status == StatusCode::OK && from_reader(method, headers))
+    {
+        state.views.count(post);
+    }
+    Some((from_cache(state, headers, accepted, &page), page))
+}
+
+/// A read answered before routing, when the page cache has it: the same answer the layers would
+/// give, for the cost of a lookup (see `crate::http::App`). Only a GET from a client that takes
+/// brotli or gzip: anything else goes the long way, through every layer.
+pub fn answer_before_routing(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<(Response, Option<Arc<str>>)> {
+    let accepted = accepted_encoding(headers);
+    if method != Method::GET || accepted.is_none() {
+        return None;
+    }
+    let key = shared_key(state, uri, headers)?;
+    let wanted = own_write_position(state, headers);
+    let (response, page) = hit(state, &key, wanted, method, headers, accepted)?;
+    Some((response, page.route.clone()))
+}
+
+/// Whether a request counts as a reader's view: a GET (not HEAD) whose User-Agent is not a
+/// robot's.
+fn from_reader(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::GET
+        && !crate::stats::page_views::is_robot(
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        )
 }
 
 /// A CDN's `s-maxage` for a copy sent from memory: counted from now, so it never reaches past
@@ -362,7 +418,12 @@ fn cache_key(uri: &axum::http::Uri) -> String {
     }
 }
 
-fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) -> Response {
+fn from_cache(
+    state: &AppState,
+    request_headers: &HeaderMap,
+    accepted: Option<Encoding>,
+    page: &CachedPage,
+) -> Response {
     let varies = page.encoded.compressible;
     let not_modified = |mut response: Response| {
         if varies {
@@ -390,7 +451,6 @@ fn from_cache(state: &AppState, request_headers: &HeaderMap, page: &CachedPage) 
     {
         return not_modified(etag::not_modified(&page.headers, None));
     }
-    let accepted = accepted_encoding(request_headers);
     let encoded = &page.encoded;
     let (body, encoding) = match (accepted, page.token_slot) {
         (Some(Encoding::Br), None) if encoded.br.is_some() => (encoded.br.clone(), "br"),
@@ -469,18 +529,20 @@ fn accepted_encoding(headers: &HeaderMap) -> Option<Encoding> {
         };
         for item in text.split(',') {
             let mut parts = item.split(';');
-            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let name = parts.next().unwrap_or("").trim();
             let mut weight = 1.0_f32;
             for parameter in parts {
                 if let Some(q) = parameter.trim().strip_prefix("q=") {
                     weight = q.trim().parse().unwrap_or(0.0);
                 }
             }
-            match name.as_str() {
-                "br" => br = Some(weight),
-                "gzip" | "x-gzip" => gzip = Some(weight),
-                "*" => any = Some(weight),
-                _ => {}
+            // (Names are case-insensitive.)
+            if name.eq_ignore_ascii_case("br") {
+                br = Some(weight);
+            } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+                gzip = Some(weight);
+            } else if name == "*" {
+                any = Some(weight);
             }
         }
     }
@@ -558,6 +620,7 @@ mod encoding_tests {
     fn reads_what_browsers_and_odd_clients_send() {
         assert_eq!(accept("gzip, deflate, br, zstd"), Some(Encoding::Br));
         assert_eq!(accept("gzip, deflate"), Some(Encoding::Gzip));
+        assert_eq!(accept("GZip, BR"), Some(Encoding::Br));
         assert_eq!(accept("br;q=0, gzip"), Some(Encoding::Gzip));
         assert_eq!(accept("gzip;q=1.0, br;q=0.5"), Some(Encoding::Gzip));
         assert_eq!(accept("identity;q=1, *;q=0"), None);

@@ -5,12 +5,11 @@ pub mod mail;
 pub mod replica;
 
 use axum::{
-    Router,
     body::Body,
     http::{HeaderMap, Request, StatusCode},
 };
 use folio::{
-    AppState,
+    App, AppState,
     auth::Secret,
     config::Config,
     db::{self, posts::PostChanges},
@@ -40,11 +39,11 @@ pub fn secret() -> Secret {
     Secret::from_passphrase("folio tests")
 }
 
-pub fn app(pool: &PgPool) -> Router {
+pub fn app(pool: &PgPool) -> App {
     app_with(pool, Config::with_base_url(BASE_URL))
 }
 
-pub fn app_with(pool: &PgPool, config: Config) -> Router {
+pub fn app_with(pool: &PgPool, config: Config) -> App {
     folio::app(AppState::new(pool.clone(), config, secret()))
 }
 
@@ -67,13 +66,13 @@ impl Clock for TestClock {
 }
 
 /// One Folio process with its page cache on, once it is listening for change notices.
-pub async fn cached_app(pool: &PgPool) -> (AppState, Router) {
+pub async fn cached_app(pool: &PgPool) -> (AppState, App) {
     let (state, app, _) = cached_app_with_clock(pool).await;
     (state, app)
 }
 
 /// `cached_app`, with the clock its comment forms are issued and checked by.
-pub async fn cached_app_with_clock(pool: &PgPool) -> (AppState, Router, Arc<TestClock>) {
+pub async fn cached_app_with_clock(pool: &PgPool) -> (AppState, App, Arc<TestClock>) {
     cached_app_keeping_after(pool, 1).await
 }
 
@@ -82,7 +81,7 @@ pub async fn cached_app_with_clock(pool: &PgPool) -> (AppState, Router, Arc<Test
 pub async fn cached_app_keeping_after(
     pool: &PgPool,
     min_uses: u32,
-) -> (AppState, Router, Arc<TestClock>) {
+) -> (AppState, App, Arc<TestClock>) {
     let config = Config {
         page_cache_min_uses: min_uses,
         ..Config::with_base_url(BASE_URL)
@@ -94,7 +93,7 @@ pub async fn cached_app_keeping_after(
 pub async fn cached_app_with_config(
     pool: &PgPool,
     config: Config,
-) -> (AppState, Router, Arc<TestClock>) {
+) -> (AppState, App, Arc<TestClock>) {
     let config = Config {
         page_cache_bytes: 4 << 20,
         ..config
@@ -115,7 +114,7 @@ pub async fn cached_app_with_config(
 
 /// GETs `uri` until `seen` holds for its page (another process hears of a change within
 /// milliseconds), failing after two seconds.
-pub async fn eventually(app: &Router, uri: &str, seen: impl Fn(&Page) -> bool) -> Page {
+pub async fn eventually(app: &App, uri: &str, seen: impl Fn(&Page) -> bool) -> Page {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         let page = get(app, uri).await;
@@ -294,7 +293,7 @@ pub fn form_body(fields: &[(&str, &str)]) -> String {
 
 /// POSTs a form, with extra headers (cookies, X-Forwarded-For).
 /// Sends a comment as a reader would (a form opened ten seconds ago); the response.
-pub async fn send_comment(app: &Router, post: &(i64, String), name: &str, text: &str) -> Page {
+pub async fn send_comment(app: &App, post: &(i64, String), name: &str, text: &str) -> Page {
     let token = form_token::issue(
         &secret(),
         post.0,
@@ -318,7 +317,7 @@ pub async fn send_comment(app: &Router, post: &(i64, String), name: &str, text: 
 }
 
 pub async fn post_form(
-    app: &Router,
+    app: &App,
     uri: &str,
     fields: &[(&str, &str)],
     headers: &[(&str, &str)],
@@ -334,7 +333,7 @@ pub async fn post_form(
     send(app, request.body(Body::from(body)).unwrap()).await
 }
 
-pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Page {
+pub async fn get_with(app: &App, uri: &str, headers: &[(&str, &str)]) -> Page {
     let mut request = Request::get(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -342,11 +341,11 @@ pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Page
     send(app, request.body(Body::empty()).unwrap()).await
 }
 
-pub async fn get(app: &Router, uri: &str) -> Page {
+pub async fn get(app: &App, uri: &str) -> Page {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-pub async fn send(app: &Router, request: Request<Body>) -> Page {
+pub async fn send(app: &App, request: Request<Body>) -> Page {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -638,11 +637,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn get(&self, app: &Router, uri: &str) -> Page {
+    pub async fn get(&self, app: &App, uri: &str) -> Page {
         get_with(app, uri, &[("cookie", &self.cookie)]).await
     }
 
-    pub async fn post(&self, app: &Router, uri: &str, fields: &[(&str, &str)]) -> Page {
+    pub async fn post(&self, app: &App, uri: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         post_form(
@@ -665,11 +664,11 @@ pub async fn add_user(pool: &PgPool, email: &str, name: &str, role: &str) -> i64
         .unwrap()
 }
 
-pub async fn log_in(app: &Router, email: &str) -> Session {
+pub async fn log_in(app: &App, email: &str) -> Session {
     log_in_with(app, email, PASSWORD).await
 }
 
-pub async fn log_in_with(app: &Router, email: &str, password: &str) -> Session {
+pub async fn log_in_with(app: &App, email: &str, password: &str) -> Session {
     let page = post_form(
         app,
         "/admin/login",
@@ -696,7 +695,7 @@ pub async fn log_in_with(app: &Router, email: &str, password: &str) -> Session {
     Session { cookie, csrf }
 }
 
-pub async fn user_session(app: &Router, pool: &PgPool, role: &str) -> Session {
+pub async fn user_session(app: &App, pool: &PgPool, role: &str) -> Session {
     let email = format!("{role}@example.test");
     add_user(pool, &email, &format!("The {role}"), role).await;
     log_in(app, &email).await
