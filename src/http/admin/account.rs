@@ -141,7 +141,7 @@ struct MailForm {
 
 async fn save_mail_choices(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<MailForm>,
+    AdminForm { user, form, .. }: AdminForm<MailForm>,
 ) -> Result<Response, AppError> {
     // Only those who moderate hear about held comments.
     let comment_mail = match form.comment_mail.as_str() {
@@ -202,7 +202,7 @@ async fn current_password_is(
 
 async fn change_own_password(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<PasswordForm>,
+    AdminForm { user, form, .. }: AdminForm<PasswordForm>,
 ) -> Result<Response, AppError> {
     if !current_password_is(&state, &user, form.current).await? {
         return account_page(
@@ -330,7 +330,7 @@ struct CodeForm {
 /// The first code proves the app holds the secret; then the recovery codes, shown once.
 async fn totp_confirm(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<CodeForm>,
+    AdminForm { user, form, .. }: AdminForm<CodeForm>,
 ) -> Result<Response, AppError> {
     let Some(pending) = db::sign_in::totp_secret(&state.db, user.id()).await? else {
         return totp_page(&state, &user, form.code, None, None).await;
@@ -389,7 +389,7 @@ async fn recovery_codes_page(
 
 async fn new_recovery_codes(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
+    AdminForm { user, form, .. }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
     if !db::sign_in::second_steps(&state.db, user.id()).await?.totp {
         return Ok(Redirect::to("/admin/account").into_response());
@@ -420,7 +420,7 @@ struct CurrentPasswordForm {
 
 async fn totp_remove(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
+    AdminForm { user, form, .. }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
     if !current_password_is(&state, &user, form.current).await? {
         return account_page(
@@ -437,7 +437,7 @@ async fn totp_remove(
 
 async fn passkey_start(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
+    AdminForm { user, form, .. }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
     let Some(webauthn) = state.webauthn.clone() else {
         return Ok(refused(StatusCode::NOT_FOUND, passkeys::UNAVAILABLE));
@@ -486,7 +486,7 @@ struct PasskeyFinishForm {
 async fn passkey_finish(
     State(state): State<AppState>,
     device: Device,
-    AdminForm { user, form }: AdminForm<PasskeyFinishForm>,
+    AdminForm { user, form, .. }: AdminForm<PasskeyFinishForm>,
 ) -> Result<Response, AppError> {
     let Some(webauthn) = state.webauthn.clone() else {
         return Ok(refused(StatusCode::NOT_FOUND, passkeys::UNAVAILABLE));
@@ -555,7 +555,7 @@ async fn passkey_finish(
 async fn passkey_remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, form }: AdminForm<CurrentPasswordForm>,
+    AdminForm { user, form, .. }: AdminForm<CurrentPasswordForm>,
 ) -> Result<Response, AppError> {
     // Removing a passkey can lock its owner out: the password is asked, as for the others.
     if !current_password_is(&state, &user, form.current).await? {

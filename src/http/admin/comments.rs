@@ -9,13 +9,10 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, CurrentUser};
+use super::{AdminForm, CurrentUser, Editor};
 use crate::{
     db,
-    domain::{
-        comment::{CommentFormat, CommentStatus, MAX_BODY_CHARS, thousands},
-        role::Role,
-    },
+    domain::comment::{CommentFormat, CommentStatus, MAX_BODY_CHARS, thousands},
     error::AppError,
     http::render,
     render::comment,
@@ -46,10 +43,9 @@ struct QueueQuery {
 
 async fn queue(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Editor(user): Editor,
     Query(query): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Editor)?;
     let tab = query
         .status
         .as_deref()
@@ -152,9 +148,8 @@ struct ModerateForm {
 
 async fn moderate(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<ModerateForm>,
+    AdminForm { form, .. }: AdminForm<ModerateForm, Editor>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Editor)?;
     let (action, ids) = match form.one.split_once(':') {
         Some((action, id)) => (
             action.to_owned(),
@@ -252,10 +247,9 @@ async fn edit_or_reply_page(
 
 async fn edit_form(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Editor(user): Editor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Editor)?;
     edit_page(&state, &user, id, None, None).await
 }
 
@@ -283,9 +277,8 @@ pub fn check_text(text: &str) -> Result<String, String> {
 async fn edit(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, form }: AdminForm<TextForm>,
+    AdminForm { user, form, .. }: AdminForm<TextForm, Editor>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Editor)?;
     match check_text(&form.text) {
         Ok(text) => {
             // An imported comment is HTML and stays HTML.
@@ -317,9 +310,8 @@ async fn edit(
 async fn reply(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, form }: AdminForm<TextForm>,
+    AdminForm { user, form, .. }: AdminForm<TextForm, Editor>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Editor)?;
     let text = match check_text(&form.text) {
         Ok(text) => text,
         Err(error) => {

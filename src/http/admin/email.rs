@@ -10,10 +10,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, CurrentUser};
+use super::{Admin, AdminForm};
 use crate::{
     db,
-    domain::role::Role,
     error::AppError,
     http::render,
     mail::{Security, messages, notify},
@@ -36,10 +35,9 @@ pub fn router() -> Router<AppState> {
 
 async fn subscribers(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut layout = user.layout(&state, "email", "Followers").await?;
     layout.notice = query
         .done
@@ -63,11 +61,7 @@ async fn subscribers(
 }
 
 /// The followers as CSV (email, since, confirmed), for moving to another service.
-async fn subscribers_csv(
-    State(state): State<AppState>,
-    user: CurrentUser,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+async fn subscribers_csv(State(state): State<AppState>, _: Admin) -> Result<Response, AppError> {
     let mut csv = String::from("email,since,confirmed\r\n");
     for follower in db::subscriptions::followers(&state.db).await? {
         let since = follower
@@ -111,9 +105,8 @@ fn csv_field(text: &str) -> String {
 async fn remove_subscriber(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { .. }: AdminForm<Empty, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     if !db::subscriptions::remove(&state.db, id).await? {
         return Err(AppError::NotFound);
     }
@@ -127,10 +120,9 @@ struct DoneQuery {
 
 async fn page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut layout = user.layout(&state, "email", "Email").await?;
     layout.notice = query.done.as_deref().and_then(|done| match done {
         "test" => Some(format!(
@@ -191,9 +183,8 @@ struct Empty {}
 
 async fn send_test(
     State(state): State<AppState>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, .. }: AdminForm<Empty, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     if state.mailer.is_none() {
         return Err(AppError::BadRequest(
             "Email is off: set FOLIO_SMTP_URL first (see the Email page).",
@@ -208,9 +199,8 @@ async fn send_test(
 async fn retry(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { .. }: AdminForm<Empty, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     if !db::outbox::retry(&state.db, id).await? {
         return Err(AppError::NotFound);
     }

@@ -25,10 +25,9 @@ use tokio::io::AsyncWriteExt;
 use tower::ServiceBuilder;
 use tower_http::{limit::RequestBodyLimitLayer, timeout::RequestBodyTimeoutLayer};
 
-use super::{AdminMultipart, CurrentUser, UploadRefused};
+use super::{Admin, AdminMultipart, CurrentUser, UploadRefused};
 use crate::{
     db::{self, import::Job},
-    domain::role::Role,
     error::AppError,
     export,
     http::render,
@@ -66,8 +65,7 @@ pub fn upload_router(state: &AppState) -> Router<AppState> {
         )
 }
 
-async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+async fn page(State(state): State<AppState>, Admin(user): Admin) -> Result<Response, AppError> {
     import_page(&state, &user, None, StatusCode::OK).await
 }
 
@@ -145,10 +143,9 @@ fn job_view(job: &Job, tz: &dates::TimeZone) -> JobView {
 
 async fn job_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let job = db::import::job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -282,21 +279,18 @@ async fn read_form(multipart: &mut Multipart) -> Result<ImportForm, FormError> {
 
 async fn upload(
     State(state): State<AppState>,
-    upload: Result<AdminMultipart, UploadRefused>,
+    upload: Result<AdminMultipart<Admin>, UploadRefused>,
 ) -> Result<Response, AppError> {
     let (user, form) = match upload {
         Ok(AdminMultipart {
             user,
             fields: mut multipart,
+            ..
         }) => {
-            user.require(Role::Admin)?;
             let form = read_form(&mut multipart).await;
             (user, form)
         }
-        Err(UploadRefused::TooLarge(user)) => {
-            user.require(Role::Admin)?;
-            (user, Err(FormError::TooLarge))
-        }
+        Err(UploadRefused::TooLarge(user)) => (user, Err(FormError::TooLarge)),
         Err(UploadRefused::Refused(error)) => return Err(error),
     };
     let ImportForm { format, file } = match form {
@@ -409,10 +403,9 @@ async fn run_job(db: sqlx::PgPool, job: i64, format: Format, upload: Upload) {
 /// The whole blog as a file, streamed as it is written.
 async fn download(
     State(state): State<AppState>,
-    user: CurrentUser,
+    _: Admin,
     Path(format): Path<String>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let format = export::Format::parse(&format).ok_or(AppError::NotFound)?;
     let settings = state.settings().await?;
     let site = export::Site {

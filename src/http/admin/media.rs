@@ -191,7 +191,7 @@ async fn set_alt(
     State(state): State<AppState>,
     Path(hash): Path<String>,
     headers: HeaderMap,
-    AdminForm { user, form }: AdminForm<AltForm>,
+    AdminForm { user, form, .. }: AdminForm<AltForm>,
 ) -> Result<Response, AppError> {
     changeable(&state, &user, &hash).await?;
     let alt = crate::domain::text::clean(form.alt.trim());
@@ -220,7 +220,7 @@ struct DeleteForm {
 async fn delete(
     State(state): State<AppState>,
     Path(hash): Path<String>,
-    AdminForm { user, form }: AdminForm<DeleteForm>,
+    AdminForm { user, form, .. }: AdminForm<DeleteForm>,
 ) -> Result<Response, AppError> {
     let row = changeable(&state, &user, &hash).await?;
     // An author may not pull an image out of posts they may not edit.
@@ -266,7 +266,7 @@ async fn upload(
 ) -> Result<Response, AppError> {
     let json = wants_json(&headers);
     let (user, stored) = match upload {
-        Ok(AdminMultipart { user, fields }) => {
+        Ok(AdminMultipart { user, fields, .. }) => {
             let stored = store_upload(&state, &user, fields).await?;
             (user, stored)
         }

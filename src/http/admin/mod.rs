@@ -16,6 +16,8 @@ mod sign_in;
 mod theme;
 mod users;
 
+use std::marker::PhantomData;
+
 use axum::{
     Router,
     body::Bytes,
@@ -238,11 +240,57 @@ fn is_this_machine(host: &url::Host<&str>) -> bool {
     }
 }
 
-/// An admin form: the current user, a same-site Origin, a matching CSRF token, then the fields.
-/// Repeated fields (bulk actions) become a `Vec`.
-pub struct AdminForm<T> {
+/// The least role a handler needs, as a type in its signature: `CurrentUser` (anyone signed
+/// in), `Editor` or `Admin`. A route cannot forget its check, and an author is refused (403)
+/// before the handler runs or the body is read.
+pub trait RoleGate {
+    const ROLE: Role;
+}
+
+impl RoleGate for CurrentUser {
+    const ROLE: Role = Role::Author;
+}
+
+/// A signed-in editor or admin.
+pub struct Editor(pub CurrentUser);
+
+/// A signed-in admin.
+pub struct Admin(pub CurrentUser);
+
+impl RoleGate for Editor {
+    const ROLE: Role = Role::Editor;
+}
+
+impl RoleGate for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+impl FromRequestParts<AppState> for Editor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        user.require(Self::ROLE)?;
+        Ok(Self(user))
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        user.require(Self::ROLE)?;
+        Ok(Self(user))
+    }
+}
+
+/// An admin form: the current user (of at least the role `R`), a same-site Origin, a matching
+/// CSRF token, then the fields. Repeated fields (bulk actions) become a `Vec`.
+pub struct AdminForm<T, R: RoleGate = CurrentUser> {
     pub user: CurrentUser,
     pub form: T,
+    pub role: PhantomData<R>,
 }
 
 #[derive(Deserialize)]
@@ -251,11 +299,12 @@ struct CsrfField {
     csrf: String,
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for AdminForm<T> {
+impl<T: DeserializeOwned, R: RoleGate> FromRequest<AppState> for AdminForm<T, R> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (user, request) = same_site_user(request, state).await?;
+        user.require(R::ROLE)?;
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| AppError::BadRequest("The form could not be read."))?;
@@ -264,16 +313,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AdminForm<T> {
         check_csrf(&csrf.csrf, &user)?;
         let form = serde_html_form::from_bytes(&bytes)
             .map_err(|_| AppError::BadRequest("The form could not be read."))?;
-        Ok(Self { user, form })
+        Ok(Self {
+            user,
+            form,
+            role: PhantomData,
+        })
     }
 }
 
 /// An admin upload (`multipart/form-data`): the current user, a same-site Origin and a matching
 /// CSRF token, which the form sends as its first field, so it is checked before a byte of any
-/// file is read. The fields after it are left in `fields`.
-pub struct AdminMultipart {
+/// file is read. The fields after it are left in `fields`. A user below the role `R` is refused
+/// before any of it is read.
+pub struct AdminMultipart<R: RoleGate = CurrentUser> {
     pub user: CurrentUser,
     pub fields: Multipart,
+    pub role: PhantomData<R>,
 }
 
 /// Why an upload was refused before its handler ran. A handler that explains its own size
@@ -299,12 +354,13 @@ impl IntoResponse for UploadRefused {
     }
 }
 
-impl FromRequest<AppState> for AdminMultipart {
+impl<R: RoleGate> FromRequest<AppState> for AdminMultipart<R> {
     type Rejection = UploadRefused;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         const UNREADABLE: AppError = AppError::BadRequest("The upload could not be read.");
         let (user, request) = same_site_user(request, state).await?;
+        user.require(R::ROLE)?;
         let mut fields = Multipart::from_request(request, state)
             .await
             .map_err(|_| UNREADABLE)?;
@@ -327,7 +383,11 @@ impl FromRequest<AppState> for AdminMultipart {
             }
         }
         check_csrf(&String::from_utf8_lossy(&token), &user)?;
-        Ok(Self { user, fields })
+        Ok(Self {
+            user,
+            fields,
+            role: PhantomData,
+        })
     }
 }
 

@@ -454,7 +454,7 @@ fn changes(
 
 async fn create(
     State(state): State<AppState>,
-    AdminForm { user, mut form }: AdminForm<PostForm>,
+    AdminForm { user, mut form, .. }: AdminForm<PostForm>,
 ) -> Result<Response, AppError> {
     form.strip_nul();
     let settings = state.settings().await?;
@@ -501,7 +501,7 @@ fn slug_taken(changes: &PostChanges) -> &'static str {
 async fn save(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, mut form }: AdminForm<PostForm>,
+    AdminForm { user, mut form, .. }: AdminForm<PostForm>,
 ) -> Result<Response, AppError> {
     form.strip_nul();
     let current = editable(&state, &user, id).await?;
@@ -559,7 +559,7 @@ async fn save(
 async fn autosave(
     State(state): State<AppState>,
     Path(post): Path<String>,
-    AdminForm { user, mut form }: AdminForm<PostForm>,
+    AdminForm { user, mut form, .. }: AdminForm<PostForm>,
 ) -> Result<Response, AppError> {
     form.strip_nul();
     let post_id = slot_of(&post)?;
@@ -596,7 +596,7 @@ async fn autosave(
 async fn discard_autosave(
     State(state): State<AppState>,
     Path(post): Path<String>,
-    AdminForm { user, form }: AdminForm<KindForm>,
+    AdminForm { user, form, .. }: AdminForm<KindForm>,
 ) -> Result<Response, AppError> {
     let post_id = slot_of(&post)?;
     let kind = match post_id {
@@ -660,7 +660,7 @@ struct RenderForm {
 /// The body as it will be published (the live preview beside the text), with its word count.
 async fn render_body(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<RenderForm>,
+    AdminForm { user, form, .. }: AdminForm<RenderForm>,
 ) -> Result<Response, AppError> {
     let format = match form.post.parse::<i64>() {
         Ok(id) => editable(&state, &user, id).await?.body_format,

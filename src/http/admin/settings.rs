@@ -9,10 +9,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, CurrentUser};
+use super::{Admin, AdminForm};
 use crate::{
     db::{self, settings::Settings},
-    domain::role::Role,
     error::AppError,
     http::render,
     state::AppState,
@@ -30,10 +29,9 @@ struct DoneQuery {
 
 async fn page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut layout = user.layout(&state, "settings", "Settings").await?;
     layout.notice = query.done.map(|_| "The settings are saved.".to_owned());
     let s = state.settings().await?;
@@ -107,9 +105,8 @@ fn parse_score(text: &str) -> Option<i32> {
 
 async fn save(
     State(state): State<AppState>,
-    AdminForm { user, mut form }: AdminForm<SettingsFields>,
+    AdminForm { user, mut form, .. }: AdminForm<SettingsFields, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     // What no page or feed can hold goes at the boundary (the title is in every feed).
     for field in [
         &mut form.title,

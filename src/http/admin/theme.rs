@@ -13,13 +13,10 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, AdminMultipart, CurrentUser, UploadRefused, media};
+use super::{Admin, AdminForm, AdminMultipart, UploadRefused, media};
 use crate::{
     db,
-    domain::{
-        role::Role,
-        theme::{self, Appearance, AppearanceErrors, FormFields},
-    },
+    domain::theme::{self, Appearance, AppearanceErrors, FormFields},
     error::AppError,
     http::render,
     state::{AppState, Look},
@@ -44,10 +41,9 @@ struct DoneQuery {
 
 async fn page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut layout = user.layout(&state, "theme", "Theme").await?;
     layout.notice = query.done.map(|done| {
         if done == "image" {
@@ -94,9 +90,8 @@ async fn show(
 /// The form's fields as sent, in order (the gadgets' switches are only sent when on).
 async fn save(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<Vec<(String, String)>>,
+    AdminForm { user, form, .. }: AdminForm<Vec<(String, String)>, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let preview = form.iter().any(|(k, v)| k == "action" && v == "preview");
     // What no page can hold goes at the boundary; custom CSS keeps its characters as typed.
     let fields: FormFields = form
@@ -184,20 +179,18 @@ struct ImageQuery {
 async fn upload_image(
     State(state): State<AppState>,
     Query(query): Query<ImageQuery>,
-    upload: Result<AdminMultipart, UploadRefused>,
+    upload: Result<AdminMultipart<Admin>, UploadRefused>,
 ) -> Result<Response, AppError> {
     let slot = db::appearance::ImageSlot::parse(&query.slot)
         .ok_or(AppError::BadRequest("No such place for an image."))?;
     let (user, stored) = match upload {
-        Ok(AdminMultipart { user, fields }) => {
-            user.require(Role::Admin)?;
+        Ok(AdminMultipart { user, fields, .. }) => {
             let stored = media::store_upload(&state, &user, fields).await?;
             (user, stored)
         }
         Err(UploadRefused::TooLarge(user)) => (user, Err(media::Refusal::TooLarge)),
         Err(UploadRefused::Refused(error)) => return Err(error),
     };
-    user.require(Role::Admin)?;
     let (hash, kind) = match stored {
         Ok(stored) => stored,
         Err(refusal) => {

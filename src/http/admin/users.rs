@@ -9,7 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, CurrentUser};
+use super::{Admin, AdminForm, CurrentUser};
 use crate::{
     auth::password,
     db,
@@ -79,10 +79,9 @@ async fn users_page(
 
 async fn list(
     State(state): State<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let notice = query.done.map(|done| match done.as_str() {
         "added" => "The user was added.".to_owned(),
         "invited" => "The user was added and invited by email to choose a password.".to_owned(),
@@ -112,9 +111,8 @@ struct AddForm {
 
 async fn add(
     State(state): State<AppState>,
-    AdminForm { user, form }: AdminForm<AddForm>,
+    AdminForm { user, form, .. }: AdminForm<AddForm, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let mut errors = SetupErrors::default();
     let (email, name) = (form.email.trim(), form.name.trim());
     if name.is_empty() || name.chars().count() > 100 {
@@ -187,9 +185,8 @@ struct AccessForm {
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, form }: AdminForm<AccessForm>,
+    AdminForm { user, form, .. }: AdminForm<AccessForm, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     let role = Role::parse(&form.role).ok_or(AppError::BadRequest("Unknown role."))?;
     let disabled = form.disabled.is_some();
     if id == user.id() && (disabled || role != Role::Admin) {
@@ -223,9 +220,8 @@ struct PasswordForm {
 async fn reset_password(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, form }: AdminForm<PasswordForm>,
+    AdminForm { user, form, .. }: AdminForm<PasswordForm, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     if let Some(problem) = password::problem(&form.password) {
         let new_user = NewUserForm {
             role: "author".into(),
@@ -274,9 +270,8 @@ struct Empty {}
 async fn remove_second_steps(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, .. }: AdminForm<Empty, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     if id == user.id() {
         return Err(AppError::Forbidden(
             "Your own passkeys and authenticator app are managed on Your account.",
@@ -291,9 +286,8 @@ async fn remove_second_steps(
 async fn invite(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { user, .. }: AdminForm<Empty>,
+    AdminForm { user, .. }: AdminForm<Empty, Admin>,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
     if state.mailer.is_none() {
         return Err(AppError::BadRequest(
             "Invitations go by email, and mail is off: set a password for them instead.",
