@@ -135,8 +135,42 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// Starts listening for change notices when the page cache is on, so it needs a runtime.
-    pub fn new(db: PgPool, config: Config, secret: Secret) -> Self {
+    /// The state, and every task that runs beside the requests, started here and nowhere else
+    /// (so it needs a runtime):
+    /// - the replica monitor, when there are replicas (`store::replicas`);
+    /// - the CDN purger, when a CDN has a purge URL (`page_cache::cdn`);
+    /// - the page cache's listener for change notices (`page_cache`);
+    /// - the mail worker, when mail is on (`mail::worker`);
+    /// - the page-view flusher (`stats::page_views`).
+    pub fn start(db: PgPool, config: Config, secret: Secret) -> Self {
+        let (state, purge_task) = Self::assemble(db, config, secret);
+        state.reads.spawn_monitor();
+        if let Some(task) = purge_task {
+            task.spawn();
+        }
+        state.pages.spawn_listener(
+            state.db.clone(),
+            state.reads.clone(),
+            state.purger.clone(),
+            state.media.clone(),
+        );
+        if let Some(mailer) = &state.mailer {
+            let site = worker::Site {
+                base_url: state.config.base_url.clone(),
+                secret: state.secret.clone(),
+            };
+            worker::spawn(state.db.clone(), mailer.clone(), site);
+        }
+        state.views.spawn_flusher(state.db.clone());
+        state
+    }
+
+    /// The state's parts, nothing started yet.
+    fn assemble(
+        db: PgPool,
+        config: Config,
+        secret: Secret,
+    ) -> (Self, Option<crate::page_cache::cdn::PurgeTask>) {
         let pages = Arc::new(
             PageCache::new(config.page_cache_bytes).keeping_after(config.page_cache_min_uses),
         );
@@ -149,14 +183,13 @@ impl AppState {
             })
             .collect();
         let reads = Arc::new(Reads::new(db.clone(), replicas, config.replica_max_lag));
-        reads.spawn_monitor();
-        let purger = config
+        let (purger, purge_task) = config
             .cdn
             .as_ref()
-            .and_then(crate::page_cache::cdn::Purger::spawn)
-            .map(Arc::new);
+            .and_then(crate::page_cache::cdn::Purger::new)
+            .map(|(purger, task)| (Arc::new(purger), task))
+            .unzip();
         let media = Arc::new(MediaCache::new(config.media_cache_bytes));
-        pages.spawn_listener(db.clone(), reads.clone(), purger.clone(), media.clone());
         let mailer = config
             .mail
             .clone()
@@ -168,16 +201,8 @@ impl AppState {
                 }
             });
         let secret = Arc::new(secret);
-        if let Some(mailer) = &mailer {
-            let site = worker::Site {
-                base_url: config.base_url.clone(),
-                secret: secret.clone(),
-            };
-            worker::spawn(db.clone(), mailer.clone(), site);
-        }
         let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
         let views = Arc::new(crate::stats::page_views::ViewCounter::default());
-        views.spawn_flusher(db.clone());
         let shared = Shared {
             look: Arc::default(),
             lively: Arc::default(),
@@ -197,10 +222,11 @@ impl AppState {
             clock: Arc::new(SystemClock),
             mailer,
         };
-        Self {
+        let state = Self {
             db,
             shared: Arc::new(shared),
-        }
+        };
+        (state, purge_task)
     }
 
     /// Reads the time from `clock` (the tests' own), before the state is first cloned.
@@ -227,7 +253,7 @@ impl AppState {
                 Secret::from_bytes(&bytes)
             }
         };
-        Ok(Self::new(db, config, secret))
+        Ok(Self::start(db, config, secret))
     }
 
     /// Reads the settings from the database and remembers them for error pages.

@@ -167,13 +167,29 @@ pub struct Purger {
     sender: mpsc::UnboundedSender<Vec<String>>,
 }
 
+/// The task that sends the purges a `Purger` queues, once spawned.
+pub struct PurgeTask {
+    config: Arc<CdnConfig>,
+    receiver: mpsc::UnboundedReceiver<Vec<String>>,
+}
+
+impl PurgeTask {
+    /// Needs a runtime.
+    pub fn spawn(self) {
+        tokio::spawn(run(self.config, self.receiver));
+    }
+}
+
 impl Purger {
-    /// None without a purge URL. Needs a runtime.
-    pub fn spawn(config: &CdnConfig) -> Option<Self> {
+    /// None without a purge URL: nothing to tell a CDN.
+    pub fn new(config: &CdnConfig) -> Option<(Self, PurgeTask)> {
         config.purge_url.as_ref()?;
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run(Arc::new(config.clone()), receiver));
-        Some(Self { sender })
+        let task = PurgeTask {
+            config: Arc::new(config.clone()),
+            receiver,
+        };
+        Some((Self { sender }, task))
     }
 
     pub fn purge(&self, tags: Vec<String>) {

@@ -7,7 +7,7 @@ use std::{
 };
 
 use axum::http::StatusCode;
-use folio::{auth::form_token, config::Config, page_cache::cdn::CdnConfig};
+use folio::{auth::form_token, config::Config, domain::clock::Clock, page_cache::cdn::CdnConfig};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -265,7 +265,7 @@ async fn every_change_purges_what_it_touched_through_the_hook(pool: PgPool) {
 async fn chromium_fetches_a_token_of_its_own_when_writing_starts_behind_a_cdn(pool: PgPool) {
     use fantoccini::Locator;
     let (post_id, path) = a_post(&pool).await;
-    let (addr, _) = crate::common::browser::serve_cached_with(&pool, |config| Config {
+    let (addr, _, clock) = crate::common::browser::serve_cached_with(&pool, |config| Config {
         cdn: CdnConfig::new(300, 60, None, None).unwrap(),
         ..config
     })
@@ -285,8 +285,8 @@ async fn chromium_fetches_a_token_of_its_own_when_writing_starts_behind_a_cdn(po
             .to_owned()
     };
     let shared = token().await;
-    // Tokens carry whole seconds: the reader's own is issued at least a second later.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Tokens carry whole seconds: the reader's own is issued a second later on the blog's clock.
+    clock.advance(1);
     browser
         .find(Locator::Id("comment-name"))
         .await
@@ -306,14 +306,14 @@ async fn chromium_fetches_a_token_of_its_own_when_writing_starts_behind_a_cdn(po
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = clock.now().unix_timestamp();
     assert_eq!(form_token::check(&secret(), &own, post_id, now + 4), Ok(()));
     assert_eq!(
         form_token::check(&secret(), &own, post_id, now),
         Err(form_token::TokenProblem::TooFast)
     );
     // Sent with it, after a person's pause, the comment is published.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    clock.advance(4);
     browser
         .find(Locator::Id("comment-body"))
         .await

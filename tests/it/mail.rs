@@ -443,7 +443,7 @@ async fn moderation_links_expire_after_seven_days_and_follow_the_moderators_role
     let (state, later) = {
         let clock = std::sync::Arc::new(crate::common::TestClock::default());
         clock.advance(8 * 24 * 3600);
-        let mut state = folio::AppState::new(
+        let mut state = folio::AppState::start(
             pool.clone(),
             Config::with_base_url(BASE_URL),
             crate::common::secret(),

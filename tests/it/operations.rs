@@ -347,7 +347,7 @@ async fn comments_sent_through_a_database_outage_are_refused_or_kept_never_lost(
     .await;
     let mut proxy = Proxy::in_front_of(&connect).await;
     let pool = proxy.pool(&connect).await;
-    let app = folio::app(AppState::new(
+    let app = folio::app(AppState::start(
         pool,
         Config {
             comment_rate_limit: 0,
@@ -460,7 +460,7 @@ async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
     .await;
     let mut proxy = Proxy::in_front_of(&connect).await;
     let pool = proxy.pool(&connect).await;
-    let app = folio::app(AppState::new(
+    let app = folio::app(AppState::start(
         pool,
         Config::with_base_url("http://blog.test"),
         crate::common::secret(),

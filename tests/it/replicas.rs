@@ -66,7 +66,7 @@ impl Blog {
     /// One Folio process on this blog: its state and app, once the monitor has seen the
     /// replica current (and, with a page cache, once the cache listens).
     async fn process(&self, max_lag: Duration, page_cache: bool) -> (AppState, App) {
-        let state = AppState::new(
+        let state = AppState::start(
             self.primary.clone(),
             self.config(max_lag, page_cache),
             secret(),

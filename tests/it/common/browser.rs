@@ -173,7 +173,7 @@ pub async fn serve_on_localhost(pool: &PgPool) -> (SocketAddr, Arc<TestClock>) {
 }
 
 /// `serve` with the page cache on, once it is listening: what readers of a running blog get.
-pub async fn serve_cached(pool: &PgPool) -> (SocketAddr, folio::AppState) {
+pub async fn serve_cached(pool: &PgPool) -> (SocketAddr, folio::AppState, Arc<TestClock>) {
     serve_cached_with(pool, |config| config).await
 }
 
@@ -181,7 +181,7 @@ pub async fn serve_cached(pool: &PgPool) -> (SocketAddr, folio::AppState) {
 pub async fn serve_cached_with(
     pool: &PgPool,
     adjust: impl FnOnce(Config) -> Config,
-) -> (SocketAddr, folio::AppState) {
+) -> (SocketAddr, folio::AppState, Arc<TestClock>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = adjust(Config {
@@ -193,7 +193,9 @@ pub async fn serve_cached_with(
         client_timeout: config.client_timeout,
         per_address: Some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
     };
-    let state = AppState::new(pool.clone(), config, secret());
+    let clock = Arc::new(TestClock::default());
+    let mut state = AppState::start(pool.clone(), config, secret());
+    state.set_clock(clock.clone());
     let deadline = Instant::now() + Duration::from_secs(5);
     while !state.pages.is_active() {
         assert!(Instant::now() < deadline, "the page cache never started");
@@ -205,7 +207,7 @@ pub async fn serve_cached_with(
         limits,
         std::future::pending(),
     ));
-    (addr, state)
+    (addr, state, clock)
 }
 
 async fn serve_as(
@@ -225,7 +227,7 @@ async fn serve_as(
     };
     let header_timeout = config.client_timeout;
     let clock = Arc::new(TestClock::default());
-    let mut state = AppState::new(pool.clone(), config, secret());
+    let mut state = AppState::start(pool.clone(), config, secret());
     state.set_clock(clock.clone());
     let app = folio::app(state);
     let limits = folio::http::serve::Limits {

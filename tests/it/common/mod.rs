@@ -44,7 +44,7 @@ pub fn app(pool: &PgPool) -> App {
 }
 
 pub fn app_with(pool: &PgPool, config: Config) -> App {
-    folio::app(AppState::new(pool.clone(), config, secret()))
+    folio::app(AppState::start(pool.clone(), config, secret()))
 }
 
 /// A clock the test moves by hand: the system clock, `advance`d seconds ahead.
@@ -99,7 +99,7 @@ pub async fn cached_app_with_config(
         ..config
     };
     let clock = Arc::new(TestClock::default());
-    let mut state = AppState::new(pool.clone(), config, secret());
+    let mut state = AppState::start(pool.clone(), config, secret());
     state.set_clock(clock.clone());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !state.pages.is_active() {
