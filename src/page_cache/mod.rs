@@ -340,7 +340,8 @@ impl BrotliAroundToken {
         };
         let mut params = brotli::enc::BrotliEncoderParams {
             quality: BROTLI_QUALITY as i32,
-            lgwin: BROTLI_WINDOW as i32,
+            // One window for both pieces: the first stream's header declares it.
+            lgwin: brotli_window(before.len() + after.len()) as i32,
             appendable: true,
             byte_align: true,
             ..Default::default()
@@ -392,6 +393,17 @@ const BROTLI_QUALITY: u32 = 4;
 const BROTLI_WINDOW: u32 = 22;
 const GZIP_LEVEL: u32 = 6;
 
+/// The smallest brotli window, from 16 bits up to `BROTLI_WINDOW`, that holds `len` bytes. The
+/// encoder's ring buffer is twice its window: with the largest window a page longer than one
+/// input block made an 8 MB buffer, and blocks that large, once freed, stayed in the worker
+/// threads' arenas (RSS stepped up 17 MB in `bench/soak-all`; see `main`). A page needs no
+/// window longer than itself, so the bytes made are the same.
+fn brotli_window(len: usize) -> u32 {
+    (16..BROTLI_WINDOW)
+        .find(|bits| (1usize << bits) - 16 >= len)
+        .unwrap_or(BROTLI_WINDOW)
+}
+
 /// The levels above, (brotli, gzip), for `bench/compression-levels` to mark its choice.
 pub const COMPRESSION_LEVELS: (u32, u32) = (BROTLI_QUALITY, GZIP_LEVEL);
 
@@ -405,7 +417,7 @@ impl Encoded {
             Vec::with_capacity(body.len() / 4),
             4096,
             BROTLI_QUALITY,
-            BROTLI_WINDOW,
+            brotli_window(body.len()),
         );
         let br = writer.write_all(body).ok().map(|()| writer.into_inner());
         let made = br.as_ref().map_or(body.len(), Vec::len);
