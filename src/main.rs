@@ -9,33 +9,8 @@ use folio::{
 };
 use tracing_subscriber::EnvFilter;
 
-fn main() -> ExitCode {
-    give_large_blocks_back();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime")
-        .block_on(main_async())
-}
-
-/// glibc raises its mmap threshold (up to 32 MB) each time a large block is freed; blocks of
-/// that size then come from the worker threads' arenas and stay resident once freed. In
-/// `bench/soak-all` RSS stepped up 17 MB after 7 minutes and never came down (an 8 MB brotli
-/// buffer, now sized to the page). A fixed threshold turns the raising off: a block of 2 MiB or
-/// more (an image being decoded, an import's batch) is mapped and given back when freed, while
-/// the smaller buffers a page's compression reuses stay in the arenas.
-/// `MALLOC_MMAP_THRESHOLD_` in the environment still decides.
-fn give_large_blocks_back() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-        // SAFETY: mallopt only sets the allocator's parameters; called before any thread starts.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 2 * 1024 * 1024);
-        }
-    }
-}
-
-async fn main_async() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))

@@ -395,9 +395,8 @@ const GZIP_LEVEL: u32 = 6;
 
 /// The smallest brotli window, from 16 bits up to `BROTLI_WINDOW`, that holds `len` bytes. The
 /// encoder's ring buffer is twice its window: with the largest window a page longer than one
-/// input block made an 8 MB buffer, and blocks that large, once freed, stayed in the worker
-/// threads' arenas (RSS stepped up 17 MB in `bench/soak-all`; see `main`). A page needs no
-/// window longer than itself, so the bytes made are the same.
+/// input block made an 8 MB buffer. A page needs no window longer than itself, so the bytes
+/// made are the same.
 fn brotli_window(len: usize) -> u32 {
     (16..BROTLI_WINDOW)
         .find(|bits| (1usize << bits) - 16 >= len)
