@@ -265,13 +265,21 @@ impl RoleGate for Admin {
     const ROLE: Role = Role::Admin;
 }
 
+/// The signed-in user, refused unless of at least `R`'s role.
+async fn user_of_role<R: RoleGate>(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<CurrentUser, AppError> {
+    let user = CurrentUser::from_request_parts(parts, state).await?;
+    user.require(R::ROLE)?;
+    Ok(user)
+}
+
 impl FromRequestParts<AppState> for Editor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        user.require(Self::ROLE)?;
-        Ok(Self(user))
+        user_of_role::<Self>(parts, state).await.map(Self)
     }
 }
 
@@ -279,9 +287,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        user.require(Self::ROLE)?;
-        Ok(Self(user))
+        user_of_role::<Self>(parts, state).await.map(Self)
     }
 }
 
