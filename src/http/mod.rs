@@ -99,7 +99,10 @@ pub fn router(state: AppState) -> App {
                 .on_response(())
                 .on_failure(()),
         )
-        .layer(CompressionLayer::new())
+        // Gzip, and what is streamed; brotli for whole pages comes from the page cache's
+        // encoder (`edge::compression`).
+        .layer(CompressionLayer::new().no_br())
+        .layer(middleware::from_fn(edge::compression::whole_pages))
         .map_response(with_security_headers)
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::custom(|_| {

@@ -213,7 +213,7 @@ impl CachedPage {
 const MIN_COMPRESSED: usize = 1024;
 
 /// Text worth compressing: pages, feeds, sitemaps.
-fn compressible(headers: &HeaderMap, body: &[u8]) -> bool {
+pub fn compressible(headers: &HeaderMap, body: &[u8]) -> bool {
     let kind = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -409,16 +409,22 @@ pub const COMPRESSION_LEVELS: (u32, u32) = (BROTLI_QUALITY, GZIP_LEVEL);
 /// Room for gzip's own header, trailer and block headers, beyond its compressed bytes.
 const GZIP_FRAME: usize = 64;
 
+/// A whole body in brotli, with the window fitted to it: what the page cache keeps, and what
+/// every other whole page is sent as (`http::edge::compression`).
+pub fn brotli_of(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut writer = brotli::CompressorWriter::new(
+        Vec::with_capacity(body.len() / 4),
+        4096,
+        BROTLI_QUALITY,
+        brotli_window(body.len()),
+    );
+    writer.write_all(body).ok().map(|()| writer.into_inner())
+}
+
 impl Encoded {
     pub fn of(body: &[u8]) -> Self {
-        use std::io::Write;
-        let mut writer = brotli::CompressorWriter::new(
-            Vec::with_capacity(body.len() / 4),
-            4096,
-            BROTLI_QUALITY,
-            brotli_window(body.len()),
-        );
-        let br = writer.write_all(body).ok().map(|()| writer.into_inner());
+        let br = brotli_of(body);
         let made = br.as_ref().map_or(body.len(), Vec::len);
         Self {
             compressible: true,

@@ -456,3 +456,57 @@ async fn a_page_answered_before_routing_is_what_every_layer_would_send(pool: PgP
         );
     }
 }
+
+/// The window a brotli stream declares in its first bits (RFC 7932, 9.1).
+fn brotli_window_bits(stream: &[u8]) -> u32 {
+    let first = stream[0];
+    if first & 1 == 0 {
+        return 16;
+    }
+    match ((first >> 1) & 7, (first >> 4) & 7) {
+        (0, 0) => 17,
+        (0, m) => 8 + u32::from(m),
+        (n, _) => 17 + u32::from(n),
+    }
+}
+
+#[sqlx::test]
+async fn pages_the_cache_did_not_answer_go_out_in_brotli_fitted_to_the_page(pool: PgPool) {
+    // A long post (about 150 KB of page), on a Folio with no page cache: every answer is made
+    // for its request and compressed on its way out.
+    let paragraph = "Frost on the cold frames again this morning; the seedlings held. ";
+    let (_, uri) = add_post(
+        &pool,
+        Post::published(
+            "A winter of notes",
+            OffsetDateTime::now_utc() - Duration::days(1),
+        )
+        .body(&format!("{paragraph}\n\n").repeat(2_300)),
+    )
+    .await;
+    let app = crate::common::app(&pool);
+    let (status, headers, plain) = raw(&app, &uri, "identity;q=1, *;q=0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(plain.len() > 140_000, "a long page: {} bytes", plain.len());
+    let page = String::from_utf8(plain).unwrap();
+    assert!(headers.get("content-encoding").is_none());
+
+    let (status, headers, bytes) = raw(&app, &uri, BROWSER).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-encoding"], "br");
+    assert_eq!(headers["vary"], "accept-encoding");
+    assert!(
+        headers
+            .get("content-length")
+            .is_none_or(|n| n == &bytes.len().to_string())
+    );
+    assert_eq!(brotli_decoded(&bytes), page);
+    // No window longer than the page: 2^18 bytes holds it; the compression layer's fixed
+    // 2^22 made an 8 MB buffer for it.
+    assert_eq!(brotli_window_bits(&bytes), 18);
+
+    // A client that takes gzip only still gets gzip.
+    let (_, headers, bytes) = raw(&app, &uri, "gzip, deflate").await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(gzip_decoded(&bytes), page);
+}

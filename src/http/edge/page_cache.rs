@@ -514,14 +514,14 @@ fn from_cache(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(super) enum Encoding {
     Br,
     Gzip,
 }
 
 /// What the client takes, of what the cache keeps: brotli before gzip unless gzip is
 /// preferred by its weight; None for identity (nothing named, `q=0`, or a header unreadable).
-fn accepted_encoding(headers: &HeaderMap) -> Option<Encoding> {
+pub(super) fn accepted_encoding(headers: &HeaderMap) -> Option<Encoding> {
     let (mut br, mut gzip, mut any) = (None::<f32>, None::<f32>, None::<f32>);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(text) = value.to_str() else {
