@@ -5,7 +5,7 @@
 use axum::{
     Form, Router,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -34,6 +34,16 @@ pub fn router() -> Router<AppState> {
             "/mail/unsubscribe/{token}",
             get(show_unsubscribe).post(unsubscribe),
         )
+        // Each page is one person's: kept by no cache, ours or on the way.
+        .layer(axum::middleware::map_response(personal))
+}
+
+async fn personal(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

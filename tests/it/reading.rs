@@ -748,3 +748,35 @@ async fn junk_parameters_do_not_make_new_cache_entries(pool: PgPool) {
     }
     assert_eq!(state.pages.len_bytes(), size, "one entry for all of them");
 }
+
+#[sqlx::test]
+async fn public_pages_are_kept_unless_they_are_one_persons(pool: PgPool) {
+    add_post(
+        &pool,
+        Post::published("Frost dates", OffsetDateTime::now_utc() - Duration::days(2))
+            .body("When the last frost comes, the beans go out."),
+    )
+    .await;
+    let (state, app) = cached_app(&pool).await;
+    // Pages whose handlers say nothing of caching are kept all the same.
+    for uri in ["/sitemap.xml", "/robots.txt", "/search?q=frost"] {
+        let first = get(&app, uri).await;
+        assert_eq!(first.status, StatusCode::OK, "{uri}");
+        let hits = state.pages.hits();
+        let again = get(&app, uri).await;
+        assert_eq!(state.pages.hits(), hits + 1, "{uri}: kept");
+        assert_eq!(again.body, first.body, "{uri}");
+    }
+    // A mail link's page is one person's: said so to every cache, and not kept.
+    for _ in 0..2 {
+        let page = get(&app, "/mail/unsubscribe/not-a-token").await;
+        assert_eq!(page.header("cache-control"), "private, no-store");
+    }
+    let hits = state.pages.hits();
+    get(&app, "/mail/unsubscribe/not-a-token").await;
+    assert_eq!(
+        state.pages.hits(),
+        hits,
+        "a mail link's page is never a hit"
+    );
+}

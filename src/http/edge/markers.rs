@@ -19,7 +19,8 @@ pub static TOKEN_PLACEHOLDER: std::sync::LazyLock<String> = std::sync::LazyLock:
 });
 
 /// Response marker, set by public handlers, read by `pages` (public stack): any reader may be
-/// given this page again, until `until` at the latest. Unmarked responses are never kept.
+/// given this page again, until `until` at the latest. An unmarked public page is kept as
+/// `for_site` would mark it; a personal one opts out with `Cache-Control: private, no-store`.
 #[derive(Debug, Clone, Copy)]
 pub struct Cacheable {
     pub until: Option<OffsetDateTime>,

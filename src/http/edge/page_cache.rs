@@ -1,5 +1,5 @@
-//! The page cache at the HTTP edge: answers a read from memory when it can, stores the pages
-//! handlers mark `Cacheable`, empties the cache after every write through this process, and gives
+//! The page cache at the HTTP edge: answers a read from memory when it can, stores every public
+//! page that is not one person's, empties the cache after every write through this process, and gives
 //! each post page its own fresh comment-form token (cached or not).
 
 use std::sync::Arc;
@@ -87,9 +87,14 @@ async fn after_write(state: &AppState, mut response: Response) -> Response {
     response
 }
 
-/// The public stack's layer: answers a read from memory when it can, keeps what handlers mark
-/// `Cacheable` (pages, and redirects that depend on content: a comment permalink's page), empties the cache after a write that succeeded, and fills in the comment form's
+/// The public stack's layer: answers a read from memory when it can, keeps what readers may
+/// share, empties the cache after a write that succeeded, and fills in the comment form's
 /// token on every post page it sends.
+///
+/// Every public page is kept unless it says otherwise: a handler's `Cacheable` marker says how
+/// long (and which post's comments it shows), and without one the page is kept until the next
+/// scheduled post. Never kept: a response with `Cache-Control: no-store` or `private` (a
+/// personal page, such as a mail link's) and one that sets a cookie.
 pub async fn pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let is_read = method == Method::GET || method == Method::HEAD;
@@ -157,20 +162,25 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     if let Some(post) = view_of.filter(|_| agent_is_reader) {
         state.views.count(post);
     }
-    let shareable = response
-        .extensions()
-        .get::<Cacheable>()
-        .copied()
-        .filter(|_| {
-            method == Method::GET
-                && key.is_some()
-                && current
-                && matches!(
-                    response.status().as_u16(),
-                    200 | 301 | 302 | 303 | 304 | 307 | 308
-                )
-                && !response.headers().contains_key(header::SET_COOKIE)
-        });
+    let may_share = method == Method::GET
+        && key.is_some()
+        && current
+        && matches!(
+            response.status().as_u16(),
+            200 | 301 | 302 | 303 | 304 | 307 | 308
+        )
+        && !response.headers().contains_key(header::SET_COOKIE)
+        && !is_personal(response.headers());
+    let shareable = match response.extensions().get::<Cacheable>().copied() {
+        _ if !may_share => None,
+        Some(marked) => Some(marked),
+        // (A page that did not say is rare: the site is read again for its next publication.)
+        None => state
+            .site()
+            .await
+            .ok()
+            .map(|site| Cacheable::for_site(&site)),
+    };
     if let (Some(shareable), Some(cdn)) = (shareable, state.config.cdn.as_ref()) {
         let labels = response
             .extensions()
@@ -397,6 +407,19 @@ const PAGE_PARAMETERS: [&str; 15] = [
     "commentPage",
     "showComment",
 ];
+
+/// A response its handler made for one person: never kept, and never told to a CDN.
+fn is_personal(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|directive| {
+            let directive = directive.trim();
+            directive.eq_ignore_ascii_case("no-store") || directive.eq_ignore_ascii_case("private")
+        })
+}
 
 /// A read's cache key: its path and the page parameters it sent, in the order sent.
 fn cache_key(uri: &axum::http::Uri) -> String {
