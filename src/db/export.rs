@@ -4,7 +4,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    comment::{CommentFormat, CommentStatus},
+    comment::{CommentFormat, CommentPolicy, CommentStatus},
     post::{BodyFormat, PostKind, PostState},
 };
 
@@ -25,7 +25,7 @@ pub struct ExportPost {
     pub published_offset: Option<i32>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-    pub comment_policy: Option<String>,
+    pub comment_policy: Option<CommentPolicy>,
     pub featured_image: String,
     pub source_id: Option<String>,
     pub author_id: Option<i64>,
@@ -78,7 +78,8 @@ pub async fn posts_after(
         r#"select p.id, p.kind as "kind: PostKind", p.path, p.slug, p.title, p.body_source,
                   p.body_format as "body_format: BodyFormat", p.body_html, p.excerpt,
                   post_state(p.status, p.published_at) as "state!: PostState", p.published_at, p.published_offset, p.created_at,
-                  p.updated_at, p.comment_policy, p.featured_image, p.source_id, p.author_id,
+                  p.updated_at, p.comment_policy as "comment_policy: CommentPolicy",
+                  p.featured_image, p.source_id, p.author_id,
                   u.display_name as "author_name?", u.email as "author_email?",
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!"

@@ -3,7 +3,7 @@
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use crate::domain::import::{Author, Counts, Moved, Summary};
+use crate::domain::import::{Author, Counts, JobState, Moved, Summary};
 
 /// A post made ready for the blog by the import's reader (path, sanitized HTML, excerpt),
 /// waiting to be staged.
@@ -22,7 +22,8 @@ pub struct StagedPost {
     pub published_at: Option<OffsetDateTime>,
     pub published_offset: Option<i32>,
     pub author: Option<Author>,
-    pub comment_policy: Option<String>,
+    /// As stored (`CommentPolicy::as_str`), like `kind`: text at the `unnest` boundary.
+    pub comment_policy: Option<&'static str>,
     pub featured_image: String,
     /// One per line.
     pub labels: String,
@@ -78,7 +79,7 @@ pub struct PostBatch {
     published_at: Vec<Option<OffsetDateTime>>,
     published_offset: Vec<Option<i32>>,
     author_key: Vec<Option<String>>,
-    comment_policy: Vec<Option<String>>,
+    comment_policy: Vec<Option<&'static str>>,
     featured_image: Vec<String>,
     labels: Vec<String>,
     line: Vec<i64>,
@@ -234,7 +235,7 @@ pub async fn stage_posts(conn: &mut PgConnection, batch: &PostBatch) -> Result<(
         &batch.published_at as &[Option<OffsetDateTime>],
         &batch.published_offset as &[Option<i32>],
         &batch.author_key as &[Option<String>],
-        &batch.comment_policy as &[Option<String>],
+        &batch.comment_policy as &[Option<&str>],
         &batch.labels,
         &batch.line,
         &batch.seq,
@@ -302,7 +303,19 @@ pub async fn merge(
     source: &str,
     merged: &mut Summary,
 ) -> Result<(), sqlx::Error> {
-    // The last copy of an entry wins, should a file hold one twice.
+    keep_last_copies(conn).await?;
+    merged.authors_added = match_authors(conn, source).await?;
+    claim_posts_already_here(conn, source).await?;
+    free_taken_paths(conn, source).await?;
+    write_posts(conn, source).await?;
+    merged.labels_added = write_labels(conn, source).await?;
+    merged.redirects_added = write_redirects(conn, source).await?;
+    count_posts(conn, merged).await?;
+    prepare_comments(conn, source, merged).await
+}
+
+/// The last copy of an entry wins, should a file hold one twice.
+async fn keep_last_copies(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"delete from import_posts a using import_posts b
            where a.source_id = b.source_id and a.seq < b.seq"#
@@ -315,10 +328,13 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
 
-    // Authors: the user imported before from this source, else the user with that email,
-    // else a new user who cannot log in (an admin can give them a password later). A user's
-    // name is theirs to change: a re-run does not put the old one back.
+/// Each staged author's user: the user imported before from this source, else the user with
+/// that email, else a new user who cannot log in (an admin can invite them later). A user's
+/// name is theirs to change: a re-run does not put the old one back. Returns the users added.
+async fn match_authors(conn: &mut PgConnection, source: &str) -> Result<u64, sqlx::Error> {
     sqlx::query!(
         r#"update import_authors a set user_id = u.id
            from users u where u.source = $1 and u.source_id = a.key"#,
@@ -334,7 +350,7 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
-    merged.authors_added = sqlx::query!(
+    let added = sqlx::query!(
         r#"with added as (
                insert into users (email, display_name, role, source, source_id)
                select coalesce(a.email,
@@ -349,10 +365,16 @@ pub async fn merge(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    Ok(added)
+}
 
-    // A post already in this blog at the same path, of the same kind and published at the same
-    // instant is the same post (a Folio export brought back into the blog it came from): it is
-    // keyed on this file's id from now on.
+/// A post already in this blog at the same path, of the same kind and published at the same
+/// instant is the same post (a Folio export brought back into the blog it came from): it is
+/// keyed on this file's id from now on.
+async fn claim_posts_already_here(
+    conn: &mut PgConnection,
+    source: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"update posts p set source = $1, source_id = s.source_id
            from import_posts s
@@ -365,8 +387,11 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
 
-    // A path another post has (or an earlier entry of the file) gets a suffix.
+/// A path another post has (or an earlier entry of the file) gets a suffix.
+async fn free_taken_paths(conn: &mut PgConnection, source: &str) -> Result<(), sqlx::Error> {
     for suffix in 2..=50_i32 {
         let moved = sqlx::query!(
             r#"with ranked as (
@@ -398,7 +423,11 @@ pub async fn merge(
             break;
         }
     }
+    Ok(())
+}
 
+/// Writes the staged posts that are new or changed (keeping the version each replaces).
+async fn write_posts(conn: &mut PgConnection, source: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"update import_posts s set digest = md5(concat_ws(E'\x1f', s.kind, s.path, s.title,
                s.body_source, s.body_format, s.draft::text, s.published_at::text,
@@ -454,9 +483,13 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
 
-    // Labels of the posts this import wrote (an unchanged post keeps the labels it has).
-    merged.labels_added = sqlx::query!(
+/// Labels of the posts this import wrote (an unchanged post keeps the labels it has); returns
+/// the labels added.
+async fn write_labels(conn: &mut PgConnection, source: &str) -> Result<u64, sqlx::Error> {
+    let added = sqlx::query!(
         r#"insert into labels (name)
            select distinct n from import_posts s, unnest(string_to_array(s.labels, E'\n')) n
            where s.changed and s.labels <> ''
@@ -488,8 +521,12 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
+    Ok(added)
+}
 
-    merged.redirects_added = sqlx::query!(
+/// Old paths that lead to the posts; returns how many it added.
+async fn write_redirects(conn: &mut PgConnection, source: &str) -> Result<u64, sqlx::Error> {
+    let added = sqlx::query!(
         r#"insert into redirects (old_path, post_id)
            select distinct on (r.old_path) r.old_path, p.id
            from import_redirects r
@@ -504,7 +541,11 @@ pub async fn merge(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    Ok(added)
+}
 
+/// What the merge did with posts and pages, into `merged`.
+async fn count_posts(conn: &mut PgConnection, merged: &mut Summary) -> Result<(), sqlx::Error> {
     for row in sqlx::query!(
         r#"select kind,
                   count(*) filter (where inserted) as added,
@@ -548,8 +589,7 @@ pub async fn merge(
         got: r.path,
     })
     .collect();
-
-    prepare_comments(conn, source, merged).await
+    Ok(())
 }
 
 /// The comments' half of `merge`, once the caller has done what must precede their rewrite
@@ -735,7 +775,7 @@ pub struct Job {
     pub file_name: String,
     pub bytes_total: i64,
     pub bytes_done: i64,
-    pub state: String,
+    pub state: JobState,
     pub summary: Option<serde_json::Value>,
     pub error: Option<String>,
     pub started_at: OffsetDateTime,
@@ -797,7 +837,8 @@ pub async fn finish_job(
 pub async fn job(db: &PgPool, id: i64) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
-        r#"select id, format, file_name, bytes_total, bytes_done, state, summary, error,
+        r#"select id, format, file_name, bytes_total, bytes_done, state as "state: JobState",
+                  summary, error,
                   started_at, updated_at, finished_at
            from import_jobs where id = $1"#,
         id
@@ -809,7 +850,8 @@ pub async fn job(db: &PgPool, id: i64) -> Result<Option<Job>, sqlx::Error> {
 pub async fn recent_jobs(db: &PgPool, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
-        r#"select id, format, file_name, bytes_total, bytes_done, state, summary, error,
+        r#"select id, format, file_name, bytes_total, bytes_done, state as "state: JobState",
+                  summary, error,
                   started_at, updated_at, finished_at
            from import_jobs order by id desc limit $1"#,
         limit

@@ -4,10 +4,12 @@
 use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
 
+pub use crate::domain::mail::{MailKind, MailStatus};
+
 /// A message to write into the outbox.
 #[derive(Debug, Clone)]
 pub struct NewMail<'a> {
-    pub kind: &'a str,
+    pub kind: MailKind,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub text: &'a str,
@@ -25,7 +27,7 @@ pub async fn enqueue(db: impl PgExecutor<'_>, mail: &NewMail<'_>) -> Result<i64,
            insert into outbox (kind, recipient, body_id, unsubscribe_url)
            select $1, $2, body.id, $6 from body
            returning id"#,
-        mail.kind,
+        mail.kind as MailKind,
         mail.recipient,
         mail.subject,
         mail.text,
@@ -40,7 +42,7 @@ pub async fn enqueue(db: impl PgExecutor<'_>, mail: &NewMail<'_>) -> Result<i64,
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
-    pub kind: String,
+    pub kind: MailKind,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
@@ -68,7 +70,7 @@ pub async fn claim(db: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<Claim
            set lease_until = now() + make_interval(secs => $2), attempts = o.attempts + 1
            from due, mail_bodies b
            where o.id = due.id and b.id = o.body_id
-           returning o.id, o.kind, o.recipient, b.subject, b.body_text, b.body_html,
+           returning o.id, o.kind as "kind: MailKind", o.recipient, b.subject, b.body_text, b.body_html,
                      o.unsubscribe_url, o.message_key::text as "message_key!", o.attempts"#,
         limit,
         lease_secs
@@ -191,10 +193,10 @@ pub async fn counts(db: &PgPool) -> Result<OutboxCounts, sqlx::Error> {
 #[derive(Debug, Clone)]
 pub struct QueueRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: MailKind,
     pub recipient: String,
     pub subject: String,
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: i32,
     pub due_at: OffsetDateTime,
     pub last_error: Option<String>,
@@ -206,7 +208,8 @@ pub struct QueueRow {
 pub async fn recent(db: &PgPool, limit: i64) -> Result<Vec<QueueRow>, sqlx::Error> {
     sqlx::query_as!(
         QueueRow,
-        r#"select o.id, o.kind, o.recipient, b.subject, o.status, o.attempts, o.due_at,
+        r#"select o.id, o.kind as "kind: MailKind", o.recipient, b.subject,
+                  o.status as "status: MailStatus", o.attempts, o.due_at,
                   o.last_error, o.created_at, o.sent_at
            from outbox o join mail_bodies b on b.id = o.body_id
            order by (o.status = 'failed') desc, o.created_at desc, o.id desc

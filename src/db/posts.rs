@@ -4,7 +4,10 @@
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::domain::post::{BodyFormat, PostKind, PostState, PostStatus};
+use crate::domain::{
+    comment::CommentPolicy,
+    post::{BodyFormat, PostKind, PostState, PostStatus},
+};
 
 /// A query returning `PostRow`s: the columns every listing shows, from `posts p` and its author,
 /// followed by the query's own conditions (`$rest`). The one place those columns are written.
@@ -19,7 +22,7 @@ macro_rules! query_post_rows {
                             where pl.post_id = p.id order by l.name) as "labels!",
                       (select count(*) from comments c
                        where c.post_id = p.id and c.status = 'approved') as "comment_count!",
-                      p.comment_policy, p.featured_image
+                      p.comment_policy as "comment_policy: CommentPolicy", p.featured_image
                from posts p
                left join users u on u.id = p.author_id
                "# + $rest
@@ -42,7 +45,7 @@ pub struct PostRow {
     pub labels: Vec<String>,
     pub comment_count: i64,
     /// The post's own comment policy; none means the blog's default.
-    pub comment_policy: Option<String>,
+    pub comment_policy: Option<CommentPolicy>,
     /// `/media/…` or an https address; empty when none was chosen.
     pub featured_image: String,
 }
@@ -275,7 +278,7 @@ pub struct CommentTarget {
     pub kind: PostKind,
     pub path: String,
     pub published_at: OffsetDateTime,
-    pub comment_policy: Option<String>,
+    pub comment_policy: Option<CommentPolicy>,
     /// The spam filter's model version, read along so that a process whose copy is current
     /// scores without another round trip.
     pub spam_version: i64,
@@ -285,7 +288,8 @@ pub struct CommentTarget {
 pub async fn comment_target(db: &PgPool, path: &str) -> Result<Option<CommentTarget>, sqlx::Error> {
     sqlx::query_as!(
         CommentTarget,
-        r#"select id, kind as "kind: PostKind", path, published_at as "published_at!", comment_policy,
+        r#"select id, kind as "kind: PostKind", path, published_at as "published_at!",
+                  comment_policy as "comment_policy: CommentPolicy",
                   (select version from spam_model) as "spam_version!"
            from posts
            where path = $1 and post_visible(status, published_at)"#,
@@ -302,34 +306,45 @@ pub struct Neighbour {
     pub title: String,
 }
 
-pub async fn newer_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>, sqlx::Error> {
-    sqlx::query_as!(
-        Neighbour,
-        r#"select p.path, p.title from posts p
-           where p.kind = 'post' and post_visible(p.status, p.published_at)
-             and (p.published_at, p.id) > ($1, $2)
-           order by p.published_at asc, p.id asc
-           limit 1"#,
+/// The posts either side of `key`, for "Newer Post" / "Older Post": (newer, older), in one
+/// round trip.
+pub async fn neighbours(
+    db: &PgPool,
+    key: Key,
+) -> Result<(Option<Neighbour>, Option<Neighbour>), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select newer.path as "newer_path?", newer.title as "newer_title?",
+                  older.path as "older_path?", older.title as "older_title?"
+           from (select) as here
+           left join lateral (
+               select p.path, p.title from posts p
+               where p.kind = 'post' and post_visible(p.status, p.published_at)
+                 and (p.published_at, p.id) > ($1, $2)
+               order by p.published_at asc, p.id asc
+               limit 1
+           ) newer on true
+           left join lateral (
+               select p.path, p.title from posts p
+               where p.kind = 'post' and post_visible(p.status, p.published_at)
+                 and (p.published_at, p.id) < ($1, $2)
+               order by p.published_at desc, p.id desc
+               limit 1
+           ) older on true"#,
         key.at,
         key.id
     )
-    .fetch_optional(db)
-    .await
-}
-
-pub async fn older_neighbour(db: &PgPool, key: Key) -> Result<Option<Neighbour>, sqlx::Error> {
-    sqlx::query_as!(
-        Neighbour,
-        r#"select p.path, p.title from posts p
-           where p.kind = 'post' and post_visible(p.status, p.published_at)
-             and (p.published_at, p.id) < ($1, $2)
-           order by p.published_at desc, p.id desc
-           limit 1"#,
-        key.at,
-        key.id
-    )
-    .fetch_optional(db)
-    .await
+    .fetch_one(db)
+    .await?;
+    let neighbour = |path: Option<String>, title: Option<String>| {
+        Some(Neighbour {
+            path: path?,
+            title: title?,
+        })
+    };
+    Ok((
+        neighbour(row.newer_path, row.newer_title),
+        neighbour(row.older_path, row.older_title),
+    ))
 }
 
 /// Where an old path now points, if the post it leads to is visible.
@@ -545,7 +560,7 @@ pub struct EditablePost {
     pub status: PostStatus,
     pub published_at: Option<OffsetDateTime>,
     pub author_id: Option<i64>,
-    pub comment_policy: Option<String>,
+    pub comment_policy: Option<CommentPolicy>,
     pub labels: Vec<String>,
     /// Moves on with every save from the editor.
     pub edit_version: i64,
@@ -567,7 +582,8 @@ pub async fn find_editable(db: &PgPool, id: i64) -> Result<Option<EditablePost>,
         EditablePost,
         r#"select p.id, p.kind as "kind: PostKind", p.path, p.slug, p.title, p.body_source,
                   p.body_format as "body_format: BodyFormat", p.excerpt,
-                  p.status as "status: PostStatus", p.published_at, p.author_id, p.comment_policy,
+                  p.status as "status: PostStatus", p.published_at, p.author_id,
+                  p.comment_policy as "comment_policy: CommentPolicy",
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
                   p.edit_version, u.display_name as "edited_by?",
@@ -623,7 +639,7 @@ pub async fn create(
         post.status as PostStatus,
         post.published_at,
         author_id,
-        post.comment_policy,
+        post.comment_policy as Option<CommentPolicy>,
         post.body_format as BodyFormat,
         post.featured_image
     )
@@ -698,7 +714,7 @@ pub async fn update(
         post.excerpt,
         post.status as PostStatus,
         post.published_at,
-        post.comment_policy,
+        post.comment_policy as Option<CommentPolicy>,
         post.body_format as BodyFormat,
         saved_by,
         post.featured_image

@@ -1,5 +1,7 @@
 use sqlx::PgPool;
 
+use crate::domain::comment::CommentPolicy;
+
 /// The blog-wide settings (one row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -7,7 +9,7 @@ pub struct Settings {
     pub description: String,
     pub timezone: String,
     pub posts_per_page: i32,
-    pub comment_policy: String,
+    pub comment_policy: CommentPolicy,
     pub moderate_after_days: i32,
     /// One per line: words, email addresses or client addresses whose comments are spam.
     pub blocked_terms: String,
@@ -38,7 +40,7 @@ impl Default for Settings {
             description: String::new(),
             timezone: "UTC".to_owned(),
             posts_per_page: 10,
-            comment_policy: "open".to_owned(),
+            comment_policy: CommentPolicy::default(),
             moderate_after_days: 14,
             blocked_terms: String::new(),
             search_language: "simple".to_owned(),
@@ -73,7 +75,8 @@ impl Settings {
 pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
     sqlx::query_as!(
         Settings,
-        r#"select title, description, timezone, posts_per_page, comment_policy, moderate_after_days,
+        r#"select title, description, timezone, posts_per_page,
+                  comment_policy as "comment_policy: CommentPolicy", moderate_after_days,
                   blocked_terms, search_language, feed_summaries, follow_full_posts,
                   require_second_step, comment_threads_per_page, comments_newest_first,
                   spam_hold_at, spam_junk_at, spam_min_training
@@ -121,7 +124,7 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
         settings.description,
         settings.timezone,
         settings.posts_per_page,
-        settings.comment_policy,
+        settings.comment_policy as CommentPolicy,
         settings.moderate_after_days,
         settings.blocked_terms,
         settings.search_language,
@@ -176,7 +179,8 @@ pub struct Site {
 
 pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select s.title, s.description, s.timezone, s.posts_per_page, s.comment_policy,
+        r#"select s.title, s.description, s.timezone, s.posts_per_page,
+                  s.comment_policy as "comment_policy: CommentPolicy",
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
                   s.follow_full_posts, s.require_second_step, s.comment_threads_per_page,
                   s.comments_newest_first, s.spam_hold_at, s.spam_junk_at, s.spam_min_training,

@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use super::FormErrors;
+
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_BODY_CHARS: usize = 4_096;
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -49,15 +51,9 @@ pub struct FieldErrors {
     pub form: Option<String>,
 }
 
-impl FieldErrors {
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.email.is_none()
-            && self.website.is_none()
-            && self.comment.is_none()
-            && self.form.is_none()
-    }
+impl FormErrors for FieldErrors {}
 
+impl FieldErrors {
     pub fn form(message: impl Into<String>) -> Self {
         Self {
             form: Some(message.into()),
@@ -313,7 +309,43 @@ impl Decision {
     }
 }
 
-/// The blog's comment policy: `open`, `moderated`, `moderate_after` (N days) or `closed`.
+/// A comment policy as chosen and stored: the blog's (`settings.comment_policy`), or a post's
+/// own (`posts.comment_policy`, none for the blog's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum CommentPolicy {
+    #[default]
+    Open,
+    Moderated,
+    /// Held once the post is older than the blog's `moderate_after_days`.
+    ModerateAfter,
+    Closed,
+}
+
+impl CommentPolicy {
+    pub const ALL: [Self; 4] = [
+        Self::Open,
+        Self::Moderated,
+        Self::ModerateAfter,
+        Self::Closed,
+    ];
+
+    /// The stored name, also the form's value and the export's text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Moderated => "moderated",
+            Self::ModerateAfter => "moderate_after",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+/// The policy a comment meets: `open`, `moderated`, `moderate_after` (N days) or `closed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     Open,
@@ -324,12 +356,16 @@ pub enum Policy {
 
 impl Policy {
     /// The post's own policy wins over the blog's default.
-    pub fn resolve(post_policy: Option<&str>, blog_policy: &str, moderate_after_days: i32) -> Self {
+    pub fn resolve(
+        post_policy: Option<CommentPolicy>,
+        blog_policy: CommentPolicy,
+        moderate_after_days: i32,
+    ) -> Self {
         match post_policy.unwrap_or(blog_policy) {
-            "moderated" => Policy::Moderated,
-            "moderate_after" => Policy::ModerateAfter(moderate_after_days),
-            "closed" => Policy::Closed,
-            _ => Policy::Open,
+            CommentPolicy::Open => Policy::Open,
+            CommentPolicy::Moderated => Policy::Moderated,
+            CommentPolicy::ModerateAfter => Policy::ModerateAfter(moderate_after_days),
+            CommentPolicy::Closed => Policy::Closed,
         }
     }
 

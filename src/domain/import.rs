@@ -5,6 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// An import started from the admin page, as stored (`import_jobs.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum JobState {
+    Running,
+    Done,
+    Failed,
+}
+
 /// A person who wrote posts in the old blog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Author {

@@ -5,6 +5,7 @@ pub mod comment;
 pub mod device;
 pub mod image;
 pub mod import;
+pub mod mail;
 pub mod post;
 pub mod role;
 pub mod slug;
@@ -12,3 +13,12 @@ pub mod spam;
 pub mod text;
 pub mod theme;
 pub mod zones;
+
+/// A form's messages, at most one per field. Each such struct derives `Default` and `PartialEq`,
+/// so "nothing wrong" is one comparison that no field can be left out of (a field forgotten in a
+/// hand-written check let invalid input be saved).
+pub trait FormErrors: Default + PartialEq {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{
+    FormErrors,
+    comment::CommentPolicy,
     slug::{post_path, slugify},
     zones::{self as dates, TimeZone},
 };
@@ -153,16 +155,6 @@ impl EditAction {
             _ => EditAction::Save,
         }
     }
-
-    /// The `?done=` word for the page shown after it.
-    pub fn done(self) -> &'static str {
-        match self {
-            EditAction::Save => "saved",
-            EditAction::Publish => "published",
-            EditAction::Schedule => "scheduled",
-            EditAction::Unpublish => "unpublished",
-        }
-    }
 }
 
 /// The editor's fields as typed (already cleaned of control characters).
@@ -174,7 +166,8 @@ pub struct Draft<'a> {
     pub labels: &'a str,
     pub slug: &'a str,
     pub excerpt: &'a str,
-    pub comment_policy: &'a str,
+    /// None: the blog's default.
+    pub comment_policy: Option<CommentPolicy>,
     /// `YYYY-MM-DDTHH:MM` in the blog's zone, or empty
     pub publish_at: &'a str,
     /// An image's address for link previews, or empty
@@ -203,16 +196,7 @@ pub struct PostErrors {
     pub featured_image: Option<&'static str>,
 }
 
-impl PostErrors {
-    pub fn is_empty(&self) -> bool {
-        self.title.is_none()
-            && self.slug.is_none()
-            && self.labels.is_none()
-            && self.publish_at.is_none()
-            && self.body.is_none()
-            && self.featured_image.is_none()
-    }
-}
+impl FormErrors for PostErrors {}
 
 /// What a save writes.
 #[derive(Debug, Clone)]
@@ -227,7 +211,7 @@ pub struct PostChanges {
     pub excerpt: String,
     pub status: PostStatus,
     pub published_at: Option<OffsetDateTime>,
-    pub comment_policy: Option<String>,
+    pub comment_policy: Option<CommentPolicy>,
     pub labels: Vec<String>,
     /// A `/media/…` image for link previews, or empty.
     pub featured_image: String,
@@ -312,10 +296,7 @@ pub fn decide(
             Vec::new()
         }
     };
-    let comment_policy = match draft.comment_policy {
-        p @ ("open" | "moderated" | "moderate_after" | "closed") => Some(p.to_owned()),
-        _ => None,
-    };
+    let comment_policy = draft.comment_policy;
     let entered = match draft.publish_at.trim() {
         "" => None,
         text => match dates::parse_local_input(text, tz) {

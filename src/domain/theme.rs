@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::post::BodyFormat;
+use super::{FormErrors, post::BodyFormat};
 
 /// WCAG 2 AA for normal text.
 pub const MIN_CONTRAST: f64 = 4.5;
@@ -806,11 +806,9 @@ pub struct AppearanceErrors {
     pub text_gadget: Option<String>,
 }
 
-impl AppearanceErrors {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
+impl FormErrors for AppearanceErrors {}
 
+impl AppearanceErrors {
     /// Every message, in the form's order.
     pub fn messages(&self) -> Vec<&str> {
         [
@@ -941,7 +939,50 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
             Vec::new()
         });
 
-    // Gadgets: a switch, a place and a title for each kind; ties keep the kinds' listed order.
+    let gadgets = parse_gadgets(fields, &mut errors);
+    let options = parse_gadget_options(fields, &mut errors);
+
+    let appearance = Appearance {
+        theme,
+        dark_variant: !field(fields, "dark_variant").is_empty(),
+        background,
+        text,
+        link,
+        accent,
+        body_font,
+        heading_font,
+        content_width,
+        sidebar,
+        header_image,
+        logo,
+        favicon,
+        custom_css,
+        navigation,
+        gadgets,
+        options,
+    };
+    // Contrast is judged on the colours the page would really have: the designer's over the
+    // theme's, so a dark text colour chosen for Night's dark background is refused too.
+    for problem in appearance.palette().problems() {
+        let slot = match problem.which {
+            Colour::Text => &mut errors.text,
+            Colour::Link => &mut errors.link,
+            Colour::Accent => &mut errors.accent,
+        };
+        if slot.is_none() {
+            *slot = Some(problem.message());
+        }
+    }
+    if errors.is_empty() {
+        Ok(appearance)
+    } else {
+        Err(Box::new(errors))
+    }
+}
+
+/// The sidebar's gadgets: a switch, a place and a title for each kind; ties keep the kinds'
+/// listed order.
+fn parse_gadgets(fields: &FormFields, errors: &mut AppearanceErrors) -> Vec<Gadget> {
     let mut placed: Vec<(i64, usize, Gadget)> = Vec::new();
     for (index, kind) in GadgetKind::ALL.into_iter().enumerate() {
         let slug = kind.slug();
@@ -980,8 +1021,11 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
         ));
     }
     placed.sort_by_key(|(order, index, _)| (*order, *index));
-    let gadgets = placed.into_iter().map(|(_, _, g)| g).collect();
+    placed.into_iter().map(|(_, _, g)| g).collect()
+}
 
+/// What the gadgets show: counts, styles, the profile, links and the text gadget.
+fn parse_gadget_options(fields: &FormFields, errors: &mut AppearanceErrors) -> GadgetOptions {
     let number = |name: &str, range: std::ops::RangeInclusive<i32>, fallback: i32| {
         let typed = field(fields, name).trim();
         if typed.is_empty() {
@@ -1030,7 +1074,7 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
             MAX_TEXT_GADGET_BYTES / 1024
         ));
     }
-    let options = GadgetOptions {
+    GadgetOptions {
         profile_name: field(fields, "profile_name").trim().to_owned(),
         profile_picture,
         profile_bio,
@@ -1059,43 +1103,6 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
             TextFormat::Markdown
         },
         text_body,
-    };
-
-    let appearance = Appearance {
-        theme,
-        dark_variant: !field(fields, "dark_variant").is_empty(),
-        background,
-        text,
-        link,
-        accent,
-        body_font,
-        heading_font,
-        content_width,
-        sidebar,
-        header_image,
-        logo,
-        favicon,
-        custom_css,
-        navigation,
-        gadgets,
-        options,
-    };
-    // Contrast is judged on the colours the page would really have: the designer's over the
-    // theme's, so a dark text colour chosen for Night's dark background is refused too.
-    for problem in appearance.palette().problems() {
-        let slot = match problem.which {
-            Colour::Text => &mut errors.text,
-            Colour::Link => &mut errors.link,
-            Colour::Accent => &mut errors.accent,
-        };
-        if slot.is_none() {
-            *slot = Some(problem.message());
-        }
-    }
-    if errors.is_empty() {
-        Ok(appearance)
-    } else {
-        Err(Box::new(errors))
     }
 }
 

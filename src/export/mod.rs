@@ -16,7 +16,7 @@ use tokio::sync::mpsc::Sender;
 use crate::{
     db::export::{self, ExportComment, ExportPost},
     domain::{
-        comment::{CommentFormat, CommentStatus},
+        comment::{CommentFormat, CommentPolicy, CommentStatus},
         post::{BodyFormat, PostKind, PostState},
         slug::slugify,
     },
@@ -322,7 +322,8 @@ fn folio_post_extras(out: &mut String, post: &ExportPost) {
     out.push_str("<folio:excerpt>");
     text(out, &post.excerpt);
     out.push_str("</folio:excerpt>\n");
-    if let Some(policy) = &post.comment_policy {
+    if let Some(policy) = post.comment_policy {
+        let policy = policy.as_str();
         let _ = writeln!(out, "<folio:commentPolicy>{policy}</folio:commentPolicy>");
     }
     if !post.featured_image.is_empty() {
@@ -511,7 +512,7 @@ fn wxr_item(out: &mut String, site: &Site, post: &ExportPost, comments: &[Export
         wp_local(published, UtcOffset::UTC),
         wp_local(post.updated_at, offset),
         wp_local(post.updated_at, UtcOffset::UTC),
-        if post.comment_policy.as_deref() == Some("closed") {
+        if post.comment_policy == Some(CommentPolicy::Closed) {
             "closed"
         } else {
             "open"

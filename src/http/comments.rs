@@ -30,6 +30,7 @@ use crate::{
     domain::{
         comment::{
             CommentForm, CommentStatus, FieldErrors, FilterScore, MAX_DEPTH, Policy, Screening,
+            ValidComment,
         },
         post::PostKind,
     },
@@ -85,8 +86,8 @@ async fn accept(
     let settings = &site.settings;
     let own_ids = own_comment_ids(headers, &state.secret);
     let policy = Policy::resolve(
-        row.comment_policy.as_deref(),
-        &settings.comment_policy,
+        row.comment_policy,
+        settings.comment_policy,
         settings.moderate_after_days,
     );
     let show_again = |errors: FieldErrors, status: StatusCode| {
@@ -123,12 +124,8 @@ async fn accept(
     };
 
     if let Some(parent) = comment.parent_id {
-        match db::comments::thread_of(&state.db, row.id, parent).await? {
-            // Below the deepest level a reply joins its parent's level.
-            Some(chain) if chain.len() >= MAX_DEPTH => {
-                comment.parent_id = Some(chain[chain.len() - (MAX_DEPTH - 1)]);
-            }
-            Some(_) => {}
+        match place_reply(state, row.id, parent).await? {
+            Some(parent) => comment.parent_id = Some(parent),
             None => {
                 let errors = FieldErrors::form(
                     "The comment you were replying to is no longer there. Send again to post yours on its own.",
@@ -155,29 +152,13 @@ async fn accept(
     let judgement = if form.honeypot_filled() {
         None
     } else {
-        let message = spam::Message {
-            name: &comment.name,
-            email: comment.email.as_deref(),
-            website: comment.website.as_deref(),
-            body: &comment.body,
-        };
-        match state
-            .spam
-            .judge(
-                &state.db,
-                row.spam_version,
-                &message,
-                settings.spam_min_training,
-            )
-            .await
-        {
-            Ok(judgement) => Some(judgement),
-            // The comment is still taken: the other layers and the policy decide alone.
-            Err(error) => {
-                tracing::warn!(%error, "comment not scored by the spam filter");
-                None
-            }
-        }
+        judge(
+            state,
+            row.spam_version,
+            &comment,
+            settings.spam_min_training,
+        )
+        .await
     };
     let (hold_at, spam_at) = settings.spam_thresholds();
     let decision = Screening {
@@ -260,6 +241,44 @@ async fn accept(
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             Ok(response)
+        }
+    }
+}
+
+/// The comment a reply to `parent` goes under: `parent` itself, or below the deepest level the
+/// ancestor at that level (a reply joins its parent's level). None when `parent` is gone.
+async fn place_reply(state: &AppState, post: i64, parent: i64) -> Result<Option<i64>, AppError> {
+    Ok(db::comments::thread_of(&state.db, post, parent)
+        .await?
+        .map(|chain| match chain.len() {
+            n if n >= MAX_DEPTH => chain[n - (MAX_DEPTH - 1)],
+            _ => parent,
+        }))
+}
+
+/// The learning filter's judgement of a comment. A failure is logged and the comment still
+/// taken: the other layers and the policy decide alone.
+async fn judge(
+    state: &AppState,
+    model_version: i64,
+    comment: &ValidComment,
+    min_training: i32,
+) -> Option<spam::Judgement> {
+    let message = spam::Message {
+        name: &comment.name,
+        email: comment.email.as_deref(),
+        website: comment.website.as_deref(),
+        body: &comment.body,
+    };
+    match state
+        .spam
+        .judge(&state.db, model_version, &message, min_training)
+        .await
+    {
+        Ok(judgement) => Some(judgement),
+        Err(error) => {
+            tracing::warn!(%error, "comment not scored by the spam filter");
+            None
         }
     }
 }

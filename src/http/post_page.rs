@@ -104,8 +104,8 @@ pub(super) async fn post_page(
         layout.page_title = format!("Error: {}", layout.page_title);
     }
     let policy = Policy::resolve(
-        row.comment_policy.as_deref(),
-        &settings.comment_policy,
+        row.comment_policy,
+        settings.comment_policy,
         settings.moderate_after_days,
     );
     form.action.clone_from(&row.path);
@@ -123,15 +123,14 @@ pub(super) async fn post_page(
 
     let key = key_of(row);
     let paging = paging(settings);
-    let ((comments, threads), newer, older, (sidebar, look), replying_to) = tokio::try_join!(
+    let ((comments, threads), (newer, older), (sidebar, look), replying_to) = tokio::try_join!(
         async {
             Ok::<_, AppError>(
                 db::comments::page_for_post(&state.db, row.id, own_ids, paging, comment_page)
                     .await?,
             )
         },
-        async { Ok(db::posts::newer_neighbour(&state.db, key).await?) },
-        async { Ok(db::posts::older_neighbour(&state.db, key).await?) },
+        async { Ok(db::posts::neighbours(&state.db, key).await?) },
         sidebar(state, site, Some(post.local_year), None),
         async {
             Ok(match reply_to {

@@ -2,7 +2,11 @@
 
 use time::OffsetDateTime;
 
-pub use crate::domain::{comment::CommentStatus, import::Author, post::PostKind};
+pub use crate::domain::{
+    comment::{CommentPolicy, CommentStatus},
+    import::Author,
+    post::PostKind,
+};
 
 /// Folio's own elements in its exports: the Markdown a post was written in and the text a
 /// comment was typed as, so that a Folio blog moved with an export comes back exactly.
@@ -33,8 +37,8 @@ pub struct Post {
     pub labels: Vec<String>,
     /// A summary written by hand (Folio's own exports); otherwise one is made from the body.
     pub excerpt: Option<String>,
-    /// open, moderated, moderate_after or closed; `None`: the blog's default.
-    pub comment_policy: Option<String>,
+    /// `None`: the blog's default.
+    pub comment_policy: Option<CommentPolicy>,
     /// The image shown for it in link previews (Folio's own exports): a `/media/…` path or an
     /// https URL, or empty.
     pub featured_image: String,
@@ -89,8 +93,8 @@ impl EntryError {
 }
 
 /// Folio's `<folio:commentPolicy>`, when it names a policy Folio has.
-pub fn comment_policy(text: &str) -> Option<String> {
-    matches!(text, "open" | "moderated" | "moderate_after" | "closed").then(|| text.to_owned())
+pub fn comment_policy(text: &str) -> Option<CommentPolicy> {
+    CommentPolicy::parse(text.trim())
 }
 
 /// Parses a date as Atom writes it (RFC 3339), keeping its offset.

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::model::{Body, Comment, CommentBody, Post, PostKind};
+use super::model::{Body, Comment, CommentBody, CommentPolicy, Post, PostKind};
 use crate::db::import::{StagedComment, StagedPost};
 use crate::{
     domain::{
@@ -134,7 +134,7 @@ pub fn post(post: Post) -> StagedPost {
         published_offset: published.map(|at| at.offset().whole_seconds()),
         published_at: published,
         author,
-        comment_policy,
+        comment_policy: comment_policy.map(CommentPolicy::as_str),
         // What the editor would refuse (not a /media/… path or an https address) is dropped.
         featured_image: Some(featured_image.trim())
             .filter(|image| crate::domain::post::featured_image_is_valid(image))

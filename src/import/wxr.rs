@@ -9,8 +9,8 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset, macros::format_descript
 use super::{
     ReadError, Reader,
     model::{
-        Author, Body, Comment, CommentBody, CommentStatus, EntryError, FOLIO_NS, Post, PostKind,
-        Record, comment_policy, rfc3339, url_path,
+        Author, Body, Comment, CommentBody, CommentPolicy, CommentStatus, EntryError, FOLIO_NS,
+        Post, PostKind, Record, comment_policy, rfc3339, url_path,
     },
     xml::{Element, XmlStream},
 };
@@ -269,7 +269,7 @@ impl<R: BufRead> WxrReader<R> {
                 .child(FOLIO_NS, "excerpt")
                 .map(|e| e.text.trim().to_owned()),
             comment_policy: comment_policy(item.text_of(FOLIO_NS, "commentPolicy")).or_else(|| {
-                (self.wp(item, "comment_status") == "closed").then(|| "closed".to_owned())
+                (self.wp(item, "comment_status") == "closed").then_some(CommentPolicy::Closed)
             }),
             featured_image: item.text_of(FOLIO_NS, "featuredImage").to_owned(),
             line: item.line,

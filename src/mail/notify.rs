@@ -7,7 +7,11 @@ use time::{Duration, OffsetDateTime};
 use super::messages::{self, HeldComment};
 use crate::{
     auth::{Secret, links},
-    db::{self, comments::NewComment, outbox::NewMail},
+    db::{
+        self,
+        comments::NewComment,
+        outbox::{MailKind, NewMail},
+    },
 };
 
 /// How long a moderator's buttons in an email work.
@@ -26,7 +30,7 @@ pub enum Error {
 /// Writes a rendered message into the outbox (in the caller's transaction when given one).
 pub async fn queue(
     db: impl sqlx::PgExecutor<'_>,
-    kind: &str,
+    kind: MailKind,
     recipient: &str,
     message: &messages::Rendered,
     unsubscribe_url: Option<&str>,
@@ -120,7 +124,7 @@ pub async fn comment_held(
         })?;
         queue(
             &mut *tx,
-            "moderation",
+            MailKind::Moderation,
             &moderator.email,
             &message,
             Some(&stop),
@@ -155,7 +159,7 @@ pub async fn comments_published(
         })?;
         queue(
             &mut *tx,
-            "comment_published",
+            MailKind::CommentPublished,
             &notice.author_email,
             &message,
             Some(&stop),
@@ -199,9 +203,9 @@ pub async fn password_link(
     let link = format!("{}/admin/password/{token}", blog.base_url);
     let message = messages::password_link(blog.title, blog.base_url, &link, inviter)?;
     let outbox_kind = if inviter.is_some() {
-        "invite"
+        MailKind::Invite
     } else {
-        "password_reset"
+        MailKind::PasswordReset
     };
     queue(&mut *tx, outbox_kind, &user.email, &message, None).await?;
     Ok(())
@@ -286,7 +290,7 @@ pub async fn subscribe(
     );
     let link = format!("{}/mail/confirm/{link_token}", blog.base_url);
     let message = messages::confirm(blog.title, blog.base_url, &what, &link)?;
-    queue(&mut *tx, "confirm", email, &message, None).await?;
+    queue(&mut *tx, MailKind::Confirm, email, &message, None).await?;
     Ok(Subscription::ConfirmationSent)
 }
 
@@ -312,7 +316,7 @@ pub async fn subscriber_notices(
         let unsubscribe = format!("{}/mail/unsubscribe/{}", blog.base_url, notice.token);
         queue(
             &mut *tx,
-            "comment_notice",
+            MailKind::CommentNotice,
             &notice.email,
             &message,
             Some(&unsubscribe),
@@ -397,7 +401,14 @@ pub async fn send_digests(db: &sqlx::PgPool, blog: &Blog<'_>) -> Result<usize, E
             .collect();
         let stop = blog.stop_link(moderator.id, "held");
         let message = messages::digest(blog.title, blog.base_url, &items, &stop)?;
-        queue(&mut *tx, "digest", &moderator.email, &message, Some(&stop)).await?;
+        queue(
+            &mut *tx,
+            MailKind::Digest,
+            &moderator.email,
+            &message,
+            Some(&stop),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(due.len())

@@ -225,7 +225,7 @@ async fn settle(
     match result {
         Ok(()) => {
             db::outbox::mark_sent(db, message.id, message.attempts).await?;
-            tracing::info!(id = message.id, kind = %message.kind, "mail: sent");
+            tracing::info!(id = message.id, kind = message.kind.as_str(), "mail: sent");
         }
         Err(error) if error.permanent => {
             tracing::warn!(id = message.id, answer = %error.answer, "mail: refused for good");
@@ -277,7 +277,7 @@ fn outgoing(message: &Claimed) -> Outgoing {
         html: message.body_html.clone(),
         unsubscribe_url: message.unsubscribe_url.clone(),
         key: message.message_key.clone(),
-        notice: !matches!(message.kind.as_str(), "password_reset" | "invite" | "test"),
+        notice: message.kind.is_notice(),
     }
 }
 

@@ -2,7 +2,14 @@
 
 use askama::Template;
 
-use crate::{db::comments::StatusCounts, domain::comment::CommentStatus};
+use crate::{
+    db::comments::StatusCounts,
+    domain::{
+        FormErrors,
+        comment::{CommentPolicy, CommentStatus},
+        mail::{MailKind, MailStatus},
+    },
+};
 
 /// Everything `admin/base.html` needs.
 #[derive(Debug, Clone)]
@@ -44,12 +51,14 @@ impl AdminLayout {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SetupErrors {
     pub name: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
 }
+
+impl FormErrors for SetupErrors {}
 
 #[derive(Template)]
 #[template(path = "admin/setup.html")]
@@ -198,7 +207,8 @@ pub struct PostFormView {
     pub labels: String,
     pub slug: String,
     pub excerpt: String,
-    pub comment_policy: String,
+    /// None: the blog's default.
+    pub comment_policy: Option<CommentPolicy>,
     /// `YYYY-MM-DDTHH:MM` in the blog's time zone
     pub publish_at: String,
     pub featured_image: String,
@@ -218,7 +228,7 @@ impl PostFormView {
             labels: post.labels.join(", "),
             slug: post.slug.clone(),
             excerpt: post.excerpt.clone(),
-            comment_policy: post.comment_policy.clone().unwrap_or_default(),
+            comment_policy: post.comment_policy,
             publish_at: post
                 .published_at
                 .map(|at| crate::render::dates::local_input(at, tz))
@@ -289,7 +299,7 @@ impl EditorPage {
     }
 
     pub fn policy_selected(&self, value: &str) -> bool {
-        self.form.comment_policy == value
+        self.form.comment_policy.map_or("", CommentPolicy::as_str) == value
     }
 }
 
@@ -409,13 +419,22 @@ pub struct ImportJobPage {
     pub script_url: &'static str,
 }
 
+/// Where an import stands on its page: a job still marked running whose process stopped
+/// reporting was interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStanding {
+    Running,
+    Interrupted,
+    Done,
+    Failed,
+}
+
 #[derive(Debug, Clone)]
 pub struct JobView {
     pub id: i64,
     pub file_name: String,
     pub format: &'static str,
-    /// running, done, failed or interrupted
-    pub state: &'static str,
+    pub state: JobStanding,
     pub percent: u8,
     pub done: String,
     pub total: String,
@@ -551,7 +570,7 @@ pub struct SecondStepPage {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SettingsErrors {
     pub comment_threads_per_page: Option<String>,
     pub spam_hold_at: Option<String>,
@@ -563,13 +582,15 @@ pub struct SettingsErrors {
     pub moderate_after_days: Option<String>,
 }
 
+impl FormErrors for SettingsErrors {}
+
 #[derive(Debug, Clone, Default)]
 pub struct SettingsForm {
     pub title: String,
     pub description: String,
     pub timezone: String,
     pub posts_per_page: String,
-    pub comment_policy: String,
+    pub comment_policy: CommentPolicy,
     pub moderate_after_days: String,
     pub blocked_terms: String,
     pub search_language: String,
@@ -595,15 +616,7 @@ pub struct SettingsPage {
 
 impl SettingsPage {
     pub fn has_errors(&self) -> bool {
-        let e = &self.form.errors;
-        e.title.is_some()
-            || e.timezone.is_some()
-            || e.posts_per_page.is_some()
-            || e.moderate_after_days.is_some()
-            || e.comment_threads_per_page.is_some()
-            || e.spam_hold_at.is_some()
-            || e.spam_junk_at.is_some()
-            || e.spam_min_training.is_some()
+        !self.form.errors.is_empty()
     }
 }
 
@@ -611,10 +624,10 @@ impl SettingsPage {
 #[derive(Debug, Clone)]
 pub struct MailRowView {
     pub id: i64,
-    pub kind: String,
+    pub kind: MailKind,
     pub recipient: String,
     pub subject: String,
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub when: String,

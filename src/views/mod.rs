@@ -16,6 +16,7 @@ use crate::{
         settings::Settings,
     },
     domain::{
+        FormErrors,
         comment::CommentStatus,
         theme::{ArchiveStyle, GadgetKind, LabelsOrder, LabelsStyle, Link},
     },

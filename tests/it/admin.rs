@@ -593,6 +593,213 @@ async fn every_admin_route_checks_the_role(pool: PgPool) {
     );
 }
 
+/// Who may use each admin route: `None` for the sign-in pages, else the least role. Every
+/// route the admin modules register must be here (`the_role_table_names_every_admin_route`).
+const ROLE_TABLE: &[(&str, &str, Option<&str>)] = &[
+    ("GET", "/admin", Some("author")),
+    ("GET", "/admin/account", Some("author")),
+    ("POST", "/admin/account", Some("author")),
+    ("POST", "/admin/account/mail", Some("author")),
+    ("POST", "/admin/account/sessions/{id}/end", Some("author")),
+    ("POST", "/admin/account/sessions/end-all", Some("author")),
+    ("GET", "/admin/account/totp", Some("author")),
+    ("POST", "/admin/account/totp", Some("author")),
+    ("POST", "/admin/account/totp/remove", Some("author")),
+    ("POST", "/admin/account/recovery-codes", Some("author")),
+    ("POST", "/admin/account/passkeys/start", Some("author")),
+    ("POST", "/admin/account/passkeys/finish", Some("author")),
+    (
+        "POST",
+        "/admin/account/passkeys/{id}/remove",
+        Some("author"),
+    ),
+    ("GET", "/admin/setup", None),
+    ("POST", "/admin/setup", None),
+    ("GET", "/admin/login", None),
+    ("POST", "/admin/login", None),
+    ("POST", "/admin/logout", Some("author")),
+    ("GET", "/admin/login/verify", None),
+    ("POST", "/admin/login/verify", None),
+    ("POST", "/admin/login/verify/passkey/start", None),
+    ("POST", "/admin/login/verify/passkey/finish", None),
+    ("POST", "/admin/login/passkey/start", None),
+    ("POST", "/admin/login/passkey/finish", None),
+    ("GET", "/admin/forgot", None),
+    ("POST", "/admin/forgot", None),
+    ("GET", "/admin/password/{token}", None),
+    ("POST", "/admin/password/{token}", None),
+    ("GET", "/admin/comments", Some("editor")),
+    ("POST", "/admin/comments/moderate", Some("editor")),
+    ("GET", "/admin/comments/{id}/edit", Some("editor")),
+    ("POST", "/admin/comments/{id}/edit", Some("editor")),
+    ("POST", "/admin/comments/{id}/reply", Some("editor")),
+    ("GET", "/admin/email", Some("admin")),
+    ("POST", "/admin/email/test", Some("admin")),
+    ("POST", "/admin/email/{id}/retry", Some("admin")),
+    ("GET", "/admin/subscribers", Some("admin")),
+    ("GET", "/admin/subscribers.csv", Some("admin")),
+    ("POST", "/admin/subscribers/{id}/remove", Some("admin")),
+    ("GET", "/admin/import", Some("admin")),
+    ("GET", "/admin/import/{id}", Some("admin")),
+    ("GET", "/admin/export/{format}", Some("admin")),
+    ("POST", "/admin/import/upload", Some("admin")),
+    ("GET", "/admin/media", Some("author")),
+    ("POST", "/admin/media", Some("author")),
+    ("POST", "/admin/media/{hash}/alt", Some("author")),
+    ("POST", "/admin/media/{hash}/delete", Some("author")),
+    ("GET", "/admin/posts", Some("author")),
+    ("POST", "/admin/posts", Some("author")),
+    ("GET", "/admin/posts/new", Some("author")),
+    ("POST", "/admin/posts/render", Some("author")),
+    ("GET", "/admin/posts/{id}", Some("author")),
+    ("POST", "/admin/posts/{id}", Some("author")),
+    ("POST", "/admin/posts/{post}/autosave", Some("author")),
+    (
+        "POST",
+        "/admin/posts/{post}/autosave/discard",
+        Some("author"),
+    ),
+    ("GET", "/admin/posts/{id}/revisions", Some("author")),
+    (
+        "GET",
+        "/admin/posts/{id}/revisions/{revision}",
+        Some("author"),
+    ),
+    (
+        "POST",
+        "/admin/posts/{id}/revisions/{revision}/restore",
+        Some("author"),
+    ),
+    ("GET", "/admin/settings", Some("admin")),
+    ("POST", "/admin/settings", Some("admin")),
+    ("GET", "/admin/theme", Some("admin")),
+    ("POST", "/admin/theme", Some("admin")),
+    ("POST", "/admin/theme/image", Some("admin")),
+    ("GET", "/admin/users", Some("admin")),
+    ("POST", "/admin/users", Some("admin")),
+    ("POST", "/admin/users/{id}", Some("admin")),
+    ("POST", "/admin/users/{id}/password", Some("admin")),
+    ("POST", "/admin/users/{id}/invite", Some("admin")),
+    (
+        "POST",
+        "/admin/users/{id}/second-steps/remove",
+        Some("admin"),
+    ),
+];
+
+/// Every (method, path) the admin modules register, read from their `.route(…)` calls.
+fn admin_routes_in_source() -> Vec<(String, String)> {
+    let mut routes = Vec::new();
+    for entry in std::fs::read_dir("src/http/admin").unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's own text: up to its closing parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            let call = &rest[..end];
+            let path = call.split('"').nth(1).unwrap().to_owned();
+            for method in ["get", "post"] {
+                let named = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    i == 0
+                        || !call.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && call.as_bytes()[i - 1] != b'_'
+                });
+                if named {
+                    routes.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+#[test]
+fn the_role_table_names_every_admin_route() {
+    let mut table: Vec<(String, String)> = ROLE_TABLE
+        .iter()
+        .map(|(method, path, _)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    table.sort();
+    assert_eq!(admin_routes_in_source(), table);
+}
+
+#[sqlx::test]
+async fn every_admin_route_refuses_whoever_is_below_its_role(pool: PgPool) {
+    let app = app(&pool);
+    let sessions = [
+        ("author", user_session(&app, &pool, "author").await),
+        ("editor", user_session(&app, &pool, "editor").await),
+        ("admin", user_session(&app, &pool, "admin").await),
+    ];
+    let rank = |role: &str| {
+        ["author", "editor", "admin"]
+            .iter()
+            .position(|r| *r == role)
+    };
+    for (method, pattern, least) in ROLE_TABLE {
+        let Some(least) = least else { continue };
+        // Each `{parameter}` filled with a value of its kind.
+        let uri = pattern
+            .split('/')
+            .map(|segment| match segment {
+                "{format}" => "wordpress",
+                "{hash}" => "0000",
+                s if s.starts_with('{') => "1",
+                s => s,
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let anonymous = if *method == "GET" {
+            get(&app, &uri).await
+        } else {
+            post_form(&app, &uri, &[], &[]).await
+        };
+        if *method == "GET" {
+            assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{method} {uri}");
+            assert!(
+                anonymous.header("location").starts_with("/admin/login"),
+                "{method} {uri}"
+            );
+        } else {
+            assert_eq!(anonymous.status, StatusCode::FORBIDDEN, "{method} {uri}");
+        }
+        for (role, session) in &sessions {
+            if rank(role) >= rank(least) {
+                continue;
+            }
+            let page = if *method == "GET" {
+                session.get(&app, &uri).await
+            } else {
+                session.post(&app, &uri, &[]).await
+            };
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{role}: {method} {uri}");
+        }
+        if *method == "GET" {
+            let (_, allowed) = sessions.iter().find(|(role, _)| role == least).unwrap();
+            let page = allowed.get(&app, &uri).await;
+            assert!(
+                ![StatusCode::FORBIDDEN, StatusCode::SEE_OTHER].contains(&page.status),
+                "{least}: {method} {uri} gave {}",
+                page.status
+            );
+        }
+    }
+}
+
 /// A route, the form it sends, and what anonymous, author, editor and admin get.
 type Case<'a> = (&'static str, String, Vec<(&'a str, &'a str)>, [u16; 4]);
 
@@ -1031,7 +1238,7 @@ async fn moderation_actions_change_what_readers_see(pool: PgPool) {
         .await;
     assert_eq!(
         done.header("location"),
-        "/admin/comments?status=pending&done=2"
+        "/admin/comments?status=pending&updated=2"
     );
     let page = get(&app, &path).await.text();
     assert!(
@@ -1412,7 +1619,7 @@ async fn settings_change_the_blog_and_bad_values_are_explained(pool: PgPool) {
             ],
         )
         .await;
-    assert_eq!(ok.header("location"), "/admin/settings?done=1");
+    assert_eq!(ok.header("location"), "/admin/settings?done=settings-saved");
     let settings = db::settings::load(&pool).await.unwrap();
     assert_eq!(
         (

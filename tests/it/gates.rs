@@ -402,7 +402,7 @@ async fn mail_pages(
         folio::db::outbox::enqueue(
             pool,
             &folio::db::outbox::NewMail {
-                kind: "test",
+                kind: folio::db::outbox::MailKind::Test,
                 recipient,
                 subject: "A message",
                 text: "Words.",

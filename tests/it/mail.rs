@@ -36,7 +36,7 @@ async fn queue(pool: &PgPool, recipient: &str) {
     db::outbox::enqueue(
         pool,
         &NewMail {
-            kind: "test",
+            kind: folio::db::outbox::MailKind::Test,
             recipient,
             subject: "A queued message",
             text: "Plain words.",
@@ -162,8 +162,8 @@ async fn with_smtp_away_nothing_is_lost_and_two_processes_send_each_message_once
 
     let sink = MailSink::start_on(port);
     let received = sink.wait_for(recipients.len()).await;
-    // A moment more: nothing else arrives.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Nothing else arrives.
+    sink.settled(&pool).await;
     let received_now = sink.received();
     assert_eq!(received_now.len(), recipients.len(), "each message once");
     let delivered: BTreeSet<String> = received
@@ -566,7 +566,7 @@ async fn a_forgotten_password_is_reset_by_a_single_use_link_that_ends_every_sess
             .contains("If an account uses admin@example.test, a link")
     );
     let mail = sink.wait_for(1).await.remove(0);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sink.settled(&pool).await;
     assert_eq!(sink.received().len(), 1, "nothing for an unknown address");
     assert_eq!(mail.rcpt_tos, ["admin@example.test"]);
     assert!(mail.subject().starts_with("Set a new password for"));
@@ -779,7 +779,7 @@ async fn a_commenter_confirms_once_gets_reply_notices_and_stops_them_with_one_cl
         }
     };
     reply("Basil", "Forced, in the dark.").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sink.settled(&pool).await;
     assert_eq!(sink.received().len(), 1);
 
     let link = path_of(&confirm, "/mail/confirm/");
@@ -842,7 +842,7 @@ async fn a_commenter_confirms_once_gets_reply_notices_and_stops_them_with_one_cl
         "the address is not kept once nothing is asked of it"
     );
     reply("Thyme", "Late to this.").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sink.settled(&pool).await;
     assert_eq!(sink.received().len(), 2);
 }
 
@@ -917,7 +917,7 @@ async fn followers_confirm_and_get_each_new_post_once(pool: PgPool) {
     .unwrap();
     let later = wait_for_subject(&sink, 3, "Later").await;
     assert_eq!(later.len(), 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sink.settled(&pool).await;
     assert_eq!(sink.received().len(), 3, "each post once");
 
     // The admin sees the follower, exports them, and can remove them.
@@ -975,7 +975,7 @@ async fn the_forms_cannot_flood_a_strangers_inbox(pool: PgPool) {
     let answers = futures_util::future::join_all(burst).await;
     assert!(answers.iter().all(|s| *s == StatusCode::SEE_OTHER));
     sink.wait_for(6).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    sink.settled(&pool).await;
     assert_eq!(
         sink.received().len(),
         6,

@@ -732,7 +732,7 @@ async fn a_failed_second_step_after_a_right_password_is_told_to_the_owner(pool: 
     );
     assert!(alert.text.contains("http://blog.test/admin/account"));
     // One message for the whole sign-in, however many wrong codes follow.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    sink.settled(&pool).await;
     assert_eq!(sink.received().len(), 1);
 }
 

@@ -152,7 +152,7 @@ async fn an_admin_chooses_a_theme_and_gadgets_and_readers_see_them(pool: PgPool)
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     assert!(
         admin
-            .get(&app, "/admin/theme?done=saved")
+            .get(&app, "/admin/theme?done=theme-saved")
             .await
             .text()
             .contains("The theme is saved")

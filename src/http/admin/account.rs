@@ -14,6 +14,7 @@ use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCreden
 
 use super::{
     AdminForm, CurrentUser,
+    notice::Notice,
     sign_in::{Device, begin_ceremony, refused},
 };
 use crate::{
@@ -46,7 +47,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 struct AccountQuery {
-    done: Option<String>,
+    #[serde(default, deserialize_with = "Notice::lenient")]
+    done: Option<Notice>,
     second_step: Option<String>,
 }
 
@@ -110,17 +112,7 @@ async fn account(
     user: CurrentUser,
     Query(query): Query<AccountQuery>,
 ) -> Result<Response, AppError> {
-    let notice = query.done.as_deref().map(|done| {
-        match done {
-            "mail" => "Your mail choices are saved.",
-            "session" => "That session is signed out.",
-            "passkey" => "Your passkey is added: you can sign in with it now.",
-            "passkey-removed" => "The passkey is removed.",
-            "totp-off" => "Authenticator codes are off, and your recovery codes with them.",
-            _ => "Your password is changed.",
-        }
-        .to_owned()
-    });
+    let notice = query.done.map(|done| done.text().to_owned());
     let error = (query.second_step.is_some() && user.session.must_add_second_step).then(|| {
         "This blog asks admins and editors to sign in with a second step. Add a passkey or an authenticator app below to go on."
             .to_owned()
@@ -158,7 +150,7 @@ async fn save_mail_choices(
         },
     )
     .await?;
-    Ok(Redirect::to("/admin/account?done=mail").into_response())
+    Ok(Notice::MailChoices.after("/admin/account"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,7 +220,7 @@ async fn change_own_password(
     db::users::set_password(&mut *tx, user.id(), &hash).await?;
     db::sessions::delete_others_for(&mut *tx, user.id(), &user.session.token_hash).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/admin/account?done=1").into_response())
+    Ok(Notice::PasswordChanged.after("/admin/account"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,12 +244,12 @@ async fn end_session(
     let current = id == user.session.id;
     if !db::sessions::delete_one_of(&state.db, user.id(), id).await? {
         // Ended already (elsewhere, or it expired): what was asked is done.
-        return Ok(Redirect::to("/admin/account?done=session").into_response());
+        return Ok(Notice::SessionEnded.after("/admin/account"));
     }
     if current {
         return Ok(signed_out(&state));
     }
-    Ok(Redirect::to("/admin/account?done=session").into_response())
+    Ok(Notice::SessionEnded.after("/admin/account"))
 }
 
 async fn end_all_sessions(
@@ -432,7 +424,7 @@ async fn totp_remove(
         .await;
     }
     db::sign_in::remove_totp(&state.db, user.id()).await?;
-    Ok(Redirect::to("/admin/account?done=totp-off").into_response())
+    Ok(Notice::TotpOff.after("/admin/account"))
 }
 
 async fn passkey_start(
@@ -549,7 +541,7 @@ async fn passkey_finish(
             "This passkey is registered already.",
         ));
     }
-    Ok(Json(json!({ "location": "/admin/account?done=passkey" })).into_response())
+    Ok(Json(json!({ "location": Notice::PasskeyAdded.on("/admin/account") })).into_response())
 }
 
 async fn passkey_remove(
@@ -568,5 +560,5 @@ async fn passkey_remove(
         .await;
     }
     db::sign_in::remove_passkey(&state.db, user.id(), id).await?;
-    Ok(Redirect::to("/admin/account?done=passkey-removed").into_response())
+    Ok(Notice::PasskeyRemoved.after("/admin/account"))
 }

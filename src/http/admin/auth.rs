@@ -17,6 +17,7 @@ use crate::http::edge::cookies;
 use crate::{
     auth::{password, session},
     db,
+    domain::FormErrors,
     error::AppError,
     http::{edge::extract::normal_email, render},
     state::AppState,
@@ -78,7 +79,7 @@ async fn setup(
         errors.email = Some("Enter an email address like name@example.com".into());
     }
     errors.password = password::problem(&form.password);
-    if errors.name.is_some() || errors.email.is_some() || errors.password.is_some() {
+    if !errors.is_empty() {
         let settings = state.settings().await?;
         let page = SetupPage {
             layout: AdminLayout::anonymous(&settings.title, "Set up"),

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminForm, CurrentUser, Editor};
+use super::{AdminForm, CurrentUser, Editor, notice::Notice};
 use crate::{
     db,
     domain::comment::{CommentFormat, CommentStatus, MAX_BODY_CHARS, thousands},
@@ -34,7 +34,10 @@ pub fn router() -> Router<AppState> {
 struct QueueQuery {
     status: Option<String>,
     before: Option<i64>,
-    done: Option<String>,
+    #[serde(default, deserialize_with = "Notice::lenient")]
+    done: Option<Notice>,
+    /// How many comments a moderation changed.
+    updated: Option<u64>,
     /// `score`: highest spam score first; `likely`: only likely spam, highest first.
     view: Option<String>,
     /// With a score view: how many are skipped.
@@ -52,11 +55,14 @@ async fn queue(
         .and_then(CommentStatus::parse)
         .unwrap_or(CommentStatus::Pending);
     let mut layout = user.layout(&state, "comments", "Comments").await?;
-    layout.notice = query.done.map(|done| match done.as_str() {
-        "edited" => "The comment's text was saved.".to_owned(),
-        "replied" => "Your reply is published.".to_owned(),
-        n => format!("{} comment{} updated.", n, if n == "1" { "" } else { "s" }),
-    });
+    layout.notice = match (query.done, query.updated) {
+        (Some(done), _) => Some(done.text().to_owned()),
+        (None, Some(n)) => Some(format!(
+            "{n} comment{} updated.",
+            if n == 1 { "" } else { "s" }
+        )),
+        (None, None) => None,
+    };
     let settings = state.settings().await?;
     let tz = settings.time_zone();
     let hold_at = settings.spam_thresholds().0;
@@ -192,7 +198,7 @@ async fn moderate(
     tx.commit().await?;
     let tab = CommentStatus::parse(&form.tab).unwrap_or(CommentStatus::Pending);
     let mut response =
-        Redirect::to(&format!("/admin/comments?status={tab}&done={changed}")).into_response();
+        Redirect::to(&format!("/admin/comments?status={tab}&updated={changed}")).into_response();
     // Only those posts' pages (and the listings and feeds) are forgotten.
     response
         .extensions_mut()
@@ -297,11 +303,7 @@ async fn edit(
             let row = db::comments::find_for_moderation(&state.db, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            Ok(Redirect::to(&format!(
-                "/admin/comments?status={}&done=edited",
-                row.status
-            ))
-            .into_response())
+            Ok(Notice::CommentEdited.after(&format!("/admin/comments?status={}", row.status)))
         }
         Err(error) => edit_page(&state, &user, id, Some(form.text), Some(error)).await,
     }
@@ -336,5 +338,5 @@ async fn reply(
     crate::spam::train::learn_decisions(&mut tx, &[id]).await?;
     crate::http::comments_published(&state, &mut tx, &published, &title).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/admin/comments?status=pending&done=replied").into_response())
+    Ok(Notice::Replied.after("/admin/comments?status=pending"))
 }

@@ -5,14 +5,17 @@ use axum::{
     Router,
     extract::{Path, Query, State},
     http::header,
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
 
-use super::{Admin, AdminForm};
+use super::{
+    Admin, AdminForm,
+    notice::{DoneQuery, Notice},
+};
 use crate::{
-    db,
+    db::{self, outbox::MailKind},
     error::AppError,
     http::render,
     mail::{Security, messages, notify},
@@ -39,9 +42,7 @@ async fn subscribers(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(&state, "email", "Followers").await?;
-    layout.notice = query
-        .done
-        .map(|_| "Removed: the address gets nothing more from the blog for this.".to_owned());
+    layout.notice = query.done.map(|done| done.text().to_owned());
     let tz = state.settings().await?.time_zone();
     let followers = db::subscriptions::followers(&state.db)
         .await?
@@ -110,12 +111,7 @@ async fn remove_subscriber(
     if !db::subscriptions::remove(&state.db, id).await? {
         return Err(AppError::NotFound);
     }
-    Ok(Redirect::to("/admin/subscribers?done=removed").into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
+    Ok(Notice::FollowerRemoved.after("/admin/subscribers"))
 }
 
 async fn page(
@@ -124,13 +120,12 @@ async fn page(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(&state, "email", "Email").await?;
-    layout.notice = query.done.as_deref().and_then(|done| match done {
-        "test" => Some(format!(
+    layout.notice = query.done.map(|done| match done {
+        Notice::TestQueued => format!(
             "A test email to {} is in the queue; it goes out within seconds.",
             user.session.user.email
-        )),
-        "retry" => Some("The message is back in the queue.".to_owned()),
-        _ => None,
+        ),
+        done => done.text().to_owned(),
     });
     let settings = state.settings().await?;
     let tz = settings.time_zone();
@@ -192,8 +187,15 @@ async fn send_test(
     }
     let settings = state.settings().await?;
     let message = messages::test(&settings.title, &state.config.base_url)?;
-    notify::queue(&state.db, "test", &user.session.user.email, &message, None).await?;
-    Ok(Redirect::to("/admin/email?done=test").into_response())
+    notify::queue(
+        &state.db,
+        MailKind::Test,
+        &user.session.user.email,
+        &message,
+        None,
+    )
+    .await?;
+    Ok(Notice::TestQueued.after("/admin/email"))
 }
 
 async fn retry(
@@ -204,5 +206,5 @@ async fn retry(
     if !db::outbox::retry(&state.db, id).await? {
         return Err(AppError::NotFound);
     }
-    Ok(Redirect::to("/admin/email?done=retry").into_response())
+    Ok(Notice::Retried.after("/admin/email"))
 }

@@ -28,13 +28,14 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::RequestBodyTimeoutLayer}
 use super::{Admin, AdminMultipart, CurrentUser, UploadRefused};
 use crate::{
     db::{self, import::Job},
+    domain::import::JobState,
     error::AppError,
     export,
     http::render,
     import::{self, Format, Summary},
     render::dates,
     state::AppState,
-    views::admin::{ImportJobPage, ImportPage, JobView},
+    views::admin::{ImportJobPage, ImportPage, JobStanding, JobView},
 };
 
 /// A job that has not moved for this long was cut off (its process stopped): its transaction
@@ -102,13 +103,13 @@ fn human_bytes(bytes: i64) -> String {
 }
 
 fn job_view(job: &Job, tz: &dates::TimeZone) -> JobView {
-    let stalled =
-        job.state == "running" && OffsetDateTime::now_utc() - job.updated_at > STALLED_AFTER;
-    let state = match job.state.as_str() {
-        "done" => "done",
-        "failed" => "failed",
-        _ if stalled => "interrupted",
-        _ => "running",
+    let state = match job.state {
+        JobState::Done => JobStanding::Done,
+        JobState::Failed => JobStanding::Failed,
+        JobState::Running if OffsetDateTime::now_utc() - job.updated_at > STALLED_AFTER => {
+            JobStanding::Interrupted
+        }
+        JobState::Running => JobStanding::Running,
     };
     let percent = if job.bytes_total > 0 {
         (job.bytes_done.saturating_mul(100) / job.bytes_total).clamp(0, 100)
@@ -154,7 +155,7 @@ async fn job_page(
     let layout = user.layout(&state, "import", "Import").await?;
     render(&ImportJobPage {
         layout,
-        refresh: job.state == "running",
+        refresh: job.state == JobStanding::Running,
         script_url: crate::render::assets::url("import-progress.js"),
         job,
     })

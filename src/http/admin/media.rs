@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{AdminForm, AdminMultipart, CurrentUser, UploadRefused};
+use super::{AdminForm, AdminMultipart, CurrentUser, UploadRefused, notice::Notice};
 use crate::{
     db::{self, media::NewImage},
     domain::{
@@ -40,7 +40,8 @@ const LIBRARY_SIZE: i64 = 60;
 struct MediaQuery {
     uploaded: Option<String>,
     q: Option<String>,
-    done: Option<String>,
+    #[serde(default, deserialize_with = "Notice::lenient")]
+    done: Option<Notice>,
 }
 
 async fn page(
@@ -53,10 +54,9 @@ async fn page(
     if wants_json(&headers) {
         return library(&state, q).await;
     }
-    let notice = match query.done.as_deref() {
-        Some("alt") => Some("The alt text was saved.".to_owned()),
-        Some("deleted") => Some("The image was deleted.".to_owned()),
-        _ if query.uploaded.is_some() => {
+    let notice = match query.done {
+        Some(done) => Some(done.text().to_owned()),
+        None if query.uploaded.is_some() => {
             Some("Uploaded. Drop it into a post, or paste its Markdown.".to_owned())
         }
         _ => None,
@@ -204,7 +204,7 @@ async fn set_alt(
     if wants_json(&headers) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok(Redirect::to("/admin/media?done=alt").into_response())
+    Ok(Notice::AltSaved.after("/admin/media"))
 }
 
 const MAX_ALT_CHARS: usize = 1_000;
@@ -248,7 +248,7 @@ async fn delete(
     db::media::delete(&state.db, &hash).await?;
     // This process forgets it at once; every other one when it hears the deletion's notice.
     state.media.remove(&hash);
-    Ok(Redirect::to("/admin/media?done=deleted").into_response())
+    Ok(Notice::ImageDeleted.after("/admin/media"))
 }
 
 /// The editor's script asks for JSON (`Accept: application/json`); a form gets the page.

@@ -9,6 +9,7 @@ mod dashboard;
 mod email;
 mod import;
 mod media;
+mod notice;
 mod password;
 mod posts;
 mod settings;

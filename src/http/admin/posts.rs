@@ -11,7 +11,7 @@ use axum::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{AdminForm, CurrentUser};
+use super::{AdminForm, CurrentUser, notice::Notice};
 use crate::{
     db::{
         self,
@@ -20,6 +20,8 @@ use crate::{
         settings::Settings,
     },
     domain::{
+        FormErrors,
+        comment::CommentPolicy,
         post::{
             BodyFormat, Draft, EditAction, MAX_BODY_CHARS, PostChanges, PostErrors, PostKind,
             PostState, PostStatus, Stored, decide,
@@ -65,26 +67,24 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// What the editor says after a save with `action`.
+fn done(action: EditAction) -> Notice {
+    match action {
+        EditAction::Save => Notice::Saved,
+        EditAction::Publish => Notice::Published,
+        EditAction::Schedule => Notice::Scheduled,
+        EditAction::Unpublish => Notice::Unpublished,
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct ListQuery {
     status: Option<String>,
     q: Option<String>,
     /// `{unix nanoseconds}.{id}` of the last row shown
     before: Option<String>,
-    done: Option<String>,
-}
-
-fn notice(done: Option<&str>) -> Option<String> {
-    let text = match done? {
-        "created" => "Saved as a draft.",
-        "saved" => "Saved.",
-        "published" => "Published.",
-        "scheduled" => "Scheduled.",
-        "unpublished" => "Unpublished: readers no longer see it.",
-        "restored" => "The revision was restored.",
-        _ => return None,
-    };
-    Some(text.to_owned())
+    #[serde(default, deserialize_with = "Notice::lenient")]
+    done: Option<Notice>,
 }
 
 async fn list(
@@ -93,7 +93,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(&state, "posts", "Posts").await?;
-    layout.notice = notice(query.done.as_deref());
+    layout.notice = query.done.map(|done| done.text().to_owned());
     let tz = state.settings().await?.time_zone();
     let filter = query.status.as_deref().and_then(PostState::parse);
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
@@ -192,7 +192,8 @@ async fn new_form(
 
 #[derive(Debug, Default, Deserialize)]
 struct EditQuery {
-    done: Option<String>,
+    #[serde(default, deserialize_with = "Notice::lenient")]
+    done: Option<Notice>,
     restore: Option<String>,
 }
 
@@ -206,7 +207,7 @@ async fn edit_form(
     let tz = state.settings().await?.time_zone();
     let mut form = PostFormView::of(&post, &tz);
     let mut editing = Editing::of(&post);
-    editing.notice = notice(query.done.as_deref());
+    editing.notice = query.done.map(|done| done.text().to_owned());
     let slot = Slot {
         post_id: Some(id),
         kind: post.kind,
@@ -388,7 +389,7 @@ impl PostForm {
             labels: self.labels.clone(),
             slug: self.slug.clone(),
             excerpt: self.excerpt.clone(),
-            comment_policy: self.comment_policy.clone(),
+            comment_policy: CommentPolicy::parse(&self.comment_policy),
             publish_at: self.publish_at.clone(),
             featured_image: self.featured_image.clone(),
             version: self.version(),
@@ -415,7 +416,8 @@ impl PostForm {
             labels: &self.labels,
             slug: &self.slug,
             excerpt: &self.excerpt,
-            comment_policy: &self.comment_policy,
+            // Anything else is the form's "the blog's default".
+            comment_policy: CommentPolicy::parse(&self.comment_policy),
             publish_at: &self.publish_at,
             featured_image: &self.featured_image,
         }
@@ -474,11 +476,11 @@ async fn create(
     match db::posts::create(&state.db, &changes, user.id()).await? {
         Ok(id) => {
             let done = if changes.status == PostStatus::Draft {
-                "created"
+                Notice::Created
             } else {
-                EditAction::parse(&form.action).done()
+                done(EditAction::parse(&form.action))
             };
-            Ok(Redirect::to(&format!("/admin/posts/{id}?done={done}")).into_response())
+            Ok(done.after(&format!("/admin/posts/{id}")))
         }
         Err(_) => {
             refused(PostErrors {
@@ -519,11 +521,7 @@ async fn save(
         }
     };
     match db::posts::update(&state.db, id, &changes, user.id(), form.version()).await? {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/admin/posts/{id}?done={}",
-            EditAction::parse(&form.action).done()
-        ))
-        .into_response()),
+        Ok(()) => Ok(done(EditAction::parse(&form.action)).after(&format!("/admin/posts/{id}"))),
         Err(SaveRefused::PathTaken) => {
             let errors = PostErrors {
                 slug: Some(slug_taken(&changes)),
@@ -721,7 +719,7 @@ async fn preview(
         author_name: None,
         labels,
         comment_count: 0,
-        comment_policy: Some("closed".into()),
+        comment_policy: Some(CommentPolicy::Closed),
         featured_image: form.featured_image.trim().to_owned(),
     };
     let mut layout = Layout::new(
@@ -827,7 +825,10 @@ async fn restore(
         labels: revision.labels,
         slug: revision.slug,
         excerpt: revision.excerpt,
-        comment_policy: current.comment_policy.clone().unwrap_or_default(),
+        comment_policy: current
+            .comment_policy
+            .map_or("", CommentPolicy::as_str)
+            .to_owned(),
         publish_at: current
             .published_at
             .map(|at| dates::local_input(at, &tz))
@@ -840,7 +841,7 @@ async fn restore(
     let changes = changes(&form, Some(&current), &settings, &media)
         .map_err(|_| AppError::BadRequest("That revision can no longer be restored as it is."))?;
     match db::posts::update(&state.db, id, &changes, user.id(), None).await? {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/posts/{id}?done=restored")).into_response()),
+        Ok(()) => Ok(Notice::Restored.after(&format!("/admin/posts/{id}"))),
         // A restore saves over any version: the only refusal is the address.
         Err(_) => Err(AppError::BadRequest(
             "Another post now uses that revision's address; change the slug in the editor instead.",

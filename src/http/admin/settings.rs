@@ -4,14 +4,18 @@ use axum::{
     Router,
     extract::{Query, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
     routing::get,
 };
 use serde::Deserialize;
 
-use super::{Admin, AdminForm};
+use super::{
+    Admin, AdminForm,
+    notice::{DoneQuery, Notice},
+};
 use crate::{
     db::{self, settings::Settings},
+    domain::{FormErrors, comment::CommentPolicy},
     error::AppError,
     http::render,
     state::AppState,
@@ -22,18 +26,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/settings", get(page).post(save))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 async fn page(
     State(state): State<AppState>,
     Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(&state, "settings", "Settings").await?;
-    layout.notice = query.done.map(|_| "The settings are saved.".to_owned());
+    layout.notice = query.done.map(|done| done.text().to_owned());
     let s = state.settings().await?;
     let form = SettingsForm {
         title: s.title,
@@ -192,39 +191,31 @@ async fn save(
     } else {
         "simple".to_owned()
     };
-    let policy = match form.comment_policy.as_str() {
-        p @ ("open" | "moderated" | "moderate_after" | "closed") => p,
-        _ => "open",
-    };
-    let spam = match (spam_hold_at, spam_junk_at, spam_min_training) {
-        (Some(hold), Some(junk), Some(min)) if hold <= junk => Some((hold, junk, min)),
-        _ => None,
-    };
-    if let (
-        None,
-        None,
-        None,
-        None,
-        Some(posts_per_page),
-        Some(days),
-        Some(threads_per_page),
-        Some((spam_hold_at, spam_junk_at, spam_min_training)),
-    ) = (
-        &errors.title,
-        &errors.timezone,
-        &errors.posts_per_page,
-        &errors.moderate_after_days,
-        posts_per_page,
-        days,
-        threads_per_page,
-        spam,
-    ) {
+    let policy = CommentPolicy::parse(&form.comment_policy).unwrap_or_default();
+    // Each value left unread has its message in `errors`.
+    if errors.is_empty()
+        && let (
+            Some(posts_per_page),
+            Some(days),
+            Some(threads_per_page),
+            Some(spam_hold_at),
+            Some(spam_junk_at),
+            Some(spam_min_training),
+        ) = (
+            posts_per_page,
+            days,
+            threads_per_page,
+            spam_hold_at,
+            spam_junk_at,
+            spam_min_training,
+        )
+    {
         let settings = Settings {
             title: title.to_owned(),
             description: form.description.trim().to_owned(),
             timezone: timezone.to_owned(),
             posts_per_page,
-            comment_policy: policy.to_owned(),
+            comment_policy: policy,
             moderate_after_days: days,
             blocked_terms: form.blocked_terms.replace("\r\n", "\n"),
             search_language: search_language.clone(),
@@ -238,7 +229,7 @@ async fn save(
             spam_min_training,
         };
         db::settings::update_all(&state.db, &settings).await?;
-        return Ok(Redirect::to("/admin/settings?done=1").into_response());
+        return Ok(Notice::SettingsSaved.after("/admin/settings"));
     }
     let layout = user.layout(&state, "settings", "Settings").await?;
     let form = SettingsForm {
@@ -246,7 +237,7 @@ async fn save(
         description: form.description,
         timezone: form.timezone,
         posts_per_page: form.posts_per_page,
-        comment_policy: policy.to_owned(),
+        comment_policy: policy,
         moderate_after_days: form.moderate_after_days,
         blocked_terms: form.blocked_terms,
         search_language,

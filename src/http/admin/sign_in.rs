@@ -312,7 +312,14 @@ async fn alert(state: &AppState, user: &User, device: &Device, what: &str) -> Re
             &device.address
         },
     })?;
-    crate::mail::notify::queue(&state.db, "sign_in_alert", &user.email, &message, None).await?;
+    crate::mail::notify::queue(
+        &state.db,
+        crate::domain::mail::MailKind::SignInAlert,
+        &user.email,
+        &message,
+        None,
+    )
+    .await?;
     Ok(())
 }
 

@@ -8,12 +8,15 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, Query, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
 
-use super::{Admin, AdminForm, AdminMultipart, UploadRefused, media};
+use super::{
+    Admin, AdminForm, AdminMultipart, UploadRefused, media,
+    notice::{DoneQuery, Notice},
+};
 use crate::{
     db,
     domain::theme::{self, Appearance, AppearanceErrors, FormFields},
@@ -34,24 +37,13 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 async fn page(
     State(state): State<AppState>,
     Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     let mut layout = user.layout(&state, "theme", "Theme").await?;
-    layout.notice = query.done.map(|done| {
-        if done == "image" {
-            "The image is uploaded and in use.".to_owned()
-        } else {
-            "The theme is saved: readers see it now.".to_owned()
-        }
-    });
+    layout.notice = query.done.map(|done| done.text().to_owned());
     let appearance = db::appearance::load(&state.db).await?;
     let fields = theme::form_fields(&appearance);
     show(
@@ -111,7 +103,7 @@ async fn save(
         Err(errors) if preview => Ok(preview_refused(&state, &errors)),
         Ok(appearance) => {
             db::appearance::save(&state.db, &appearance).await?;
-            Ok(Redirect::to("/admin/theme?done=saved").into_response())
+            Ok(Notice::ThemeSaved.after("/admin/theme"))
         }
         Err(errors) => {
             let mut layout = user.layout(&state, "theme", "Theme").await?;
@@ -171,6 +163,7 @@ fn frameable(mut response: Response) -> Response {
 /// Where an uploaded image goes.
 #[derive(Debug, Deserialize)]
 struct ImageQuery {
+    #[serde(default)]
     slot: String,
 }
 
@@ -181,15 +174,17 @@ async fn upload_image(
     Query(query): Query<ImageQuery>,
     upload: Result<AdminMultipart<Admin>, UploadRefused>,
 ) -> Result<Response, AppError> {
+    // Who may: before anything else is looked at.
+    let (user, fields) = match upload {
+        Ok(AdminMultipart { user, fields, .. }) => (user, Some(fields)),
+        Err(UploadRefused::TooLarge(user)) => (user, None),
+        Err(UploadRefused::Refused(error)) => return Err(error),
+    };
     let slot = db::appearance::ImageSlot::parse(&query.slot)
         .ok_or(AppError::BadRequest("No such place for an image."))?;
-    let (user, stored) = match upload {
-        Ok(AdminMultipart { user, fields, .. }) => {
-            let stored = media::store_upload(&state, &user, fields).await?;
-            (user, stored)
-        }
-        Err(UploadRefused::TooLarge(user)) => (user, Err(media::Refusal::TooLarge)),
-        Err(UploadRefused::Refused(error)) => return Err(error),
+    let stored = match fields {
+        Some(fields) => media::store_upload(&state, &user, fields).await?,
+        None => Err(media::Refusal::TooLarge),
     };
     let (hash, kind) = match stored {
         Ok(stored) => stored,
@@ -209,5 +204,5 @@ async fn upload_image(
     };
     let url = format!("/media/{hash}.{}", kind.extension());
     db::appearance::set_image(&state.db, slot, &url).await?;
-    Ok(Redirect::to("/admin/theme?done=image").into_response())
+    Ok(Notice::ThemeImage.after("/admin/theme"))
 }

@@ -4,16 +4,19 @@ use axum::{
     Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
     routing::{get, post},
 };
 use serde::Deserialize;
 
-use super::{Admin, AdminForm, CurrentUser};
+use super::{
+    Admin, AdminForm, CurrentUser,
+    notice::{DoneQuery, Notice},
+};
 use crate::{
     auth::password,
     db,
-    domain::role::Role,
+    domain::{FormErrors, role::Role},
     error::AppError,
     http::render,
     state::AppState,
@@ -30,11 +33,6 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{id}/second-steps/remove",
             post(remove_second_steps),
         )
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
 }
 
 async fn users_page(
@@ -82,14 +80,7 @@ async fn list(
     Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let notice = query.done.map(|done| match done.as_str() {
-        "added" => "The user was added.".to_owned(),
-        "invited" => "The user was added and invited by email to choose a password.".to_owned(),
-        "reinvited" => "An invitation to choose a password is on its way to them.".to_owned(),
-        "password" => "The password was set.".to_owned(),
-        "second-steps" => "Their passkeys and authenticator app are removed, and they are signed out everywhere: they sign in with their password now.".to_owned(),
-        _ => "Saved.".to_owned(),
-    });
+    let notice = query.done.map(|done| done.text().to_owned());
     let new_user = NewUserForm {
         role: "author".into(),
         ..NewUserForm::default()
@@ -127,7 +118,7 @@ async fn add(
         errors.password = password::problem(&form.password);
     }
     let role = Role::parse(&form.role).unwrap_or(Role::Author);
-    if invite && errors.name.is_none() && errors.email.is_none() {
+    if invite && errors.is_empty() {
         let title = state.settings().await?.title;
         let mut tx = state.db.begin().await?;
         match db::users::create_invited(&mut *tx, email, name, role.as_str()).await {
@@ -140,17 +131,17 @@ async fn add(
                 };
                 send_invitation(&state, &mut tx, &user, &invited, &title).await?;
                 tx.commit().await?;
-                return Ok(Redirect::to("/admin/users?done=invited").into_response());
+                return Ok(Notice::Invited.after("/admin/users"));
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 errors.email = Some("Someone already uses this email address".into());
             }
             Err(e) => return Err(e.into()),
         }
-    } else if errors.name.is_none() && errors.email.is_none() && errors.password.is_none() {
+    } else if errors.is_empty() {
         let hash = password::hash(form.password.clone()).await?;
         match db::users::create(&state.db, email, name, role.as_str(), &hash).await {
-            Ok(_) => return Ok(Redirect::to("/admin/users?done=added").into_response()),
+            Ok(_) => return Ok(Notice::UserAdded.after("/admin/users")),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 errors.email = Some("Someone already uses this email address".into());
             }
@@ -208,7 +199,7 @@ async fn update(
         .await;
     }
     db::users::update_access(&state.db, id, role.as_str(), disabled).await?;
-    Ok(Redirect::to("/admin/users?done=saved").into_response())
+    Ok(Notice::UserSaved.after("/admin/users"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,7 +237,7 @@ async fn reset_password(
     // sets their own).
     db::sessions::delete_others_for(&mut *tx, id, &user.session.token_hash).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/admin/users?done=password").into_response())
+    Ok(Notice::PasswordSet.after("/admin/users"))
 }
 
 fn describe_second_steps(totp: bool, passkeys: i64) -> String {
@@ -278,7 +269,7 @@ async fn remove_second_steps(
         ));
     }
     db::sign_in::remove_all_second_steps(&state.db, id).await?;
-    Ok(Redirect::to("/admin/users?done=second-steps").into_response())
+    Ok(Notice::SecondStepsRemoved.after("/admin/users"))
 }
 
 /// Sends someone without a password (an author an import brought in, or an invitation that
@@ -305,7 +296,7 @@ async fn invite(
     }
     send_invitation(&state, &mut tx, &user, &invited, &title).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/admin/users?done=reinvited").into_response())
+    Ok(Notice::Reinvited.after("/admin/users"))
 }
 
 /// Queues `invited` a link to choose their password, from `inviter`, in the caller's transaction

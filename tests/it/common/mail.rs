@@ -140,6 +140,35 @@ impl MailSink {
         }
     }
 
+    /// Waits (up to 15 s) until the blog owes nothing more: no message waits in the outbox, no
+    /// published post waits to be announced, and every message marked sent has arrived. What
+    /// has arrived by then is all that will: a check that something was *not* sent needs no
+    /// sleep.
+    pub async fn settled(&self, pool: &sqlx::PgPool) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (waiting, sent): (i64, i64) = sqlx::query_as(
+                "select (select count(*) from outbox where status = 'waiting')
+                        + (select count(*) from posts where announce = 'due'
+                           and post_visible(status, published_at)),
+                        (select count(*) from outbox where status = 'sent')",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            let received = self.received();
+            if waiting == 0 && received.len() as i64 >= sent {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{waiting} messages still owed, {} of {sent} sent arrived",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops the server (connections to its port are refused until it starts again).
     pub fn stop(self) -> u16 {
         self.port
