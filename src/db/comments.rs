@@ -135,79 +135,45 @@ pub async fn page_of(
     own_ids: &[i64],
     paging: Paging,
 ) -> Result<Option<i64>, sqlx::Error> {
-    // The threads shown ahead of this one: threads begun earlier (later, newest first), a
-    // thread's number breaking ties, as `page_for_post` ranks them. Counted by their first
-    // comments along the thread-order index (no sort of every comment), plus the rare thread
-    // shown only through a reply, its first comment held, spam or trash.
-    let ahead = if paging.newest_first {
-        sqlx::query_scalar!(
-            r#"with target as (
-                   select thread_id, thread_started_at from comments
-                   where id = $2 and post_id = $1
-                     and (status = 'approved' or (status = 'pending' and id = any($3)))
-               )
-               select (select count(*) from comments r
-                       where r.post_id = $1 and r.status = 'approved' and r.id = r.thread_id
-                         and (r.thread_started_at, r.thread_id)
-                             > (t.thread_started_at, t.thread_id))
-                    + (select count(*) from comments r
-                       where r.id = any($3) and r.post_id = $1 and r.status = 'pending'
-                         and r.id = r.thread_id
-                         and (r.thread_started_at, r.thread_id)
-                             > (t.thread_started_at, t.thread_id))
-                    + (select count(*) from comments r
-                       where r.post_id = $1 and r.id = r.thread_id
-                         and not (r.status = 'approved'
-                                  or (r.status = 'pending' and r.id = any($3)))
-                         and (r.thread_started_at, r.thread_id)
-                             > (t.thread_started_at, t.thread_id)
-                         and exists (select 1 from comments c
-                                     where c.post_id = $1 and c.thread_id = r.thread_id
-                                       and (c.status = 'approved'
-                                            or (c.status = 'pending' and c.id = any($3)))))
-                      as "ahead!"
-               from target t"#,
-            post_id,
-            comment_id,
-            own_ids
-        )
-        .fetch_optional(db)
-        .await?
-    } else {
-        sqlx::query_scalar!(
-            r#"with target as (
-                   select thread_id, thread_started_at from comments
-                   where id = $2 and post_id = $1
-                     and (status = 'approved' or (status = 'pending' and id = any($3)))
-               )
-               select (select count(*) from comments r
-                       where r.post_id = $1 and r.status = 'approved' and r.id = r.thread_id
-                         and (r.thread_started_at, r.thread_id)
-                             < (t.thread_started_at, t.thread_id))
-                    + (select count(*) from comments r
-                       where r.id = any($3) and r.post_id = $1 and r.status = 'pending'
-                         and r.id = r.thread_id
-                         and (r.thread_started_at, r.thread_id)
-                             < (t.thread_started_at, t.thread_id))
-                    + (select count(*) from comments r
-                       where r.post_id = $1 and r.id = r.thread_id
-                         and not (r.status = 'approved'
-                                  or (r.status = 'pending' and r.id = any($3)))
-                         and (r.thread_started_at, r.thread_id)
-                             < (t.thread_started_at, t.thread_id)
-                         and exists (select 1 from comments c
-                                     where c.post_id = $1 and c.thread_id = r.thread_id
-                                       and (c.status = 'approved'
-                                            or (c.status = 'pending' and c.id = any($3)))))
-                      as "ahead!"
-               from target t"#,
-            post_id,
-            comment_id,
-            own_ids
-        )
-        .fetch_optional(db)
-        .await?
-    };
+    // The threads shown before this one and after it, by when they began (a thread's number
+    // breaking ties), as `page_for_post` ranks them: counted by their first comments along the
+    // thread-order index, with the rare thread shown only through a reply (its first comment
+    // held, spam or trash).
+    let around = sqlx::query!(
+        r#"with target as (
+               select thread_id, thread_started_at from comments
+               where id = $2 and post_id = $1
+                 and (status = 'approved' or (status = 'pending' and id = any($3)))
+           ),
+           shown as (
+               select r.thread_started_at, r.thread_id from comments r
+               where r.post_id = $1 and r.id = r.thread_id
+                 and (r.status = 'approved'
+                      or (r.status = 'pending' and r.id = any($3))
+                      or exists (select 1 from comments c
+                                 where c.post_id = $1 and c.thread_id = r.thread_id
+                                   and (c.status = 'approved'
+                                        or (c.status = 'pending' and c.id = any($3)))))
+           )
+           select count(*) filter (where (s.thread_started_at, s.thread_id)
+                                         < (t.thread_started_at, t.thread_id)) as "earlier!",
+                  count(*) filter (where (s.thread_started_at, s.thread_id)
+                                         > (t.thread_started_at, t.thread_id)) as "later!"
+           from target t cross join shown s
+           group by t.thread_id"#,
+        post_id,
+        comment_id,
+        own_ids
+    )
+    .fetch_optional(db)
+    .await?;
+    let ahead = around.map(|row| {
+        if paging.newest_first {
+            row.later
+        } else {
+            row.earlier
+        }
+    });
     // No row: the comment is not shown on the post.
     Ok(ahead.map(|ahead| paging.page_of_rank(ahead + 1)))
 }

@@ -13,7 +13,7 @@ use super::{
     edge::cookies::{OWN_COOKIE, own_comment_ids},
     edge::extract::ClientIp,
     edge::markers::{CommentsChanged, NothingPublicChanged},
-    post_page::{paging, post_age_days, post_page},
+    post_page::{ForReader, paging, post_age_days, post_page},
 };
 use crate::{
     auth::{
@@ -205,13 +205,7 @@ async fn accept(
     if let Submitted::Stored(id) = submitted
         && state.mailer.is_some()
     {
-        if decision.status == CommentStatus::Pending {
-            let post_title = db::posts::title_of(&mut *tx, row.id).await?;
-            let blog = super::mail_blog(state, &settings.title);
-            notify::comment_held(&mut tx, &blog, id, &new, &post_title, &row.path).await?;
-        } else if decision.status == CommentStatus::Approved {
-            super::comments_published(state, &mut tx, &[id], &settings.title).await?;
-        }
+        tell_of(state, &mut tx, &settings.title, &row, id, &new).await?;
         let scopes: Vec<Scope> = match form.notices() {
             _ if decision.status == CommentStatus::Spam => Vec::new(),
             (true, true) => vec![Scope::Replies(id), Scope::Post(row.id)],
@@ -243,6 +237,30 @@ async fn accept(
             Ok(response)
         }
     }
+}
+
+/// The mail a stored comment causes, in its transaction: a held one's message to the
+/// moderators, a published one's notices to those following the post or the thread.
+async fn tell_of(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    blog_title: &str,
+    target: &CommentTarget,
+    id: i64,
+    comment: &NewComment,
+) -> Result<(), AppError> {
+    match comment.status {
+        CommentStatus::Pending => {
+            let post_title = db::posts::title_of(&mut *tx, target.id).await?;
+            let blog = super::mail_blog(state, blog_title);
+            notify::comment_held(tx, &blog, id, comment, &post_title, &target.path).await?;
+        }
+        CommentStatus::Approved => {
+            super::comments_published(state, tx, &[id], blog_title).await?;
+        }
+        CommentStatus::Spam | CommentStatus::Trash => {}
+    }
+    Ok(())
 }
 
 /// The comment a reply to `parent` goes under: `parent` itself, or below the deepest level the
@@ -303,7 +321,13 @@ async fn show_post(
         }
         Err(_) => None,
     };
-    post_page(state, &row, site, own_ids, form, page.unwrap_or(1), status).await
+    let reader = ForReader {
+        own_ids,
+        form,
+        comment_page: page.unwrap_or(1),
+        status,
+    };
+    post_page(state, &row, site, reader).await
 }
 
 /// 303 to the comment, on the comment page that shows it; a held comment's id joins the

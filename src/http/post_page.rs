@@ -79,17 +79,29 @@ pub(super) fn paging(settings: &db::settings::Settings) -> db::comments::Paging 
     }
 }
 
-/// The post page, with its comments and the comment form (fresh, or as sent with errors).
-#[allow(clippy::too_many_arguments)]
+/// What one reader is shown of a post: which page of its comments, with the comments of their
+/// own still held, the comment form (fresh, or as they sent it with its errors), and the
+/// answer's status.
+pub(super) struct ForReader<'a> {
+    pub own_ids: &'a [i64],
+    pub form: CommentFormView,
+    pub comment_page: i64,
+    pub status: StatusCode,
+}
+
+/// The post page, with its comments and the comment form.
 pub(super) async fn post_page(
     state: &AppState,
     row: &PostRow,
     site: &Site,
-    own_ids: &[i64],
-    mut form: CommentFormView,
-    comment_page: i64,
-    status: StatusCode,
+    reader: ForReader<'_>,
 ) -> Result<Response, AppError> {
+    let ForReader {
+        own_ids,
+        mut form,
+        comment_page,
+        status,
+    } = reader;
     let settings = &site.settings;
     let tz = settings.time_zone();
     let post = PostView::new(row, &tz);

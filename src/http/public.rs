@@ -17,7 +17,7 @@ use super::{
     edge::etag::etag,
     edge::extract::ReadState,
     edge::markers::Cacheable,
-    post_page::{key_of, paging, post_page, sidebar},
+    post_page::{ForReader, key_of, paging, post_page, sidebar},
     render,
 };
 use crate::{
@@ -635,16 +635,13 @@ async fn by_path(
             comment_page = page;
         }
     }
-    post_page(
-        &state,
-        &row,
-        &site,
-        &own_ids,
+    let reader = ForReader {
+        own_ids: &own_ids,
         form,
         comment_page,
-        StatusCode::OK,
-    )
-    .await
+        status: StatusCode::OK,
+    };
+    post_page(&state, &row, &site, reader).await
 }
 
 /// No post has this many comment pages; a larger number is not a page (and no arithmetic on it

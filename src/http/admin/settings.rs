@@ -102,30 +102,13 @@ fn parse_score(text: &str) -> Option<i32> {
         .then_some(hundredths as i32)
 }
 
-async fn save(
-    State(state): State<AppState>,
-    AdminForm { user, mut form, .. }: AdminForm<SettingsFields, Admin>,
-) -> Result<Response, AppError> {
-    // What no page or feed can hold goes at the boundary (the title is in every feed).
-    for field in [
-        &mut form.title,
-        &mut form.description,
-        &mut form.blocked_terms,
-    ] {
-        *field = crate::domain::text::clean(field);
-    }
-    let mut errors = SettingsErrors::default();
-    let title = form.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        errors.title = Some("Enter a title (up to 200 characters)".into());
-    }
-    let timezone = form.timezone.trim();
-    let known = crate::render::dates::zone_named(timezone).is_some()
-        && db::settings::database_knows_zone(&state.db, timezone).await?;
-    if !known {
-        errors.timezone =
-            Some("Enter a time zone name such as UTC, Europe/Berlin or America/New_York".into());
-    }
+/// The form's numbers, each with its message in `errors` when it cannot be read; all of them
+/// only when every one could. A field the form did not send keeps its current value.
+fn read_numbers(
+    form: &SettingsFields,
+    current: &Settings,
+    errors: &mut SettingsErrors,
+) -> Option<Numbers> {
     let posts_per_page = form
         .posts_per_page
         .trim()
@@ -144,7 +127,6 @@ async fn save(
     if days.is_none() {
         errors.moderate_after_days = Some("Enter a number of days, 0 or more".into());
     }
-    let current = state.settings().await?;
     let threads_per_page = match form.comment_threads_per_page.as_deref() {
         None => Some(current.comment_threads_per_page),
         Some(text) => text
@@ -185,6 +167,52 @@ async fn save(
     if spam_min_training.is_none() {
         errors.spam_min_training = Some("Enter a number of comments, 0 or more".into());
     }
+    Some(Numbers {
+        posts_per_page: posts_per_page?,
+        moderate_after_days: days?,
+        comment_threads_per_page: threads_per_page?,
+        spam_hold_at: spam_hold_at.filter(|_| errors.spam_hold_at.is_none())?,
+        spam_junk_at: spam_junk_at?,
+        spam_min_training: spam_min_training?,
+    })
+}
+
+/// The settings page's numbers, read.
+struct Numbers {
+    posts_per_page: i32,
+    moderate_after_days: i32,
+    comment_threads_per_page: i32,
+    spam_hold_at: i32,
+    spam_junk_at: i32,
+    spam_min_training: i32,
+}
+
+async fn save(
+    State(state): State<AppState>,
+    AdminForm { user, mut form, .. }: AdminForm<SettingsFields, Admin>,
+) -> Result<Response, AppError> {
+    // What no page or feed can hold goes at the boundary (the title is in every feed).
+    for field in [
+        &mut form.title,
+        &mut form.description,
+        &mut form.blocked_terms,
+    ] {
+        *field = crate::domain::text::clean(field);
+    }
+    let mut errors = SettingsErrors::default();
+    let title = form.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        errors.title = Some("Enter a title (up to 200 characters)".into());
+    }
+    let timezone = form.timezone.trim();
+    let known = crate::render::dates::zone_named(timezone).is_some()
+        && db::settings::database_knows_zone(&state.db, timezone).await?;
+    if !known {
+        errors.timezone =
+            Some("Enter a time zone name such as UTC, Europe/Berlin or America/New_York".into());
+    }
+    let current = state.settings().await?;
+    let numbers = read_numbers(&form, &current, &mut errors);
     let languages = db::settings::search_languages(&state.db).await?;
     let search_language = if languages.contains(&form.search_language) {
         form.search_language.clone()
@@ -192,41 +220,27 @@ async fn save(
         "simple".to_owned()
     };
     let policy = CommentPolicy::parse(&form.comment_policy).unwrap_or_default();
-    // Each value left unread has its message in `errors`.
+    // (Each number left unread has its message in `errors`.)
     if errors.is_empty()
-        && let (
-            Some(posts_per_page),
-            Some(days),
-            Some(threads_per_page),
-            Some(spam_hold_at),
-            Some(spam_junk_at),
-            Some(spam_min_training),
-        ) = (
-            posts_per_page,
-            days,
-            threads_per_page,
-            spam_hold_at,
-            spam_junk_at,
-            spam_min_training,
-        )
+        && let Some(numbers) = numbers
     {
         let settings = Settings {
             title: title.to_owned(),
             description: form.description.trim().to_owned(),
             timezone: timezone.to_owned(),
-            posts_per_page,
+            posts_per_page: numbers.posts_per_page,
             comment_policy: policy,
-            moderate_after_days: days,
+            moderate_after_days: numbers.moderate_after_days,
             blocked_terms: form.blocked_terms.replace("\r\n", "\n"),
             search_language: search_language.clone(),
             feed_summaries: form.feed_summaries.is_some(),
             follow_full_posts: form.follow_full_posts.is_some(),
             require_second_step: form.require_second_step.is_some(),
-            comment_threads_per_page: threads_per_page,
+            comment_threads_per_page: numbers.comment_threads_per_page,
             comments_newest_first: form.comments_newest_first.is_some(),
-            spam_hold_at,
-            spam_junk_at,
-            spam_min_training,
+            spam_hold_at: numbers.spam_hold_at,
+            spam_junk_at: numbers.spam_junk_at,
+            spam_min_training: numbers.spam_min_training,
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Notice::SettingsSaved.after("/admin/settings"));
