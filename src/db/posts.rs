@@ -190,67 +190,59 @@ async fn rows_by_ids(db: &PgPool, ids: &[i64]) -> Result<Vec<PostRow>, sqlx::Err
         .await
 }
 
-/// Whether any post in scope comes after `key` (newer) or before it (older).
-pub async fn has_newer(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx::Error> {
+/// Whether any post in scope is newer than `newest` and whether any is older than `oldest`
+/// (the first and last posts a listing shows), in one round trip.
+pub async fn beyond(
+    db: &PgPool,
+    scope: Scope,
+    newest: Key,
+    oldest: Key,
+) -> Result<(bool, bool), sqlx::Error> {
     if let Some(label_id) = scope.label_id {
-        return sqlx::query_scalar!(
+        let row = sqlx::query!(
             r#"select exists (
                    select 1 from post_labels pl join posts p on p.id = pl.post_id
                    where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
                      and (pl.published_at, pl.post_id) > ($2, $3)
-               ) as "exists!""#,
+               ) as "newer!",
+               exists (
+                   select 1 from post_labels pl join posts p on p.id = pl.post_id
+                   where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
+                     and (pl.published_at, pl.post_id) < ($4, $5)
+               ) as "older!""#,
             label_id,
-            key.at,
-            key.id
+            newest.at,
+            newest.id,
+            oldest.at,
+            oldest.id
         )
         .fetch_one(db)
-        .await;
+        .await?;
+        return Ok((row.newer, row.older));
     }
-    sqlx::query_scalar!(
+    let row = sqlx::query!(
         r#"select exists (
                select 1 from posts p
                where p.kind = 'post' and post_visible(p.status, p.published_at)
                  and p.published_at >= $1 and p.published_at < $2
                  and (p.published_at, p.id) > ($3, $4)
-           ) as "exists!""#,
-        scope.from,
-        scope.until,
-        key.at,
-        key.id
-    )
-    .fetch_one(db)
-    .await
-}
-
-pub async fn has_older(db: &PgPool, scope: Scope, key: Key) -> Result<bool, sqlx::Error> {
-    if let Some(label_id) = scope.label_id {
-        return sqlx::query_scalar!(
-            r#"select exists (
-                   select 1 from post_labels pl join posts p on p.id = pl.post_id
-                   where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
-                     and (pl.published_at, pl.post_id) < ($2, $3)
-               ) as "exists!""#,
-            label_id,
-            key.at,
-            key.id
-        )
-        .fetch_one(db)
-        .await;
-    }
-    sqlx::query_scalar!(
-        r#"select exists (
+           ) as "newer!",
+           exists (
                select 1 from posts p
                where p.kind = 'post' and post_visible(p.status, p.published_at)
                  and p.published_at >= $1 and p.published_at < $2
-                 and (p.published_at, p.id) < ($3, $4)
-           ) as "exists!""#,
+                 and (p.published_at, p.id) < ($5, $6)
+           ) as "older!""#,
         scope.from,
         scope.until,
-        key.at,
-        key.id
+        newest.at,
+        newest.id,
+        oldest.at,
+        oldest.id
     )
     .fetch_one(db)
-    .await
+    .await?;
+    Ok((row.newer, row.older))
 }
 
 /// The visible post or page at exactly this public path.

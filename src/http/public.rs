@@ -344,34 +344,26 @@ async fn listing_page(
     let start = params.start()?;
     let scope = listing.scope;
 
-    let (rows, newer_exists, older_exists) = match start {
+    let rows = match start {
         Start::Newest | Start::OlderThan(_) => {
             let key = match start {
                 Start::OlderThan(key) => key,
                 _ => Key::after_instant(Scope::EVERYTHING.until),
             };
-            let mut rows = db::posts::list_older(&state.db, scope, key, limit + 1).await?;
-            let older = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
-            let newer = match (&start, rows.first()) {
-                (Start::OlderThan(_), Some(first)) => {
-                    db::posts::has_newer(&state.db, scope, key_of(first)).await?
-                }
-                _ => false,
-            };
-            (rows, newer, older)
+            db::posts::list_older(&state.db, scope, key, limit).await?
         }
         Start::NewerThan(key) => {
-            let mut rows = db::posts::list_newer(&state.db, scope, key, limit + 1).await?;
-            let newer = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
+            let mut rows = db::posts::list_newer(&state.db, scope, key, limit).await?;
             rows.reverse();
-            let older = match rows.last() {
-                Some(last) => db::posts::has_older(&state.db, scope, key_of(last)).await?,
-                None => false,
-            };
-            (rows, newer, older)
+            rows
         }
+    };
+    // Whether there is more either side of what is shown.
+    let (newer_exists, older_exists) = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => {
+            db::posts::beyond(&state.db, scope, key_of(first), key_of(last)).await?
+        }
+        _ => (false, false),
     };
 
     let extra = match params.max_results.as_deref() {
