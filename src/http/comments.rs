@@ -29,8 +29,8 @@ use crate::{
     },
     domain::{
         comment::{
-            CommentForm, CommentStatus, FieldErrors, FilterScore, MAX_DEPTH, Policy, Screening,
-            ValidComment,
+            CommentForm, CommentStatus, Decision, FieldErrors, FilterScore, MAX_DEPTH, Policy,
+            Screening, ValidComment,
         },
         post::PostKind,
     },
@@ -103,24 +103,9 @@ async fn accept(
         return show_again(errors, StatusCode::FORBIDDEN).await;
     }
 
-    let mut checked = form.validate();
-    if state.mailer.is_some() && form.notices().0 && form.email.trim().is_empty() {
-        let mut errors = checked.err().unwrap_or_default();
-        errors.email =
-            Some("Enter your email address to get notices of replies, or untick the box".into());
-        checked = Err(errors);
-    }
-    let now = state.clock.now().unix_timestamp();
-    let token = form_token::check(&state.secret, &form.token, row.id, now);
-    let mut comment = match (checked, token) {
-        (Ok(comment), Ok(())) => comment,
-        (checked, token) => {
-            let mut errors = checked.err().unwrap_or_default();
-            if let Err(problem) = token {
-                errors.form = Some(token_message(problem).to_owned());
-            }
-            return show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
+    let mut comment = match checked(state, form, row.id) {
+        Ok(comment) => comment,
+        Err(errors) => return show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
 
     if let Some(parent) = comment.parent_id {
@@ -148,36 +133,14 @@ async fn accept(
     }
 
     let body_html = render::comment::to_html(&comment.body);
-    // A robot that filled in the honeypot is spam already: no need to ask the filter.
-    let judgement = if form.honeypot_filled() {
-        None
-    } else {
-        judge(
-            state,
-            row.spam_version,
-            &comment,
-            settings.spam_min_training,
-        )
-        .await
-    };
-    let (hold_at, spam_at) = settings.spam_thresholds();
-    let decision = Screening {
+    let screened = Screened {
         comment: &comment,
+        body_html: &body_html,
         honeypot_filled: form.honeypot_filled(),
-        link_count: render::comment::link_count(&body_html),
         client_address: client_address.as_deref().unwrap_or(""),
-        blocked_terms: &settings.blocked_terms,
         policy,
-        post_age_days: post_age_days(row.published_at),
-        filter: judgement.as_ref().map(|j| FilterScore {
-            score: j.verdict.score,
-            trained: j.trained,
-            hold_at,
-            spam_at,
-            evidence: j.verdict.evidence,
-        }),
-    }
-    .decide();
+    };
+    let (decision, judgement) = screen(state, settings, &row, screened).await;
 
     // Confirmation mail is limited per client (an IPv6 one by its /64).
     let limit_hash = ClientIp(client_address.clone()).limit_hash(&state.secret);
@@ -237,6 +200,80 @@ async fn accept(
             Ok(response)
         }
     }
+}
+
+/// The form's fields and its token, checked: every problem at once, each beside its field.
+fn checked(state: &AppState, form: &CommentForm, post: i64) -> Result<ValidComment, FieldErrors> {
+    let mut checked = form.validate();
+    if state.mailer.is_some() && form.notices().0 && form.email.trim().is_empty() {
+        let mut errors = checked.err().unwrap_or_default();
+        errors.email =
+            Some("Enter your email address to get notices of replies, or untick the box".into());
+        checked = Err(errors);
+    }
+    let now = state.clock.now().unix_timestamp();
+    match (
+        checked,
+        form_token::check(&state.secret, &form.token, post, now),
+    ) {
+        (Ok(comment), Ok(())) => Ok(comment),
+        (checked, token) => {
+            let mut errors = checked.err().unwrap_or_default();
+            if let Err(problem) = token {
+                errors.form = Some(token_message(problem).to_owned());
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// A valid comment as the spam layers and the policy see it.
+struct Screened<'a> {
+    comment: &'a ValidComment,
+    body_html: &'a str,
+    honeypot_filled: bool,
+    client_address: &'a str,
+    policy: Policy,
+}
+
+/// Whether a comment is shown, held or spam, and the learning filter's judgement behind it.
+async fn screen(
+    state: &AppState,
+    settings: &Settings,
+    target: &CommentTarget,
+    screened: Screened<'_>,
+) -> (Decision, Option<spam::Judgement>) {
+    // A robot that filled in the honeypot is spam already: no need to ask the filter.
+    let judgement = if screened.honeypot_filled {
+        None
+    } else {
+        judge(
+            state,
+            target.spam_version,
+            screened.comment,
+            settings.spam_min_training,
+        )
+        .await
+    };
+    let (hold_at, spam_at) = settings.spam_thresholds();
+    let decision = Screening {
+        comment: screened.comment,
+        honeypot_filled: screened.honeypot_filled,
+        link_count: render::comment::link_count(screened.body_html),
+        client_address: screened.client_address,
+        blocked_terms: &settings.blocked_terms,
+        policy: screened.policy,
+        post_age_days: post_age_days(target.published_at),
+        filter: judgement.as_ref().map(|j| FilterScore {
+            score: j.verdict.score,
+            trained: j.trained,
+            hold_at,
+            spam_at,
+            evidence: j.verdict.evidence,
+        }),
+    }
+    .decide();
+    (decision, judgement)
 }
 
 /// The mail a stored comment causes, in its transaction: a held one's message to the
