@@ -91,7 +91,7 @@ impl CachedPage {
         valid_until: Option<OffsetDateTime>,
     ) -> Self {
         let encoded = match token_slot {
-            _ if !compressible(&headers, &body) => Encoded::default(),
+            _ if !compressible(&headers, body.len()) => Encoded::default(),
             None => Encoded::of(&body),
             Some(slot) => {
                 Encoded::around_token(&body[..slot.offset], &body[slot.offset + slot.length..])
@@ -213,12 +213,12 @@ impl CachedPage {
 const MIN_COMPRESSED: usize = 1024;
 
 /// Text worth compressing: pages, feeds, sitemaps.
-pub fn compressible(headers: &HeaderMap, body: &[u8]) -> bool {
+pub fn compressible(headers: &HeaderMap, len: usize) -> bool {
     let kind = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    body.len() >= MIN_COMPRESSED
+    len >= MIN_COMPRESSED
         && (kind.starts_with("text/")
             || kind.starts_with("application/atom+xml")
             || kind.starts_with("application/rss+xml")

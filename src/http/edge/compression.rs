@@ -23,11 +23,12 @@ const LARGEST: u64 = 8 * 1024 * 1024;
 pub async fn whole_pages(request: Request, next: Next) -> Response {
     let wants_br = accepted_encoding(request.headers()) == Some(Encoding::Br);
     let response = next.run(request).await;
+    // Only text is read in whole: an image or a file passes as it comes.
     let whole = response.body().size_hint().exact();
     if !wants_br
         || response.headers().contains_key(header::CONTENT_ENCODING)
         || response.headers().contains_key(header::CONTENT_RANGE)
-        || whole.is_none_or(|len| len > LARGEST)
+        || whole.is_none_or(|len| len > LARGEST || !compressible(response.headers(), len as usize))
     {
         return response;
     }
@@ -35,9 +36,6 @@ pub async fn whole_pages(request: Request, next: Next) -> Response {
     let Ok(body) = to_bytes(body, usize::MAX).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if !compressible(&parts.headers, &body) {
-        return Response::from_parts(parts, Body::from(body));
-    }
     let Some(br) = brotli_of(&body) else {
         return Response::from_parts(parts, Body::from(body));
     };
