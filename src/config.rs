@@ -12,6 +12,8 @@ pub mod defaults {
     pub const BASE_URL: &str = "http://127.0.0.1:8080";
     pub const LOG: &str = "info,sqlx=warn";
     pub const COMMENT_RATE_LIMIT: u32 = 5;
+    /// Half the database pool (16): in a wave of comments, readers' pages keep the other half.
+    pub const COMMENT_POSTS_AT_ONCE: u32 = 8;
     /// With the process itself (about 20 MB), a full cache stays under 40 MB (`bench/run`).
     pub const PAGE_CACHE_MB: usize = 12;
     /// A page is kept from its second request: a crawler's one-off pages cost what rendering
@@ -185,6 +187,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FOLIO_COMMENT_RATE_LIMIT", default_value_t = defaults::COMMENT_RATE_LIMIT)]
     pub comment_rate_limit: u32,
 
+    /// Comment POSTs worked on at once; more wait a second for their turn, then are answered
+    /// 503 with the text kept
+    #[arg(long, env = "FOLIO_COMMENT_POSTS_AT_ONCE", default_value_t = defaults::COMMENT_POSTS_AT_ONCE)]
+    pub comment_posts_at_once: u32,
+
     /// Memory for rendered public pages, in MiB (0 turns the page cache off)
     #[arg(long, env = "FOLIO_PAGE_CACHE_MB", default_value_t = defaults::PAGE_CACHE_MB)]
     pub page_cache_mb: usize,
@@ -277,6 +284,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Comments per client address per minute; 0 means no limit.
     pub comment_rate_limit: u32,
+    /// Comment POSTs worked on at once (at least 1).
+    pub comment_posts_at_once: u32,
     /// URLs per sitemap file before `/sitemap.xml` becomes an index (the protocol's limit).
     pub sitemap_chunk: i64,
     /// Bytes of rendered pages kept in memory; 0 for none.
@@ -344,6 +353,7 @@ impl Config {
             cdn,
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
+            comment_posts_at_once: args.comment_posts_at_once.max(1),
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             page_cache_min_uses: args.page_cache_min_uses,
             media_cache_bytes: args.media_cache_mb.saturating_mul(1024 * 1024),
@@ -360,6 +370,7 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             trust_proxy: false,
             comment_rate_limit: defaults::COMMENT_RATE_LIMIT,
+            comment_posts_at_once: defaults::COMMENT_POSTS_AT_ONCE,
             sitemap_chunk: defaults::SITEMAP_CHUNK,
             // Off unless asked for: a test sees every write at once.
             page_cache_bytes: 0,

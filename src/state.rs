@@ -132,6 +132,8 @@ pub struct Shared {
     previews: Arc<std::sync::Mutex<std::collections::VecDeque<SiteStylesheet>>>,
     /// Page views counted in memory (see `stats::page_views`).
     pub views: Arc<crate::stats::page_views::ViewCounter>,
+    /// Turns for comment POSTs (`Config::comment_posts_at_once`; see `http::comments`).
+    pub comment_turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -203,7 +205,11 @@ impl AppState {
         let secret = Arc::new(secret);
         let webauthn = crate::auth::passkeys::relying_party(&config.base_url).map(Arc::new);
         let views = Arc::new(crate::stats::page_views::ViewCounter::default());
+        let comment_turns = Arc::new(tokio::sync::Semaphore::new(
+            config.comment_posts_at_once.max(1) as usize,
+        ));
         let shared = Shared {
+            comment_turns,
             look: Arc::default(),
             lively: Arc::default(),
             previews: Arc::default(),

@@ -63,17 +63,36 @@ impl Paging {
     }
 }
 
-/// One comment page of a post: its comments (approved, and the reader's own held ones), oldest
-/// first within each thread, and the number of threads in all.
+/// Which comment page a reader asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageWanted {
+    Number(i64),
+    /// The last in the blog's order: where a new thread is, found without counting first.
+    Last,
+}
+
+/// One comment page of a post, as `page_for_post` reads it.
+pub struct CommentPage {
+    /// Its comments (approved, and the reader's own held ones), oldest first in each thread.
+    pub rows: Vec<CommentRow>,
+    /// The threads of the post in all.
+    pub threads: i64,
+    /// Its number (the last page's, for `PageWanted::Last`).
+    pub number: i64,
+}
+
+/// One comment page of a post, read in two statements whatever its size.
 pub async fn page_for_post(
     db: &PgPool,
     post_id: i64,
     own_ids: &[i64],
     paging: Paging,
-    page: i64,
-) -> Result<(Vec<CommentRow>, i64), sqlx::Error> {
-    let first = (page - 1) * paging.threads_per_page;
-    let last = page * paging.threads_per_page;
+    wanted: PageWanted,
+) -> Result<CommentPage, sqlx::Error> {
+    let number = match wanted {
+        PageWanted::Number(number) => Some(number),
+        PageWanted::Last => None,
+    };
     let threads = sqlx::query!(
         r#"with threads as (
                select distinct thread_id, thread_started_at
@@ -89,21 +108,34 @@ pub async fn page_for_post(
                select thread_id, total,
                       case when $3 then total - oldest_rank + 1 else oldest_rank end as rank
                from ranked
+           ), chosen as (
+               select coalesce($4::bigint,
+                               greatest((coalesce(max(total), 0) + $5 - 1) / $5, 1)) as number
+               from placed
            )
-           select coalesce(array_agg(thread_id) filter (where rank > $4 and rank <= $5),
+           select coalesce(array_agg(p.thread_id)
+                               filter (where p.rank > (c.number - 1) * $5
+                                         and p.rank <= c.number * $5),
                            '{}') as "ids!",
-                  coalesce(max(total), 0) as "total!"
-           from placed"#,
+                  coalesce(max(p.total), 0) as "total!",
+                  c.number as "number!"
+           from chosen c left join placed p on true
+           group by c.number"#,
         post_id,
         own_ids,
         paging.newest_first,
-        first,
-        last
+        number,
+        paging.threads_per_page.max(1)
     )
     .fetch_one(db)
     .await?;
+    let page = |rows| CommentPage {
+        rows,
+        threads: threads.total,
+        number: threads.number,
+    };
     if threads.ids.is_empty() {
-        return Ok((Vec::new(), threads.total));
+        return Ok(page(Vec::new()));
     }
     let rows = sqlx::query_as!(
         CommentRow,
@@ -123,7 +155,7 @@ pub async fn page_for_post(
     )
     .fetch_all(db)
     .await?;
-    Ok((rows, threads.total))
+    Ok(page(rows))
 }
 
 /// The comment page of this post that shows comment `comment_id` (to this reader, whose held

@@ -1,5 +1,11 @@
 //! "Post a Comment": the form's POST. A comment is acknowledged (303 to `#c{id}`) only after its
 //! transaction commits; any error shows the post again with every typed character in the form.
+//!
+//! In a wave of comments, readers come first: only `comment_posts_at_once` POSTs are worked on
+//! at a time (the rest of the database pool stays free for pages), a POST waits `TURN_WAIT` for
+//! its turn and is then answered 503 with its text, and refusals that ask the commenter to wait
+//! come on a page of their own, which costs far less than the post's. Once its turn comes, a
+//! POST is carried to its end even if the commenter's connection closes.
 
 use axum::{
     Form,
@@ -23,7 +29,7 @@ use crate::{
     db::subscriptions::Scope,
     db::{
         self,
-        comments::{NewComment, Submitted},
+        comments::{NewComment, PageWanted, Submitted},
         posts::CommentTarget,
         settings::{Settings, Site},
     },
@@ -38,11 +44,13 @@ use crate::{
     mail::notify,
     render, spam,
     state::AppState,
-    views::{CommentFormView, Layout, comment_page_url, public::CommentUnavailablePage},
+    views::{CommentFormView, Layout, comment_page_url, public::CommentWaitPage},
 };
 
 /// The cookie that remembers which held comments this browser wrote.
 const OWN_COOKIE_DAYS: i64 = 30;
+/// How long a comment POST waits for its turn before it is answered 503.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -52,16 +60,32 @@ pub async fn submit(
     Form(form): Form<CommentForm>,
 ) -> Result<Response, AppError> {
     let path = uri.path().to_owned();
-    let mut response = match accept(&state, &path, &headers, client_address, &form).await {
+    let turns = state.comment_turns.clone();
+    let Ok(Ok(turn)) = tokio::time::timeout(TURN_WAIT, turns.acquire_owned()).await else {
+        return Ok(wait_page(&state, &path, &form, Wait::Busy));
+    };
+    // A task of its own, so a closed connection cannot stop it between its statements.
+    let work = {
+        let (state, path, form) = (state.clone(), path.clone(), form.clone());
+        tokio::spawn(async move {
+            let answer = accept(&state, &path, &headers, client_address, &form).await;
+            drop(turn);
+            answer
+        })
+    };
+    let answer = work
+        .await
+        .unwrap_or_else(|error| Err(anyhow::anyhow!("comment POST stopped: {error}").into()));
+    let mut response = match answer {
         Err(AppError::Unavailable(error)) => {
             tracing::warn!(%error, "comment not saved: database unavailable");
-            unavailable_page(&state, &path, &form)
+            wait_page(&state, &path, &form, Wait::Unavailable)
         }
         // Whatever else went wrong on the way to the database, the text comes back to be sent
         // again: nothing typed is lost.
         Err(AppError::Database(error)) => {
             tracing::error!(%error, "comment not saved: database error");
-            unavailable_page(&state, &path, &form)
+            wait_page(&state, &path, &form, Wait::Unavailable)
         }
         other => other?,
     };
@@ -141,6 +165,7 @@ async fn accept(
         policy,
     };
     let (decision, judgement) = screen(state, settings, &row, screened).await;
+    let parent = comment.parent_id;
 
     // Confirmation mail is limited per client (an IPv6 one by its /64).
     let limit_hash = ClientIp(client_address.clone()).limit_hash(&state.secret);
@@ -183,22 +208,23 @@ async fn accept(
     tx.commit().await?;
     match submitted {
         Submitted::Stored(id) => {
-            stored(state, &row, id, decision.status, own_ids, paging(settings)).await
+            let placed = Placed {
+                id,
+                parent,
+                status: decision.status,
+            };
+            stored(state, &row, placed, own_ids, paging(settings)).await
         }
         Submitted::Duplicate => {
             let errors = FieldErrors::form("You have already posted this comment here.");
             show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Submitted::RateLimited { retry_after_secs } => {
-            let errors = FieldErrors::form(format!(
-                "You have sent several comments in the last minute. Please wait {retry_after_secs} seconds and send this one again."
-            ));
-            let mut response = show_again(errors, StatusCode::TOO_MANY_REQUESTS).await?;
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            Ok(response)
-        }
+        Submitted::RateLimited { retry_after_secs } => Ok(wait_page(
+            state,
+            path,
+            form,
+            Wait::TooMany { retry_after_secs },
+        )),
     }
 }
 
@@ -361,24 +387,33 @@ async fn show_post(
     let reader = ForReader {
         own_ids,
         form,
-        comment_page: page.unwrap_or(1),
+        comment_page: PageWanted::Number(page.unwrap_or(1)),
         status,
     };
     post_page(state, &row, site, reader).await
 }
 
+/// A comment as stored: where it went and what became of it.
+struct Placed {
+    id: i64,
+    parent: Option<i64>,
+    status: CommentStatus,
+}
+
 /// 303 to the comment, on the comment page that shows it; a held comment's id joins the
-/// author's signed cookie so they see it.
+/// author's signed cookie so they see it. A new thread is the newest, so its page is known
+/// without counting the threads before it (a count that grows with the post).
 async fn stored(
     state: &AppState,
     row: &CommentTarget,
-    id: i64,
-    status: CommentStatus,
+    Placed { id, parent, status }: Placed,
     mut own_ids: Vec<i64>,
     paging: db::comments::Paging,
 ) -> Result<Response, AppError> {
     let target = match status {
         CommentStatus::Spam => format!("{}#post-a-comment", row.path),
+        _ if parent.is_none() && paging.newest_first => format!("{}#c{id}", row.path),
+        _ if parent.is_none() => format!("{}?commentPage=last#c{id}", row.path),
         _ => {
             let mut seen_by_author = own_ids.clone();
             seen_by_author.push(id);
@@ -429,8 +464,46 @@ fn token_message(problem: TokenProblem) -> &'static str {
     }
 }
 
-/// The form as sent, on a page of its own, when the database cannot take it.
-fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Response {
+/// Why a comment was not saved for now, when the commenter only has to send it again later.
+enum Wait {
+    /// The database cannot take it.
+    Unavailable,
+    /// This address sent its comments for the minute.
+    TooMany { retry_after_secs: i64 },
+    /// Every turn was taken for `TURN_WAIT` (a wave of comments).
+    Busy,
+}
+
+/// The form as sent, on a page of its own that needs no query (the database may be away, or
+/// busy with a wave), with why and when to send it again.
+fn wait_page(state: &AppState, path: &str, form: &CommentForm, wait: Wait) -> Response {
+    let (status, retry_after, when, reason, summary) = match wait {
+        Wait::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            5,
+            "in a moment".to_owned(),
+            "The blog cannot reach its database right now, so your comment was not posted.",
+            "The blog could not save your comment just now. Please send it again in a moment."
+                .to_owned(),
+        ),
+        Wait::TooMany { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            retry_after_secs,
+            format!("in {retry_after_secs} seconds"),
+            "You have sent several comments in the last minute.",
+            format!(
+                "You have sent several comments in the last minute. Please wait {retry_after_secs} seconds and send this one again."
+            ),
+        ),
+        Wait::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            2,
+            "in a few seconds".to_owned(),
+            "Many comments are arriving at once, so yours was not posted yet.",
+            "The blog is taking many comments at once. Please send yours again in a few seconds."
+                .to_owned(),
+        ),
+    };
     let settings: Settings = state.last_settings();
     let mut layout = Layout::new(&settings, &state.config, Some("Comment not saved"), None);
     layout.dress(&state.last_look(), "");
@@ -442,21 +515,20 @@ fn unavailable_page(state: &AppState, path: &str, form: &CommentForm) -> Respons
         ..CommentFormView::default()
     };
     view.fill(form);
-    view.errors = FieldErrors::form(
-        "The blog could not save your comment just now. Please send it again in a moment.",
-    );
-    let page = CommentUnavailablePage {
+    view.errors = FieldErrors::form(summary);
+    let page = CommentWaitPage {
         layout,
-        post_title: path.to_owned(),
+        reason: reason.to_owned(),
+        when,
         form: view,
     };
     let mut response = match super::render(&page) {
         Ok(response) => response,
         Err(error) => return error.into_response(),
     };
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -111,6 +111,11 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             state.pages.hits() as f64,
         ),
         Gauge::new(
+            "folio_page_cache_stale_hits",
+            "Of the hits, pages whose comments had changed, sent while a reader rendered them again.",
+            state.pages.stale_hits() as f64,
+        ),
+        Gauge::new(
             "folio_page_cache_active",
             "1 while the page cache is on and hears change notices.",
             f64::from(u8::from(state.pages.is_active())),

@@ -15,6 +15,7 @@ use super::edge::markers::{Cacheable, FormTokenFor, LabelTags, TOKEN_PLACEHOLDER
 use crate::{
     db::{
         self,
+        comments::{CommentPage, PageWanted},
         posts::{Key, PostRow},
         settings::Site,
     },
@@ -85,7 +86,7 @@ pub(super) fn paging(settings: &db::settings::Settings) -> db::comments::Paging 
 pub(super) struct ForReader<'a> {
     pub own_ids: &'a [i64],
     pub form: CommentFormView,
-    pub comment_page: i64,
+    pub comment_page: PageWanted,
     pub status: StatusCode,
 }
 
@@ -135,7 +136,7 @@ pub(super) async fn post_page(
 
     let key = key_of(row);
     let paging = paging(settings);
-    let ((comments, threads), (newer, older), (sidebar, look), replying_to) = tokio::try_join!(
+    let (comment_page_read, (newer, older), (sidebar, look), replying_to) = tokio::try_join!(
         async {
             Ok::<_, AppError>(
                 db::comments::page_for_post(&state.db, row.id, own_ids, paging, comment_page)
@@ -155,6 +156,11 @@ pub(super) async fn post_page(
     )?;
     layout.dress(&look, &row.path);
     let fresh_until = sidebar.fresh_until;
+    let CommentPage {
+        rows: comments,
+        threads,
+        number: comment_page,
+    } = comment_page_read;
     let pages = paging.pages(threads);
     if comment_page > pages {
         // A link from when there were more pages (or from Blogger, which paged otherwise).

@@ -23,6 +23,7 @@ use super::{
 use crate::{
     db::{
         self,
+        comments::PageWanted,
         posts::{Key, PostRow, Scope},
         settings::Settings,
     },
@@ -598,7 +599,9 @@ async fn by_path(
         return Ok(Redirect::to(&target).into_response());
     }
     let comment_page = match params.comment_page.as_deref() {
-        None => 1,
+        None => PageWanted::Number(1),
+        // Where a new thread is (the address a commenter is sent to): see `comments::stored`.
+        Some("last") => PageWanted::Last,
         Some(text) => match text.parse::<i64>() {
             Ok(page) if (1..=MAX_COMMENT_PAGE).contains(&page) => {
                 // One address per page: `commentPage=1` is the post itself, `=02` is `=2`.
@@ -606,7 +609,7 @@ async fn by_path(
                     let canonical = comment_page_url(&row.path, page);
                     return Ok(Redirect::permanent(&canonical).into_response());
                 }
-                page
+                PageWanted::Number(page)
             }
             _ => return Err(AppError::NotFound),
         },
@@ -624,7 +627,7 @@ async fn by_path(
             && let Some(page) =
                 db::comments::page_of(&state.db, row.id, id, &own_ids, paging(settings)).await?
         {
-            comment_page = page;
+            comment_page = PageWanted::Number(page);
         }
     }
     let reader = ForReader {

@@ -7,6 +7,13 @@
 //! through this process also empties the cache before it is acknowledged, so the writer never
 //! sees its own change missing. Time changes pages too: an entry ends when the next scheduled post
 //! appears (or any other instant its handler names), and after `MAX_AGE` whatever happens.
+//!
+//! A change to a post's comments does not drop the pages that show them: it marks them stale.
+//! The next reader renders a stale page again while the others are sent it as it is, so no
+//! reader waits for a render. A page that was itself such a new rendering is rendered again at
+//! most every `REFRESH_EVERY`: a wave of comments on one post costs a render a second instead of
+//! one per comment, while a single comment shows to the next reader. Whoever made the change is
+//! never given a stale page (the `folio_wrote` cookie, see `http::edge::page_cache`).
 
 pub mod cdn;
 
@@ -32,6 +39,14 @@ use crate::{
 pub const CHANNEL: &str = "folio_content_changed";
 /// A safety net: no entry outlives this, even if some change were never notified.
 const MAX_AGE: Duration = Duration::from_secs(300);
+/// A stale page is rendered again at most this often.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// A reader who set out to render a stale page again and has not stored it by then (an error,
+/// a closed connection) leaves the task to the next reader.
+const REFRESH_CLAIM: Duration = Duration::from_secs(5);
+/// Comment changes remembered, so a page rendered while some came in is stored as stale rather
+/// than dropped (at 1,000 comments a second, a second of them).
+const CHANGES_KEPT: usize = 1024;
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// What an entry costs besides its body and key (headers, bookkeeping).
 const ENTRY_OVERHEAD: usize = 256;
@@ -61,6 +76,13 @@ pub struct CachedPage {
     valid_until: Option<OffsetDateTime>,
     stored_at: Instant,
     last_used: AtomicU64,
+    /// Comments it shows have changed since it was rendered (see the module's notes).
+    stale: AtomicBool,
+    /// When a reader set out to render it again (milliseconds on the cache's clock; 0: none).
+    refresh_claimed: AtomicU64,
+    /// It replaced a stale page: comments are coming in, and it is rendered again at most
+    /// every `REFRESH_EVERY`.
+    replaced_stale: AtomicBool,
     /// A post page's compressed answers for the current second (see `stitched`).
     stitched: Mutex<Stitched>,
 }
@@ -112,6 +134,9 @@ impl CachedPage {
             valid_until,
             stored_at: Instant::now(),
             last_used: AtomicU64::new(0),
+            stale: AtomicBool::new(false),
+            refresh_claimed: AtomicU64::new(0),
+            replaced_stale: AtomicBool::new(false),
             stitched: Mutex::default(),
         }
     }
@@ -176,6 +201,12 @@ impl CachedPage {
             && self
                 .valid_until
                 .is_none_or(|until| OffsetDateTime::now_utc() < until)
+    }
+
+    /// Whether a change to the comments of `posts` changes this page: it shows them, or it is
+    /// not about one post (listings count comments, feeds list them).
+    fn shows_comments_of(&self, posts: &[i64]) -> bool {
+        self.comments_of.is_none_or(|post| posts.contains(&post))
     }
 
     fn cost(&self, key: &str) -> usize {
@@ -469,6 +500,49 @@ fn exact(mut bytes: Vec<u8>) -> Bytes {
 struct Store {
     pages: HashMap<String, Arc<CachedPage>>,
     bytes: usize,
+    /// The generation of the last change that emptied the cache.
+    emptied_at: u64,
+    /// The comment changes since then (the latest `CHANGES_KEPT`), oldest first.
+    comment_changes: std::collections::VecDeque<CommentChange>,
+}
+
+struct CommentChange {
+    generation: u64,
+    posts: Vec<i64>,
+}
+
+/// What changed since a page began to be rendered.
+enum Since {
+    Nothing,
+    /// Only comments it shows: it is stored, as stale.
+    ItsComments,
+    /// Anything else, or changes no longer remembered: it is not stored.
+    More,
+}
+
+impl Store {
+    fn changes_since(&self, generation: u64, page: &CachedPage) -> Since {
+        if self.emptied_at > generation {
+            return Since::More;
+        }
+        let newer = self
+            .comment_changes
+            .iter()
+            .skip_while(|change| change.generation <= generation);
+        match self.comment_changes.front() {
+            Some(oldest) if oldest.generation <= generation + 1 => {}
+            _ => return Since::More,
+        }
+        let mut changed = false;
+        for change in newer {
+            changed |= page.shows_comments_of(&change.posts);
+        }
+        if changed {
+            Since::ItsComments
+        } else {
+            Since::Nothing
+        }
+    }
 }
 
 /// The cache of one process. `capacity` is in bytes; 0 turns caching off.
@@ -480,6 +554,10 @@ pub struct PageCache {
     listening: AtomicBool,
     clock: AtomicU64,
     hits: AtomicU64,
+    /// Of the hits, stale pages sent while they were rendered again.
+    stale_hits: AtomicU64,
+    /// The cache's own clock for refresh claims.
+    started: Instant,
     /// Requests a page needs before it is kept, and the count so far of pages asked for but
     /// not yet kept (by their key's hash; forgotten all at once when it reaches `SEEN_MAX`).
     min_uses: u32,
@@ -499,6 +577,8 @@ impl PageCache {
             listening: AtomicBool::new(false),
             clock: AtomicU64::new(0),
             hits: AtomicU64::new(0),
+            stale_hits: AtomicU64::new(0),
+            started: Instant::now(),
             min_uses: 1,
             seen: Mutex::new(HashMap::new()),
             hasher: RandomState::new(),
@@ -516,7 +596,8 @@ impl PageCache {
     /// Counts a request for the page at `key`, which was not in the cache: true when it has had
     /// enough requests to be kept.
     pub fn admit(&self, key: &str) -> bool {
-        if self.min_uses <= 1 {
+        if self.min_uses <= 1 || self.store.read().is_ok_and(|s| s.pages.contains_key(key)) {
+            // (A page kept already is being rendered again: it stays.)
             return true;
         }
         let hash = self.hasher.hash_one(key);
@@ -542,14 +623,26 @@ impl PageCache {
 
     /// The page at `key`, if it is fresh and includes the WAL position `after` (exclusive: a
     /// page read from the primary is dated by a position seen before the read began, and only a
-    /// later one proves that a write at `after` was visible by then).
-    pub fn get(&self, key: &str, after: Option<i64>) -> Option<Arc<CachedPage>> {
+    /// later one proves that a write at `after` was visible by then). A stale page is given
+    /// unless the reader `wrote` a change or it is this reader's turn to render it again.
+    pub fn get(
+        &self,
+        key: &str,
+        after: Option<i64>,
+        wrote: impl FnOnce() -> bool,
+    ) -> Option<Arc<CachedPage>> {
         if !self.is_active() {
             return None;
         }
         let page = self.store.read().ok()?.pages.get(key).cloned()?;
         if !page.is_fresh() || after.is_some_and(|after| page.seen <= after) {
             return None;
+        }
+        if page.stale.load(Ordering::Acquire) {
+            if wrote() || self.claim_refresh(&page) {
+                return None;
+            }
+            self.stale_hits.fetch_add(1, Ordering::Relaxed);
         }
         page.last_used.store(
             self.clock.fetch_add(1, Ordering::Relaxed),
@@ -559,9 +652,32 @@ impl PageCache {
         Some(page)
     }
 
+    /// True when this reader is to render the stale `page` again: no other reader is rendering
+    /// it, and it is not itself a new rendering of a stale page made less than `REFRESH_EVERY`
+    /// ago.
+    fn claim_refresh(&self, page: &CachedPage) -> bool {
+        if page.replaced_stale.load(Ordering::Acquire) && page.stored_at.elapsed() < REFRESH_EVERY {
+            return false;
+        }
+        // Never 0, which means unclaimed.
+        let now = self.started.elapsed().as_millis() as u64 + 1;
+        let claimed = page.refresh_claimed.load(Ordering::Acquire);
+        if claimed != 0 && now.saturating_sub(claimed) < REFRESH_CLAIM.as_millis() as u64 {
+            return false;
+        }
+        page.refresh_claimed
+            .compare_exchange(claimed, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
     /// Pages served from memory since start.
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Of the hits, stale pages sent while a reader rendered them again.
+    pub fn stale_hits(&self) -> u64 {
+        self.stale_hits.load(Ordering::Relaxed)
     }
 
     /// The generation to hand back to `insert` for a page about to be rendered.
@@ -569,7 +685,8 @@ impl PageCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Stores a page rendered during `generation`, unless something changed since.
+    /// Stores a page rendered during `generation`, unless something changed since; a change to
+    /// only the comments it shows stores it as stale.
     pub fn insert(&self, key: String, page: impl Into<Arc<CachedPage>>, generation: u64) {
         let page = page.into();
         let cost = page.cost(&key);
@@ -584,7 +701,18 @@ impl PageCache {
             return;
         };
         if self.generation.load(Ordering::Acquire) != generation {
-            return;
+            match store.changes_since(generation, &page) {
+                Since::Nothing => {}
+                Since::ItsComments => page.stale.store(true, Ordering::Release),
+                Since::More => return,
+            }
+        }
+        if store
+            .pages
+            .get(&key)
+            .is_some_and(|old| old.stale.load(Ordering::Acquire))
+        {
+            page.replaced_stale.store(true, Ordering::Release);
         }
         if let Some(old) = store.pages.insert(key.clone(), page) {
             store.bytes -= old.cost(&key);
@@ -619,29 +747,34 @@ impl PageCache {
             return;
         }
         if let Ok(mut store) = self.store.write() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            *store = Store::default();
+            let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            *store = Store {
+                emptied_at: generation,
+                ..Store::default()
+            };
         }
     }
 
-    /// Forgets what a change to the comments of `posts` may have changed: those posts' pages,
-    /// and every page not about one post (listings count comments, feeds list them); other
-    /// posts' pages stay.
+    /// Marks stale what a change to the comments of `posts` may have changed: those posts'
+    /// pages, and every page not about one post; other posts' pages stay as they are.
     pub fn invalidate_comments_of(&self, posts: &[i64]) {
         if self.capacity == 0 {
             return;
         }
         if let Ok(mut store) = self.store.write() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            let mut freed = 0;
-            store.pages.retain(|key, page| {
-                let keep = page.comments_of.is_some_and(|post| !posts.contains(&post));
-                if !keep {
-                    freed += page.cost(key);
+            let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            for page in store.pages.values() {
+                if page.shows_comments_of(posts) {
+                    page.stale.store(true, Ordering::Release);
                 }
-                keep
+            }
+            if store.comment_changes.len() == CHANGES_KEPT {
+                store.comment_changes.pop_front();
+            }
+            store.comment_changes.push_back(CommentChange {
+                generation,
+                posts: posts.to_vec(),
             });
-            store.bytes -= freed;
         }
     }
 
@@ -798,7 +931,7 @@ mod tests {
     fn nothing_is_cached_while_not_listening() {
         let cache = PageCache::new(1 << 20);
         cache.insert("/".into(), page(10), cache.generation());
-        assert!(cache.get("/", None).is_none());
+        assert!(cache.get("/", None, || false).is_none());
     }
 
     #[test]
@@ -807,20 +940,23 @@ mod tests {
         let generation = cache.generation();
         cache.invalidate();
         cache.insert("/".into(), page(10), generation);
-        assert!(cache.get("/", None).is_none());
+        assert!(cache.get("/", None, || false).is_none());
         cache.insert("/".into(), page(10), cache.generation());
-        assert!(cache.get("/", None).is_some());
+        assert!(cache.get("/", None, || false).is_some());
         cache.invalidate();
-        assert!(cache.get("/", None).is_none());
+        assert!(cache.get("/", None, || false).is_none());
     }
 
     #[test]
     fn a_reader_with_a_newer_write_is_not_given_an_older_page() {
         let cache = active(1 << 20);
         cache.insert("/".into(), page(10).seen_at(100), cache.generation());
-        assert!(cache.get("/", Some(99)).is_some());
-        assert!(cache.get("/", Some(100)).is_none(), "strictly newer only");
-        assert!(cache.get("/", None).is_some());
+        assert!(cache.get("/", Some(99), || false).is_some());
+        assert!(
+            cache.get("/", Some(100), || false).is_none(),
+            "strictly newer only"
+        );
+        assert!(cache.get("/", None, || false).is_some());
         assert_eq!(cache.hits(), 2, "a page not given is not a hit");
     }
 
@@ -836,7 +972,7 @@ mod tests {
             Some(past),
         );
         cache.insert("/".into(), page, cache.generation());
-        assert!(cache.get("/", None).is_none());
+        assert!(cache.get("/", None, || false).is_none());
     }
 
     #[test]
@@ -870,7 +1006,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_to_one_posts_comments_keeps_the_other_posts_pages() {
+    fn a_change_to_one_posts_comments_marks_its_pages_stale_and_keeps_the_others() {
         let cache = active(1 << 20);
         let generation = cache.generation();
         cache.insert(
@@ -884,25 +1020,106 @@ mod tests {
             generation,
         );
         cache.insert("/".into(), page(10), generation);
+        let bytes = cache.len_bytes();
         cache.hear("comments:1");
         assert!(
-            cache.get("/a.html", None).is_none(),
-            "the post whose comments changed"
+            cache.get("/a.html", None, || true).is_none(),
+            "whoever made the change is not given the page that lacks it"
         );
         assert!(
-            cache.get("/", None).is_none(),
-            "the home page counts comments"
+            cache.get("/", None, || true).is_none(),
+            "nor the home page, which counts comments"
         );
         assert!(
-            cache.get("/b.html", None).is_some(),
-            "another post's page stays"
+            cache.get("/a.html", None, || false).is_none(),
+            "the next reader renders it again"
         );
-        assert_eq!(cache.len_bytes(), page(10).cost("/b.html"));
+        assert!(
+            cache.get("/a.html", None, || false).is_some(),
+            "and the others are given it meanwhile"
+        );
+        assert!(
+            cache.get("/b.html", None, || true).is_some(),
+            "another post's page is fresh"
+        );
+        assert_eq!(cache.stale_hits(), 1);
+        assert_eq!(cache.len_bytes(), bytes, "nothing was dropped");
         cache.hear("");
         assert!(
-            cache.get("/b.html", None).is_none(),
+            cache.get("/b.html", None, || false).is_none(),
             "any other change empties it all"
         );
+        assert_eq!(cache.len_bytes(), 0);
+    }
+
+    #[test]
+    fn a_stale_page_is_rendered_again_by_one_reader_at_a_time_and_at_most_once_a_second() {
+        let cache = active(1 << 20);
+        let rendered_long_ago = |cache: &PageCache| {
+            let mut page = page(10).about_comments_of(Some(1));
+            page.stored_at = Instant::now() - REFRESH_EVERY;
+            cache.insert("/a.html".into(), page, cache.generation());
+        };
+        // Rendered just now, but not in a wave: the change shows to the next reader.
+        cache.insert(
+            "/a.html".into(),
+            page(10).about_comments_of(Some(1)),
+            cache.generation(),
+        );
+        cache.hear("comments:1");
+        assert!(
+            cache.get("/a.html", None, || false).is_none(),
+            "the first reader after the change renders it"
+        );
+        assert!(
+            cache.get("/a.html", None, || false).is_some(),
+            "the next ones are given the stale page meanwhile"
+        );
+        // A render that began before the change and ends after it is stored, as stale: it is
+        // newer than what readers had.
+        let generation = cache.generation();
+        cache.hear("comments:1");
+        cache.insert(
+            "/a.html".into(),
+            page(20).about_comments_of(Some(1)),
+            generation,
+        );
+        let stored = cache.get("/a.html", None, || false).unwrap();
+        assert_eq!(stored.body.len(), 20);
+        assert!(
+            cache.get("/a.html", None, || false).is_some(),
+            "a new rendering of a stale page, less than a second old: readers keep it for now"
+        );
+        assert!(cache.get("/a.html", None, || true).is_none());
+        // Rendered more than a second ago and stale: the next reader renders it again.
+        rendered_long_ago(&cache);
+        cache.hear("comments:1");
+        assert!(cache.get("/a.html", None, || false).is_none());
+        // A fresh render replaces it for everyone.
+        cache.insert(
+            "/a.html".into(),
+            page(30).about_comments_of(Some(1)),
+            cache.generation(),
+        );
+        let fresh = cache.get("/a.html", None, || true).unwrap();
+        assert_eq!(fresh.body.len(), 30);
+        // Changes no longer remembered: a render from before them is not stored.
+        let generation = cache.generation();
+        for _ in 0..=CHANGES_KEPT {
+            cache.hear("comments:2");
+        }
+        cache.insert(
+            "/c.html".into(),
+            page(10).about_comments_of(Some(3)),
+            generation,
+        );
+        assert!(cache.get("/c.html", None, || false).is_none());
+        cache.insert(
+            "/c.html".into(),
+            page(10).about_comments_of(Some(3)),
+            cache.generation(),
+        );
+        assert!(cache.get("/c.html", None, || false).is_some());
     }
 
     #[test]
@@ -910,14 +1127,17 @@ mod tests {
         let cache = active(80 * 1024);
         for n in 0..12 {
             cache.insert(format!("/{n}"), page(9 * 1024), cache.generation());
-            assert!(cache.get("/0", None).is_some(), "the page in use stays");
+            assert!(
+                cache.get("/0", None, || false).is_some(),
+                "the page in use stays"
+            );
         }
         assert!(cache.len_bytes() <= 80 * 1024);
         assert!(
-            cache.get("/1", None).is_none(),
+            cache.get("/1", None, || false).is_none(),
             "the oldest unused page left"
         );
-        assert!(cache.get("/11", None).is_some());
+        assert!(cache.get("/11", None, || false).is_some());
     }
 
     #[test]

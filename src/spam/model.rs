@@ -25,6 +25,9 @@ struct Copy {
 #[derive(Default)]
 pub struct Model {
     copy: RwLock<Copy>,
+    /// One refresh at a time: the first comments after a start (or a lesson) all find the copy
+    /// behind, and one query brings it up for all of them (a whole model is 200,000 rows).
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl Model {
@@ -85,7 +88,11 @@ impl Model {
         let started = Instant::now();
         let tokens = tokens(message);
         if self.version() != version {
-            self.refresh(db).await?;
+            let _one_at_a_time = self.refreshing.lock().await;
+            // Another request may have brought it up while this one waited.
+            if self.version() != version {
+                self.refresh(db).await?;
+            }
         }
         let (verdict, totals) = {
             let copy = self

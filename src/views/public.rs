@@ -56,13 +56,17 @@ impl PostPage {
     }
 }
 
-/// Shown when a comment could not be saved because the database is away: the form comes
-/// back with everything typed, ready to send again.
+/// Shown when a comment was not saved for a while (the database away, too many comments from
+/// one address or at once): the form comes back with everything typed, ready to send again,
+/// on a page that costs far less than the post's own.
 #[derive(Template)]
-#[template(path = "errors/comment_unavailable.html")]
-pub struct CommentUnavailablePage {
+#[template(path = "errors/comment_wait.html")]
+pub struct CommentWaitPage {
     pub layout: Layout,
-    pub post_title: String,
+    /// Why, as a sentence.
+    pub reason: String,
+    /// "in a moment", "in 20 seconds".
+    pub when: String,
     pub form: CommentFormView,
 }
 

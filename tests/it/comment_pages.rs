@@ -243,8 +243,18 @@ async fn the_commenter_lands_on_the_page_with_their_comment(pool: PgPool) {
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
     let location = sent.header("location").to_owned();
     assert!(
-        location.starts_with(&format!("{path}?commentPage=3#c")),
+        location.starts_with(&format!("{path}?commentPage=last#c")),
         "{location}"
+    );
+    let (address, anchor) = location.split_once('#').unwrap();
+    let last = get(&app, address).await;
+    assert!(last.body.contains(&format!(r#"id="{anchor}""#)));
+    assert!(
+        last.body.contains(&format!(
+            r#"<link rel="canonical" href="{}{path}?commentPage=3">"#,
+            crate::common::BASE_URL
+        )),
+        "the last page is page 3, and says so"
     );
     // A reply to Ann lands on page 1, with Ann's thread.
     let ann = ids[0];

@@ -109,10 +109,23 @@ async fn a_comment_is_published_and_the_reader_lands_on_it(pool: PgPool) {
     let sent = send(&app, &path, &comment).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
     let id = comment_id(&sent);
-    assert_eq!(sent.header("location"), format!("{path}#c{id}"));
+    // A new thread is the newest: on the last comment page, found without counting.
+    assert_eq!(
+        sent.header("location"),
+        format!("{path}?commentPage=last#c{id}")
+    );
     assert!(
         sent.header("set-cookie").is_empty(),
         "no cookie for a published comment"
+    );
+    let landed = get(&app, &format!("{path}?commentPage=last")).await;
+    assert!(landed.body.contains(&format!(r#"id="c{id}""#)));
+    assert!(
+        landed.body.contains(&format!(
+            r#"<link rel="canonical" href="{}{path}">"#,
+            crate::common::BASE_URL
+        )),
+        "one page of comments: the post is the canonical address"
     );
 
     let page = get(&app, &path).await;
@@ -1217,4 +1230,75 @@ async fn a_label_or_title_cannot_take_the_comment_forms_token(pool: PgPool) {
         let sent = send(&app, &path, &comment).await;
         assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
     }
+}
+
+#[sqlx::test]
+async fn a_comment_that_finds_every_turn_taken_comes_back_with_its_text(pool: PgPool) {
+    let (post_id, path) = a_post(&pool).await;
+    let (state, app) = crate::common::cached_app(&pool).await;
+    // A wave has every turn: the comment waits a second for one, then is given back.
+    let taken: Vec<_> = (0..state.config.comment_posts_at_once)
+        .map(|_| state.comment_turns.clone().try_acquire_owned().unwrap())
+        .collect();
+    let comment = Comment::new(post_id, "Wave Walter", "Sent in the middle of a wave.");
+    let busy = send(&app, &path, &comment).await;
+    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(busy.header("retry-after"), "2");
+    assert_eq!(busy.header("cache-control"), "no-store");
+    let text = busy.text();
+    assert!(
+        text.contains("Many comments are arriving at once, so yours was not posted yet."),
+        "{text}"
+    );
+    assert_eq!(busy.field("name").as_deref(), Some("Wave Walter"));
+    assert_eq!(
+        busy.field("comment").as_deref(),
+        Some("Sent in the middle of a wave.")
+    );
+    assert!(stored(&pool).await.is_empty());
+    drop(taken);
+    let sent = send(&app, &path, &comment).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(stored(&pool).await.len(), 1);
+}
+
+#[sqlx::test]
+async fn in_a_wave_readers_are_given_the_page_while_it_is_rendered_again_and_writers_their_own(
+    pool: PgPool,
+) {
+    let (post_id, path) = a_post(&pool).await;
+    let (state, app) = crate::common::cached_app(&pool).await;
+    get(&app, &path).await;
+    let first = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Ada", "First of the wave."),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    // One comment: the next reader renders the page again, and sees it.
+    let text = get(&app, &path).await.text();
+    assert!(text.contains("1 comment: Ada"), "{text}");
+
+    // A second one within the second: readers are given the page as it was a moment ago...
+    let second = send(
+        &app,
+        &path,
+        &Comment::new(post_id, "Bo", "Second of the wave."),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER);
+    let stale_hits = state.pages.stale_hits();
+    let reader = get(&app, &path).await.text();
+    assert!(reader.contains("1 comment: Ada"), "{reader}");
+    assert_eq!(state.pages.stale_hits(), stale_hits + 1);
+    // ...but whoever sent it sees it at once (a signed cookie; a forged one counts for nothing).
+    let cookie = second.header("set-cookie").split(';').next().unwrap();
+    assert!(cookie.starts_with("folio_wrote="), "{cookie}");
+    let forged = get_with(&app, &path, &[("cookie", "folio_wrote=0-9999999999.AAAA")]).await;
+    assert!(forged.text().contains("1 comment: Ada"));
+    let writer = get_with(&app, &path, &[("cookie", cookie)]).await.text();
+    assert!(writer.contains("2 comments:"), "{writer}");
+    // And every reader within a second.
+    crate::common::eventually(&app, &path, |page| page.text().contains("2 comments:")).await;
 }

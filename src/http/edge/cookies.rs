@@ -64,6 +64,31 @@ pub fn own_write_position(state: &AppState, headers: &HeaderMap) -> Option<i64> 
         .and_then(|value| crate::auth::signed::decode_position(&state.secret, &value, now))
 }
 
+/// The cookie of a reader who just changed comments (posted one that is shown, or moderated),
+/// for a few seconds: they are never given a stale copy of a page (see `page_cache`).
+pub const WROTE_COOKIE: &str = "folio_wrote";
+/// Longer than a stale page is ever served (a refresh every second, a claim that lapses in 5).
+pub const WROTE_SECONDS: i64 = 10;
+
+/// A `Set-Cookie` for `WROTE_COOKIE`, good for `WROTE_SECONDS` from `now` (unix seconds).
+pub fn wrote(state: &AppState, now: i64) -> HeaderValue {
+    let value = signed::encode_position(&state.secret, 0, now + WROTE_SECONDS);
+    set(
+        WROTE_COOKIE,
+        &value,
+        time::Duration::seconds(WROTE_SECONDS),
+        state.config.secure_cookies(),
+    )
+}
+
+/// Whether this reader changed comments in the last `WROTE_SECONDS` (a signed, unexpired cookie).
+pub fn has_written(state: &AppState, headers: &HeaderMap) -> bool {
+    let now = state.clock.now().unix_timestamp();
+    get(headers, WROTE_COOKIE)
+        .and_then(|value| signed::decode_position(&state.secret, &value, now))
+        .is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use axum::{
 use time::OffsetDateTime;
 
 use super::{
-    cookies::{SEEN_COOKIE, own_comment_ids, own_write_position},
+    cookies::{self, SEEN_COOKIE, own_comment_ids, own_write_position},
     etag,
     markers::{
         Cacheable, CommentsChanged, FormTokenFor, LabelTags, NothingPublicChanged,
@@ -81,7 +81,16 @@ async fn after_write(state: &AppState, mut response: Response) -> Response {
         return response;
     }
     match response.extensions().get::<CommentsChanged>() {
-        Some(CommentsChanged(posts)) => state.pages.invalidate_comments_of(posts),
+        Some(CommentsChanged(posts)) => {
+            state.pages.invalidate_comments_of(posts);
+            // The pages that show them are stale now, and this writer is not given them.
+            if state.config.page_cache_bytes > 0 {
+                let now = state.clock.now().unix_timestamp();
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, cookies::wrote(state, now));
+            }
+        }
         None => state.pages.invalidate(),
     }
     response
@@ -256,7 +265,9 @@ fn hit(
     headers: &HeaderMap,
     accepted: Option<Encoding>,
 ) -> Option<(Response, Arc<CachedPage>)> {
-    let page = state.pages.get(key, wanted)?;
+    let page = state
+        .pages
+        .get(key, wanted, || cookies::has_written(state, headers))?;
     if let Some(post) = page
         .view_of
         .filter(|_| page.status == StatusCode::OK && from_reader(method, headers))
