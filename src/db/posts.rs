@@ -274,6 +274,8 @@ pub struct CommentTarget {
     /// The spam filter's model version, read along so that a process whose copy is current
     /// scores without another round trip.
     pub spam_version: i64,
+    /// The content version (see `db::settings::Site`), so that settings read before can serve.
+    pub content_version: i64,
 }
 
 /// The visible post or page at exactly this path, for the comment form's POST.
@@ -282,7 +284,8 @@ pub async fn comment_target(db: &PgPool, path: &str) -> Result<Option<CommentTar
         CommentTarget,
         r#"select id, kind as "kind: PostKind", path, published_at as "published_at!",
                   comment_policy as "comment_policy: CommentPolicy",
-                  (select version from spam_model) as "spam_version!"
+                  (select version from spam_model) as "spam_version!",
+                  (select n from content_version) as "content_version!"
            from posts
            where path = $1 and post_visible(status, published_at)"#,
         path

@@ -103,10 +103,11 @@ async fn accept(
     client_address: Option<String>,
     form: &CommentForm,
 ) -> Result<Response, AppError> {
-    let (row, site) = tokio::try_join!(db::posts::comment_target(&state.db, path), state.site())?;
-    let row = row
+    let row = db::posts::comment_target(&state.db, path)
+        .await?
         .filter(|row| row.kind == PostKind::Post)
         .ok_or(AppError::NotFound)?;
+    let site = state.site_at(row.content_version).await?;
     let settings = &site.settings;
     let own_ids = own_comment_ids(headers, &state.secret);
     let policy = Policy::resolve(
@@ -186,26 +187,14 @@ async fn accept(
             .map(|j| j.verdict.clues.iter().map(spam::Clue::stored).collect())
             .unwrap_or_default(),
     };
-    let limit = i64::from(state.config.comment_rate_limit);
-    // The comment and the mail it causes are written together, or neither is.
-    let mut tx = state.db.begin().await?;
-    let submitted = db::comments::submit(&mut *tx, &new, limit).await?;
-    if let Submitted::Stored(id) = submitted
-        && state.mailer.is_some()
-    {
-        tell_of(state, &mut tx, &settings.title, &row, id, &new).await?;
-        let scopes: Vec<Scope> = match form.notices() {
-            _ if decision.status == CommentStatus::Spam => Vec::new(),
-            (true, true) => vec![Scope::Replies(id), Scope::Post(row.id)],
-            (true, false) => vec![Scope::Replies(id)],
-            _ => Vec::new(),
-        };
-        if let Some(email) = new.author_email.as_deref().filter(|_| !scopes.is_empty()) {
-            let blog = super::mail_blog(state, &settings.title);
-            notify::subscribe(&mut tx, &blog, email, &scopes, limit_hash.as_deref()).await?;
-        }
-    }
-    tx.commit().await?;
+    let saving = Saving {
+        new: &new,
+        target: &row,
+        blog_title: &settings.title,
+        notices: form.notices(),
+        limit_hash: limit_hash.as_deref(),
+    };
+    let submitted = save(state, saving).await?;
     match submitted {
         Submitted::Stored(id) => {
             let placed = Placed {
@@ -226,6 +215,50 @@ async fn accept(
             Wait::TooMany { retry_after_secs },
         )),
     }
+}
+
+/// A screened comment on its way to the database, with what its mail needs.
+struct Saving<'a> {
+    new: &'a NewComment,
+    target: &'a CommentTarget,
+    blog_title: &'a str,
+    /// "Notify me of replies", "…and of every new comment".
+    notices: (bool, bool),
+    /// The client, for the limit on confirmation mail.
+    limit_hash: Option<&'a str>,
+}
+
+/// Stores the comment with the mail it causes, in one transaction; spam, or any comment when
+/// mail is off, causes none and is stored in one statement (a spam wave is mostly this, and
+/// BEGIN and COMMIT would be two more round trips).
+async fn save(state: &AppState, saving: Saving<'_>) -> Result<Submitted, AppError> {
+    let Saving {
+        new,
+        target,
+        blog_title,
+        notices,
+        limit_hash,
+    } = saving;
+    let limit = i64::from(state.config.comment_rate_limit);
+    if new.status == CommentStatus::Spam || state.mailer.is_none() {
+        return Ok(db::comments::submit(&state.db, new, limit).await?);
+    }
+    let mut tx = state.db.begin().await?;
+    let submitted = db::comments::submit(&mut *tx, new, limit).await?;
+    if let Submitted::Stored(id) = submitted {
+        tell_of(state, &mut tx, blog_title, target, id, new).await?;
+        let scopes: Vec<Scope> = match notices {
+            (true, true) => vec![Scope::Replies(id), Scope::Post(target.id)],
+            (true, false) => vec![Scope::Replies(id)],
+            _ => Vec::new(),
+        };
+        if let Some(email) = new.author_email.as_deref().filter(|_| !scopes.is_empty()) {
+            let blog = super::mail_blog(state, blog_title);
+            notify::subscribe(&mut tx, &blog, email, &scopes, limit_hash).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(submitted)
 }
 
 /// The form's fields and its token, checked: every problem at once, each beside its field.

@@ -27,6 +27,7 @@ pub(crate) async fn comments_published(
         return Ok(());
     }
     let blog = mail_blog(state, title);
+    crate::db::use_generic_plans(tx).await?;
     crate::mail::notify::comments_published(tx, &blog, ids).await?;
     crate::mail::notify::subscriber_notices(tx, &blog, ids).await?;
     Ok(())
