@@ -345,9 +345,30 @@ pub async fn submit(
     comment: &NewComment,
     per_minute: i64,
 ) -> Result<Submitted, sqlx::Error> {
+    let submitted = call_submit(db, comment, per_minute, false).await?;
+    submitted.ok_or_else(|| sqlx::Error::Protocol("submit_comment answered mail_due".into()))
+}
+
+/// `submit`, for a comment that causes no mail, in one statement of its own; None (and nothing
+/// stored) when it would cause mail after all: then it goes through `submit` in a transaction
+/// that writes its mail too.
+pub async fn submit_without_mail(
+    db: impl sqlx::PgExecutor<'_>,
+    comment: &NewComment,
+    per_minute: i64,
+) -> Result<Option<Submitted>, sqlx::Error> {
+    call_submit(db, comment, per_minute, true).await
+}
+
+async fn call_submit(
+    db: impl sqlx::PgExecutor<'_>,
+    comment: &NewComment,
+    per_minute: i64,
+    unless_mail_due: bool,
+) -> Result<Option<Submitted>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select outcome as "outcome!", comment_id, retry_after_secs
-           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
+           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
         comment.post_id,
         comment.parent_id,
         comment.author_name,
@@ -360,22 +381,24 @@ pub async fn submit(
         comment.client_hash,
         per_minute,
         comment.spam_score,
-        &comment.spam_clues
+        &comment.spam_clues,
+        unless_mail_due
     )
     .fetch_one(db)
     .await?;
-    Ok(match (row.outcome.as_str(), row.comment_id) {
+    Ok(Some(match (row.outcome.as_str(), row.comment_id) {
         ("stored", Some(id)) => Submitted::Stored(id),
         ("rate_limited", _) => Submitted::RateLimited {
             retry_after_secs: row.retry_after_secs.unwrap_or(60).clamp(1, 60),
         },
         ("duplicate", _) => Submitted::Duplicate,
+        ("mail_due", _) => return Ok(None),
         (outcome, _) => {
             return Err(sqlx::Error::Protocol(format!(
                 "submit_comment answered {outcome:?}"
             )));
         }
-    })
+    }))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1302,3 +1302,31 @@ async fn in_a_wave_readers_are_given_the_page_while_it_is_rendered_again_and_wri
     // And every reader within a second.
     crate::common::eventually(&app, &path, |page| page.text().contains("2 comments:")).await;
 }
+
+#[sqlx::test]
+async fn processes_of_earlier_folios_keep_storing_comments_during_an_upgrade(pool: PgPool) {
+    let (post_id, _) = a_post(&pool).await;
+    // The call of the previous release (13 arguments) and of the one before (11).
+    let previous: (String, Option<i64>) = sqlx::query_as(
+        "select outcome, comment_id from submit_comment($1, null, 'Olga', null, null,
+             'From the version before.', '<p>From the version before.</p>', 'approved', null,
+             'client-a', 5, 0.1::real, '{}'::text[])",
+    )
+    .bind(post_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(previous.0, "stored");
+    let older: (String, Option<i64>) = sqlx::query_as(
+        "select outcome, comment_id from submit_comment($1, null, 'Otto', null, null,
+             'From two versions before.', '<p>From two versions before.</p>', 'pending', null,
+             'client-b', 5)",
+    )
+    .bind(post_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(older.0, "stored");
+    let names: Vec<String> = stored(&pool).await.into_iter().map(|c| c.1).collect();
+    assert_eq!(names, ["Olga", "Otto"]);
+}
