@@ -284,7 +284,7 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Comments per client address per minute; 0 means no limit.
     pub comment_rate_limit: u32,
-    /// Comment POSTs worked on at once (at least 1).
+    /// Comment POSTs worked on at once (0 counts as 1).
     pub comment_posts_at_once: u32,
     /// URLs per sitemap file before `/sitemap.xml` becomes an index (the protocol's limit).
     pub sitemap_chunk: i64,
@@ -353,7 +353,7 @@ impl Config {
             cdn,
             trust_proxy: args.trust_proxy,
             comment_rate_limit: args.comment_rate_limit,
-            comment_posts_at_once: args.comment_posts_at_once.max(1),
+            comment_posts_at_once: args.comment_posts_at_once,
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             page_cache_min_uses: args.page_cache_min_uses,
             media_cache_bytes: args.media_cache_mb.saturating_mul(1024 * 1024),

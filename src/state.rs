@@ -103,10 +103,9 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub config: Arc<Config>,
     pub secret: Arc<Secret>,
-    /// The settings last read from the database, so that error pages (which may be shown
-    /// because the database is down) still carry the blog's name. Never used for content.
-    last_settings: Arc<RwLock<Settings>>,
-    /// The site as last read, for requests that read the content version along anyway.
+    /// The site as last read: for error pages (which may be shown because the database is
+    /// down, and still carry the blog's name), and for requests that read the content version
+    /// along anyway (`site_at`).
     last_site: Arc<RwLock<Option<Site>>>,
     /// The sidebar counts, reused while the database's content version says they are current.
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
@@ -225,7 +224,6 @@ impl AppState {
             spam: Arc::default(),
             config: Arc::new(config),
             secret,
-            last_settings: Arc::new(RwLock::new(Settings::default())),
             last_site: Arc::default(),
             sidebar_counts: Arc::new(RwLock::new(None)),
             clock: Arc::new(SystemClock),
@@ -273,9 +271,6 @@ impl AppState {
     /// The settings with the content version, for pages that show cached counts.
     pub async fn site(&self) -> Result<Site, sqlx::Error> {
         let site = crate::db::settings::load_site(&self.db).await?;
-        if let Ok(mut last) = self.last_settings.write() {
-            last.clone_from(&site.settings);
-        }
         if let Ok(mut last) = self.last_site.write() {
             *last = Some(site.clone());
         }
@@ -459,10 +454,12 @@ impl AppState {
         Ok(lively)
     }
 
+    /// The settings last read, for error pages only (never for content).
     pub fn last_settings(&self) -> Settings {
-        self.last_settings
+        self.last_site
             .read()
-            .map(|s| s.clone())
+            .ok()
+            .and_then(|last| last.as_ref().map(|site| site.settings.clone()))
             .unwrap_or_default()
     }
 }

@@ -70,8 +70,9 @@ pub const WROTE_COOKIE: &str = "folio_wrote";
 /// Longer than a stale page is ever served (a refresh every second, a claim that lapses in 5).
 pub const WROTE_SECONDS: i64 = 10;
 
-/// A `Set-Cookie` for `WROTE_COOKIE`, good for `WROTE_SECONDS` from `now` (unix seconds).
-pub fn wrote(state: &AppState, now: i64) -> HeaderValue {
+/// A `Set-Cookie` for `WROTE_COOKIE`, good for `WROTE_SECONDS` from now.
+pub fn wrote(state: &AppState) -> HeaderValue {
+    let now = state.clock.now().unix_timestamp();
     let value = signed::encode_position(&state.secret, 0, now + WROTE_SECONDS);
     set(
         WROTE_COOKIE,

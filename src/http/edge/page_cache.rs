@@ -85,10 +85,9 @@ async fn after_write(state: &AppState, mut response: Response) -> Response {
             state.pages.invalidate_comments_of(posts);
             // The pages that show them are stale now, and this writer is not given them.
             if state.config.page_cache_bytes > 0 {
-                let now = state.clock.now().unix_timestamp();
                 response
                     .headers_mut()
-                    .append(header::SET_COOKIE, cookies::wrote(state, now));
+                    .append(header::SET_COOKIE, cookies::wrote(state));
             }
         }
         None => state.pages.invalidate(),
