@@ -133,6 +133,11 @@ pub struct Shared {
     previews: Arc<std::sync::Mutex<std::collections::VecDeque<SiteStylesheet>>>,
     /// Page views counted in memory (see `stats::page_views`).
     pub views: Arc<crate::stats::page_views::ViewCounter>,
+    /// Wakes this process's mail worker for mail written without a notice (a comment POST's,
+    /// migration 0021).
+    pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Published comments' change notices, sent after their commits (`page_cache::notices`).
+    pub comment_notices: Arc<crate::page_cache::notices::CommentNotices>,
     /// Turns for comment POSTs (`Config::comment_posts_at_once`; see `http::comments`).
     pub comment_turns: Arc<tokio::sync::Semaphore>,
 }
@@ -142,7 +147,8 @@ impl AppState {
     /// (so it needs a runtime):
     /// - the replica monitor, when there are replicas (`store::replicas`);
     /// - the CDN purger, when a CDN has a purge URL (`page_cache::cdn`);
-    /// - the page cache's listener for change notices (`page_cache`);
+    /// - the page cache's listener for change notices (`page_cache`), and the sender of
+    ///   published comments' notices (`page_cache::notices`);
     /// - the mail worker, when mail is on (`mail::worker`);
     /// - the page-view flusher (`stats::page_views`).
     pub fn start(db: PgPool, config: Config, secret: Secret) -> Self {
@@ -157,12 +163,18 @@ impl AppState {
             state.purger.clone(),
             state.media.clone(),
         );
+        state.comment_notices.spawn_sender(state.db.clone());
         if let Some(mailer) = &state.mailer {
             let site = worker::Site {
                 base_url: state.config.base_url.clone(),
                 secret: state.secret.clone(),
             };
-            worker::spawn(state.db.clone(), mailer.clone(), site);
+            worker::spawn(
+                state.db.clone(),
+                mailer.clone(),
+                site,
+                state.mail_wake.clone(),
+            );
         }
         state.views.spawn_flusher(state.db.clone());
         state
@@ -211,6 +223,8 @@ impl AppState {
         ));
         let shared = Shared {
             comment_turns,
+            comment_notices: Arc::default(),
+            mail_wake: Arc::default(),
             look: Arc::default(),
             lively: Arc::default(),
             previews: Arc::default(),

@@ -339,7 +339,8 @@ pub enum Submitted {
 /// repeats a recent comment on the same post. One statement (migration 0015's function) in the
 /// caller's transaction: serialised per client while there is a limit, so two requests at once
 /// cannot both slip under it, and per post and text, so a double click stores once. The caller
-/// acknowledges only `Stored`, once its transaction is committed.
+/// acknowledges only `Stored`, once its transaction is committed, and then hands a published
+/// comment's post to `page_cache::notices` (the insert does not notify, migration 0021).
 pub async fn submit(
     db: impl sqlx::PgExecutor<'_>,
     comment: &NewComment,
@@ -368,7 +369,7 @@ async fn call_submit(
 ) -> Result<Option<Submitted>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select outcome as "outcome!", comment_id, retry_after_secs
-           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
+           from submit_comment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, true)"#,
         comment.post_id,
         comment.parent_id,
         comment.author_name,
@@ -399,6 +400,19 @@ async fn call_submit(
             )));
         }
     }))
+}
+
+/// Tells every process that these posts' published comments changed (the trigger does not for
+/// a comment stored through `submit`: see `page_cache::notices`).
+pub async fn notify_changed(db: &PgPool, posts: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"select pg_notify('folio_content_changed', 'comments:' || post) as "sent"
+           from unnest($1::bigint[]) post"#,
+        posts
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -264,6 +264,8 @@ async fn save(state: &AppState, saving: Saving<'_>) -> Result<Submitted, AppErro
         }
     }
     tx.commit().await?;
+    // Its mail was written without a notice (migration 0021): this process's worker sends it.
+    state.mail_wake.notify_one();
     Ok(submitted)
 }
 
@@ -467,6 +469,8 @@ async fn stored(
     };
     let mut response = Redirect::to(&target).into_response();
     if status == CommentStatus::Approved {
+        // Committed: the other processes are told shortly (see `page_cache::notices`).
+        state.comment_notices.changed(row.id);
         response
             .extensions_mut()
             .insert(CommentsChanged(vec![row.id]));

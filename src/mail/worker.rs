@@ -1,13 +1,15 @@
 //! The outbox worker, one in every Folio process: it claims due messages (rows no other worker
 //! holds), sends them at `FOLIO_MAIL_RATE`, marks them sent, and puts a message whose server
 //! is away back in the queue with a longer wait each time, for about a day. It sleeps until a
-//! NOTIFY says a message was written or the next retry is due: no polling loop.
+//! NOTIFY says a message was written (or this process says so, for a comment POST's mail), or
+//! the next retry is due: no polling loop.
 
 use std::{sync::Arc, time::Duration};
 
 use futures_util::{StreamExt, stream};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 use super::{Mailer, Outgoing, notify};
 use crate::{
@@ -38,11 +40,11 @@ pub struct Site {
 }
 
 /// Starts the worker on the current runtime; it stops when the pool closes.
-pub fn spawn(db: PgPool, mailer: Arc<Mailer>, site: Site) {
-    tokio::spawn(run(db, mailer, site));
+pub fn spawn(db: PgPool, mailer: Arc<Mailer>, site: Site, wake: Arc<Notify>) {
+    tokio::spawn(run(db, mailer, site, wake));
 }
 
-async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
+async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site, wake: Arc<Notify>) {
     let spacing = Duration::from_secs_f64(60.0 / f64::from(mailer.config().per_minute));
     let mut listener: Option<PgListener> = None;
     let mut next_start = tokio::time::Instant::now();
@@ -90,18 +92,19 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site) {
         if wait.is_zero() {
             continue;
         }
-        if !wait_for_work(&mut listener, wait).await {
+        if !wait_for_work(&mut listener, &wake, wait).await {
             listener = None;
         }
     }
 }
 
-/// Sleeps until a notice that can mean work arrives (or `wait` passes); false when the
+/// Sleeps until a notice that can mean work arrives, this process wakes it (`wake`: mail that
+/// a comment POST wrote without a notice, see migration 0021), or `wait` passes; false when the
 /// listening connection broke. A burst of notices (a thousand comments published) is one wake:
 /// the worker goes round once for all that is buffered, not once per notice. Notices about
 /// comments or images alone mean nothing for it (the mail they cause is an outbox row, which
 /// notifies on its own channel) and leave it asleep.
-async fn wait_for_work(listener: &mut Option<PgListener>, wait: Duration) -> bool {
+async fn wait_for_work(listener: &mut Option<PgListener>, wake: &Notify, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let heard = async {
@@ -112,6 +115,7 @@ async fn wait_for_work(listener: &mut Option<PgListener>, wait: Duration) -> boo
         };
         let notice = tokio::select! {
             heard = heard => heard,
+            () = wake.notified() => return true,
             () = tokio::time::sleep_until(deadline) => return true,
         };
         let Ok(Some(first)) = notice else {

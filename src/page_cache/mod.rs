@@ -16,6 +16,7 @@
 //! never given a stale page (the `folio_wrote` cookie, see `http::edge::page_cache`).
 
 pub mod cdn;
+pub mod notices;
 
 use std::{
     collections::HashMap,

@@ -1,0 +1,69 @@
+//! Change notices sent after the commit, many changes to one notice.
+//!
+//! A NOTIFY inside a transaction makes its commit wait for one lock per database, held through
+//! the commit's WAL flush, so every notifying commit goes one at a time. A comment POST stores
+//! its comment without one (migration 0021) and hands the post here; this sends the notices of
+//! every post changed meanwhile in one statement, a few milliseconds later, so a wave of
+//! comments costs a few notifying commits a second rather than one per comment. This process's
+//! own cache was told before the POST was answered (`http::edge::page_cache`); the others hear
+//! within `GATHER` of the commit. Notices still unsent when the process stops are lost, as any
+//! not heard: the other processes' pages of that post end within `MAX_AGE` or at its next change.
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+/// How long changes are gathered before their notice goes out.
+const GATHER: Duration = Duration::from_millis(10);
+/// After a failed notice, the next try.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Posts whose published comments changed, waiting for their notice.
+#[derive(Default)]
+pub struct CommentNotices {
+    posts: Mutex<BTreeSet<i64>>,
+    waiting: Notify,
+}
+
+impl CommentNotices {
+    /// `post`'s published comments changed in a transaction that has committed.
+    pub fn changed(&self, post: i64) {
+        self.posts.lock().expect("notices lock").insert(post);
+        self.waiting.notify_one();
+    }
+
+    fn take(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.posts.lock().expect("notices lock"))
+            .into_iter()
+            .collect()
+    }
+
+    /// Sends the notices for as long as `pool` is open.
+    pub fn spawn_sender(self: &Arc<Self>, pool: PgPool) {
+        let notices = Arc::clone(self);
+        tokio::spawn(async move {
+            while !pool.is_closed() {
+                notices.waiting.notified().await;
+                tokio::time::sleep(GATHER).await;
+                let posts = notices.take();
+                if posts.is_empty() {
+                    continue;
+                }
+                if let Err(error) = crate::db::comments::notify_changed(&pool, &posts).await {
+                    if matches!(error, sqlx::Error::PoolClosed) {
+                        return;
+                    }
+                    tracing::warn!(%error, posts = posts.len(), "comment notices: will try again");
+                    notices.posts.lock().expect("notices lock").extend(posts);
+                    notices.waiting.notify_one();
+                    tokio::time::sleep(RETRY_AFTER).await;
+                }
+            }
+        });
+    }
+}
