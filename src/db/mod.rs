@@ -28,7 +28,7 @@ use std::{str::FromStr, time::Duration};
 use sqlx::{
     ConnectOptions, Connection, PgConnection, PgPool, Postgres,
     migrate::MigrateDatabase,
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -69,13 +69,29 @@ pub async fn use_generic_plans(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::
 
 /// The pool every process uses. Acquiring waits a bounded time, so an outage becomes a quick
 /// 503 rather than a pile of hung requests; connections are re-made as soon as the database is back.
+///
+/// A connection is checked (a round trip) before it is handed out only when it has been idle
+/// a while, as one that may have been cut by a restart: sqlx checks every time by default, which
+/// doubled the round trips of a busy blog's one-statement requests (`bench/wave`).
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(16)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(3))
         .idle_timeout(Duration::from_secs(600))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
+
+/// How long a pooled connection may sit unused before it is checked again.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// The server's host, or its socket folder, as a person reads it in a message.
 pub fn host_of(options: &PgConnectOptions) -> String {
@@ -94,7 +110,39 @@ pub fn replica_pool_options() -> PgPoolOptions {
 pub async fn connect(url: &str) -> Result<PgPool, ConnectError> {
     let options =
         PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+    let options = if on_this_machine(&options) && !asks_for_ssl_mode(url) {
+        options.ssl_mode(PgSslMode::Disable)
+    } else {
+        options
+    };
     open_pool(options, url).await
+}
+
+/// Whether the server is on this machine: a socket, or a loopback address.
+fn on_this_machine(options: &PgConnectOptions) -> bool {
+    let host = options.get_host();
+    options.get_socket().is_some()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the URL or `PGSSLMODE` says how to use TLS. Without either, sqlx (as libpq) takes
+/// TLS whenever the server offers it (Debian's PostgreSQL does), and on loopback that protects
+/// nothing while costing both sides CPU on every query: a server on this machine is then spoken
+/// to in the clear.
+fn asks_for_ssl_mode(url: &str) -> bool {
+    std::env::var_os("PGSSLMODE").is_some()
+        || url.split_once('?').is_some_and(|(_, query)| {
+            query.split('&').any(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode")
+            })
+        })
 }
 
 /// The pool for a server given by its options (Folio's own PostgreSQL is reached this way).
@@ -216,4 +264,43 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 /// not a bug.
 pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("22021"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(url: &str) -> PgConnectOptions {
+        PgConnectOptions::from_str(url).unwrap()
+    }
+
+    #[test]
+    fn a_server_on_this_machine_is_spoken_to_in_the_clear_unless_the_url_asks() {
+        for local in [
+            "postgres://folio@127.0.0.1:5432/folio",
+            "postgres://folio@localhost/folio",
+            "postgres://folio@[::1]:5432/folio",
+            "postgres:///folio?host=/run/postgresql",
+        ] {
+            assert!(on_this_machine(&options(local)), "{local}");
+        }
+        for remote in [
+            "postgres://folio@db:5432/folio",
+            "postgres://folio@10.0.0.5/folio",
+        ] {
+            assert!(!on_this_machine(&options(remote)), "{remote}");
+        }
+        if std::env::var_os("PGSSLMODE").is_none() {
+            assert!(!asks_for_ssl_mode("postgres://folio@127.0.0.1/folio"));
+            assert!(!asks_for_ssl_mode(
+                "postgres://folio@127.0.0.1/folio?application_name=x"
+            ));
+        }
+        assert!(asks_for_ssl_mode(
+            "postgres://folio@127.0.0.1/folio?sslmode=require"
+        ));
+        assert!(asks_for_ssl_mode(
+            "postgres://folio@127.0.0.1/folio?application_name=x&SSLMODE=verify-full"
+        ));
+    }
 }

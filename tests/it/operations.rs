@@ -506,6 +506,37 @@ async fn a_database_outage_gives_503_pages_and_folio_recovers_by_itself(
     assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
 }
 
+#[sqlx::test]
+async fn a_database_on_this_machine_is_spoken_to_without_tls_unless_the_url_asks(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        connect.get_username(),
+        connect.get_host(),
+        connect.get_port(),
+        connect.get_database().unwrap()
+    );
+    async fn over_tls(url: &str) -> bool {
+        let pool = folio::db::connect(url).await.unwrap();
+        sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    }
+    let offered: String = sqlx::query_scalar("show ssl")
+        .fetch_one(&folio::db::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+    assert!(!over_tls(&url).await, "loopback: TLS protects nothing here");
+    assert_eq!(
+        over_tls(&format!("{url}?sslmode=prefer")).await,
+        offered == "on",
+        "asked for, TLS is used whenever the server offers it"
+    );
+}
+
 #[test]
 fn the_backup_recipe_restores_the_same_blog() {
     // pg_dump → a fresh database → pg_restore, exactly as the README says; then every table
