@@ -100,24 +100,46 @@ impl Scope {
     }
 }
 
-/// Up to `limit` posts older than `key`, newest first.
-pub async fn list_older(
+/// Which side of a key a listing page lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Older than the key: the next page.
+    Older,
+    /// Newer than the key: the previous page.
+    Newer,
+}
+
+/// Up to `limit` posts on `side` of `key` (the nearest ones), newest first. One statement for
+/// both sides: the branch of the other side is cut by its constant condition before it reads a
+/// row, and each branch walks its index from the key.
+pub async fn list(
     db: &PgPool,
     scope: Scope,
     key: Key,
+    side: Side,
     limit: i64,
 ) -> Result<Vec<PostRow>, sqlx::Error> {
+    let older = side == Side::Older;
     if let Some(label_id) = scope.label_id {
         let ids = sqlx::query_scalar!(
-            r#"select pl.post_id from post_labels pl join posts p on p.id = pl.post_id
-               where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
-                 and (pl.published_at, pl.post_id) < ($2, $3)
-               order by pl.published_at desc, pl.post_id desc
-               limit $4"#,
+            r#"(select pl.post_id as "post_id!" from post_labels pl join posts p on p.id = pl.post_id
+                where $5 and pl.label_id = $1 and p.kind = 'post'
+                  and post_visible(p.status, pl.published_at)
+                  and (pl.published_at, pl.post_id) < ($2, $3)
+                order by pl.published_at desc, pl.post_id desc
+                limit $4)
+               union all
+               (select pl.post_id from post_labels pl join posts p on p.id = pl.post_id
+                where not $5 and pl.label_id = $1 and p.kind = 'post'
+                  and post_visible(p.status, pl.published_at)
+                  and (pl.published_at, pl.post_id) > ($2, $3)
+                order by pl.published_at asc, pl.post_id asc
+                limit $4)"#,
             label_id,
             key.at,
             key.id,
-            limit
+            limit,
+            older
         )
         .fetch_all(db)
         .await?;
@@ -126,57 +148,27 @@ pub async fn list_older(
         return Ok(rows);
     }
     query_post_rows!(
-        r#"where p.kind = 'post' and post_visible(p.status, p.published_at)
-             and p.published_at >= $1 and p.published_at < $2
-             and (p.published_at, p.id) < ($3, $4)
-           order by p.published_at desc, p.id desc
-           limit $5"#,
+        r#"where p.id in (
+               (select id from posts
+                where $6 and kind = 'post' and post_visible(status, published_at)
+                  and published_at >= $1 and published_at < $2
+                  and (published_at, id) < ($3, $4)
+                order by published_at desc, id desc
+                limit $5)
+               union all
+               (select id from posts
+                where not $6 and kind = 'post' and post_visible(status, published_at)
+                  and published_at >= $1 and published_at < $2
+                  and (published_at, id) > ($3, $4)
+                order by published_at asc, id asc
+                limit $5))
+           order by p.published_at desc, p.id desc"#,
         scope.from,
         scope.until,
         key.at,
         key.id,
-        limit
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// Up to `limit` posts newer than `key`, oldest first (callers reverse for display).
-pub async fn list_newer(
-    db: &PgPool,
-    scope: Scope,
-    key: Key,
-    limit: i64,
-) -> Result<Vec<PostRow>, sqlx::Error> {
-    if let Some(label_id) = scope.label_id {
-        let ids = sqlx::query_scalar!(
-            r#"select pl.post_id from post_labels pl join posts p on p.id = pl.post_id
-               where pl.label_id = $1 and p.kind = 'post' and post_visible(p.status, pl.published_at)
-                 and (pl.published_at, pl.post_id) > ($2, $3)
-               order by pl.published_at asc, pl.post_id asc
-               limit $4"#,
-            label_id,
-            key.at,
-            key.id,
-            limit
-        )
-        .fetch_all(db)
-        .await?;
-        let mut rows = rows_by_ids(db, &ids).await?;
-        rows.sort_by_key(|row| (row.published_at, row.id));
-        return Ok(rows);
-    }
-    query_post_rows!(
-        r#"where p.kind = 'post' and post_visible(p.status, p.published_at)
-             and p.published_at >= $1 and p.published_at < $2
-             and (p.published_at, p.id) > ($3, $4)
-           order by p.published_at asc, p.id asc
-           limit $5"#,
-        scope.from,
-        scope.until,
-        key.at,
-        key.id,
-        limit
+        limit,
+        older
     )
     .fetch_all(db)
     .await

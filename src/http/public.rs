@@ -24,7 +24,7 @@ use crate::{
     db::{
         self,
         comments::PageWanted,
-        posts::{Key, PostRow, Scope},
+        posts::{Key, PostRow, Scope, Side},
         settings::Settings,
     },
     domain::post::PostKind,
@@ -345,20 +345,12 @@ async fn listing_page(
     let start = params.start()?;
     let scope = listing.scope;
 
-    let rows = match start {
-        Start::Newest | Start::OlderThan(_) => {
-            let key = match start {
-                Start::OlderThan(key) => key,
-                _ => Key::after_instant(Scope::EVERYTHING.until),
-            };
-            db::posts::list_older(&state.db, scope, key, limit).await?
-        }
-        Start::NewerThan(key) => {
-            let mut rows = db::posts::list_newer(&state.db, scope, key, limit).await?;
-            rows.reverse();
-            rows
-        }
+    let (key, side) = match start {
+        Start::Newest => (Key::after_instant(Scope::EVERYTHING.until), Side::Older),
+        Start::OlderThan(key) => (key, Side::Older),
+        Start::NewerThan(key) => (key, Side::Newer),
     };
+    let rows = db::posts::list(&state.db, scope, key, side, limit).await?;
     // Whether there is more either side of what is shown.
     let (newer_exists, older_exists) = match (rows.first(), rows.last()) {
         (Some(first), Some(last)) => {
