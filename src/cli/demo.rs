@@ -262,8 +262,70 @@ fn write_post(rng: &mut Rng) -> (String, String, Vec<usize>) {
 
 pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let blog = prepare_blog(db).await?;
+    let mut rng = Rng(args.seed);
+    // Whole seconds: demo times read like ones people type.
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    let years = if args.posts < 1_000 { 3 } else { 5 };
+    let timeline = Timeline {
+        newest: now - Duration::hours(1),
+        step: Duration::days(365 * years) / args.posts.max(1),
+    };
+    let mut seen_paths: HashMap<String, u32> = HashMap::new();
+    let (mut written, mut skipped, mut comments_written) = (0usize, 0usize, 0u64);
+
+    let total = args.posts as usize;
+    let mut index = 0usize;
+    while index < total {
+        let count = BATCH.min(total - index);
+        let (batch, batch_labels) = post_batch(
+            &mut rng,
+            index..index + count,
+            &timeline,
+            &blog.tz,
+            &mut seen_paths,
+        );
+        let inserted = db::demo::insert_posts(db, &batch, blog.author)
+            .await
+            .context("inserting demo posts")?;
+        skipped += count - inserted.len();
+        written += inserted.len();
+
+        let (mut post_ids, mut label_refs) = (Vec::new(), Vec::new());
+        for (post_id, path) in &inserted {
+            for &l in batch_labels.get(path).into_iter().flatten() {
+                post_ids.push(*post_id);
+                label_refs.push(blog.label_ids[LABELS[l]]);
+            }
+        }
+        let comments = comment_batch(&mut rng, &inserted, &batch, args.comments, now);
+        db::demo::insert_post_labels(db, &post_ids, &label_refs).await?;
+        if !comments.is_empty() {
+            comments_written += db::demo::insert_comments(db, &comments).await?;
+        }
+        index += count;
+        eprintln!("folio demo: {index}/{total} posts");
+    }
+    db::demo::vacuum_analyze(db).await?;
+    println!(
+        "folio demo: wrote {written} posts ({skipped} already there), {comments_written} comments \
+         and {} labels in {:.1}s",
+        LABELS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The blog the demo writes into: its zone, the demo author and the labels' ids.
+struct DemoBlog {
+    tz: dates::TimeZone,
+    author: i64,
+    label_ids: HashMap<String, i64>,
+}
+
+/// Names a blog still called "Folio", and makes the author, the labels and the About page.
+async fn prepare_blog(db: &PgPool) -> anyhow::Result<DemoBlog> {
     let settings = db::settings::load(db).await?;
-    let tz = settings.time_zone();
     if settings.title == "Folio" && settings.description.is_empty() {
         db::settings::update_basics(
             db,
@@ -283,97 +345,92 @@ pub async fn run(db: &PgPool, args: &DemoArgs) -> anyhow::Result<()> {
         .map(|(id, name)| (name, id))
         .collect();
     write_about_page(db, author).await?;
+    Ok(DemoBlog {
+        tz: settings.time_zone(),
+        author,
+        label_ids,
+    })
+}
 
-    let mut rng = Rng(args.seed);
-    // Whole seconds: demo times read like ones people type.
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
-    let newest = now - Duration::hours(1);
-    let years = if args.posts < 1_000 { 3 } else { 5 };
-    let step = Duration::days(365 * years) / args.posts.max(1);
-    let mut seen_paths: HashMap<String, u32> = HashMap::new();
-    let (mut written, mut skipped, mut comments_written) = (0usize, 0usize, 0u64);
+/// When the posts appear: one every `step`, back from `newest`.
+struct Timeline {
+    newest: OffsetDateTime,
+    step: Duration,
+}
 
-    let total = args.posts as usize;
-    let mut index = 0usize;
-    while index < total {
-        let count = BATCH.min(total - index);
-        let mut batch = PostBatch::default();
-        let mut batch_labels: HashMap<String, Vec<usize>> = HashMap::new();
-        for i in index..index + count {
-            let (title, body, post_labels) = write_post(&mut rng);
-            let jitter = Duration::seconds((rng.next() % 3_600) as i64);
-            let published = newest - step * (i as u32) - jitter.min(step / 2);
-            let local = dates::zoned(published, &tz);
-            let slug = slugify(&title);
-            let mut path = post_path(local.year(), local.month(), &slug);
-            let n = seen_paths.entry(path.clone()).or_insert(0);
-            *n += 1;
-            if *n > 1 {
-                path = post_path(local.year(), local.month(), &format!("{slug}-{n}"));
-            }
-            let html = body_html(&body, BodyFormat::Markdown, &Default::default());
-            batch
-                .excerpts
-                .push(excerpt(&body, BodyFormat::Markdown, &html));
-            batch.htmls.push(html);
-            batch.sources.push(body);
-            batch.titles.push(title);
-            batch.slugs.push(slug);
-            batch.published.push(published);
-            batch_labels.insert(path.clone(), post_labels);
-            batch.paths.push(path);
+/// The posts numbered `range` (newest first), with each one's labels by its path; a title met
+/// again in the same month gets a numbered path.
+fn post_batch(
+    rng: &mut Rng,
+    range: std::ops::Range<usize>,
+    timeline: &Timeline,
+    tz: &dates::TimeZone,
+    seen_paths: &mut HashMap<String, u32>,
+) -> (PostBatch, HashMap<String, Vec<usize>>) {
+    let mut batch = PostBatch::default();
+    let mut batch_labels: HashMap<String, Vec<usize>> = HashMap::new();
+    for i in range {
+        let (title, body, post_labels) = write_post(rng);
+        let jitter = Duration::seconds((rng.next() % 3_600) as i64);
+        let published =
+            timeline.newest - timeline.step * (i as u32) - jitter.min(timeline.step / 2);
+        let local = dates::zoned(published, tz);
+        let slug = slugify(&title);
+        let mut path = post_path(local.year(), local.month(), &slug);
+        let n = seen_paths.entry(path.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            path = post_path(local.year(), local.month(), &format!("{slug}-{n}"));
         }
-        let inserted = db::demo::insert_posts(db, &batch, author)
-            .await
-            .context("inserting demo posts")?;
-        skipped += count - inserted.len();
-        written += inserted.len();
-
-        let (mut post_ids, mut label_refs) = (Vec::new(), Vec::new());
-        let mut comments = CommentBatch::default();
-        for (post_id, path) in &inserted {
-            for &l in batch_labels.get(path).into_iter().flatten() {
-                post_ids.push(*post_id);
-                label_refs.push(label_ids[LABELS[l]]);
-            }
-            let position = batch.paths.iter().position(|p| p == path).unwrap_or(0);
-            let published = batch.published[position];
-            for c in 0..args.comments {
-                let minutes = 20 + (rng.next() % 600) as i64 + i64::from(c) * 90;
-                let created = (published + Duration::minutes(minutes)).min(now);
-                let name = rng.pick(&NAMES);
-                let mut text = rng.pick(&REPLIES).to_owned();
-                if rng.below(2) == 0 {
-                    text.push(' ');
-                    text.push_str(rng.pick(&SENTENCES));
-                }
-                comments.post_ids.push(*post_id);
-                comments.urls.push(if rng.below(5) == 0 {
-                    format!("https://example.org/{}", slugify(name))
-                } else {
-                    String::new()
-                });
-                comments.names.push(name.to_owned());
-                comments.htmls.push(crate::render::comment::to_html(&text));
-                comments.sources.push(text);
-                comments.created.push(created);
-            }
-        }
-        db::demo::insert_post_labels(db, &post_ids, &label_refs).await?;
-        if !comments.is_empty() {
-            comments_written += db::demo::insert_comments(db, &comments).await?;
-        }
-        index += count;
-        eprintln!("folio demo: {index}/{total} posts");
+        let html = body_html(&body, BodyFormat::Markdown, &Default::default());
+        batch
+            .excerpts
+            .push(excerpt(&body, BodyFormat::Markdown, &html));
+        batch.htmls.push(html);
+        batch.sources.push(body);
+        batch.titles.push(title);
+        batch.slugs.push(slug);
+        batch.published.push(published);
+        batch_labels.insert(path.clone(), post_labels);
+        batch.paths.push(path);
     }
-    db::demo::vacuum_analyze(db).await?;
-    println!(
-        "folio demo: wrote {written} posts ({skipped} already there), {comments_written} comments \
-         and {} labels in {:.1}s",
-        LABELS.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    (batch, batch_labels)
+}
+
+/// `per_post` comments on each post inserted, in the hours after it appeared (never after now).
+fn comment_batch(
+    rng: &mut Rng,
+    inserted: &[(i64, String)],
+    batch: &PostBatch,
+    per_post: u32,
+    now: OffsetDateTime,
+) -> CommentBatch {
+    let mut comments = CommentBatch::default();
+    for (post_id, path) in inserted {
+        let position = batch.paths.iter().position(|p| p == path).unwrap_or(0);
+        let published = batch.published[position];
+        for c in 0..per_post {
+            let minutes = 20 + (rng.next() % 600) as i64 + i64::from(c) * 90;
+            let created = (published + Duration::minutes(minutes)).min(now);
+            let name = rng.pick(&NAMES);
+            let mut text = rng.pick(&REPLIES).to_owned();
+            if rng.below(2) == 0 {
+                text.push(' ');
+                text.push_str(rng.pick(&SENTENCES));
+            }
+            comments.post_ids.push(*post_id);
+            comments.urls.push(if rng.below(5) == 0 {
+                format!("https://example.org/{}", slugify(name))
+            } else {
+                String::new()
+            });
+            comments.names.push(name.to_owned());
+            comments.htmls.push(crate::render::comment::to_html(&text));
+            comments.sources.push(text);
+            comments.created.push(created);
+        }
+    }
+    comments
 }
 
 async fn write_about_page(db: &PgPool, author: i64) -> anyhow::Result<()> {

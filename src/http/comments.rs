@@ -136,42 +136,110 @@ async fn accept(
     if let Some(parent) = comment.parent_id {
         match place_reply(state, row.id, parent).await? {
             Some(parent) => comment.parent_id = Some(parent),
-            None => {
-                let errors = FieldErrors::form(
-                    "The comment you were replying to is no longer there. Send again to post yours on its own.",
-                );
-                let mut view = CommentFormView::default();
-                view.fill(form);
-                view.parent.clear();
-                view.errors = errors;
-                return show_post(
-                    state,
-                    path,
-                    &site,
-                    &own_ids,
-                    view,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-            }
+            None => return parent_gone(state, path, &site, &own_ids, form).await,
         }
     }
 
+    let parent = comment.parent_id;
+    // Confirmation mail is limited per client (an IPv6 one by its /64).
+    let limit_hash = ClientIp(client_address.clone()).limit_hash(&state.secret);
+    let to_screen = ToScreen {
+        comment,
+        honeypot_filled: form.honeypot_filled(),
+        client_address,
+        policy,
+    };
+    let new = screened(state, settings, &row, to_screen).await;
+    let decided = new.status;
+    let saving = Saving {
+        new: &new,
+        target: &row,
+        blog_title: &settings.title,
+        notices: form.notices(),
+        limit_hash: limit_hash.as_deref(),
+    };
+    let submitted = save(state, saving).await?;
+    match submitted {
+        Submitted::Stored(id) => {
+            let placed = Placed {
+                id,
+                parent,
+                status: decided,
+            };
+            stored(state, &row, placed, own_ids, paging(settings)).await
+        }
+        Submitted::Duplicate => {
+            let errors = FieldErrors::form("You have already posted this comment here.");
+            show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Submitted::RateLimited { retry_after_secs } => Ok(wait_page(
+            state,
+            path,
+            form,
+            Wait::TooMany { retry_after_secs },
+        )),
+    }
+}
+
+/// The post again, the form as sent without its "Replying to": the comment it answered has gone
+/// (deleted, or moderated away) since the page was read.
+async fn parent_gone(
+    state: &AppState,
+    path: &str,
+    site: &Site,
+    own_ids: &[i64],
+    form: &CommentForm,
+) -> Result<Response, AppError> {
+    let mut view = CommentFormView::default();
+    view.fill(form);
+    view.parent.clear();
+    view.errors = FieldErrors::form(
+        "The comment you were replying to is no longer there. Send again to post yours on its own.",
+    );
+    show_post(
+        state,
+        path,
+        site,
+        own_ids,
+        view,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// A checked comment with where it came from, before the filter and the policy judge it.
+struct ToScreen {
+    comment: ValidComment,
+    honeypot_filled: bool,
+    client_address: Option<String>,
+    policy: Policy,
+}
+
+/// The comment as it is to be stored: rendered, judged (shown, held or spam, with the filter's
+/// score and clues) and its client kept only as a keyed hash.
+async fn screened(
+    state: &AppState,
+    settings: &Settings,
+    target: &CommentTarget,
+    to_screen: ToScreen,
+) -> NewComment {
+    let ToScreen {
+        comment,
+        honeypot_filled,
+        client_address,
+        policy,
+    } = to_screen;
     let body_html = render::comment::to_html(&comment.body);
-    let screened = Screened {
+    let screening = Screened {
         comment: &comment,
         body_html: &body_html,
-        honeypot_filled: form.honeypot_filled(),
+        honeypot_filled,
         client_address: client_address.as_deref().unwrap_or(""),
         policy,
     };
-    let (decision, judgement) = screen(state, settings, &row, screened).await;
-    let parent = comment.parent_id;
-
-    // Confirmation mail is limited per client (an IPv6 one by its /64).
-    let limit_hash = ClientIp(client_address.clone()).limit_hash(&state.secret);
-    let new = NewComment {
-        post_id: row.id,
+    let (decision, judgement) = screen(state, settings, target, screening).await;
+    NewComment {
+        post_id: target.id,
         parent_id: comment.parent_id,
         author_name: comment.name,
         author_email: comment.email,
@@ -186,34 +254,6 @@ async fn accept(
         spam_clues: judgement
             .map(|j| j.verdict.clues.iter().map(spam::Clue::stored).collect())
             .unwrap_or_default(),
-    };
-    let saving = Saving {
-        new: &new,
-        target: &row,
-        blog_title: &settings.title,
-        notices: form.notices(),
-        limit_hash: limit_hash.as_deref(),
-    };
-    let submitted = save(state, saving).await?;
-    match submitted {
-        Submitted::Stored(id) => {
-            let placed = Placed {
-                id,
-                parent,
-                status: decision.status,
-            };
-            stored(state, &row, placed, own_ids, paging(settings)).await
-        }
-        Submitted::Duplicate => {
-            let errors = FieldErrors::form("You have already posted this comment here.");
-            show_again(errors, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Submitted::RateLimited { retry_after_secs } => Ok(wait_page(
-            state,
-            path,
-            form,
-            Wait::TooMany { retry_after_secs },
-        )),
     }
 }
 

@@ -303,23 +303,12 @@ async fn moderate(
     let reply = match moderation.action {
         Action::Reply => match check_text(&form.text) {
             Ok(text) => Some(text),
-            Err(error) => {
-                // The form comes back with the reply as typed and the reason beside it.
-                let mut view = page(&state, moderation.action.question());
-                view.comment = Some(comment_view(&state, &moderation.comment));
-                view.button = Some(moderation.action.button().to_owned());
-                view.action_url = format!("/mail/comment/{token}");
-                view.reply = true;
-                view.reply_text = form.text;
-                view.error = Some(error);
-                return with_status(render(&view)?, StatusCode::UNPROCESSABLE_ENTITY);
-            }
+            Err(error) => return reply_refused(&state, &moderation, &token, form.text, error),
         },
         _ => None,
     };
     let expires = time::OffsetDateTime::from_unix_timestamp(moderation.claim.expires_at)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let comment_id = moderation.comment.id;
     // Read before the transaction holds a connection (the mail it may write names the blog).
     let title = state.settings().await?.title;
     let mut tx = state.db.begin().await?;
@@ -337,64 +326,111 @@ async fn moderate(
         }
         return Ok(Redirect::to(&format!("/mail/comment/{token}")).into_response());
     }
-    let published = match (moderation.action, reply) {
-        (Action::Reply, Some(text)) => {
-            let replied = db::comments::reply_as_moderator(
-                &mut tx,
-                comment_id,
-                moderation.moderator.id,
-                &moderation.moderator.display_name,
-                &text,
-                &comment::to_html(&text),
-            )
-            .await?;
-            match replied {
-                Some(published) => {
-                    crate::spam::train::learn_decisions(&mut tx, &[comment_id]).await?;
-                    published
-                }
-                None => {
-                    // The comment went meanwhile: nothing is done, the link stays unused.
-                    drop(tx);
-                    let gone = Refusal {
-                        status: StatusCode::NOT_FOUND,
-                        heading: "The comment is gone",
-                        message: "Someone deleted it for good while you wrote. Your reply is below.",
-                    };
-                    return refusal_keeping(&state, &gone, form.text);
-                }
-            }
+    let done = match (moderation.action, reply) {
+        (Action::Reply, Some(text)) => reply_in(&mut tx, &moderation, &text).await?,
+        (action, _) => decide_in(&mut tx, &moderation, action).await?,
+    };
+    let published = match done {
+        Done::Published(published) => published,
+        Done::ReplyTargetGone => {
+            // The comment went meanwhile: nothing is done, the link stays unused.
+            drop(tx);
+            let gone = Refusal {
+                status: StatusCode::NOT_FOUND,
+                heading: "The comment is gone",
+                message: "Someone deleted it for good while you wrote. Your reply is below.",
+            };
+            return refusal_keeping(&state, &gone, form.text);
         }
-        (action, _) => {
-            let status = match action {
-                Action::Approve | Action::Reply => CommentStatus::Approved,
-                Action::Spam => CommentStatus::Spam,
-                Action::Trash => CommentStatus::Trash,
+        Done::DecidedMeanwhile => {
+            drop(tx);
+            let comment_id = moderation.comment.id;
+            let now = db::comments::find_for_moderation(&state.db, comment_id).await?;
+            let decided = now.as_ref().map_or(CommentStatus::Trash, |c| c.status);
+            let moderation = Moderation {
+                comment: now.unwrap_or(moderation.comment),
+                ..moderation
             };
-            // Only while it is still held, as the email showed it: a decision made meanwhile
-            // (in the queue, or by another button) wins over an old button.
-            let Some(changed) = db::comments::decide_held(&mut *tx, comment_id, status).await?
-            else {
-                drop(tx);
-                let now = db::comments::find_for_moderation(&state.db, comment_id).await?;
-                let decided = now.as_ref().map_or(CommentStatus::Trash, |c| c.status);
-                let moderation = Moderation {
-                    comment: now.unwrap_or(moderation.comment),
-                    ..moderation
-                };
-                return decided_page(&state, &moderation, decided);
-            };
-            crate::spam::train::learn_decisions(&mut tx, &[comment_id]).await?;
-            if status == CommentStatus::Approved {
-                vec![changed]
-            } else {
-                Vec::new()
-            }
+            return decided_page(&state, &moderation, decided);
         }
     };
     crate::http::comments_published(&state, &mut tx, &published, &title).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/mail/comment/{token}?done=1")).into_response())
+}
+
+/// The reply form again, with the reply as typed and the reason beside it.
+fn reply_refused(
+    state: &AppState,
+    moderation: &Moderation,
+    token: &str,
+    text: String,
+    error: String,
+) -> Result<Response, AppError> {
+    let mut view = page(state, moderation.action.question());
+    view.comment = Some(comment_view(state, &moderation.comment));
+    view.button = Some(moderation.action.button().to_owned());
+    view.action_url = format!("/mail/comment/{token}");
+    view.reply = true;
+    view.reply_text = text;
+    view.error = Some(error);
+    with_status(render(&view)?, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// What a button did in its transaction.
+enum Done {
+    /// These comments were published (none for Spam and Trash).
+    Published(Vec<i64>),
+    /// The comment being answered was deleted for good meanwhile.
+    ReplyTargetGone,
+    /// The comment is no longer held: a decision made meanwhile wins over an old button.
+    DecidedMeanwhile,
+}
+
+/// The moderator's reply, published; the comment answered is approved with it.
+async fn reply_in(
+    tx: &mut sqlx::PgConnection,
+    moderation: &Moderation,
+    text: &str,
+) -> Result<Done, AppError> {
+    let comment_id = moderation.comment.id;
+    let replied = db::comments::reply_as_moderator(
+        tx,
+        comment_id,
+        moderation.moderator.id,
+        &moderation.moderator.display_name,
+        text,
+        &comment::to_html(text),
+    )
+    .await?;
+    let Some(published) = replied else {
+        return Ok(Done::ReplyTargetGone);
+    };
+    crate::spam::train::learn_decisions(tx, &[comment_id]).await?;
+    Ok(Done::Published(published))
+}
+
+/// Approve, Spam or Trash, only while the comment is still held, as the email showed it.
+async fn decide_in(
+    tx: &mut sqlx::PgConnection,
+    moderation: &Moderation,
+    action: Action,
+) -> Result<Done, AppError> {
+    let comment_id = moderation.comment.id;
+    let status = match action {
+        Action::Approve | Action::Reply => CommentStatus::Approved,
+        Action::Spam => CommentStatus::Spam,
+        Action::Trash => CommentStatus::Trash,
+    };
+    let Some(changed) = db::comments::decide_held(&mut *tx, comment_id, status).await? else {
+        return Ok(Done::DecidedMeanwhile);
+    };
+    crate::spam::train::learn_decisions(tx, &[comment_id]).await?;
+    Ok(Done::Published(if status == CommentStatus::Approved {
+        vec![changed]
+    } else {
+        Vec::new()
+    }))
 }
 
 /// The decision made since the email was sent, when the comment is no longer held: an email's

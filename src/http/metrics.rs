@@ -83,8 +83,29 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         )
             .into_response();
     }
+    let mut gauges = pool_and_cache_gauges(&state);
+    if state.reads.has_replicas() {
+        gauges.extend(replica_gauges(&state));
+    }
+    gauges.extend(database_gauges(&state.db).await);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Extension(PlainErrorBody),
+        state.metrics.render(&gauges),
+    )
+        .into_response()
+}
+
+/// The pool's connections and the page cache.
+fn pool_and_cache_gauges(state: &AppState) -> Vec<Gauge> {
     let pool = &state.db;
-    let mut gauges = vec![
+    vec![
         Gauge::new(
             "folio_db_pool_connections",
             "Connections the pool holds.",
@@ -120,53 +141,63 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             "1 while the page cache is on and hears change notices.",
             f64::from(u8::from(state.pages.is_active())),
         ),
-    ];
-    if state.reads.has_replicas() {
-        gauges.push(Gauge::new(
+    ]
+}
+
+/// The primary and each replica, as public reads see them.
+fn replica_gauges(state: &AppState) -> Vec<Gauge> {
+    let mut gauges = vec![
+        Gauge::new(
             "folio_primary_up",
             "1 while the primary answered the replica monitor's last look.",
             f64::from(u8::from(state.reads.primary_up())),
-        ));
-        gauges.push(Gauge::new(
+        ),
+        Gauge::new(
             "folio_public_reads_primary",
             "Public reads sent to the primary since start.",
             state.reads.primary_reads() as f64,
-        ));
-        // Each metric's series together, as the exposition format wants.
-        let replicas = state.reads.replicas();
-        for replica in replicas {
-            gauges.push(
-                Gauge::new(
-                    "folio_public_reads_replica",
-                    "Public reads sent to each replica since start.",
-                    replica.reads() as f64,
-                )
-                .labelled("replica", replica.name.clone()),
-            );
-        }
-        for replica in replicas {
-            gauges.push(
-                Gauge::new(
-                    "folio_replica_lag_seconds",
-                    "How long the primary has stood beyond what each replica replayed.",
-                    replica.lag().as_secs_f64(),
-                )
-                .labelled("replica", replica.name.clone()),
-            );
-        }
-        for replica in replicas {
-            gauges.push(
-                Gauge::new(
-                    "folio_replica_current",
-                    "1 while a replica answers within the lag limit (reads may use it).",
-                    f64::from(u8::from(
-                        replica.health() == crate::store::replicas::Health::Current,
-                    )),
-                )
-                .labelled("replica", replica.name.clone()),
-            );
-        }
+        ),
+    ];
+    // Each metric's series together, as the exposition format wants.
+    let replicas = state.reads.replicas();
+    for replica in replicas {
+        gauges.push(
+            Gauge::new(
+                "folio_public_reads_replica",
+                "Public reads sent to each replica since start.",
+                replica.reads() as f64,
+            )
+            .labelled("replica", replica.name.clone()),
+        );
     }
+    for replica in replicas {
+        gauges.push(
+            Gauge::new(
+                "folio_replica_lag_seconds",
+                "How long the primary has stood beyond what each replica replayed.",
+                replica.lag().as_secs_f64(),
+            )
+            .labelled("replica", replica.name.clone()),
+        );
+    }
+    for replica in replicas {
+        gauges.push(
+            Gauge::new(
+                "folio_replica_current",
+                "1 while a replica answers within the lag limit (reads may use it).",
+                f64::from(u8::from(
+                    replica.health() == crate::store::replicas::Health::Current,
+                )),
+            )
+            .labelled("replica", replica.name.clone()),
+        );
+    }
+    gauges
+}
+
+/// Comments by status, and whether the database answered for them.
+async fn database_gauges(pool: &sqlx::PgPool) -> Vec<Gauge> {
+    let mut gauges = Vec::new();
     match db::comments::count_by_status(pool).await {
         Ok(counts) => {
             for (status, count) in [
@@ -192,16 +223,5 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             0.0,
         )),
     }
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        Extension(PlainErrorBody),
-        state.metrics.render(&gauges),
-    )
-        .into_response()
+    gauges
 }

@@ -108,60 +108,24 @@ pub(super) async fn post_page(
     let post = PostView::new(row, &tz);
     // A CDN files the page under its labels too (see `page_cache::cdn`).
     let label_tags = LabelTags(post.labels.iter().map(|l| l.url.clone()).collect());
-    let mut layout = Layout::new(settings, &state.config, Some(&row.title), Some(&row.path));
-    if !row.excerpt.is_empty() {
-        layout.meta_description = row.excerpt.clone();
-    }
-    layout.for_post(&state.config, row, &row.excerpt);
-    if form.has_errors() {
-        layout.page_title = format!("Error: {}", layout.page_title);
-    }
+    let mut layout = post_layout(state, row, site, form.has_errors());
     let policy = Policy::resolve(
         row.comment_policy,
         settings.comment_policy,
         settings.moderate_after_days,
     );
-    form.action.clone_from(&row.path);
-    form.closed = policy == Policy::Closed;
-    form.mail_on = state.mailer.is_some();
-    if state.config.cdn.as_ref().is_some_and(|cdn| cdn.max_age > 0) {
-        form.fresh_token = Some((
-            format!("/comment-token/{}", row.id),
-            crate::render::assets::url("comment-token.js"),
-        ));
-    }
-    form.moderated =
-        matches!(policy, Policy::Moderated) || policy.holds(post_age_days(row.published_at));
-    let reply_to = form.parent.parse::<i64>().ok();
-
-    let key = key_of(row);
+    prepare_form(state, row, policy, &mut form);
     let paging = paging(settings);
-    let (comment_page_read, (newer, older), (sidebar, look), replying_to) = tokio::try_join!(
-        async {
-            Ok::<_, AppError>(
-                db::comments::page_for_post(&state.db, row.id, own_ids, paging, comment_page)
-                    .await?,
-            )
-        },
-        async { Ok(db::posts::neighbours(&state.db, key).await?) },
-        sidebar(state, site, Some(post.local_year), None),
-        async {
-            Ok(match reply_to {
-                Some(id) => db::comments::author_of(&state.db, row.id, id)
-                    .await?
-                    .map(|name| (id, name)),
-                None => None,
-            })
-        },
-    )?;
-    layout.dress(&look, &row.path);
-    let fresh_until = sidebar.fresh_until;
-    let CommentPage {
-        rows: comments,
-        threads,
-        number: comment_page,
-    } = comment_page_read;
-    let pages = paging.pages(threads);
+    let wanted = Wanted {
+        own_ids,
+        comment_page,
+        reply_to: form.parent.parse::<i64>().ok(),
+    };
+    let read = read_for_post(state, row, site, paging, wanted, post.local_year).await?;
+    layout.dress(&read.look, &row.path);
+    let fresh_until = read.sidebar.fresh_until;
+    let pages = paging.pages(read.comments.threads);
+    let comment_page = read.comments.number;
     if comment_page > pages {
         // A link from when there were more pages (or from Blogger, which paged otherwise).
         return Ok(Redirect::to(&comment_page_url(&row.path, pages)).into_response());
@@ -178,35 +142,159 @@ pub(super) async fn post_page(
     let absolute = |url: &String| format!("{}{url}", state.config.base_url);
     layout.prev = pager.previous.as_ref().map(absolute);
     layout.next = pager.next.as_ref().map(absolute);
-    if replying_to.is_none() {
+    if read.replying_to.is_none() {
         form.parent.clear();
     }
-    form.replying_to = replying_to;
+    form.replying_to = read.replying_to;
     form.token = TOKEN_PLACEHOLDER.clone();
     let nav = |n: db::posts::Neighbour| NavLink {
         url: n.path,
         title: n.title,
     };
+    let mut threads = comment_threads(&read.comments.rows, &tz);
+    if paging.newest_first {
+        // Threads newest first; replies within a thread stay in the order they came.
+        threads.reverse();
+    }
     let page = PostPage {
         layout,
-        sidebar,
-        comments: {
-            let mut threads = comment_threads(&comments, &tz);
-            if paging.newest_first {
-                // Threads newest first; replies within a thread stay in the order they came.
-                threads.reverse();
-            }
-            threads
-        },
+        sidebar: read.sidebar,
+        comments: threads,
         pager,
         here,
         form,
         post,
-        newer: newer.map(nav),
-        older: older.map(nav),
+        newer: read.newer.map(nav),
+        older: read.older.map(nav),
     };
-    // The token is put in as the page leaves (see `edge::page_cache`), so the page and its ETag are the same
-    // for every reader and a post page can be answered with 304.
+    let sent = Sent {
+        status,
+        own_ids,
+        policy,
+        label_tags,
+        fresh_until,
+    };
+    respond(row, site, &page, sent)
+}
+
+/// The layout of a post's page: its title (marked when the form comes back with errors), its
+/// description and its links for sharing.
+fn post_layout(state: &AppState, row: &PostRow, site: &Site, form_has_errors: bool) -> Layout {
+    let mut layout = Layout::new(
+        &site.settings,
+        &state.config,
+        Some(&row.title),
+        Some(&row.path),
+    );
+    if !row.excerpt.is_empty() {
+        layout.meta_description = row.excerpt.clone();
+    }
+    layout.for_post(&state.config, row, &row.excerpt);
+    if form_has_errors {
+        layout.page_title = format!("Error: {}", layout.page_title);
+    }
+    layout
+}
+
+/// What the comment form says and where it sends, from the post's policy and the server.
+fn prepare_form(state: &AppState, row: &PostRow, policy: Policy, form: &mut CommentFormView) {
+    form.action.clone_from(&row.path);
+    form.closed = policy == Policy::Closed;
+    form.mail_on = state.mailer.is_some();
+    if state.config.cdn.as_ref().is_some_and(|cdn| cdn.max_age > 0) {
+        form.fresh_token = Some((
+            format!("/comment-token/{}", row.id),
+            crate::render::assets::url("comment-token.js"),
+        ));
+    }
+    form.moderated =
+        matches!(policy, Policy::Moderated) || policy.holds(post_age_days(row.published_at));
+}
+
+/// What the reader asked to see of the comments.
+struct Wanted<'a> {
+    own_ids: &'a [i64],
+    comment_page: PageWanted,
+    reply_to: Option<i64>,
+}
+
+/// What a post page reads besides the post, read at once.
+struct ReadForPost {
+    comments: CommentPage,
+    newer: Option<db::posts::Neighbour>,
+    older: Option<db::posts::Neighbour>,
+    sidebar: Sidebar,
+    look: Arc<Look>,
+    /// The comment being answered and its author's name, while it is still there.
+    replying_to: Option<(i64, String)>,
+}
+
+async fn read_for_post(
+    state: &AppState,
+    row: &PostRow,
+    site: &Site,
+    paging: db::comments::Paging,
+    wanted: Wanted<'_>,
+    year: i32,
+) -> Result<ReadForPost, AppError> {
+    let Wanted {
+        own_ids,
+        comment_page,
+        reply_to,
+    } = wanted;
+    let (comments, (newer, older), (sidebar, look), replying_to) = tokio::try_join!(
+        async {
+            Ok::<_, AppError>(
+                db::comments::page_for_post(&state.db, row.id, own_ids, paging, comment_page)
+                    .await?,
+            )
+        },
+        async { Ok(db::posts::neighbours(&state.db, key_of(row)).await?) },
+        sidebar(state, site, Some(year), None),
+        async {
+            Ok(match reply_to {
+                Some(id) => db::comments::author_of(&state.db, row.id, id)
+                    .await?
+                    .map(|name| (id, name)),
+                None => None,
+            })
+        },
+    )?;
+    Ok(ReadForPost {
+        comments,
+        newer,
+        older,
+        sidebar,
+        look,
+        replying_to,
+    })
+}
+
+/// How the rendered page is sent and kept.
+struct Sent<'a> {
+    status: StatusCode,
+    own_ids: &'a [i64],
+    policy: Policy,
+    label_tags: LabelTags,
+    fresh_until: Option<OffsetDateTime>,
+}
+
+/// The rendered page with its tag, its markers for the edge and how long it may be kept.
+fn respond(
+    row: &PostRow,
+    site: &Site,
+    page: &PostPage,
+    sent: Sent<'_>,
+) -> Result<Response, AppError> {
+    let Sent {
+        status,
+        own_ids,
+        policy,
+        label_tags,
+        fresh_until,
+    } = sent;
+    // The token is put in as the page leaves (see `edge::page_cache`), so the page and its ETag
+    // are the same for every reader and a post page can be answered with 304.
     let html = page.render()?;
     let etag = super::edge::etag::tag_for(html.as_bytes());
     let mut response = (status, Html(html)).into_response();

@@ -127,22 +127,9 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<MatchedPath>()
         .map(|route| route.as_str().into());
-
     // A page stored on its way out is sent as a hit would be: the bytes just compressed for
     // the cache, not compressed a second time by the compression layer.
-    let conditions = key.as_ref().map(|_| {
-        let mut kept = HeaderMap::new();
-        for name in [
-            header::ACCEPT_ENCODING,
-            header::IF_NONE_MATCH,
-            header::IF_MODIFIED_SINCE,
-        ] {
-            for value in request.headers().get_all(&name) {
-                kept.append(name.clone(), value.clone());
-            }
-        }
-        kept
-    });
+    let conditions = key.as_ref().map(|_| conditions_of(request.headers()));
     // Taken before the read is routed: a change heard after this point moves the generation
     // (and the position reads need before it), so a page read too early is not kept.
     let generation = state.pages.generation();
@@ -159,7 +146,6 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     let current = read
         .as_ref()
         .is_none_or(|read| read.seen >= state.reads.must_see());
-    let token_for = response.extensions().get::<FormTokenFor>().copied();
     let view_of = response
         .extensions()
         .get::<ViewOf>()
@@ -170,20 +156,12 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     if let Some(post) = view_of.filter(|_| agent_is_reader) {
         state.views.count(post);
     }
-    let may_share = method == Method::GET
-        && key.is_some()
-        && current
-        && matches!(
-            response.status().as_u16(),
-            200 | 301 | 302 | 303 | 304 | 307 | 308
-        )
-        && !response.headers().contains_key(header::SET_COOKIE)
-        && !is_personal(response.headers());
-    let shareable = match response.extensions().get::<Cacheable>().copied() {
-        _ if !may_share => None,
-        Some(marked) => Some(marked),
+    let may_share = method == Method::GET && key.is_some() && current;
+    let shareable = match sharing(&response, may_share) {
+        None => None,
+        Some(Some(marked)) => Some(marked),
         // (A page that did not say is rare: the site is read again for its next publication.)
-        None => state
+        Some(None) => state
             .site()
             .await
             .ok()
@@ -208,7 +186,63 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     // Rendered pages are whole in memory already (an exact size); anything streamed is let by.
     let size = response.body().size_hint().exact();
     let key = key.filter(|key| cacheable.is_some() && size.is_some() && state.pages.admit(key));
-    if token_for.is_none() && key.is_none() {
+    let keeping = key.zip(cacheable).map(|(key, cacheable)| Keeping {
+        key,
+        cacheable,
+        generation,
+        conditions: conditions.unwrap_or_default(),
+        view_of,
+        route,
+        seen: read.map_or(i64::MIN, |read| read.seen),
+    });
+    keep_and_send(&state, response, keeping).await
+}
+
+/// The request headers a page sent from the cache is answered by.
+fn conditions_of(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for name in [
+        header::ACCEPT_ENCODING,
+        header::IF_NONE_MATCH,
+        header::IF_MODIFIED_SINCE,
+    ] {
+        for value in headers.get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
+}
+
+/// Whether readers may share the response (this process's cache and a CDN), and for how long
+/// when its handler said: a current GET read that answered with its page or a redirect, sets
+/// no cookie and is not personal.
+fn sharing(response: &Response, may_share: bool) -> Option<Option<Cacheable>> {
+    let may_share = may_share
+        && matches!(
+            response.status().as_u16(),
+            200 | 301 | 302 | 303 | 304 | 307 | 308
+        )
+        && !response.headers().contains_key(header::SET_COOKIE)
+        && !is_personal(response.headers());
+    may_share.then(|| response.extensions().get::<Cacheable>().copied())
+}
+
+/// A page on its way into the cache, with what it is kept by.
+struct Keeping {
+    key: String,
+    cacheable: Cacheable,
+    generation: u64,
+    conditions: HeaderMap,
+    view_of: Option<i64>,
+    route: Option<Arc<str>>,
+    seen: i64,
+}
+
+/// Stores the page when it is `keeping`, and sends it with a fresh comment-form token in its
+/// slot; a response that is neither kept nor holds a token goes as it is.
+async fn keep_and_send(state: &AppState, response: Response, keeping: Option<Keeping>) -> Response {
+    let token_for = response.extensions().get::<FormTokenFor>().copied();
+    if token_for.is_none() && keeping.is_none() {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -223,26 +257,27 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
             length: TOKEN_PLACEHOLDER.len(),
         })
     });
-    if let (Some(key), Some(cacheable)) = (key, cacheable) {
-        let page = Arc::new(
-            CachedPage::new(
-                parts.status,
-                parts.headers.clone(),
-                body,
-                token_slot,
-                cacheable.until,
-            )
-            .about_comments_of(cacheable.comments_of)
-            .viewing(view_of)
-            .answering(route)
-            .seen_at(read.map_or(i64::MIN, |read| read.seen)),
-        );
-        state.pages.insert(key, page.clone(), generation);
-        let conditions = conditions.unwrap_or_default();
-        let accepted = accepted_encoding(&conditions);
-        return from_cache(&state, &conditions, accepted, &page);
-    }
-    Response::from_parts(parts, with_token(&state, body, token_slot))
+    let Some(keeping) = keeping else {
+        return Response::from_parts(parts, with_token(state, body, token_slot));
+    };
+    let page = Arc::new(
+        CachedPage::new(
+            parts.status,
+            parts.headers.clone(),
+            body,
+            token_slot,
+            keeping.cacheable.until,
+        )
+        .about_comments_of(keeping.cacheable.comments_of)
+        .viewing(keeping.view_of)
+        .answering(keeping.route)
+        .seen_at(keeping.seen),
+    );
+    state
+        .pages
+        .insert(keeping.key, page.clone(), keeping.generation);
+    let accepted = accepted_encoding(&keeping.conditions);
+    from_cache(state, &keeping.conditions, accepted, &page)
 }
 
 /// A read's key in the page cache, when the page may be shared: a reader with held comments of
