@@ -268,111 +268,170 @@ pub fn decide(
     tz: &TimeZone,
     body: &impl BodyRenderer,
 ) -> Result<PostChanges, PostErrors> {
-    let mut errors = PostErrors::default();
-    let kind = current.map_or(draft.kind, |p| p.kind);
-    let title = draft.title.trim();
-    if title.is_empty() {
-        errors.title = Some("Enter a title");
-    } else if title.chars().count() > MAX_TITLE_CHARS {
-        errors.title = Some("Use at most 300 characters");
-    }
-    let source = draft.body.replace("\r\n", "\n");
-    if source.chars().count() > MAX_BODY_CHARS {
-        errors.body = Some("The body is longer than 500,000 characters");
-    }
-    let slug = match draft.slug.trim() {
-        "" => slugify(title),
-        given => given.to_ascii_lowercase(),
-    };
-    // An imported post keeps the slug it came with, whatever characters it has.
-    let kept_slug = current.is_some_and(|p| p.slug == slug);
-    if !kept_slug && !slug_is_valid(&slug) && errors.title.is_none() {
-        errors.slug = Some("Use lowercase letters, digits and single hyphens, e.g. first-frost");
-    }
-    let labels = match parse_labels(draft.labels) {
-        Ok(labels) => labels,
-        Err(message) => {
-            errors.labels = Some(message);
-            Vec::new()
-        }
-    };
-    let comment_policy = draft.comment_policy;
-    let entered = match draft.publish_at.trim() {
-        "" => None,
-        text => match dates::parse_local_input(text, tz) {
-            Some(at) => Some(at),
-            None => {
-                errors.publish_at = Some("Enter a date and time like 2026-12-01T09:30");
-                None
-            }
-        },
-    };
-    let featured_image = draft.featured_image.trim();
-    if !featured_image_is_valid(featured_image) {
-        errors.featured_image =
-            Some("Choose an image from the library (a /media/… address) or an https:// address");
-    }
-    let moved = transition(
-        current.map(|p| (p.status, p.published_at)),
-        action,
-        entered,
-        now,
-    );
-    let (status, published_at) = match moved {
-        Ok(moved) => moved,
-        Err(error) => {
-            if errors.publish_at.is_none() {
-                errors.publish_at = Some(match error {
-                    ScheduleError::NoTime => "Choose when to publish",
-                    ScheduleError::InThePast => "Choose a time in the future, or publish now",
-                });
-            }
-            (PostStatus::Draft, None)
-        }
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let checked = check(draft, current, action, now, tz)?;
     let body_format = current.map_or(BodyFormat::Markdown, |p| p.body_format);
-    let path = match current {
-        // Same slug, same date: the post stays where it is (an imported post keeps its old URL).
-        Some(post)
-            if post.slug == slug
-                && (post.published_at == published_at
-                    || post.status == PostStatus::Draft && status == PostStatus::Draft) =>
-        {
-            post.path.to_owned()
-        }
-        _ if kind == PostKind::Page => format!("/p/{slug}.html"),
-        _ => {
-            let at = dates::zoned(published_at.unwrap_or(now), tz);
-            post_path(at.year(), at.month(), &slug)
-        }
-    };
-    let body_html = body.body_html(&source, body_format);
+    let path = public_path(current, &checked, now, tz);
+    let body_html = body.body_html(&checked.source, body_format);
     let excerpt = match draft.excerpt.trim() {
-        "" => body.excerpt(&source, body_format, &body_html),
+        "" => body.excerpt(&checked.source, body_format, &body_html),
         given => given.to_owned(),
     };
     Ok(PostChanges {
-        kind,
+        kind: checked.kind,
         path,
-        slug,
-        title: title.to_owned(),
+        slug: checked.slug,
+        title: checked.title.to_owned(),
         body_html,
-        body_source: source,
+        body_source: checked.source,
         body_format,
         excerpt,
-        status,
-        published_at,
-        comment_policy,
-        labels: if kind == PostKind::Page {
+        status: checked.status,
+        published_at: checked.published_at,
+        comment_policy: draft.comment_policy,
+        labels: if checked.kind == PostKind::Page {
             Vec::new()
         } else {
-            labels
+            checked.labels
         },
-        featured_image: featured_image.to_owned(),
+        featured_image: checked.featured_image.to_owned(),
     })
+}
+
+/// The fields of a draft that passed every check, and where the action takes the post.
+struct Checked<'a> {
+    kind: PostKind,
+    title: &'a str,
+    source: String,
+    slug: String,
+    labels: Vec<String>,
+    featured_image: &'a str,
+    status: PostStatus,
+    published_at: Option<OffsetDateTime>,
+}
+
+/// Every field's check, so that all that is wrong is said at once.
+fn check<'a>(
+    draft: &Draft<'a>,
+    current: Option<Stored<'_>>,
+    action: EditAction,
+    now: OffsetDateTime,
+    tz: &TimeZone,
+) -> Result<Checked<'a>, PostErrors> {
+    let mut errors = PostErrors::default();
+    let title = draft.title.trim();
+    errors.title = title_problem(title);
+    let source = draft.body.replace("\r\n", "\n");
+    errors.body = body_problem(&source);
+    let slug = typed_or_made_slug(draft.slug, title);
+    if errors.title.is_none() {
+        errors.slug = slug_problem(&slug, current);
+    }
+    let labels = parse_labels(draft.labels).unwrap_or_else(|message| {
+        errors.labels = Some(message);
+        Vec::new()
+    });
+    let entered = parse_publish_at(draft.publish_at, tz).unwrap_or_else(|message| {
+        errors.publish_at = Some(message);
+        None
+    });
+    let featured_image = draft.featured_image.trim();
+    errors.featured_image = featured_image_problem(featured_image);
+    let stored = current.map(|p| (p.status, p.published_at));
+    let (status, published_at) = transition(stored, action, entered, now).unwrap_or_else(|error| {
+        if errors.publish_at.is_none() {
+            errors.publish_at = Some(schedule_problem(error));
+        }
+        (PostStatus::Draft, None)
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Checked {
+        kind: current.map_or(draft.kind, |p| p.kind),
+        title,
+        source,
+        slug,
+        labels,
+        featured_image,
+        status,
+        published_at,
+    })
+}
+
+fn title_problem(title: &str) -> Option<&'static str> {
+    if title.is_empty() {
+        Some("Enter a title")
+    } else if title.chars().count() > MAX_TITLE_CHARS {
+        Some("Use at most 300 characters")
+    } else {
+        None
+    }
+}
+
+fn body_problem(source: &str) -> Option<&'static str> {
+    (source.chars().count() > MAX_BODY_CHARS)
+        .then_some("The body is longer than 500,000 characters")
+}
+
+/// The slug typed, or one made from the title when none was.
+fn typed_or_made_slug(typed: &str, title: &str) -> String {
+    match typed.trim() {
+        "" => slugify(title),
+        given => given.to_ascii_lowercase(),
+    }
+}
+
+fn slug_problem(slug: &str, current: Option<Stored<'_>>) -> Option<&'static str> {
+    // An imported post keeps the slug it came with, whatever characters it has.
+    let kept_slug = current.is_some_and(|p| p.slug == slug);
+    (!kept_slug && !slug_is_valid(slug))
+        .then_some("Use lowercase letters, digits and single hyphens, e.g. first-frost")
+}
+
+/// The publication time typed in the blog's zone; empty is none.
+fn parse_publish_at(text: &str, tz: &TimeZone) -> Result<Option<OffsetDateTime>, &'static str> {
+    match text.trim() {
+        "" => Ok(None),
+        text => dates::parse_local_input(text, tz)
+            .map(Some)
+            .ok_or("Enter a date and time like 2026-12-01T09:30"),
+    }
+}
+
+fn featured_image_problem(address: &str) -> Option<&'static str> {
+    (!featured_image_is_valid(address))
+        .then_some("Choose an image from the library (a /media/… address) or an https:// address")
+}
+
+fn schedule_problem(error: ScheduleError) -> &'static str {
+    match error {
+        ScheduleError::NoTime => "Choose when to publish",
+        ScheduleError::InThePast => "Choose a time in the future, or publish now",
+    }
+}
+
+/// Where readers find the post.
+fn public_path(
+    current: Option<Stored<'_>>,
+    checked: &Checked<'_>,
+    now: OffsetDateTime,
+    tz: &TimeZone,
+) -> String {
+    match current {
+        // Same slug, same date: the post stays where it is (an imported post keeps its old URL).
+        Some(post)
+            if post.slug == checked.slug
+                && (post.published_at == checked.published_at
+                    || post.status == PostStatus::Draft && checked.status == PostStatus::Draft) =>
+        {
+            post.path.to_owned()
+        }
+        _ if checked.kind == PostKind::Page => format!("/p/{}.html", checked.slug),
+        _ => {
+            let at = dates::zoned(checked.published_at.unwrap_or(now), tz);
+            post_path(at.year(), at.month(), &checked.slug)
+        }
+    }
 }
 
 /// Empty, one of the blog's own images (`/media/…`), or an https address with nothing in it that

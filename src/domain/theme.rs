@@ -877,67 +877,20 @@ fn optional_font(text: &str, error: &mut Option<String>) -> Option<Font> {
 /// Reads the theme form: every field checked, colours against each other.
 pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceErrors>> {
     let mut errors = AppearanceErrors::default();
-    let theme = ThemeName::parse(field(fields, "theme")).unwrap_or_else(|| {
-        errors.theme = Some("Choose one of the themes.".to_owned());
-        ThemeName::Classic
-    });
+    let theme = parse_theme(field(fields, "theme"), &mut errors.theme);
     let background = optional_colour(field(fields, "background"), &mut errors.background);
     let text = optional_colour(field(fields, "text"), &mut errors.text);
     let link = optional_colour(field(fields, "link"), &mut errors.link);
     let accent = optional_colour(field(fields, "accent"), &mut errors.accent);
     let body_font = optional_font(field(fields, "body_font"), &mut errors.fonts);
     let heading_font = optional_font(field(fields, "heading_font"), &mut errors.fonts);
-    let content_width = match field(fields, "content_width").trim() {
-        "" | "0" => None,
-        typed => match typed.parse::<i32>() {
-            Ok(width) if WIDTH_RANGE.contains(&width) => Some(width),
-            _ => {
-                errors.content_width = Some(format!(
-                    "The width is a number of pixels from {} to {}, or empty for the theme's own.",
-                    WIDTH_RANGE.start(),
-                    WIDTH_RANGE.end()
-                ));
-                None
-            }
-        },
-    };
-    let sidebar = SidebarSide::parse(field(fields, "sidebar")).unwrap_or_else(|| {
-        errors.sidebar = Some("Choose where the sidebar goes.".to_owned());
-        SidebarSide::Right
-    });
-    let image = |name: &str, error: &mut Option<String>| {
-        let address = field(fields, name).trim().to_owned();
-        if !super::post::featured_image_is_valid(&address) {
-            *error = Some(format!(
-                "“{address}” is not an image of this blog’s library (/media/…) or an https address."
-            ));
-        }
-        address
-    };
-    let header_image = image("header_image", &mut errors.header_image);
-    let logo = image("logo", &mut errors.logo);
-    let favicon = image("favicon", &mut errors.favicon);
-    let custom_css = field(fields, "custom_css").replace("\r\n", "\n");
-    if custom_css.len() > MAX_CUSTOM_CSS_BYTES {
-        errors.custom_css = Some(format!(
-            "Custom CSS can be at most {} KB.",
-            MAX_CUSTOM_CSS_BYTES / 1024
-        ));
-    } else if custom_css.contains("</") || custom_css.contains('\0') {
-        errors.custom_css = Some("Custom CSS cannot contain “</” or a NUL character.".to_owned());
-    } else if custom_css.contains("@import") || custom_css.contains("@charset") {
-        // Both only work at the very top of a stylesheet, and this one is the theme's first.
-        errors.custom_css = Some(
-            "Custom CSS cannot use @import or @charset: it comes after the theme’s own rules, \
-             where browsers ignore them. Paste the rules themselves instead."
-                .to_owned(),
-        );
-    }
-    let navigation =
-        parse_links(field(fields, "navigation"), MAX_NAV_ITEMS).unwrap_or_else(|message| {
-            errors.navigation = Some(message);
-            Vec::new()
-        });
+    let content_width = optional_width(field(fields, "content_width"), &mut errors.content_width);
+    let sidebar = parse_sidebar(field(fields, "sidebar"), &mut errors.sidebar);
+    let header_image = image_address(field(fields, "header_image"), &mut errors.header_image);
+    let logo = image_address(field(fields, "logo"), &mut errors.logo);
+    let favicon = image_address(field(fields, "favicon"), &mut errors.favicon);
+    let custom_css = parse_custom_css(field(fields, "custom_css"), &mut errors.custom_css);
+    let navigation = parse_navigation(field(fields, "navigation"), &mut errors.navigation);
 
     let gadgets = parse_gadgets(fields, &mut errors);
     let options = parse_gadget_options(fields, &mut errors);
@@ -961,22 +914,97 @@ pub fn parse_form(fields: &FormFields) -> Result<Appearance, Box<AppearanceError
         gadgets,
         options,
     };
-    // Contrast is judged on the colours the page would really have: the designer's over the
-    // theme's, so a dark text colour chosen for Night's dark background is refused too.
+    check_contrast(&appearance, &mut errors);
+    if errors.is_empty() {
+        Ok(appearance)
+    } else {
+        Err(Box::new(errors))
+    }
+}
+
+fn parse_theme(text: &str, error: &mut Option<String>) -> ThemeName {
+    ThemeName::parse(text).unwrap_or_else(|| {
+        *error = Some("Choose one of the themes.".to_owned());
+        ThemeName::Classic
+    })
+}
+
+/// None (empty or 0) is the theme's own width.
+fn optional_width(text: &str, error: &mut Option<String>) -> Option<i32> {
+    match text.trim() {
+        "" | "0" => None,
+        typed => match typed.parse::<i32>() {
+            Ok(width) if WIDTH_RANGE.contains(&width) => Some(width),
+            _ => {
+                *error = Some(format!(
+                    "The width is a number of pixels from {} to {}, or empty for the theme's own.",
+                    WIDTH_RANGE.start(),
+                    WIDTH_RANGE.end()
+                ));
+                None
+            }
+        },
+    }
+}
+
+fn parse_sidebar(text: &str, error: &mut Option<String>) -> SidebarSide {
+    SidebarSide::parse(text).unwrap_or_else(|| {
+        *error = Some("Choose where the sidebar goes.".to_owned());
+        SidebarSide::Right
+    })
+}
+
+/// An image's address as typed (trimmed), checked as a featured image's is.
+fn image_address(text: &str, error: &mut Option<String>) -> String {
+    let address = text.trim().to_owned();
+    if !super::post::featured_image_is_valid(&address) {
+        *error = Some(format!(
+            "“{address}” is not an image of this blog’s library (/media/…) or an https address."
+        ));
+    }
+    address
+}
+
+fn parse_custom_css(text: &str, error: &mut Option<String>) -> String {
+    let custom_css = text.replace("\r\n", "\n");
+    if custom_css.len() > MAX_CUSTOM_CSS_BYTES {
+        *error = Some(format!(
+            "Custom CSS can be at most {} KB.",
+            MAX_CUSTOM_CSS_BYTES / 1024
+        ));
+    } else if custom_css.contains("</") || custom_css.contains('\0') {
+        *error = Some("Custom CSS cannot contain “</” or a NUL character.".to_owned());
+    } else if custom_css.contains("@import") || custom_css.contains("@charset") {
+        // Both only work at the very top of a stylesheet, and this one is the theme's first.
+        *error = Some(
+            "Custom CSS cannot use @import or @charset: it comes after the theme’s own rules, \
+             where browsers ignore them. Paste the rules themselves instead."
+                .to_owned(),
+        );
+    }
+    custom_css
+}
+
+fn parse_navigation(text: &str, error: &mut Option<String>) -> Vec<Link> {
+    parse_links(text, MAX_NAV_ITEMS).unwrap_or_else(|message| {
+        *error = Some(message);
+        Vec::new()
+    })
+}
+
+/// Contrast is judged on the colours the page would really have: the designer's over the
+/// theme's, so a dark text colour chosen for Night's dark background is refused too.
+fn check_contrast(appearance: &Appearance, errors: &mut AppearanceErrors) {
     for problem in appearance.palette().problems() {
         let slot = match problem.which {
             Colour::Text => &mut errors.text,
             Colour::Link => &mut errors.link,
             Colour::Accent => &mut errors.accent,
         };
+        // A colour that could not be read keeps that message.
         if slot.is_none() {
             *slot = Some(problem.message());
         }
-    }
-    if errors.is_empty() {
-        Ok(appearance)
-    } else {
-        Err(Box::new(errors))
     }
 }
 

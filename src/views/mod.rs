@@ -10,6 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::{
     config::Config,
     db::{
+        appearance::{PageLink, PopularPost, RecentComment},
         comments::CommentRow,
         labels::LabelCount,
         posts::{MonthCount, PostRow},
@@ -18,7 +19,7 @@ use crate::{
     domain::{
         FormErrors,
         comment::CommentStatus,
-        theme::{ArchiveStyle, GadgetKind, LabelsOrder, LabelsStyle, Link},
+        theme::{ArchiveStyle, Gadget, GadgetKind, GadgetOptions, LabelsOrder, LabelsStyle, Link},
     },
     render::assets,
     render::dates,
@@ -343,97 +344,10 @@ impl Sidebar {
     /// `open_year` is expanded in the archive (the year being read); by default the newest one.
     pub fn new(look: &Look, data: &GadgetData<'_>, open_year: Option<i32>) -> Self {
         let appearance = &look.appearance;
-        let options = &appearance.options;
-        let mut gadgets = Vec::new();
-        for gadget in appearance.shown_gadgets() {
-            let title = gadget.title().to_owned();
-            let view = match gadget.kind {
-                GadgetKind::Search => Some(GadgetView::Search { title }),
-                GadgetKind::Profile => {
-                    let bio: Vec<String> = options
-                        .profile_bio
-                        .split("\n\n")
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                    (!options.profile_name.is_empty()
-                        || !options.profile_picture.is_empty()
-                        || !bio.is_empty())
-                    .then(|| GadgetView::Profile {
-                        title,
-                        name: options.profile_name.clone(),
-                        picture: options.profile_picture.clone(),
-                        bio,
-                    })
-                }
-                GadgetKind::Pages => (!data.pages.is_empty()).then(|| GadgetView::Pages {
-                    title,
-                    pages: data
-                        .pages
-                        .iter()
-                        .map(|p| Link {
-                            label: p.title.clone(),
-                            url: p.path.clone(),
-                        })
-                        .collect(),
-                }),
-                GadgetKind::LinkList => (!options.links.is_empty()).then(|| GadgetView::Links {
-                    title,
-                    links: options.links.clone(),
-                }),
-                GadgetKind::PopularPosts => {
-                    (!data.popular.is_empty()).then(|| GadgetView::Popular {
-                        title,
-                        posts: data
-                            .popular
-                            .iter()
-                            .map(|p| Link {
-                                label: p.title.clone(),
-                                url: p.path.clone(),
-                            })
-                            .collect(),
-                    })
-                }
-                GadgetKind::BlogArchive => Some(GadgetView::Archive {
-                    title,
-                    flat: options.archive_style == ArchiveStyle::Flat,
-                    years: archive_years(data.months, open_year),
-                }),
-                GadgetKind::Labels => (!data.labels.is_empty()).then(|| GadgetView::Labels {
-                    title,
-                    cloud: options.labels_style == LabelsStyle::Cloud,
-                    labels: label_links(data.labels, options.labels_order),
-                }),
-                GadgetKind::RecentComments => {
-                    (!data.recent_comments.is_empty()).then(|| GadgetView::RecentComments {
-                        title,
-                        comments: data
-                            .recent_comments
-                            .iter()
-                            .map(|c| RecentCommentView {
-                                author: c.author_name.clone(),
-                                post_title: c.post_title.clone(),
-                                url: format!("/comment/{}", c.id),
-                                // The start of its text as readers see it (not its Markdown
-                                // or imported HTML).
-                                excerpt: crate::render::markdown::cut_at_word(
-                                    &crate::render::sanitize::html_text(&c.body_html),
-                                    RECENT_COMMENT_CHARS,
-                                ),
-                            })
-                            .collect(),
-                    })
-                }
-                GadgetKind::FeedLinks => Some(GadgetView::Feeds { title }),
-                GadgetKind::FollowByEmail => data.mail_on.then_some(GadgetView::Follow { title }),
-                GadgetKind::Text => (!look.text_html.trim().is_empty()).then(|| GadgetView::Text {
-                    title,
-                    html: look.text_html.clone(),
-                }),
-            };
-            gadgets.extend(view);
-        }
+        let gadgets = appearance
+            .shown_gadgets()
+            .filter_map(|gadget| gadget_view(gadget, look, data, open_year))
+            .collect();
         let lively = appearance.shows(GadgetKind::PopularPosts)
             || appearance.shows(GadgetKind::RecentComments);
         Self {
@@ -443,6 +357,110 @@ impl Sidebar {
                 .then(|| time::OffsetDateTime::now_utc() + crate::state::LIVELY_GADGETS_FOR),
         }
     }
+}
+
+/// A switched-on gadget as the sidebar shows it; None when it would have nothing to show.
+fn gadget_view(
+    gadget: &Gadget,
+    look: &Look,
+    data: &GadgetData<'_>,
+    open_year: Option<i32>,
+) -> Option<GadgetView> {
+    let options = &look.appearance.options;
+    let title = gadget.title().to_owned();
+    match gadget.kind {
+        GadgetKind::Search => Some(GadgetView::Search { title }),
+        GadgetKind::Profile => profile_view(title, options),
+        GadgetKind::Pages => (!data.pages.is_empty()).then(|| GadgetView::Pages {
+            title,
+            pages: page_links(data.pages),
+        }),
+        GadgetKind::LinkList => (!options.links.is_empty()).then(|| GadgetView::Links {
+            title,
+            links: options.links.clone(),
+        }),
+        GadgetKind::PopularPosts => (!data.popular.is_empty()).then(|| GadgetView::Popular {
+            title,
+            posts: popular_links(data.popular),
+        }),
+        GadgetKind::BlogArchive => Some(GadgetView::Archive {
+            title,
+            flat: options.archive_style == ArchiveStyle::Flat,
+            years: archive_years(data.months, open_year),
+        }),
+        GadgetKind::Labels => (!data.labels.is_empty()).then(|| GadgetView::Labels {
+            title,
+            cloud: options.labels_style == LabelsStyle::Cloud,
+            labels: label_links(data.labels, options.labels_order),
+        }),
+        GadgetKind::RecentComments => {
+            (!data.recent_comments.is_empty()).then(|| GadgetView::RecentComments {
+                title,
+                comments: recent_comment_views(data.recent_comments),
+            })
+        }
+        GadgetKind::FeedLinks => Some(GadgetView::Feeds { title }),
+        GadgetKind::FollowByEmail => data.mail_on.then_some(GadgetView::Follow { title }),
+        GadgetKind::Text => (!look.text_html.trim().is_empty()).then(|| GadgetView::Text {
+            title,
+            html: look.text_html.clone(),
+        }),
+    }
+}
+
+/// The profile, unless none of its name, picture or bio is filled in.
+fn profile_view(title: String, options: &GadgetOptions) -> Option<GadgetView> {
+    let bio: Vec<String> = options
+        .profile_bio
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!options.profile_name.is_empty() || !options.profile_picture.is_empty() || !bio.is_empty())
+        .then(|| GadgetView::Profile {
+            title,
+            name: options.profile_name.clone(),
+            picture: options.profile_picture.clone(),
+            bio,
+        })
+}
+
+fn page_links(pages: &[PageLink]) -> Vec<Link> {
+    pages
+        .iter()
+        .map(|p| Link {
+            label: p.title.clone(),
+            url: p.path.clone(),
+        })
+        .collect()
+}
+
+fn popular_links(posts: &[PopularPost]) -> Vec<Link> {
+    posts
+        .iter()
+        .map(|p| Link {
+            label: p.title.clone(),
+            url: p.path.clone(),
+        })
+        .collect()
+}
+
+fn recent_comment_views(comments: &[RecentComment]) -> Vec<RecentCommentView> {
+    comments
+        .iter()
+        .map(|c| RecentCommentView {
+            author: c.author_name.clone(),
+            post_title: c.post_title.clone(),
+            url: format!("/comment/{}", c.id),
+            // The start of its text as readers see it (not its Markdown
+            // or imported HTML).
+            excerpt: crate::render::markdown::cut_at_word(
+                &crate::render::sanitize::html_text(&c.body_html),
+                RECENT_COMMENT_CHARS,
+            ),
+        })
+        .collect()
 }
 
 fn archive_years(months: &[MonthCount], open_year: Option<i32>) -> Vec<ArchiveYear> {
