@@ -72,47 +72,111 @@ pub fn post(post: Post) -> StagedPost {
         other => {
             // Folio serves posts at /yyyy/mm/slug.html and pages at /p/slug.html; any other
             // old path leads there.
-            if let Some(old) = other.filter(|p| p.starts_with('/')) {
-                old_paths.push(old);
-            }
-            let slug = slug
-                .map(|s| s.to_ascii_lowercase())
-                .filter(|s| is_slug(s))
-                .or_else(|| Some(slugify(&title)).filter(|s| !s.is_empty()))
-                .unwrap_or_else(|| slug_from_id(&source_id));
-            match kind {
-                PostKind::Page => format!("/p/{slug}.html"),
-                PostKind::Post => {
-                    let at = published.unwrap_or_else(OffsetDateTime::now_utc);
-                    post_path(
-                        i16::try_from(at.year()).unwrap_or(1970),
-                        i8::try_from(u8::from(at.month())).unwrap_or(1),
-                        &slug,
-                    )
-                }
-            }
+            old_paths.extend(other.filter(|p| p.starts_with('/')));
+            folio_path(kind, published, &usable_slug(slug, &title, &source_id))
         }
     };
-    let slug = path
-        .rsplit('/')
+    let slug = slug_of_path(&path);
+    let body = RenderedBody::new(body);
+    let excerpt = given_excerpt
+        .filter(|e| !e.is_empty())
+        .unwrap_or(body.excerpt);
+    StagedPost {
+        source_id,
+        kind: kind.as_str(),
+        path,
+        slug,
+        title,
+        body_source: body.source,
+        body_format: body.format,
+        body_html: body.html,
+        excerpt,
+        draft,
+        published_offset: published.map(|at| at.offset().whole_seconds()),
+        published_at: published,
+        author,
+        comment_policy: comment_policy.map(CommentPolicy::as_str),
+        featured_image: editor_accepted_image(&featured_image),
+        labels: labels_for(kind, labels),
+        line: i64::try_from(line).unwrap_or(i64::MAX),
+        path_given,
+        old_paths,
+    }
+}
+
+/// The slug given if a URL can hold it, else one made from the title, else one from the id.
+fn usable_slug(given: Option<String>, title: &str, source_id: &str) -> String {
+    given
+        .map(|s| s.to_ascii_lowercase())
+        .filter(|s| is_slug(s))
+        .or_else(|| Some(slugify(title)).filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| slug_from_id(source_id))
+}
+
+fn folio_path(kind: PostKind, published: Option<OffsetDateTime>, slug: &str) -> String {
+    match kind {
+        PostKind::Page => format!("/p/{slug}.html"),
+        PostKind::Post => {
+            let at = published.unwrap_or_else(OffsetDateTime::now_utc);
+            post_path(
+                i16::try_from(at.year()).unwrap_or(1970),
+                i8::try_from(u8::from(at.month())).unwrap_or(1),
+                slug,
+            )
+        }
+    }
+}
+
+fn slug_of_path(path: &str) -> String {
+    path.rsplit('/')
         .next()
         .unwrap_or("")
         .trim_end_matches(".html")
-        .to_owned();
-    let (body_source, format) = match body {
-        Body::Html(html) => (html, BodyFormat::Html),
-        Body::Markdown(source) => (source, BodyFormat::Markdown),
-    };
-    // An import brings other sites' images; the blog's own get their sizes when next saved.
-    let body_html = render::post::body_html(&body_source, format, &Default::default());
-    let made_excerpt = render::post::excerpt(&body_source, format, &body_html);
-    let body_format = match format {
-        BodyFormat::Html => "html",
-        BodyFormat::Markdown => "markdown",
-    };
-    let excerpt = given_excerpt
-        .filter(|e| !e.is_empty())
-        .unwrap_or(made_excerpt);
+        .to_owned()
+}
+
+struct RenderedBody {
+    source: String,
+    format: &'static str,
+    html: String,
+    excerpt: String,
+}
+
+impl RenderedBody {
+    fn new(body: Body) -> Self {
+        let (source, format) = match body {
+            Body::Html(html) => (html, BodyFormat::Html),
+            Body::Markdown(source) => (source, BodyFormat::Markdown),
+        };
+        // An import brings other sites' images; the blog's own get their sizes when next saved.
+        let html = render::post::body_html(&source, format, &Default::default());
+        let excerpt = render::post::excerpt(&source, format, &html);
+        let format = match format {
+            BodyFormat::Html => "html",
+            BodyFormat::Markdown => "markdown",
+        };
+        Self {
+            source,
+            format,
+            html,
+            excerpt,
+        }
+    }
+}
+
+/// What the editor would refuse (not a /media/… path or an https address) is dropped.
+fn editor_accepted_image(featured_image: &str) -> String {
+    Some(featured_image.trim())
+        .filter(|image| crate::domain::post::featured_image_is_valid(image))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A post's labels one a line, each once; pages have none.
+fn labels_for(kind: PostKind, labels: Vec<String>) -> String {
+    if kind == PostKind::Page {
+        return String::new();
+    }
     let mut unique_labels: Vec<String> = Vec::new();
     for label in labels {
         let label = label.replace(['\n', '\r'], " ").trim().to_owned();
@@ -120,35 +184,7 @@ pub fn post(post: Post) -> StagedPost {
             unique_labels.push(label);
         }
     }
-    StagedPost {
-        source_id,
-        kind: kind.as_str(),
-        path,
-        slug,
-        title,
-        body_source,
-        body_format,
-        body_html,
-        excerpt,
-        draft,
-        published_offset: published.map(|at| at.offset().whole_seconds()),
-        published_at: published,
-        author,
-        comment_policy: comment_policy.map(CommentPolicy::as_str),
-        // What the editor would refuse (not a /media/… path or an https address) is dropped.
-        featured_image: Some(featured_image.trim())
-            .filter(|image| crate::domain::post::featured_image_is_valid(image))
-            .unwrap_or_default()
-            .to_owned(),
-        labels: if kind == PostKind::Page {
-            String::new()
-        } else {
-            unique_labels.join("\n")
-        },
-        line: i64::try_from(line).unwrap_or(i64::MAX),
-        path_given,
-        old_paths,
-    }
+    unique_labels.join("\n")
 }
 
 pub fn comment(comment: Comment) -> StagedComment {

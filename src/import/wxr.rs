@@ -180,28 +180,73 @@ impl<R: BufRead> WxrReader<R> {
         if post_id.is_empty() {
             return Err(EntryError::new(item.line, "this item has no <wp:post_id>"));
         }
-        let kind = match self.wp(item, "post_type") {
-            "post" | "" => PostKind::Post,
-            "page" => PostKind::Page,
+        let kind = match self.kind(item) {
+            Ok(kind) => kind,
+            Err(skipped) => return Ok(vec![Record::Skipped(skipped)]),
+        };
+        let draft = match self.is_draft(item) {
+            Ok(draft) => draft,
+            Err(skipped) => return Ok(vec![Record::Skipped(skipped)]),
+        };
+        let published = self.published(item, draft)?;
+        let source_id = format!("{}/?p={post_id}", self.base);
+        let link = url_path(item.text_of("", "link"));
+        let is_folio_path = link.as_deref().is_some_and(looks_like_folio_path);
+        let old_paths = if draft || is_folio_path {
+            Vec::new()
+        } else {
+            wordpress_paths(link.as_deref(), kind, post_id)
+        };
+        let mut records = vec![Record::Post(Box::new(Post {
+            source_id: source_id.clone(),
+            kind,
+            title: item.text_of("", "title").to_owned(),
+            body: body(item),
+            draft,
+            published,
+            path: if is_folio_path { link } else { None },
+            slug: Some(self.wp(item, "post_name").to_owned()).filter(|s| !s.is_empty()),
+            old_paths,
+            author: self.author(item),
+            labels: labels(item),
+            excerpt: item
+                .child(FOLIO_NS, "excerpt")
+                .map(|e| e.text.trim().to_owned()),
+            comment_policy: self.policy(item),
+            featured_image: item.text_of(FOLIO_NS, "featuredImage").to_owned(),
+            line: item.line,
+        }))];
+        for comment in item.children(&self.wp, "comment") {
+            records.push(self.read_comment(comment, &source_id)?);
+        }
+        Ok(records)
+    }
+
+    /// A post or a page, or why the item is passed over.
+    fn kind(&self, item: &Element) -> Result<PostKind, SkipReason> {
+        match self.wp(item, "post_type") {
+            "post" | "" => Ok(PostKind::Post),
+            "page" => Ok(PostKind::Page),
             "attachment" => {
-                return Ok(vec![Record::Skipped(
-                    "attachments (the files stay where they are; posts keep linking to them)",
-                )]);
+                Err("attachments (the files stay where they are; posts keep linking to them)")
             }
-            "nav_menu_item" => return Ok(vec![Record::Skipped("menu items")]),
-            _ => {
-                return Ok(vec![Record::Skipped(
-                    "WordPress items of other types (revisions, blocks, custom types)",
-                )]);
-            }
-        };
-        let draft = match self.wp(item, "status") {
-            "publish" | "future" => false,
-            "draft" | "pending" | "private" | "" => true,
-            "trash" => return Ok(vec![Record::Skipped("posts in WordPress's trash")]),
-            "auto-draft" => return Ok(vec![Record::Skipped("WordPress auto-drafts")]),
-            _ => return Ok(vec![Record::Skipped("revisions")]),
-        };
+            "nav_menu_item" => Err("menu items"),
+            _ => Err("WordPress items of other types (revisions, blocks, custom types)"),
+        }
+    }
+
+    /// Whether the item is a draft, or why it is passed over.
+    fn is_draft(&self, item: &Element) -> Result<bool, SkipReason> {
+        match self.wp(item, "status") {
+            "publish" | "future" => Ok(false),
+            "draft" | "pending" | "private" | "" => Ok(true),
+            "trash" => Err("posts in WordPress's trash"),
+            "auto-draft" => Err("WordPress auto-drafts"),
+            _ => Err("revisions"),
+        }
+    }
+
+    fn published(&self, item: &Element, draft: bool) -> Result<Option<OffsetDateTime>, EntryError> {
         // Folio's own exports carry the exact instant (WXR's dates stop at the second).
         let published =
             match item.child(FOLIO_NS, "published") {
@@ -217,67 +262,25 @@ impl<R: BufRead> WxrReader<R> {
                 "this published post has no <wp:post_date>",
             ));
         }
-        let source_id = format!("{}/?p={post_id}", self.base);
-        let link = url_path(item.text_of("", "link"));
-        let is_folio_path = link.as_deref().is_some_and(looks_like_folio_path);
-        let mut old_paths = Vec::new();
-        if !draft && !is_folio_path {
-            if let Some(link) = &link {
-                old_paths.push(link.clone());
-            }
-            old_paths.push(match kind {
-                PostKind::Post => format!("/?p={post_id}"),
-                PostKind::Page => format!("/?page_id={post_id}"),
-            });
-        }
-        let labels = item
-            .children("", "category")
-            .filter(|c| matches!(c.attr("domain"), Some("category" | "post_tag")))
-            .map(|c| c.text.trim().to_owned())
-            .filter(|l| !l.is_empty())
-            .collect();
-        let body = match item.child(FOLIO_NS, "source") {
-            Some(source) if source.attr("format") == Some("markdown") => {
-                Body::Markdown(source.text.clone())
-            }
-            Some(source) if source.attr("format") == Some("html") => {
-                Body::Html(source.text.clone())
-            }
-            _ => Body::Html(autop(item.text_of(CONTENT, "encoded"))),
-        };
+        Ok(published)
+    }
+
+    /// The author listed in the channel, or one made from the login alone.
+    fn author(&self, item: &Element) -> Option<Author> {
         let login = item.text_of(DC, "creator");
-        let author = self.authors.get(login).cloned().or_else(|| {
+        self.authors.get(login).cloned().or_else(|| {
             (!login.is_empty()).then(|| Author {
                 key: format!("{}/#author-{login}", self.base),
                 name: login.to_owned(),
                 email: None,
             })
-        });
-        let mut records = vec![Record::Post(Box::new(Post {
-            source_id: source_id.clone(),
-            kind,
-            title: item.text_of("", "title").to_owned(),
-            body,
-            draft,
-            published,
-            path: if is_folio_path { link } else { None },
-            slug: Some(self.wp(item, "post_name").to_owned()).filter(|s| !s.is_empty()),
-            old_paths,
-            author,
-            labels,
-            excerpt: item
-                .child(FOLIO_NS, "excerpt")
-                .map(|e| e.text.trim().to_owned()),
-            comment_policy: comment_policy(item.text_of(FOLIO_NS, "commentPolicy")).or_else(|| {
-                (self.wp(item, "comment_status") == "closed").then_some(CommentPolicy::Closed)
-            }),
-            featured_image: item.text_of(FOLIO_NS, "featuredImage").to_owned(),
-            line: item.line,
-        }))];
-        for comment in item.children(&self.wp, "comment") {
-            records.push(self.read_comment(comment, &source_id)?);
-        }
-        Ok(records)
+        })
+    }
+
+    fn policy(&self, item: &Element) -> Option<CommentPolicy> {
+        comment_policy(item.text_of(FOLIO_NS, "commentPolicy")).or_else(|| {
+            (self.wp(item, "comment_status") == "closed").then_some(CommentPolicy::Closed)
+        })
     }
 
     fn read_comment(&self, comment: &Element, post_source_id: &str) -> Result<Record, EntryError> {
@@ -331,6 +334,41 @@ impl<R: BufRead> WxrReader<R> {
             created,
             line: comment.line,
         })))
+    }
+}
+
+/// Why an item is passed over rather than imported, as the import's summary counts it.
+type SkipReason = &'static str;
+
+/// The addresses a published WordPress post answered at, so they keep leading to it.
+fn wordpress_paths(link: Option<&str>, kind: PostKind, post_id: &str) -> Vec<String> {
+    let mut old_paths = Vec::new();
+    if let Some(link) = link {
+        old_paths.push(link.to_owned());
+    }
+    old_paths.push(match kind {
+        PostKind::Post => format!("/?p={post_id}"),
+        PostKind::Page => format!("/?page_id={post_id}"),
+    });
+    old_paths
+}
+
+fn labels(item: &Element) -> Vec<String> {
+    item.children("", "category")
+        .filter(|c| matches!(c.attr("domain"), Some("category" | "post_tag")))
+        .map(|c| c.text.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Folio's own exports carry the source as written; WordPress's carry HTML without paragraphs.
+fn body(item: &Element) -> Body {
+    match item.child(FOLIO_NS, "source") {
+        Some(source) if source.attr("format") == Some("markdown") => {
+            Body::Markdown(source.text.clone())
+        }
+        Some(source) if source.attr("format") == Some("html") => Body::Html(source.text.clone()),
+        _ => Body::Html(autop(item.text_of(CONTENT, "encoded"))),
     }
 }
 

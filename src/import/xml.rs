@@ -1,6 +1,7 @@
 //! A pull reader over an export file: the readers walk the document's outer elements one at a
 //! time and build only one entry at a time in memory, so memory stays flat whatever the file's size.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Read};
 use std::sync::{
     Arc,
@@ -9,7 +10,8 @@ use std::sync::{
 
 use quick_xml::{
     NsReader,
-    events::{BytesStart, Event},
+    encoding::EncodingError,
+    events::{BytesRef, BytesStart, Event},
     name::ResolveResult,
 };
 
@@ -125,6 +127,54 @@ impl Element {
         } else {
             self.text.extend(text.chars().filter(|&c| is_xml_char(c)));
         }
+    }
+
+    /// An element whose start was just read, before anything inside it.
+    fn opened(start: Start) -> Element {
+        Element {
+            ns: start.ns,
+            name: start.name,
+            attrs: start.attrs,
+            line: start.line,
+            ..Element::default()
+        }
+    }
+
+    fn push_decoded(
+        &mut self,
+        decoded: Result<Cow<'_, str>, EncodingError>,
+        line: u64,
+    ) -> Result<(), XmlError> {
+        let text = decoded.map_err(|e| at(line, format!("text that is not UTF-8: {e}")))?;
+        self.push_text(&text);
+        Ok(())
+    }
+
+    /// A character reference or an entity inside the text.
+    fn push_reference(&mut self, r: &BytesRef<'_>, line: u64) -> Result<(), XmlError> {
+        if let Some(c) = r
+            .resolve_char_ref()
+            .map_err(|e| at(line, format!("a broken character reference: {e}")))?
+        {
+            if is_xml_char(c) {
+                self.text.push(c);
+            }
+        } else {
+            let name = r
+                .decode()
+                .map_err(|e| at(line, format!("a broken entity: {e}")))?;
+            match quick_xml::escape::resolve_predefined_entity(&name) {
+                Some(text) => self.push_text(text),
+                // An HTML entity such as &nbsp; (not XML, but common in exports):
+                // kept as written, so the page shows it as the author meant.
+                None => {
+                    self.text.push('&');
+                    self.push_text(&name);
+                    self.text.push(';');
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -266,14 +316,9 @@ impl<R: BufRead> XmlStream<R> {
 
     /// Reads the rest of an element whose start was just read, with everything inside it.
     pub fn element(&mut self, start: Start) -> Result<Element, XmlError> {
-        let root = Element {
-            ns: start.ns,
-            name: start.name,
-            attrs: start.attrs,
-            line: start.line,
-            ..Element::default()
-        };
-        if start.empty {
+        let empty = start.empty;
+        let root = Element::opened(start);
+        if empty {
             return Ok(root);
         }
         let mut stack = vec![root];
@@ -287,49 +332,16 @@ impl<R: BufRead> XmlStream<R> {
                 Err(e) => return Err(self.syntax_error(&e)),
             };
             let ns = namespace(&ns);
-            size += event.len();
-            if let Event::Start(s) | Event::Empty(s) = &event {
-                size += ELEMENT_COST * (1 + s.attributes().count());
-            }
-            if matches!(event, Event::Start(_)) && stack.len() >= MAX_DEPTH {
-                return Err(at(
-                    line,
-                    format!("elements nest more than {MAX_DEPTH} deep inside one entry"),
-                ));
-            }
-            if size > MAX_ELEMENT_BYTES {
-                return Err(at(
-                    line,
-                    format!(
-                        "one element is larger than {} MB",
-                        MAX_ELEMENT_BYTES / 1024 / 1024
-                    ),
-                ));
-            }
+            size += event_cost(&event);
+            check_entry_bounds(&event, stack.len(), size, line)?;
             let top = stack
                 .last_mut()
                 .expect("the element being read is on the stack");
             match event {
-                Event::Start(s) => {
-                    let s = Self::start(ns, &s, line, false)?;
-                    stack.push(Element {
-                        ns: s.ns,
-                        name: s.name,
-                        attrs: s.attrs,
-                        line,
-                        ..Element::default()
-                    });
-                }
-                Event::Empty(s) => {
-                    let s = Self::start(ns, &s, line, true)?;
-                    top.children.push(Element {
-                        ns: s.ns,
-                        name: s.name,
-                        attrs: s.attrs,
-                        line,
-                        ..Element::default()
-                    });
-                }
+                Event::Start(s) => stack.push(Element::opened(Self::start(ns, &s, line, false)?)),
+                Event::Empty(s) => top
+                    .children
+                    .push(Element::opened(Self::start(ns, &s, line, true)?)),
                 Event::End(_) => {
                     let done = stack.pop().expect("an end matches a start");
                     match stack.last_mut() {
@@ -337,42 +349,9 @@ impl<R: BufRead> XmlStream<R> {
                         None => return Ok(done),
                     }
                 }
-                Event::Text(t) => {
-                    let text = t
-                        .decode()
-                        .map_err(|e| at(line, format!("text that is not UTF-8: {e}")))?;
-                    top.push_text(&text);
-                }
-                Event::CData(t) => {
-                    let text = t
-                        .decode()
-                        .map_err(|e| at(line, format!("text that is not UTF-8: {e}")))?;
-                    top.push_text(&text);
-                }
-                Event::GeneralRef(r) => {
-                    if let Some(c) = r
-                        .resolve_char_ref()
-                        .map_err(|e| at(line, format!("a broken character reference: {e}")))?
-                    {
-                        if is_xml_char(c) {
-                            top.text.push(c);
-                        }
-                    } else {
-                        let name = r
-                            .decode()
-                            .map_err(|e| at(line, format!("a broken entity: {e}")))?;
-                        match quick_xml::escape::resolve_predefined_entity(&name) {
-                            Some(text) => top.push_text(text),
-                            // An HTML entity such as &nbsp; (not XML, but common in exports):
-                            // kept as written, so the page shows it as the author meant.
-                            None => {
-                                top.text.push('&');
-                                top.push_text(&name);
-                                top.text.push(';');
-                            }
-                        }
-                    }
-                }
+                Event::Text(t) => top.push_decoded(t.decode(), line)?,
+                Event::CData(t) => top.push_decoded(t.decode(), line)?,
+                Event::GeneralRef(r) => top.push_reference(&r, line)?,
                 Event::Eof => return Err(self.truncated()),
                 _ => {}
             }
@@ -402,6 +381,41 @@ fn at(line: u64, message: impl Into<String>) -> XmlError {
         message: message.into(),
         truncated: false,
     }
+}
+
+/// What an event costs against the entry's size cap: its bytes, plus a fixed amount for each
+/// element and attribute it opens.
+fn event_cost(event: &Event<'_>) -> usize {
+    let mut cost = event.len();
+    if let Event::Start(s) | Event::Empty(s) = event {
+        cost += ELEMENT_COST * (1 + s.attributes().count());
+    }
+    cost
+}
+
+/// Refuses an entry that nests too deep or has grown past the size cap, once `event` is read.
+fn check_entry_bounds(
+    event: &Event<'_>,
+    depth: usize,
+    size: usize,
+    line: u64,
+) -> Result<(), XmlError> {
+    if matches!(event, Event::Start(_)) && depth >= MAX_DEPTH {
+        return Err(at(
+            line,
+            format!("elements nest more than {MAX_DEPTH} deep inside one entry"),
+        ));
+    }
+    if size > MAX_ELEMENT_BYTES {
+        return Err(at(
+            line,
+            format!(
+                "one element is larger than {} MB",
+                MAX_ELEMENT_BYTES / 1024 / 1024
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn namespace(resolved: &ResolveResult<'_>) -> String {
