@@ -12,6 +12,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        stop_quietly_on_a_closed_pipe();
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr);
@@ -28,6 +31,14 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command piped into `head` stops quietly once the reader has had enough, as other command-line
+/// tools do: Rust ignores SIGPIPE, so the next print panicked instead. The server keeps ignoring
+/// it, where a client gone away is an error on that one connection.
+fn stop_quietly_on_a_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition touches no Rust state.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -805,6 +805,23 @@ fn folio(pool: &PgPool, args: &[&str]) -> std::process::Output {
 }
 
 #[sqlx::test]
+async fn a_command_piped_into_a_reader_that_stops_ends_quietly(pool: PgPool) {
+    // As `folio spam status | head -1`: the reader has gone before the command prints.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["spam", "status"])
+        .env("DATABASE_URL", database_url(&pool.connect_options()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the folio binary runs");
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(done.status.code(), Some(101), "{stderr}");
+}
+
+#[sqlx::test]
 async fn the_command_line_imports_exports_and_explains_refusals(pool: PgPool) {
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
