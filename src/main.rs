@@ -151,8 +151,13 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
             .then_some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
     };
     let views = state.views.clone();
+    let comment_notices = state.comment_notices.clone();
     let db = state.db.clone();
     folio::http::serve::serve(listener, folio::app(state), limits, shutdown_signal()).await;
+    // The other processes hear of the last comments before this one goes.
+    if let Err(error) = comment_notices.flush(&db).await {
+        tracing::warn!(%error, "the last comments' change notices could not be sent");
+    }
     // The views counted since the last batch.
     if let Err(error) = views.flush(&db).await {
         tracing::warn!(%error, "the last page views could not be written");

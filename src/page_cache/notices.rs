@@ -2,12 +2,14 @@
 //!
 //! A NOTIFY inside a transaction makes its commit wait for one lock per database, held through
 //! the commit's WAL flush, so every notifying commit goes one at a time. A comment POST stores
-//! its comment without one (migration 0021) and hands the post here; this sends the notices of
-//! every post changed meanwhile in one statement, a few milliseconds later, so a wave of
-//! comments costs a few notifying commits a second rather than one per comment. This process's
-//! own cache was told before the POST was answered (`http::edge::page_cache`); the others hear
-//! within `GATHER` of the commit. Notices still unsent when the process stops are lost, as any
-//! not heard: the other processes' pages of that post end within `MAX_AGE` or at its next change.
+//! its comment without one (migration 0021) and hands the post here. A change is sent at once
+//! when no notice is on its way; the changes that come while one is gather into the next, in
+//! one statement. So a single comment is heard by the other processes as soon as it was with
+//! the trigger, and a wave of comments costs one notifying commit at a time rather than one per
+//! comment. This process's own cache was told before the POST was answered
+//! (`http::edge::page_cache`). A server that stops sends what is waiting (`flush`); should a
+//! process die first, the other processes' pages of that post end within `MAX_AGE` or at its
+//! next change.
 
 use std::{
     collections::BTreeSet,
@@ -18,8 +20,6 @@ use std::{
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-/// How long changes are gathered before their notice goes out.
-const GATHER: Duration = Duration::from_millis(10);
 /// After a failed notice, the next try.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -43,13 +43,21 @@ impl CommentNotices {
             .collect()
     }
 
+    /// Sends what is waiting now: a server that stops calls this before closing its pool.
+    pub async fn flush(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let posts = self.take();
+        if posts.is_empty() {
+            return Ok(());
+        }
+        crate::db::comments::notify_changed(pool, &posts).await
+    }
+
     /// Sends the notices for as long as `pool` is open.
     pub fn spawn_sender(self: &Arc<Self>, pool: PgPool) {
         let notices = Arc::clone(self);
         tokio::spawn(async move {
             while !pool.is_closed() {
                 notices.waiting.notified().await;
-                tokio::time::sleep(GATHER).await;
                 let posts = notices.take();
                 if posts.is_empty() {
                     continue;
