@@ -110,12 +110,23 @@ pub fn replica_pool_options() -> PgPoolOptions {
 pub async fn connect(url: &str) -> Result<PgPool, ConnectError> {
     let options =
         PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
-    let options = if on_this_machine(&options) && !asks_for_ssl_mode(url) {
-        options.ssl_mode(PgSslMode::Disable)
-    } else {
-        options
-    };
-    open_pool(options, url).await
+    if !on_this_machine(&options) || asks_for_ssl_mode(url) {
+        return open_pool(options, url).await;
+    }
+    match open_pool(options.clone().ssl_mode(PgSslMode::Disable), url).await {
+        // A server that takes this machine's connections over TLS only (`hostssl` lines).
+        Err(ConnectError::Refused { reason, .. }) if wants_tls(&reason) => {
+            open_pool(options, url).await
+        }
+        opened => opened,
+    }
+}
+
+/// Whether PostgreSQL refused a connection for being in the clear ("no encryption" since 14,
+/// "SSL off" before).
+fn wants_tls(reason: &str) -> bool {
+    reason.contains("no pg_hba.conf entry")
+        && (reason.contains("no encryption") || reason.contains("SSL off"))
 }
 
 /// Whether the server is on this machine: a socket, or a loopback address.
@@ -272,6 +283,19 @@ mod tests {
 
     fn options(url: &str) -> PgConnectOptions {
         PgConnectOptions::from_str(url).unwrap()
+    }
+
+    #[test]
+    fn a_server_that_refuses_the_clear_is_asked_again_over_tls() {
+        assert!(wants_tls(
+            r#"no pg_hba.conf entry for host "127.0.0.1", user "folio", database "folio", no encryption"#
+        ));
+        assert!(wants_tls(
+            r#"no pg_hba.conf entry for host "127.0.0.1", user "folio", database "folio", SSL off"#
+        ));
+        assert!(!wants_tls(
+            r#"password authentication failed for user "folio""#
+        ));
     }
 
     #[test]
