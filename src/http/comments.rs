@@ -149,7 +149,7 @@ async fn accept(
         client_address,
         policy,
     };
-    let new = screened(state, settings, &row, to_screen).await;
+    let new = to_store(state, settings, &row, to_screen).await;
     let decided = new.status;
     let saving = Saving {
         new: &new,
@@ -217,7 +217,7 @@ struct ToScreen {
 
 /// The comment as it is to be stored: rendered, judged (shown, held or spam, with the filter's
 /// score and clues) and its client kept only as a keyed hash.
-async fn screened(
+async fn to_store(
     state: &AppState,
     settings: &Settings,
     target: &CommentTarget,

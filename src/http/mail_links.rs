@@ -383,7 +383,8 @@ enum Done {
     Published(Vec<i64>),
     /// The comment being answered was deleted for good meanwhile.
     ReplyTargetGone,
-    /// The comment is no longer held: a decision made meanwhile wins over an old button.
+    /// The comment is no longer held: a decision made meanwhile (in the queue, or by another
+    /// button) wins over an old button.
     DecidedMeanwhile,
 }
 

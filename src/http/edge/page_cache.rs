@@ -156,12 +156,12 @@ pub async fn pages(State(state): State<AppState>, request: Request, next: Next) 
     if let Some(post) = view_of.filter(|_| agent_is_reader) {
         state.views.count(post);
     }
-    let may_share = method == Method::GET && key.is_some() && current;
-    let shareable = match sharing(&response, may_share) {
-        None => None,
-        Some(Some(marked)) => Some(marked),
+    let current_read = method == Method::GET && key.is_some() && current;
+    let shareable = match sharing(&response, current_read) {
+        Sharing::No => None,
+        Sharing::Marked(marked) => Some(marked),
         // (A page that did not say is rare: the site is read again for its next publication.)
-        Some(None) => state
+        Sharing::Unmarked => state
             .site()
             .await
             .ok()
@@ -213,18 +213,30 @@ fn conditions_of(headers: &HeaderMap) -> HeaderMap {
     kept
 }
 
-/// Whether readers may share the response (this process's cache and a CDN), and for how long
-/// when its handler said: a current GET read that answered with its page or a redirect, sets
-/// no cookie and is not personal.
-fn sharing(response: &Response, may_share: bool) -> Option<Option<Cacheable>> {
-    let may_share = may_share
+/// Whether readers may share a response (this process's cache and a CDN).
+enum Sharing {
+    No,
+    /// For as long as its handler said.
+    Marked(Cacheable),
+    /// Its handler did not say: until the blog's next scheduled post.
+    Unmarked,
+}
+
+/// A current GET read that answered with its page or a redirect, sets no cookie and is not
+/// personal may be shared.
+fn sharing(response: &Response, current_read: bool) -> Sharing {
+    let shareable = current_read
         && matches!(
             response.status().as_u16(),
             200 | 301 | 302 | 303 | 304 | 307 | 308
         )
         && !response.headers().contains_key(header::SET_COOKIE)
         && !is_personal(response.headers());
-    may_share.then(|| response.extensions().get::<Cacheable>().copied())
+    match response.extensions().get::<Cacheable>().copied() {
+        _ if !shareable => Sharing::No,
+        Some(marked) => Sharing::Marked(marked),
+        None => Sharing::Unmarked,
+    }
 }
 
 /// A page on its way into the cache, with what it is kept by.
