@@ -268,10 +268,23 @@ struct Saving<'a> {
     limit_hash: Option<&'a str>,
 }
 
+/// Stores the comment (`write`), then gives the notices its statements left to this process
+/// (migration 0021): a published comment's to the other processes, the mail's to this
+/// process's worker.
+async fn save(state: &AppState, saving: Saving<'_>) -> Result<Submitted, AppError> {
+    let post = saving.target.id;
+    let published = saving.new.status == CommentStatus::Approved;
+    let submitted = write(state, saving).await?;
+    if published && matches!(submitted, Submitted::Stored(_)) {
+        state.comment_notices.changed(post);
+    }
+    Ok(submitted)
+}
+
 /// Stores the comment with the mail it causes, in one transaction. A comment that causes none
 /// (spam, mail off, or nobody to tell: the database checks) is stored in one statement, as most
 /// of a wave is: BEGIN, COMMIT and the mail queries would be four more round trips.
-async fn save(state: &AppState, saving: Saving<'_>) -> Result<Submitted, AppError> {
+async fn write(state: &AppState, saving: Saving<'_>) -> Result<Submitted, AppError> {
     let Saving {
         new,
         target,
@@ -304,8 +317,9 @@ async fn save(state: &AppState, saving: Saving<'_>) -> Result<Submitted, AppErro
         }
     }
     tx.commit().await?;
-    // Its mail was written without a notice (migration 0021): this process's worker sends it.
-    state.mail_wake.notify_one();
+    if let Submitted::Stored(_) = submitted {
+        state.mail_wake.notify_one();
+    }
     Ok(submitted)
 }
 
@@ -509,8 +523,6 @@ async fn stored(
     };
     let mut response = Redirect::to(&target).into_response();
     if status == CommentStatus::Approved {
-        // Committed: the other processes are told shortly (see `page_cache::notices`).
-        state.comment_notices.changed(row.id);
         response
             .extensions_mut()
             .insert(CommentsChanged(vec![row.id]));

@@ -526,18 +526,15 @@ impl Store {
         if self.emptied_at > generation {
             return Since::More;
         }
-        let newer = self
-            .comment_changes
-            .iter()
-            .skip_while(|change| change.generation <= generation);
         match self.comment_changes.front() {
             Some(oldest) if oldest.generation <= generation + 1 => {}
             _ => return Since::More,
         }
-        let mut changed = false;
-        for change in newer {
-            changed |= page.shows_comments_of(&change.posts);
-        }
+        let changed = self
+            .comment_changes
+            .iter()
+            .skip_while(|change| change.generation <= generation)
+            .any(|change| page.shows_comments_of(&change.posts));
         if changed {
             Since::ItsComments
         } else {

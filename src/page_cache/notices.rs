@@ -37,19 +37,20 @@ impl CommentNotices {
         self.waiting.notify_one();
     }
 
-    fn take(&self) -> Vec<i64> {
-        std::mem::take(&mut *self.posts.lock().expect("notices lock"))
-            .into_iter()
-            .collect()
-    }
-
-    /// Sends what is waiting now: a server that stops calls this before closing its pool.
+    /// Sends what is waiting now, in one statement; on failure it waits again. A server that
+    /// stops calls this before closing its pool.
     pub async fn flush(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let posts = self.take();
+        let posts: Vec<i64> = std::mem::take(&mut *self.posts.lock().expect("notices lock"))
+            .into_iter()
+            .collect();
         if posts.is_empty() {
             return Ok(());
         }
-        crate::db::comments::notify_changed(pool, &posts).await
+        let sent = crate::db::comments::notify_changed(pool, &posts).await;
+        if sent.is_err() {
+            self.posts.lock().expect("notices lock").extend(posts);
+        }
+        sent
     }
 
     /// Sends the notices for as long as `pool` is open.
@@ -58,18 +59,14 @@ impl CommentNotices {
         tokio::spawn(async move {
             while !pool.is_closed() {
                 notices.waiting.notified().await;
-                let posts = notices.take();
-                if posts.is_empty() {
-                    continue;
-                }
-                if let Err(error) = crate::db::comments::notify_changed(&pool, &posts).await {
-                    if matches!(error, sqlx::Error::PoolClosed) {
-                        return;
+                match notices.flush(&pool).await {
+                    Ok(()) => {}
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(error) => {
+                        tracing::warn!(%error, "comment notices: will try again");
+                        notices.waiting.notify_one();
+                        tokio::time::sleep(RETRY_AFTER).await;
                     }
-                    tracing::warn!(%error, posts = posts.len(), "comment notices: will try again");
-                    notices.posts.lock().expect("notices lock").extend(posts);
-                    notices.waiting.notify_one();
-                    tokio::time::sleep(RETRY_AFTER).await;
                 }
             }
         });
