@@ -16,11 +16,12 @@ use sqlx::PgPool;
 use super::{TestClock, secret};
 
 /// chromedriver and the Chromium it starts, in a process group of their own: the whole group
-/// is stopped, and the browser's profile removed, when the test ends however it ends (killing
-/// chromedriver alone left Chromium running, adopted by PID 1).
+/// is stopped, and the folder with the browser's profile and temporary files removed, when the
+/// test ends however it ends (killing chromedriver alone left Chromium running, adopted by
+/// PID 1).
 pub struct Driver {
     child: Child,
-    profile: PathBuf,
+    folder: PathBuf,
 }
 
 impl Drop for Driver {
@@ -31,7 +32,7 @@ impl Drop for Driver {
         let _ = self.child.wait();
         // Chromium's processes may still be writing as they go.
         for _ in 0..50 {
-            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
+            if std::fs::remove_dir_all(&self.folder).is_ok() || !self.folder.exists() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -54,18 +55,21 @@ pub async fn start_browser() -> (Driver, Client) {
 /// `start_browser` with more Chromium switches (e.g. a dark colour scheme).
 pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
     let port = free_port();
-    let profile = std::env::temp_dir().join(format!("folio-chromium-{port}"));
+    let folder = std::env::temp_dir().join(format!("folio-chromium-{port}"));
+    let profile = folder.join("profile");
+    // Chromium's own temporary files (its singleton socket, scoped folders) go here too, not
+    // into the machine's /tmp, where they outlived the test.
+    let temp = folder.join("tmp");
+    std::fs::create_dir_all(&temp).expect("a folder for the browser");
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .env("TMPDIR", &temp)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
         .expect("chromedriver is installed (apt-get install chromium chromium-driver; scripts/test does it)");
-    let driver = Driver {
-        child,
-        profile: profile.clone(),
-    };
+    let driver = Driver { child, folder };
     let deadline = Instant::now() + Duration::from_secs(20);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
