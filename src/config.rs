@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand};
 /// is by the tests) starts from the same values.
 pub mod defaults {
     pub const ADDR: &str = "127.0.0.1:8080";
+    /// Plain HTTP's address when Folio serves HTTPS itself (the CA's HTTP-01 challenge).
+    pub const HTTP_ADDR_WITH_TLS: &str = "[::]:80";
+    pub const HTTPS_ADDR: &str = "[::]:443";
     /// The blog's URL when served at `ADDR` (`folio export` has no address of its own).
     pub const BASE_URL: &str = "http://127.0.0.1:8080";
     pub const LOG: &str = "info,sqlx=warn";
@@ -164,9 +167,47 @@ pub enum UserCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on
-    #[arg(long, env = "FOLIO_ADDR", default_value = defaults::ADDR)]
-    pub addr: SocketAddr,
+    /// Address to listen on for plain HTTP (default 127.0.0.1:8080; [::]:80 with HTTPS, where
+    /// it answers the CA's challenges and sends readers to HTTPS)
+    #[arg(long, env = "FOLIO_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// The blog's domain names, comma-separated (e.g. blog.example.org,www.blog.example.org):
+    /// Folio serves HTTPS itself, with a certificate it gets and renews by ACME (or the files
+    /// FOLIO_TLS_CERT and FOLIO_TLS_KEY), and FOLIO_BASE_URL defaults to https://the first name
+    #[arg(long, env = "FOLIO_DOMAIN", value_delimiter = ',')]
+    pub domain: Vec<String>,
+
+    /// Address to listen on for HTTPS (with FOLIO_DOMAIN)
+    #[arg(long, env = "FOLIO_HTTPS_ADDR", default_value = defaults::HTTPS_ADDR)]
+    pub https_addr: SocketAddr,
+
+    /// The ACME CA's directory URL (default: Let's Encrypt; e.g. ZeroSSL's, or a private CA's)
+    #[arg(long, env = "FOLIO_ACME_DIRECTORY", default_value = crate::tls::LETS_ENCRYPT)]
+    pub acme_directory: String,
+
+    /// The contact address for the ACME account (the CA's notices go there)
+    #[arg(long, env = "FOLIO_ACME_EMAIL")]
+    pub acme_email: Option<String>,
+
+    /// A PEM root certificate to trust for the CA's own HTTPS (a private CA's)
+    #[arg(long, env = "FOLIO_ACME_CA_ROOT")]
+    pub acme_ca_root: Option<std::path::PathBuf>,
+
+    /// A PEM certificate chain to serve instead of asking a CA (read again when it changes,
+    /// or on SIGHUP)
+    #[arg(long, env = "FOLIO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The PEM private key of FOLIO_TLS_CERT
+    #[arg(long, env = "FOLIO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Send Strict-Transport-Security with this max-age (seconds) on HTTPS answers; 0 (the
+    /// default) sends none. Browsers then refuse plain HTTP for that long: turn it on once
+    /// HTTPS works (31536000 is a year)
+    #[arg(long, env = "FOLIO_HSTS_MAX_AGE", default_value_t = 0)]
+    pub hsts_max_age: u64,
 
     /// Public URL of the blog (for absolute links in feeds and canonical links);
     /// defaults to http://ADDR
@@ -307,16 +348,112 @@ pub struct Config {
     pub replica_max_lag: std::time::Duration,
     /// What a CDN in front is told and asked (`FOLIO_CDN_*`); none: no CDN headers.
     pub cdn: Option<crate::page_cache::cdn::CdnConfig>,
+    /// HTTPS served by Folio itself (`FOLIO_DOMAIN`); none: plain HTTP only (or a proxy's).
+    pub tls: Option<crate::tls::TlsConfig>,
+}
+
+impl ServeArgs {
+    /// The plain HTTP address: `FOLIO_ADDR`, or its default (port 80 when serving HTTPS).
+    pub fn http_addr(&self) -> SocketAddr {
+        let default = if self.serves_https() {
+            defaults::HTTP_ADDR_WITH_TLS
+        } else {
+            defaults::ADDR
+        };
+        self.addr
+            .unwrap_or_else(|| default.parse().expect("a valid default address"))
+    }
+
+    /// Whether Folio serves HTTPS itself.
+    pub fn serves_https(&self) -> bool {
+        self.domain.iter().any(|name| !name.trim().is_empty()) || self.tls_cert.is_some()
+    }
+
+    /// HTTPS's settings, given the port its listener got; none without `FOLIO_DOMAIN`.
+    fn tls(&self, https_port: u16) -> Result<Option<crate::tls::TlsConfig>, String> {
+        if !self.serves_https() {
+            return Ok(None);
+        }
+        let names: Vec<String> = self
+            .domain
+            .iter()
+            .map(|name| name.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(
+                "FOLIO_TLS_CERT needs FOLIO_DOMAIN: the names the certificate is for".into(),
+            );
+        }
+        if let Some(bad) = names.iter().find(|name| !is_domain_name(name)) {
+            return Err(format!(
+                "FOLIO_DOMAIN: {bad:?} is not a domain name (give names only, like blog.example.org, without https:// or a port)"
+            ));
+        }
+        let source = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => crate::tls::Source::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => crate::tls::Source::Acme(crate::tls::AcmeConfig {
+                directory: self.acme_directory.trim().to_owned(),
+                email: self
+                    .acme_email
+                    .clone()
+                    .filter(|email| !email.trim().is_empty()),
+                ca_root: self.acme_ca_root.clone(),
+            }),
+        };
+        Ok(Some(crate::tls::TlsConfig {
+            names,
+            source,
+            https_port,
+            hsts_max_age: self.hsts_max_age,
+        }))
+    }
+}
+
+/// A DNS name a CA can issue for: letters, digits, hyphens and dots, at least two labels.
+fn is_domain_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.contains('.')
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 impl Config {
-    /// `listening` is the bound address (it differs from `args.addr` when that asks for port 0).
-    /// Fails with a message for the operator when the mail settings cannot be used.
-    pub fn from_serve_args(args: &ServeArgs, listening: SocketAddr) -> Result<Self, String> {
-        let base_url = args
-            .base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{listening}"));
+    /// `listening` is the bound plain HTTP address, `https` the bound HTTPS one (they differ
+    /// from the arguments when those ask for port 0). Fails with a message for the operator
+    /// when the mail or HTTPS settings cannot be used.
+    pub fn from_serve_args(
+        args: &ServeArgs,
+        listening: SocketAddr,
+        https: Option<SocketAddr>,
+    ) -> Result<Self, String> {
+        let given = args.base_url.clone().filter(|url| !url.trim().is_empty());
+        // Readers are sent to HTTPS at the base URL's port when one is given (a container's
+        // 8443 published as 443), else where HTTPS listens.
+        let public_https_port = given
+            .as_deref()
+            .and_then(|url| url::Url::parse(url).ok())
+            .filter(|url| url.scheme() == "https")
+            .and_then(|url| url.port_or_known_default())
+            .or(https.map(|address| address.port()))
+            .unwrap_or(443);
+        let tls = args.tls(public_https_port)?;
+        let base_url = match (&given, &tls) {
+            (Some(url), _) => url.clone(),
+            (None, Some(tls)) if tls.https_port == 443 => format!("https://{}", tls.names[0]),
+            (None, Some(tls)) => format!("https://{}:{}", tls.names[0], tls.https_port),
+            (None, None) => format!("http://{listening}"),
+        };
         let mut config = Self::with_base_url(&base_url);
         let mail = match args.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
             Some(url) => Some(crate::mail::MailConfig::new(
@@ -346,6 +483,7 @@ impl Config {
             args.cdn_purge_auth.as_deref(),
         )?;
         config = Self {
+            tls,
             mail,
             read_replicas,
             // A day at most: the read-your-writes cookie lives this long (plus a minute).
@@ -386,6 +524,7 @@ impl Config {
                 crate::store::replicas::DEFAULT_MAX_LAG_SECS,
             ),
             cdn: None,
+            tls: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod outbound;
 pub mod page_cache;
 pub mod spam;
 pub mod stats;
+pub mod tls;
 
 // The wiring.
 pub mod cli;

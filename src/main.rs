@@ -5,6 +5,7 @@ use folio::{
     AppState,
     config::{Cli, Command, Config, LogFormat, PostgresCommand, ServeArgs},
     db,
+    http::serve::{Door, DoorKind},
     store::own_cluster::LocalPostgres,
 };
 use tracing_subscriber::EnvFilter;
@@ -136,15 +137,54 @@ async fn postgres(data_dir: &std::path::Path, command: PostgresCommand) -> anyho
 }
 
 async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+    let listener = bind(args.http_addr()).await?;
     let local = listener.local_addr()?;
-    let config = Config::from_serve_args(&args, local).map_err(|e| anyhow::anyhow!(e))?;
+    let https_listener = match args.serves_https() {
+        true => Some(bind(args.https_addr).await?),
+        false => None,
+    };
+    let https_local = https_listener
+        .as_ref()
+        .map(tokio::net::TcpListener::local_addr)
+        .transpose()?;
+    let config =
+        Config::from_serve_args(&args, local, https_local).map_err(|e| anyhow::anyhow!(e))?;
     let state = AppState::load(pool, config, args.secret.as_deref()).await?;
     db::maintenance::spawn(state.db.clone());
     folio::media::backfill::spawn(state.db.clone());
-    tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
+    let mut doors = Vec::new();
+    match (&state.https, https_listener) {
+        (Some(https), Some(secure)) => {
+            match &https.config.source {
+                folio::tls::Source::Files { cert, key } => {
+                    folio::tls::files::load(https, cert, key).map_err(|e| anyhow::anyhow!(e))?;
+                }
+                folio::tls::Source::Acme(_) => {
+                    folio::tls::acme::serve_stored_now(&state.db, https).await?;
+                }
+            }
+            tracing::info!(
+                base_url = %state.config.base_url,
+                "Folio is listening on https://{} and http://{local}",
+                secure.local_addr()?
+            );
+            doors.push(Door {
+                listener: secure,
+                kind: DoorKind::https(https)?,
+            });
+            doors.push(Door {
+                listener,
+                kind: DoorKind::BesideHttps(https.clone()),
+            });
+        }
+        _ => {
+            tracing::info!(base_url = %state.config.base_url, "Folio is listening on http://{local}");
+            doors.push(Door {
+                listener,
+                kind: DoorKind::Plain,
+            });
+        }
+    }
     let limits = folio::http::serve::Limits {
         client_timeout: state.config.client_timeout,
         per_address: (!state.config.trust_proxy)
@@ -153,7 +193,7 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let views = state.views.clone();
     let comment_notices = state.comment_notices.clone();
     let db = state.db.clone();
-    folio::http::serve::serve(listener, folio::app(state), limits, shutdown_signal()).await;
+    folio::http::serve::serve(doors, folio::app(state), limits, shutdown_signal()).await;
     // The other processes hear of the last comments before this one goes.
     if let Err(error) = comment_notices.flush(&db).await {
         tracing::warn!(%error, "the last comments' change notices could not be sent");
@@ -164,6 +204,31 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("Folio stopped");
     Ok(())
+}
+
+/// Listens on `address`; all IPv6 addresses (`[::]`, the default with HTTPS) on a machine
+/// without IPv6 become all IPv4 ones.
+async fn bind(address: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let bound = match tokio::net::TcpListener::bind(address).await {
+        Err(error)
+            if address.ip() == std::net::Ipv6Addr::UNSPECIFIED
+                && (matches!(
+                    error.kind(),
+                    std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::Unsupported
+                ) || error.raw_os_error() == Some(libc::EAFNOSUPPORT)) =>
+        {
+            let v4 = std::net::SocketAddr::from(([0, 0, 0, 0], address.port()));
+            tokio::net::TcpListener::bind(v4).await
+        }
+        bound => bound,
+    };
+    bound.map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied if address.port() < 1024 => anyhow::anyhow!(
+            "cannot listen on {address}: {e} (ports below 1024 need root or the \
+             CAP_NET_BIND_SERVICE capability: see README, \"Serving HTTPS\")"
+        ),
+        _ => anyhow::anyhow!("cannot listen on {address}: {e}"),
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the process exits.

@@ -140,6 +140,8 @@ pub struct Shared {
     pub comment_notices: Arc<crate::page_cache::notices::CommentNotices>,
     /// Turns for comment POSTs (`Config::comment_posts_at_once`; see `http::comments`).
     pub comment_turns: Arc<tokio::sync::Semaphore>,
+    /// The certificate served when Folio serves HTTPS itself (`FOLIO_DOMAIN`; see `tls`).
+    pub https: Option<Arc<crate::tls::Https>>,
 }
 
 impl AppState {
@@ -150,7 +152,9 @@ impl AppState {
     /// - the page cache's listener for change notices (`page_cache`), and the sender of
     ///   published comments' notices (`page_cache::notices`);
     /// - the mail worker, when mail is on (`mail::worker`);
-    /// - the page-view flusher (`stats::page_views`).
+    /// - the page-view flusher (`stats::page_views`);
+    /// - with HTTPS, the certificate's keeper: ACME renewals (`tls::acme`) or the files'
+    ///   watcher (`tls::files`).
     pub fn start(db: PgPool, config: Config, secret: Secret) -> Self {
         let (state, purge_task) = Self::assemble(db, config, secret);
         state.reads.spawn_monitor();
@@ -177,6 +181,22 @@ impl AppState {
             );
         }
         state.views.spawn_flusher(state.db.clone());
+        if let Some(https) = &state.https {
+            match &https.config.source {
+                crate::tls::Source::Acme(acme) => crate::tls::acme::spawn(
+                    state.db.clone(),
+                    https.clone(),
+                    acme.clone(),
+                    state
+                        .mailer
+                        .is_some()
+                        .then(|| state.config.base_url.clone()),
+                ),
+                crate::tls::Source::Files { cert, key } => {
+                    crate::tls::files::spawn(https.clone(), cert.clone(), key.clone());
+                }
+            }
+        }
         state
     }
 
@@ -221,7 +241,12 @@ impl AppState {
         let comment_turns = Arc::new(tokio::sync::Semaphore::new(
             config.comment_posts_at_once.max(1) as usize,
         ));
+        let https = config
+            .tls
+            .clone()
+            .map(|tls| Arc::new(crate::tls::Https::new(tls)));
         let shared = Shared {
+            https,
             comment_turns,
             comment_notices: Arc::default(),
             mail_wake: Arc::default(),

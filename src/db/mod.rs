@@ -21,6 +21,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod spam;
 pub mod subscriptions;
+pub mod tls;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

@@ -439,3 +439,16 @@ pub async fn take_due_digests(
     .fetch_all(conn)
     .await
 }
+
+/// The admins who can sign in: told when something only they can mend goes wrong (a
+/// certificate that cannot be renewed).
+pub async fn admins(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<Recipient>, sqlx::Error> {
+    sqlx::query_as!(
+        Recipient,
+        r#"select id, email, display_name from users
+           where role = 'admin' and not disabled and password_hash is not null
+           order by id"#
+    )
+    .fetch_all(db)
+    .await
+}

@@ -22,6 +22,8 @@ pub enum MailKind {
     SignInAlert,
     /// From the Email page, to the admin who asked.
     Test,
+    /// The HTTPS certificate cannot be renewed, to every admin.
+    CertificateTrouble,
 }
 
 impl MailKind {
@@ -38,6 +40,7 @@ impl MailKind {
             Self::Invite => "invite",
             Self::SignInAlert => "sign_in_alert",
             Self::Test => "test",
+            Self::CertificateTrouble => "certificate_trouble",
         }
     }
 

@@ -8,6 +8,7 @@ mod edge;
 mod feeds;
 mod follow;
 mod health;
+mod https;
 mod mail_links;
 mod media;
 mod metrics;
@@ -263,6 +264,7 @@ async fn admin_unavailable(
 fn read_stack(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(https::router())
         .merge(metrics::router())
         .merge(assets::router())
         .merge(media::router().layer(middleware::from_fn_with_state(

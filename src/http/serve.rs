@@ -1,9 +1,10 @@
-//! The connection loop: the router on hyper's HTTP/1.1, with what a server facing the internet
-//! needs and `axum::serve` does not set: a deadline for a request's headers (a slow client
-//! cannot hold a connection open by trickling them, and an idle keep-alive connection is closed
-//! after the same time), a deadline for each write (a client that never reads its response
-//! cannot hold one either), a cap on connections per address, and a shutdown that lets requests
-//! in flight finish.
+//! The connection loop: the router on hyper's HTTP/1.1, and over Folio's own TLS on HTTP/2 or
+//! HTTP/1.1 as ALPN chose, with what a server facing the internet needs and `axum::serve` does
+//! not set: a deadline for a request's headers (a slow client cannot hold a connection open by
+//! trickling them, and an idle keep-alive connection is closed after the same time), the same
+//! deadline for a TLS handshake, a deadline for each write (a client that never reads its
+//! response cannot hold one either), a cap on connections per address, and a shutdown that lets
+//! requests in flight finish.
 
 use std::{
     collections::HashMap,
@@ -16,18 +17,25 @@ use std::{
     time::Duration,
 };
 
-use axum::extract::ConnectInfo;
-use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use axum::{extract::ConnectInfo, http::HeaderValue, response::Response};
+use hyper::{
+    body::Incoming,
+    header,
+    server::conn::{http1, http2},
+    service::service_fn,
+};
 use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::graceful::{GracefulShutdown, Watcher},
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
     time::Sleep,
 };
 use tower::ServiceExt;
+
+use crate::tls::Https;
 
 /// How long requests in flight may take to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -45,21 +53,78 @@ pub struct Limits {
     pub per_address: Option<usize>,
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes the requests in flight.
+/// A listening socket and what it speaks.
+pub struct Door {
+    pub listener: TcpListener,
+    pub kind: DoorKind,
+}
+
+#[derive(Clone)]
+pub enum DoorKind {
+    /// Plain HTTP serving the blog (Folio on its own, or behind a proxy).
+    Plain,
+    /// Plain HTTP beside Folio's own HTTPS: the CA's challenges, and readers sent to HTTPS.
+    BesideHttps(Arc<Https>),
+    /// HTTPS: HTTP/2 or HTTP/1.1 as ALPN chose.
+    Https {
+        acceptor: tokio_rustls::TlsAcceptor,
+        /// `Strict-Transport-Security`, when asked for.
+        hsts: Option<HeaderValue>,
+    },
+}
+
+impl Door {
+    /// Plain HTTP serving the blog.
+    pub fn plain(listener: TcpListener) -> Self {
+        Self {
+            listener,
+            kind: DoorKind::Plain,
+        }
+    }
+}
+
+impl DoorKind {
+    pub fn https(https: &Arc<Https>) -> Result<Self, rustls::Error> {
+        Ok(Self::Https {
+            acceptor: tokio_rustls::TlsAcceptor::from(https.server_config()?),
+            hsts: super::https::hsts(https),
+        })
+    }
+}
+
+/// What every connection shares.
+struct Shared {
+    app: super::App,
+    limits: Limits,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// Serves `app` at every door until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve(
-    listener: TcpListener,
+    doors: Vec<Door>,
     app: super::App,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let header_timeout = limits.client_timeout;
-    let open: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let graceful = GracefulShutdown::new();
+    let shared = Arc::new(Shared {
+        app,
+        limits,
+        open: Arc::default(),
+    });
     let mut shutdown = pin!(shutdown);
     loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(connection) => connection,
+        let accept = std::future::poll_fn(|cx| {
+            for door in &doors {
+                if let Poll::Ready(accepted) = door.listener.poll_accept(cx) {
+                    return Poll::Ready((accepted, &door.kind));
+                }
+            }
+            Poll::Pending
+        });
+        let (stream, remote, kind) = tokio::select! {
+            (accepted, kind) = accept => match accepted {
+                Ok((stream, remote)) => (stream, remote, kind.clone()),
                 Err(error) => {
                     // Out of file descriptors and the like: wait rather than spin.
                     tracing::warn!(%error, "cannot accept a connection");
@@ -69,40 +134,131 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = Slot::take(&open, remote.ip(), limits.per_address) else {
+        let Some(slot) = Slot::take(&shared.open, remote.ip(), limits.per_address) else {
             // Over the cap: closed at once, before a byte is read.
             tracing::debug!(%remote, "too many connections from one address");
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(remote));
-            app.clone().oneshot(request)
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(
-                TokioIo::new(WriteDeadline::new(stream, limits.client_timeout)),
-                service,
-            );
-        let connection = graceful.watch(connection);
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let result = match kind {
+                DoorKind::Plain => plain(&shared, watcher, stream, remote, None).await,
+                DoorKind::BesideHttps(https) => {
+                    plain(&shared, watcher, stream, remote, Some(https)).await
+                }
+                DoorKind::Https { acceptor, hsts } => {
+                    secure(&shared, watcher, stream, remote, &acceptor, hsts).await
+                }
+            };
+            if let Err(error) = result {
                 tracing::debug!(%error, %remote, "connection ended with an error");
             }
             drop(slot);
         });
     }
-    drop(listener);
+    drop(doors);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
         }
+    }
+}
+
+type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
+
+/// HTTP/1.1 on a plain socket; beside Folio's HTTPS, readers are sent there.
+async fn plain(
+    shared: &Shared,
+    watcher: Watcher,
+    stream: TcpStream,
+    remote: SocketAddr,
+    beside: Option<Arc<Https>>,
+) -> Result<(), ConnectionError> {
+    let app = shared.app.clone();
+    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        let redirect = beside
+            .as_deref()
+            .and_then(|https| super::https::to_https(&request, https));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(remote));
+        let app = app.clone();
+        async move {
+            match redirect {
+                Some(response) => Ok(response),
+                None => app.oneshot(request).await,
+            }
+        }
+    });
+    let io = TokioIo::new(WriteDeadline::new(stream, shared.limits.client_timeout));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.limits.client_timeout)
+        .serve_connection(io, service);
+    Ok(watcher.watch(connection).await?)
+}
+
+/// TLS, then HTTP/2 or HTTP/1.1 as the client and ALPN agreed.
+async fn secure(
+    shared: &Shared,
+    watcher: Watcher,
+    stream: TcpStream,
+    remote: SocketAddr,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    hsts: Option<HeaderValue>,
+) -> Result<(), ConnectionError> {
+    let timeout = shared.limits.client_timeout;
+    let tls = tokio::time::timeout(
+        timeout,
+        acceptor.accept(WriteDeadline::new(stream, timeout)),
+    )
+    .await
+    .map_err(|_| "the TLS handshake took too long")??;
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    let app = shared.app.clone();
+    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        // HTTP/2 names the host in the URI (`:authority`), not a Host header; the handlers
+        // (and the page cache's key) read the header.
+        if !request.headers().contains_key(header::HOST)
+            && let Some(host) = request
+                .uri()
+                .authority()
+                .and_then(|a| HeaderValue::try_from(a.as_str()).ok())
+        {
+            request.headers_mut().insert(header::HOST, host);
+        }
+        request
+            .extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(remote));
+        let app = app.clone();
+        let hsts = hsts.clone();
+        async move {
+            let mut response: Response = app.oneshot(request).await?;
+            if let Some(hsts) = hsts {
+                response
+                    .headers_mut()
+                    .insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let io = TokioIo::new(tls);
+    if h2 {
+        let connection = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(timeout)
+            .serve_connection(io, service);
+        Ok(watcher.watch(connection).await?)
+    } else {
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeout)
+            .serve_connection(io, service);
+        Ok(watcher.watch(connection).await?)
     }
 }
 

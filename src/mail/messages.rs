@@ -455,3 +455,54 @@ pub fn sign_in_alert(a: &SignInAlert<'_>) -> Result<Rendered, askama::Error> {
         },
     )
 }
+
+/// Renewing the HTTPS certificate keeps failing: what the admins read.
+pub struct CertificateTrouble<'a> {
+    pub blog_title: &'a str,
+    pub base_url: &'a str,
+    pub names: &'a str,
+    pub error: &'a str,
+    pub failures: i32,
+    pub next_attempt: &'a str,
+    /// When the certificate served meanwhile expires; none before the first one.
+    pub expires: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/certificate_trouble.txt")]
+struct CertificateTroubleText<'a> {
+    c: &'a CertificateTrouble<'a>,
+    https_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/certificate_trouble.html")]
+struct CertificateTroubleHtml<'a> {
+    subject: &'a str,
+    blog_title: &'a str,
+    base_url: &'a str,
+    c: &'a CertificateTrouble<'a>,
+    https_url: &'a str,
+}
+
+pub fn certificate_trouble(c: &CertificateTrouble<'_>) -> Result<Rendered, askama::Error> {
+    let subject = match c.expires {
+        Some(_) => format!("{}: the HTTPS certificate cannot be renewed", c.blog_title),
+        None => format!("{}: no HTTPS certificate yet", c.blog_title),
+    };
+    let https_url = format!("{}/admin/https", c.base_url);
+    render(
+        subject.clone(),
+        &CertificateTroubleText {
+            c,
+            https_url: &https_url,
+        },
+        &CertificateTroubleHtml {
+            subject: &subject,
+            blog_title: c.blog_title,
+            base_url: c.base_url,
+            c,
+            https_url: &https_url,
+        },
+    )
+}

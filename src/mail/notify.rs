@@ -413,3 +413,51 @@ pub async fn send_digests(db: &sqlx::PgPool, blog: &Blog<'_>) -> Result<usize, E
     tx.commit().await?;
     Ok(due.len())
 }
+
+/// Renewing a certificate keeps failing (`tls::acme`): what the admins are told.
+#[derive(Debug, Clone)]
+pub struct CertificateTrouble {
+    /// The names, comma-separated.
+    pub names: String,
+    /// The last attempt's reason, in the CA's words where it gave some.
+    pub error: String,
+    pub failures: i32,
+    pub next_attempt_at: OffsetDateTime,
+    /// When the certificate served meanwhile expires; none when there is none yet.
+    pub expires: Option<OffsetDateTime>,
+}
+
+/// Mails every admin about `trouble`, linking to the HTTPS page at `base_url`.
+pub async fn certificate_trouble(
+    db: &sqlx::PgPool,
+    base_url: &str,
+    trouble: &CertificateTrouble,
+) -> Result<(), Error> {
+    let settings = db::settings::load(db).await?;
+    let when = |at: OffsetDateTime| {
+        at.format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default()
+    };
+    let message = messages::certificate_trouble(&messages::CertificateTrouble {
+        blog_title: &settings.title,
+        base_url,
+        names: &trouble.names,
+        error: &trouble.error,
+        failures: trouble.failures,
+        next_attempt: &when(trouble.next_attempt_at),
+        expires: trouble.expires.map(when).as_deref(),
+    })?;
+    for admin in db::users::admins(db).await? {
+        queue(
+            db,
+            MailKind::CertificateTrouble,
+            &admin.email,
+            &message,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -791,3 +791,33 @@ impl ThemePage {
         !self.errors.is_empty()
     }
 }
+
+/// The HTTPS page: Folio's own certificate, or how to turn HTTPS on.
+#[derive(Template)]
+#[template(path = "admin/https.html")]
+pub struct HttpsPage {
+    pub layout: AdminLayout,
+    /// Whether Folio serves HTTPS itself (`FOLIO_DOMAIN`).
+    pub on: bool,
+    /// Without it: the base URL is https, so a proxy in front serves HTTPS.
+    pub behind_proxy: bool,
+    pub names: String,
+    /// "ACME: https://… (account …)" or "files: …"
+    pub source: String,
+    pub hsts: String,
+    /// The certificate this process serves; none yet.
+    pub certificate: Option<CertificateView>,
+    /// "last obtained …; renewed from …"
+    pub renewal: Option<String>,
+    /// The last failure to get or load a certificate.
+    pub trouble: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertificateView {
+    pub names: String,
+    pub issuer: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub days_left: i64,
+}

@@ -634,6 +634,7 @@ const ROLE_TABLE: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/admin/comments/{id}/edit", Some("editor")),
     ("POST", "/admin/comments/{id}/reply", Some("editor")),
     ("GET", "/admin/email", Some("admin")),
+    ("GET", "/admin/https", Some("admin")),
     ("POST", "/admin/email/test", Some("admin")),
     ("POST", "/admin/email/{id}/retry", Some("admin")),
     ("GET", "/admin/subscribers", Some("admin")),

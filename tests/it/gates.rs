@@ -381,7 +381,56 @@ async fn pages(pool: &PgPool) -> Vec<(String, String, Page)> {
         get_with(&app, &path, &[("cookie", &cookie)]).await,
     );
     mail_pages(pool, &app, &cookie, &mut pages).await;
+    https_pages(pool, &app, &cookie, &mut pages).await;
     pages
+}
+
+/// The HTTPS page without Folio's HTTPS, and with a certificate whose files then went bad.
+async fn https_pages(
+    pool: &PgPool,
+    app: &App,
+    cookie: &str,
+    pages: &mut Vec<(String, String, Page)>,
+) {
+    let off = get_with(app, "/admin/https", &[("cookie", cookie)]).await;
+    pages.push(("https-off".to_owned(), "/admin/https".to_owned(), off));
+    let folder = crate::https::Folder::new("gates-tls");
+    let ca = crate::https::TestCa::new("Gates test CA");
+    let (cert, key) = ca.leaf(&["blog.test"]);
+    let (cert_path, key_path) = (folder.0.join("cert.pem"), folder.0.join("key.pem"));
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let config = folio::config::Config {
+        tls: Some(folio::tls::TlsConfig {
+            names: vec!["blog.test".to_owned()],
+            source: folio::tls::Source::Files {
+                cert: cert_path.clone(),
+                key: key_path.clone(),
+            },
+            https_port: 443,
+            hsts_max_age: 31_536_000,
+        }),
+        ..folio::config::Config::with_base_url("https://blog.test")
+    };
+    // A pool of its own: this state's background tasks (the page cache's LISTEN) keep their
+    // connections, which the test's pool needs for the pages visited later.
+    let own_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let state = folio::AppState::start(own_pool, config, crate::common::secret());
+    let https = state.https.clone().unwrap();
+    folio::tls::files::load(&https, &cert_path, &key_path).unwrap();
+    https.set_trouble(Some(folio::tls::Trouble {
+        error:
+            "cannot serve cert.pem with key.pem: the private key does not belong to the certificate"
+                .to_owned(),
+        at: time::OffsetDateTime::now_utc(),
+    }));
+    let on = get_with(&folio::app(state), "/admin/https", &[("cookie", cookie)]).await;
+    assert!(on.text().contains("Gates test CA"), "{}", on.text());
+    pages.push(("https-on".to_owned(), "/admin/https".to_owned(), on));
 }
 
 /// The Email page off and on (with a sent, a waiting and a failed message), and what the links

@@ -14,6 +14,7 @@ mod discovery;
 mod editor;
 mod encoding;
 mod gates;
+mod https;
 mod import;
 mod mail;
 mod operations;

@@ -7,6 +7,7 @@ mod auth;
 mod comments;
 mod dashboard;
 mod email;
+mod https;
 mod import;
 mod media;
 mod notice;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(dashboard::router())
         .merge(email::router())
+        .merge(https::router())
         .merge(posts::router())
         .merge(comments::router())
         .merge(media::router())

@@ -54,6 +54,15 @@ pub async fn start_browser() -> (Driver, Client) {
 
 /// `start_browser` with more Chromium switches (e.g. a dark colour scheme).
 pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
+    start_browser_trusting(None, extra).await
+}
+
+/// `start_browser_with`, trusting the PEM root `root` besides the system's (a test CA's), as
+/// a person who added it to their browser's certificates would.
+pub async fn start_browser_trusting(
+    root: Option<&std::path::Path>,
+    extra: &[&str],
+) -> (Driver, Client) {
     let port = free_port();
     let folder = std::env::temp_dir().join(format!("folio-chromium-{port}"));
     let profile = folder.join("profile");
@@ -61,9 +70,15 @@ pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
     // into the machine's /tmp, where they outlived the test.
     let temp = folder.join("tmp");
     std::fs::create_dir_all(&temp).expect("a folder for the browser");
+    // Chromium on Linux reads the roots a user added from the NSS database in their home.
+    let home = folder.join("home");
+    if let Some(root) = root {
+        trust_in_nss(&home, root);
+    }
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .env("TMPDIR", &temp)
+        .env("HOME", &home)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
@@ -107,6 +122,24 @@ pub async fn start_browser_with(extra: &[&str]) -> (Driver, Client) {
         .await
         .expect("headless Chromium starts");
     (driver, client)
+}
+
+/// Adds `root` as a trusted CA to the NSS database under `home` (certutil, libnss3-tools).
+fn trust_in_nss(home: &std::path::Path, root: &std::path::Path) {
+    let database = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&database).unwrap();
+    let database = format!("sql:{}", database.display());
+    let made = Command::new("certutil")
+        .args(["-N", "--empty-password", "-d", &database])
+        .status()
+        .expect("certutil is installed (apt-get install libnss3-tools; scripts/test does it)");
+    assert!(made.success(), "certutil could not make a database");
+    let added = Command::new("certutil")
+        .args(["-A", "-t", "C,,", "-n", "test root", "-d", &database, "-i"])
+        .arg(root)
+        .status()
+        .unwrap();
+    assert!(added.success(), "certutil could not add the root");
 }
 
 /// Types into the field with this id, as a person would.
@@ -206,7 +239,7 @@ pub async fn serve_cached_with(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::spawn(folio::http::serve::serve(
-        listener,
+        vec![folio::http::serve::Door::plain(listener)],
         folio::app(state.clone()),
         limits,
         std::future::pending(),
@@ -239,7 +272,7 @@ async fn serve_as(
         per_address: Some(folio::http::serve::CONNECTIONS_PER_ADDRESS),
     };
     tokio::spawn(folio::http::serve::serve(
-        listener,
+        vec![folio::http::serve::Door::plain(listener)],
         app,
         limits,
         std::future::pending(),
