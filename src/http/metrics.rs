@@ -87,6 +87,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if state.reads.has_replicas() {
         gauges.extend(replica_gauges(&state));
     }
+    if let Some(about) = state.https.as_ref().and_then(|https| https.serving()) {
+        gauges.push(Gauge::new(
+            "folio_tls_certificate_expiry_timestamp_seconds",
+            "When the HTTPS certificate served expires (Unix time): alert well before it.",
+            about.not_after.unix_timestamp() as f64,
+        ));
+    }
     gauges.extend(database_gauges(&state.db).await);
     (
         [

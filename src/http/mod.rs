@@ -419,7 +419,12 @@ static PROCESS_TAG: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
 
 fn new_request_id() -> Option<HeaderValue> {
     let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
-    HeaderValue::try_from(format!("{:08x}-{n:x}", *PROCESS_TAG)).ok()
+    let mut id = HeaderValue::try_from(format!("{:08x}-{n:x}", *PROCESS_TAG)).ok()?;
+    // Never indexed by HTTP/2's header compression: a value that is new on every response
+    // would push the reusable headers (the CSP, the content type) out of the connection's
+    // table, and each would be sent again in full.
+    id.set_sensitive(true);
+    Some(id)
 }
 
 impl MakeRequestId for ProcessRequestId {

@@ -25,7 +25,7 @@ use hyper::{
     service::service_fn,
 };
 use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
+    rt::{TokioIo, TokioTimer},
     server::graceful::{GracefulShutdown, Watcher},
 };
 use tokio::{
@@ -247,8 +247,9 @@ async fn secure(
     });
     let io = TokioIo::new(tls);
     if h2 {
-        let connection = http2::Builder::new(TokioExecutor::new())
+        let connection = http2::Builder::new(InlineFirst)
             .timer(TokioTimer::new())
+            // Pings find a peer that went away without closing (a phone off the network).
             .keep_alive_interval(Some(Duration::from_secs(30)))
             .keep_alive_timeout(timeout)
             .serve_connection(io, service);
@@ -259,6 +260,29 @@ async fn secure(
             .header_read_timeout(timeout)
             .serve_connection(io, service);
         Ok(watcher.watch(connection).await?)
+    }
+}
+
+/// Runs each HTTP/2 stream's task once where the connection hands it over, and spawns it only
+/// if it is not done by then. A page the cache answers is then written without a task of its
+/// own and without waking another worker thread for it: hyper spawning every stream cost a
+/// cached page over HTTP/2 a third more CPU than over HTTP/1.1 (`bench/https`).
+#[derive(Clone, Copy)]
+struct InlineFirst;
+
+impl<F> hyper::rt::Executor<F> for InlineFirst
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, future: F) {
+        let mut future = Box::pin(future);
+        // The task is spawned if this poll leaves it pending, and a spawned task is polled
+        // at once with its own waker: nothing waits on the no-op one.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if future.as_mut().poll(&mut cx).is_pending() {
+            tokio::spawn(future);
+        }
     }
 }
 

@@ -748,6 +748,7 @@ async fn the_https_page_shows_the_certificate_served_from_files(pool: PgPool) {
             https_port: 443,
             hsts_max_age: 0,
         }),
+        metrics_token: Some("scraper".to_owned()),
         ..folio::config::Config::with_base_url(BASE_URL)
     };
     let state = folio::AppState::start(pool.clone(), config, common::secret());
@@ -760,6 +761,17 @@ async fn the_https_page_shows_the_certificate_served_from_files(pool: PgPool) {
     assert!(text.contains("www.blog.folio.test"), "{text}");
     assert!(text.contains("days left"), "{text}");
     assert!(text.contains("cert.pem"), "{text}");
+    // Monitoring sees when it expires.
+    let expiry = https.serving().unwrap().not_after.unix_timestamp();
+    let metrics = common::get_with(&app, "/metrics", &[("authorization", "Bearer scraper")])
+        .await
+        .text();
+    assert!(
+        metrics.contains(&format!(
+            "folio_tls_certificate_expiry_timestamp_seconds {expiry}"
+        )),
+        "{metrics}"
+    );
 }
 
 #[sqlx::test]
