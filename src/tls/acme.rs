@@ -29,6 +29,9 @@ const FIRST_BACKOFF: time::Duration = time::Duration::minutes(1);
 const MOST_BACKOFF: time::Duration = time::Duration::hours(6);
 /// Failures in a row before the admins are told (a blip at the CA is retried in silence).
 const WARN_AFTER: i32 = 3;
+/// How long one whole order may take (a CA that accepts connections and never answers must not
+/// hold the renewal lock for ever).
+const ORDER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// How long the CA may take to check the challenges, and to issue.
 const PATIENCE: RetryPolicy = RetryPolicy::new()
     .initial_delay(Duration::from_millis(250))
@@ -147,8 +150,15 @@ async fn renew(
         return Ok(());
     }
     tracing::info!(%names, directory = %acme.directory, "asking the CA for a certificate");
-    let obtained = obtain(db, acme, &https.config.names)
+    let obtained = tokio::time::timeout(ORDER_TIMEOUT, obtain(db, acme, &https.config.names))
         .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the CA at {} did not finish within {} minutes",
+                acme.directory,
+                ORDER_TIMEOUT.as_secs() / 60
+            ))
+        })
         .and_then(|(chain, key)| {
             let loaded = certificate::load(chain.as_bytes(), key.as_bytes())
                 .map_err(|e| format!("the CA's certificate cannot be served: {e}"))?;
@@ -157,8 +167,10 @@ async fn renew(
     match obtained {
         Ok((chain, key, loaded)) => {
             let about = &loaded.about;
+            // Through the pool, not the lock's transaction: a certificate the CA issued is kept
+            // even when a server's idle-transaction timeout ended that transaction meanwhile.
             db::tls::store_certificate(
-                &mut *tx,
+                db,
                 names,
                 &db::tls::Obtained {
                     chain_pem: &chain,
@@ -169,22 +181,21 @@ async fn renew(
                 },
             )
             .await?;
-            tx.commit().await?;
+            let _ = tx.commit().await;
             https.install(loaded);
         }
         Err(error) => {
             let next_attempt_at = OffsetDateTime::now_utc() + backoff(row.failures + 1);
             tracing::error!(%names, %error, %next_attempt_at, "could not get a certificate");
-            let failures =
-                db::tls::record_failure(&mut *tx, names, &error, next_attempt_at).await?;
+            let failures = db::tls::record_failure(db, names, &error, next_attempt_at).await?;
             let tell = failures >= WARN_AFTER
                 && row
                     .warned_at
                     .is_none_or(|at| OffsetDateTime::now_utc() - at > time::Duration::days(1));
             if tell {
-                db::tls::mark_warned(&mut *tx, names).await?;
+                db::tls::mark_warned(db, names).await?;
             }
-            tx.commit().await?;
+            let _ = tx.commit().await;
             https.set_trouble(Some(Trouble {
                 error: error.clone(),
                 at: OffsetDateTime::now_utc(),
