@@ -91,24 +91,24 @@ pub async fn serve_stored_now(db: &PgPool, https: &Https) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// The row's certificate, ready to serve; none when it has none or it cannot be served.
+fn stored(row: &db::tls::Certificate) -> Option<certificate::Loaded> {
+    let (chain, key) = row.chain_pem.as_deref().zip(row.key_pem.as_deref())?;
+    certificate::load(chain.as_bytes(), key.as_bytes())
+        .inspect_err(|error| {
+            tracing::error!(%error, "the stored certificate cannot be served; asking for a new one");
+        })
+        .ok()
+}
+
 /// Installs the row's certificate unless it is the one served; returns what it is.
 fn serve_stored(https: &Https, row: &db::tls::Certificate) -> Option<certificate::About> {
-    let (Some(chain), Some(key)) = (&row.chain_pem, &row.key_pem) else {
-        return None;
-    };
-    match certificate::load(chain.as_bytes(), key.as_bytes()) {
-        Ok(loaded) => {
-            let about = loaded.about.clone();
-            if https.serving().as_ref() != Some(&about) {
-                https.install(loaded);
-            }
-            Some(about)
-        }
-        Err(error) => {
-            tracing::error!(%error, "the stored certificate cannot be served; asking for a new one");
-            None
-        }
+    let loaded = stored(row)?;
+    let about = loaded.about.clone();
+    if https.serving().as_ref() != Some(&about) {
+        https.install(loaded);
     }
+    Some(about)
 }
 
 /// When to ask the CA: at the certificate's renewal time (now when there is none), and not
@@ -140,12 +140,7 @@ async fn renew(
     let row = db::tls::certificate(&mut *tx, names)
         .await?
         .unwrap_or_default();
-    let stored = row
-        .chain_pem
-        .as_deref()
-        .zip(row.key_pem.as_deref())
-        .and_then(|(chain, key)| certificate::load(chain.as_bytes(), key.as_bytes()).ok())
-        .map(|loaded| loaded.about);
+    let stored = stored(&row).map(|loaded| loaded.about);
     if due_at(stored.as_ref(), &row) > OffsetDateTime::now_utc() {
         return Ok(());
     }

@@ -20,19 +20,11 @@ use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use sqlx::PgPool;
 
 use crate::common::{
-    self, BASE_URL, Post, add_post, add_user, database_url, log_in, mail::MailSink,
+    self, BASE_URL, Post, add_post, add_user, database_url, free_port, log_in, mail::MailSink,
 };
 
 /// The blog's name in every test; Pebble's DNS answers 127.0.0.1 for it.
 const NAME: &str = "blog.folio.test";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A folder of a test's own, removed when it ends.
 pub(crate) struct Folder(pub(crate) PathBuf);

@@ -13,7 +13,7 @@ use fantoccini::{Client, ClientBuilder};
 use folio::{AppState, config::Config};
 use sqlx::PgPool;
 
-use super::{TestClock, secret};
+use super::{TestClock, free_port, secret};
 
 /// chromedriver and the Chromium it starts, in a process group of their own: the whole group
 /// is stopped, and the folder with the browser's profile and temporary files removed, when the
@@ -38,14 +38,6 @@ impl Drop for Driver {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub async fn start_browser() -> (Driver, Client) {

@@ -54,12 +54,7 @@ impl Received {
 
 impl MailSink {
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
+        Self::start_on(super::free_port())
     }
 
     /// On a given port (to bring a stopped server back where Folio expects it).

@@ -35,6 +35,23 @@ use tower::ServiceExt;
 pub const BASE_URL: &str = "http://blog.test";
 
 /// The key tests sign forms with, as the server would.
+/// A port nothing listens on now, for a server a test starts later. Taken below Linux's
+/// ephemeral range (32768 and up): a port the OS hands out for `bind(0)` can be taken again,
+/// before the server binds it, as the local port of one of the many connections parallel tests
+/// open.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919);
+    for _ in 0..2000 {
+        let port = 20_000 + (start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
+    panic!("no free port between 20000 and 32000")
+}
+
 pub fn secret() -> Secret {
     Secret::from_passphrase("folio tests")
 }

@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+use super::free_port;
+
 pub struct Server {
     pub dir: PathBuf,
     pub port: u16,
@@ -19,13 +21,6 @@ pub struct Pair {
     root: PathBuf,
     pub primary: Server,
     pub replica: Server,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn is_root() -> bool {
