@@ -300,6 +300,11 @@ pub struct ServeArgs {
     /// Messages a minute each Folio process sends at most
     #[arg(long, env = "FOLIO_MAIL_RATE", default_value_t = defaults::MAIL_RATE)]
     pub mail_rate: u32,
+
+    /// Lets the fediverse side fetch from and deliver to private and loopback addresses, and
+    /// federate from a plain-HTTP base URL: for tests and a fediverse on one machine only.
+    #[arg(long, env = "FOLIO_FEDIVERSE_ALLOW_LOCAL", default_value_t = false)]
+    pub fediverse_allow_local: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -350,6 +355,8 @@ pub struct Config {
     pub cdn: Option<crate::page_cache::cdn::CdnConfig>,
     /// HTTPS served by Folio itself (`FOLIO_DOMAIN`); none: plain HTTP only (or a proxy's).
     pub tls: Option<crate::tls::TlsConfig>,
+    /// `FOLIO_FEDIVERSE_ALLOW_LOCAL`: a fediverse on this machine's own addresses (tests).
+    pub fediverse_allow_local: bool,
 }
 
 impl ServeArgs {
@@ -498,6 +505,7 @@ impl Config {
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             client_timeout: std::time::Duration::from_secs(args.client_timeout.max(1)),
             import_max_bytes: args.import_max_mb.saturating_mul(1024 * 1024),
+            fediverse_allow_local: args.fediverse_allow_local,
             ..config
         };
         Ok(config)
@@ -525,6 +533,7 @@ impl Config {
             ),
             cdn: None,
             tls: None,
+            fediverse_allow_local: false,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod views;
 // Services, each reading and writing through `db`, never through `http`.
 pub mod auth;
 pub mod export;
+pub mod federation;
 pub mod import;
 pub mod mail;
 pub mod media;

@@ -142,6 +142,8 @@ pub struct Shared {
     pub comment_turns: Arc<tokio::sync::Semaphore>,
     /// The certificate served when Folio serves HTTPS itself (`FOLIO_DOMAIN`; see `tls`).
     pub https: Option<Arc<crate::tls::Https>>,
+    /// The blog's fediverse side (see `federation`).
+    pub fediverse: Arc<crate::federation::Fediverse>,
 }
 
 impl AppState {
@@ -153,6 +155,7 @@ impl AppState {
     ///   published comments' notices (`page_cache::notices`);
     /// - the mail worker, when mail is on (`mail::worker`);
     /// - the page-view flusher (`stats::page_views`);
+    /// - the fediverse worker, when the fediverse is on (`federation::delivery`);
     /// - with HTTPS, the certificate's keeper: ACME renewals (`tls::acme`) or the files'
     ///   watcher (`tls::files`).
     pub fn start(db: PgPool, config: Config, secret: Secret) -> Self {
@@ -181,6 +184,16 @@ impl AppState {
             );
         }
         state.views.spawn_flusher(state.db.clone());
+        // The fediverse worker runs where the fediverse is on (and starts when it is turned on).
+        let (db, fediverse) = (state.db.clone(), state.fediverse.clone());
+        tokio::spawn(async move {
+            if crate::db::settings::load(&db)
+                .await
+                .is_ok_and(|settings| settings.fediverse_enabled)
+            {
+                fediverse.ensure_worker(&db);
+            }
+        });
         if let Some(https) = &state.https {
             match &https.config.source {
                 crate::tls::Source::Acme(acme) => crate::tls::acme::spawn(
@@ -245,7 +258,12 @@ impl AppState {
             .tls
             .clone()
             .map(|tls| Arc::new(crate::tls::Https::new(tls)));
+        let fediverse = Arc::new(crate::federation::Fediverse::new(
+            &config.base_url,
+            config.fediverse_allow_local,
+        ));
         let shared = Shared {
+            fediverse,
             https,
             comment_turns,
             comment_notices: Arc::default(),

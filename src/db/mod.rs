@@ -5,6 +5,7 @@ pub mod autosaves;
 pub mod comments;
 pub mod demo;
 pub mod export;
+pub mod fediverse;
 pub mod feeds;
 pub mod import;
 pub mod labels;

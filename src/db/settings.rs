@@ -31,6 +31,12 @@ pub struct Settings {
     pub spam_junk_at: i32,
     /// It acts once this many comments of each kind have taught it.
     pub spam_min_training: i32,
+    /// The blog is a fediverse account (`/admin/fediverse`).
+    pub fediverse_enabled: bool,
+    /// Its handle's name: `@{name}@{host}`.
+    pub fediverse_name: String,
+    /// Followers from the fediverse wait for an editor's yes.
+    pub fediverse_approve_followers: bool,
 }
 
 impl Default for Settings {
@@ -52,6 +58,9 @@ impl Default for Settings {
             spam_hold_at: 30,
             spam_junk_at: 90,
             spam_min_training: 20,
+            fediverse_enabled: false,
+            fediverse_name: "blog".to_owned(),
+            fediverse_approve_followers: false,
         }
     }
 }
@@ -79,7 +88,8 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
                   comment_policy as "comment_policy: CommentPolicy", moderate_after_days,
                   blocked_terms, search_language, feed_summaries, follow_full_posts,
                   require_second_step, comment_threads_per_page, comments_newest_first,
-                  spam_hold_at, spam_junk_at, spam_min_training
+                  spam_hold_at, spam_junk_at, spam_min_training, fediverse_enabled,
+                  fediverse_name, fediverse_approve_followers
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -151,6 +161,26 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
     tx.commit().await
 }
 
+/// The fediverse settings (`/admin/fediverse`).
+pub async fn update_fediverse(
+    db: &PgPool,
+    enabled: bool,
+    name: &str,
+    approve_followers: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update settings set fediverse_enabled = $1, fediverse_name = $2,
+                               fediverse_approve_followers = $3
+           where id = 1"#,
+        enabled,
+        name,
+        approve_followers
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The text-search configurations PostgreSQL offers, for the settings page.
 pub async fn search_languages(db: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(r#"select cfgname::text as "name!" from pg_ts_config order by cfgname"#)
@@ -184,6 +214,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
                   s.moderate_after_days, s.blocked_terms, s.search_language, s.feed_summaries,
                   s.follow_full_posts, s.require_second_step, s.comment_threads_per_page,
                   s.comments_newest_first, s.spam_hold_at, s.spam_junk_at, s.spam_min_training,
+                  s.fediverse_enabled, s.fediverse_name, s.fediverse_approve_followers,
                   v.n as content_version,
                   (select min(p.published_at) from posts p
                    where p.kind = 'post' and p.status = 'published' and p.published_at > now())
@@ -211,6 +242,9 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
             spam_hold_at: row.spam_hold_at,
             spam_junk_at: row.spam_junk_at,
             spam_min_training: row.spam_min_training,
+            fediverse_enabled: row.fediverse_enabled,
+            fediverse_name: row.fediverse_name,
+            fediverse_approve_followers: row.fediverse_approve_followers,
         },
         content_version: row.content_version,
         next_publication: row.next_publication,

@@ -5,6 +5,7 @@ mod app;
 pub mod assets;
 mod comments;
 mod edge;
+mod fediverse;
 mod feeds;
 mod follow;
 mod health;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> App {
         .merge(admin_stack(&state))
         .merge(admin::upload_router(&state))
         .merge(read_stack(&state))
+        .merge(fediverse_stack(&state))
         .layer(every_response)
         .with_state(state.clone());
     App::new(router, state)
@@ -281,6 +283,18 @@ fn read_stack(state: &AppState) -> Router<AppState> {
         )
 }
 
+/// The fediverse's documents and inboxes: never cached, an activity's size capped.
+fn fediverse_stack(state: &AppState) -> Router<AppState> {
+    fediverse::router().layer(
+        ServiceBuilder::new()
+            .layer(request_timeout())
+            .map_response(axum_response)
+            .layer(RequestBodyTimeoutLayer::new(state.config.client_timeout))
+            .layer(RequestBodyLimitLayer::new(fediverse::INBOX_BODY_BYTES))
+            .map_request(axum_request),
+    )
+}
+
 /// The limit layers wrap bodies in their own types; inside a `ServiceBuilder` stack these turn
 /// them back into axum's, which the middleware below and the timeout's own answer expect.
 fn axum_request<B>(request: axum::http::Request<B>) -> Request
@@ -338,6 +352,7 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
             .is_some_and(|v| {
                 v.as_bytes().starts_with(b"text/html")
                     || v.as_bytes().starts_with(b"application/json")
+                    || v.as_bytes().starts_with(b"application/activity+json")
             })
     {
         return response;

@@ -542,6 +542,9 @@ async fn by_path(
     if !path.ends_with(".html") {
         return Err(AppError::NotFound);
     }
+    if crate::federation::asks_for_activity(&headers) {
+        return super::fediverse::article(&state, path).await;
+    }
     let Some(row) = db::posts::find_by_path(&state.db, path).await? else {
         return match db::posts::redirect_target(&state.db, path).await? {
             Some(target) => Ok(Redirect::permanent(&target).into_response()),

@@ -792,6 +792,53 @@ impl ThemePage {
     }
 }
 
+/// The Fediverse page: the handle, followers and instances.
+#[derive(Template)]
+#[template(path = "admin/fediverse.html")]
+pub struct FediversePage {
+    pub layout: AdminLayout,
+    pub enabled: bool,
+    pub name: String,
+    pub approve_followers: bool,
+    /// `@blog@example.org` as saved.
+    pub handle: String,
+    pub actor: String,
+    /// Whether the blog federates now (saved as on).
+    pub live: bool,
+    /// Why it cannot be turned on from this base URL.
+    pub cannot: Option<String>,
+    pub followers: Vec<FediverseFollowerView>,
+    pub blocks: Vec<DomainBlockView>,
+    /// The instance form, as typed.
+    pub block_domain: String,
+    pub block_hold: bool,
+    pub errors: FediverseErrors,
+}
+
+#[derive(Debug, Default)]
+pub struct FediverseErrors {
+    pub enabled: Option<String>,
+    pub name: Option<String>,
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FediverseFollowerView {
+    pub actor_id: i64,
+    pub handle: String,
+    pub name: String,
+    pub profile: String,
+    pub instance: String,
+    pub pending: bool,
+    pub since: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DomainBlockView {
+    pub domain: String,
+    pub held: bool,
+}
+
 /// The HTTPS page: Folio's own certificate, or how to turn HTTPS on.
 #[derive(Template)]
 #[template(path = "admin/https.html")]

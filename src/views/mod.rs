@@ -50,6 +50,8 @@ pub struct Layout {
     pub og_image: Option<String>,
     /// The blog sends mail: the sidebar offers "Follow by email".
     pub follow_by_email: bool,
+    /// The blog is a fediverse account: a post links its ActivityPub face.
+    pub fediverse: bool,
     /// `<link rel="prev">` and `<link rel="next">`: the neighbouring pages of a paged page.
     pub prev: Option<String>,
     pub next: Option<String>,
@@ -117,6 +119,7 @@ impl Layout {
             icon_url: assets::url("favicon.svg").to_owned(),
             noindex: false,
             follow_by_email: config.mail.is_some(),
+            fediverse: settings.fediverse_enabled,
             prev: None,
             next: None,
             feeds: vec![
@@ -182,6 +185,13 @@ impl Layout {
             content_type: "application/atom+xml",
         });
         let url = format!("{}{}", config.base_url, post.path);
+        if self.fediverse {
+            self.feeds.push(FeedLink {
+                title: post.title.clone(),
+                url: url.clone(),
+                content_type: "application/activity+json",
+            });
+        }
         let published = dates::utc_rfc3339(post.published_at);
         let mut json = serde_json::json!({
             "@context": "https://schema.org",

@@ -314,6 +314,7 @@ const BELOW_THE_WEB: &[&str] = &[
     "db",
     "domain",
     "export",
+    "federation",
     "import",
     "mail",
     "media",

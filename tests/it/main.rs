@@ -13,6 +13,7 @@ mod demo;
 mod discovery;
 mod editor;
 mod encoding;
+mod fediverse;
 mod gates;
 mod https;
 mod import;

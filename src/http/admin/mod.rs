@@ -7,6 +7,7 @@ mod auth;
 mod comments;
 mod dashboard;
 mod email;
+mod fediverse;
 mod https;
 mod import;
 mod media;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(email::router())
         .merge(https::router())
+        .merge(fediverse::router())
         .merge(posts::router())
         .merge(comments::router())
         .merge(media::router())

@@ -68,6 +68,11 @@ notices! {
     TestQueued = "test" => "A test email is in the queue; it goes out within seconds.",
     Retried = "retry" => "The message is back in the queue.",
     FollowerRemoved = "removed" => "Removed: the address gets nothing more from the blog for this.",
+    // The fediverse
+    FediverseApproved = "follower-approved" => "Approved: they follow the blog now.",
+    FediverseRemoved = "follower-removed" => "Removed: they are told, and get nothing more from the blog.",
+    FediverseBlocked = "instance-blocked" => "Saved: the instance's list is updated.",
+    FediverseUnblocked = "instance-unblocked" => "The instance is no longer blocked or held.",
 }
 
 impl Notice {

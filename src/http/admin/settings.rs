@@ -241,6 +241,7 @@ async fn save(
             spam_hold_at: numbers.spam_hold_at,
             spam_junk_at: numbers.spam_junk_at,
             spam_min_training: numbers.spam_min_training,
+            ..current.clone()
         };
         db::settings::update_all(&state.db, &settings).await?;
         return Ok(Notice::SettingsSaved.after("/admin/settings"));

@@ -296,9 +296,10 @@ async fn keep_and_send(state: &AppState, response: Response, keeping: Option<Kee
 /// their own sees a page made for them alone (a cookie whose signature fails names no comment,
 /// so it cannot be a way around the cache).
 fn shared_key(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    own_comment_ids(headers, &state.secret)
-        .is_empty()
-        .then(|| cache_key(uri))
+    // A post's ActivityPub JSON shares the page's URL and is never kept.
+    (own_comment_ids(headers, &state.secret).is_empty()
+        && !crate::federation::asks_for_activity(headers))
+    .then(|| cache_key(uri))
 }
 
 /// The page in memory for `key`, sent as it stands, and counted as a view when a reader's

@@ -1,0 +1,627 @@
+//! The fediverse's rows: remote actors, followers, domain blocks, what each post has told its
+//! followers, deliveries on their way and the inbox's memory of activities taken in.
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+/// A remote actor as last fetched.
+#[derive(Debug, Clone)]
+pub struct RemoteActor {
+    pub id: i64,
+    pub uri: String,
+    pub key_id: Option<String>,
+    pub public_key_pem: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub username: String,
+    pub name: String,
+    pub url: Option<String>,
+    pub domain: String,
+}
+
+/// What a fetch of an actor document gave.
+#[derive(Debug, Clone)]
+pub struct FetchedActor<'a> {
+    pub uri: &'a str,
+    pub key_id: &'a str,
+    pub public_key_pem: &'a str,
+    pub inbox: &'a str,
+    pub shared_inbox: Option<&'a str>,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub url: Option<&'a str>,
+    pub domain: &'a str,
+}
+
+pub async fn actor_by_key_id(
+    db: &PgPool,
+    key_id: &str,
+) -> Result<Option<RemoteActor>, sqlx::Error> {
+    sqlx::query_as!(
+        RemoteActor,
+        r#"select id, uri, key_id, public_key_pem, inbox, shared_inbox, username, name, url, domain
+           from fediverse_actors where key_id = $1"#,
+        key_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn actor_by_uri(db: &PgPool, uri: &str) -> Result<Option<RemoteActor>, sqlx::Error> {
+    sqlx::query_as!(
+        RemoteActor,
+        r#"select id, uri, key_id, public_key_pem, inbox, shared_inbox, username, name, url, domain
+           from fediverse_actors where uri = $1"#,
+        uri
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores (or refreshes) an actor; a key id that moved to this actor is taken from the old one.
+pub async fn save_actor(db: &PgPool, actor: &FetchedActor<'_>) -> Result<RemoteActor, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"update fediverse_actors set key_id = null where key_id = $1 and uri <> $2"#,
+        actor.key_id,
+        actor.uri
+    )
+    .execute(&mut *tx)
+    .await?;
+    let saved = sqlx::query_as!(
+        RemoteActor,
+        r#"insert into fediverse_actors (uri, key_id, public_key_pem, inbox, shared_inbox,
+                                         username, name, url, domain)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           on conflict (uri) do update
+               set key_id = excluded.key_id, public_key_pem = excluded.public_key_pem,
+                   inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
+                   username = excluded.username, name = excluded.name, url = excluded.url,
+                   domain = excluded.domain, fetched_at = now()
+           returning id, uri, key_id, public_key_pem, inbox, shared_inbox, username, name, url,
+                     domain"#,
+        actor.uri,
+        actor.key_id,
+        actor.public_key_pem,
+        actor.inbox,
+        actor.shared_inbox,
+        actor.username,
+        actor.name,
+        actor.url,
+        actor.domain
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// What the blog does with an instance: `block`, `hold` or nothing.
+pub async fn domain_action(db: &PgPool, domain: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select action from fediverse_domain_blocks where domain = $1"#,
+        domain
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Remembers an activity; false when it was taken in before (a replay).
+pub async fn first_sight(db: &PgPool, activity_id: &str) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        r#"insert into fediverse_inbox_seen (activity_id) values ($1) on conflict do nothing"#,
+        activity_id
+    )
+    .execute(db)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Forgets activities older than the signatures' window: a replay of one is refused as stale.
+pub async fn forget_seen(db: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"delete from fediverse_inbox_seen where received_at < now() - interval '2 days'"#
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Records a Follow; answers the state it is in now. A follower already accepted stays so.
+pub async fn add_follower(
+    conn: &mut PgConnection,
+    actor_id: i64,
+    follow_id: &str,
+    accept_now: bool,
+) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into fediverse_followers (actor_id, follow_id, state, accepted_at)
+           values ($1, $2, case when $3 then 'accepted' else 'pending' end,
+                   case when $3 then now() end)
+           on conflict (actor_id) do update
+               set follow_id = excluded.follow_id,
+                   state = case when fediverse_followers.state = 'accepted' then 'accepted'
+                                else excluded.state end,
+                   accepted_at = coalesce(fediverse_followers.accepted_at, excluded.accepted_at)
+           returning state"#,
+        actor_id,
+        follow_id,
+        accept_now
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Ends a follow; true when there was one.
+pub async fn remove_follower(
+    conn: &mut PgConnection,
+    actor_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"delete from fediverse_followers where actor_id = $1 returning follow_id"#,
+        actor_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A waiting follower is accepted; answers the Follow's id and where to say so.
+pub async fn approve_follower(
+    conn: &mut PgConnection,
+    actor_id: i64,
+) -> Result<Option<(String, RemoteActor)>, sqlx::Error> {
+    let follow_id = sqlx::query_scalar!(
+        r#"update fediverse_followers set state = 'accepted', accepted_at = now()
+           where actor_id = $1 and state = 'pending' returning follow_id"#,
+        actor_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(follow_id) = follow_id else {
+        return Ok(None);
+    };
+    let actor = actor_with_id(conn, actor_id).await?;
+    Ok(Some((follow_id, actor)))
+}
+
+pub async fn actor_with_id(
+    conn: &mut PgConnection,
+    actor_id: i64,
+) -> Result<RemoteActor, sqlx::Error> {
+    sqlx::query_as!(
+        RemoteActor,
+        r#"select id, uri, key_id, public_key_pem, inbox, shared_inbox, username, name, url, domain
+           from fediverse_actors where id = $1"#,
+        actor_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn follower_count(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from fediverse_followers where state = 'accepted'"#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A follower as the admin lists them.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    pub actor_id: i64,
+    pub username: String,
+    pub name: String,
+    pub domain: String,
+    pub profile: String,
+    pub state: String,
+    pub since: OffsetDateTime,
+}
+
+pub async fn followers(db: &PgPool, limit: i64) -> Result<Vec<Follower>, sqlx::Error> {
+    sqlx::query_as!(
+        Follower,
+        r#"select a.id as actor_id, a.username, a.name, a.domain,
+                  coalesce(a.url, a.uri) as "profile!", f.state, f.created_at as since
+           from fediverse_followers f join fediverse_actors a on a.id = f.actor_id
+           order by f.state = 'pending' desc, f.created_at desc
+           limit $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Queues an activity for one inbox.
+pub async fn queue(
+    conn: &mut PgConnection,
+    inbox: &str,
+    domain: &str,
+    activity: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into fediverse_deliveries (inbox, domain, activity) values ($1, $2, $3)"#,
+        inbox,
+        domain,
+        activity
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues an activity once for every inbox its accepted followers share (an instance's shared
+/// inbox stands for all its followers there); blocked instances and instances given up on are
+/// left out. Answers the number of deliveries.
+pub async fn queue_to_followers(
+    conn: &mut PgConnection,
+    activity: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"insert into fediverse_deliveries (inbox, domain, activity)
+           select distinct coalesce(a.shared_inbox, a.inbox), a.domain, $1
+           from fediverse_followers f join fediverse_actors a on a.id = f.actor_id
+           where f.state = 'accepted'
+             and not exists (select 1 from fediverse_domain_blocks b
+                             where b.domain = a.domain and b.action = 'block')
+             and not exists (select 1 from fediverse_instances i
+                             where i.domain = a.domain
+                               and i.failing_since < now() - interval '7 days')"#,
+        activity
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// A delivery a worker holds.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub inbox: String,
+    pub domain: String,
+    pub activity: String,
+    pub attempts: i32,
+}
+
+/// Takes up to `limit` due deliveries for `lease_seconds`.
+pub async fn claim(
+    db: &PgPool,
+    limit: i64,
+    lease_seconds: f64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    sqlx::query_as!(
+        Claimed,
+        r#"with due as (
+               select id from fediverse_deliveries
+               where status = 'waiting' and next_attempt_at <= now()
+                 and (claimed_until is null or claimed_until < now())
+               order by next_attempt_at, id
+               limit $1
+               for update skip locked
+           )
+           update fediverse_deliveries d
+              set claimed_until = now() + make_interval(secs => $2),
+                  attempts = d.attempts + 1,
+                  -- Taken again by another worker only once the lease is over.
+                  next_attempt_at = now() + make_interval(secs => $2)
+           from due where d.id = due.id
+           returning d.id, d.inbox, d.domain, d.activity, d.attempts"#,
+        limit,
+        lease_seconds
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn delivered(db: &PgPool, id: i64, domain: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"update fediverse_deliveries
+           set status = 'sent', sent_at = now(), claimed_until = null, last_error = null
+           where id = $1"#,
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"delete from fediverse_instances where domain = $1"#,
+        domain
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// A failed attempt: tried again after `delay_seconds`, or given up (`delay_seconds` None).
+pub async fn not_delivered(
+    db: &PgPool,
+    id: i64,
+    domain: &str,
+    error: &str,
+    delay_seconds: Option<f64>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"update fediverse_deliveries
+           set status = case when $3::float8 is null then 'failed' else 'waiting' end,
+               next_attempt_at = now() + make_interval(secs => coalesce($3, 0)),
+               claimed_until = null, last_error = $2
+           where id = $1"#,
+        id,
+        error,
+        delay_seconds
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"insert into fediverse_instances (domain, failing_since, last_error)
+           values ($1, now(), $2)
+           on conflict (domain) do update set last_error = excluded.last_error"#,
+        domain,
+        error
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// An instance that was failing spoke to us: it is back.
+pub async fn instance_heard(db: &PgPool, domain: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"delete from fediverse_instances where domain = $1"#,
+        domain
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn next_delivery_due(db: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select min(next_attempt_at) from fediverse_deliveries where status = 'waiting'"#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A post as the fediverse is told of it.
+#[derive(Debug, Clone)]
+pub struct FederatedPost {
+    pub id: i64,
+    pub path: String,
+    pub title: String,
+    pub excerpt: String,
+    pub body_html: String,
+    pub featured_image: String,
+    pub labels: Vec<String>,
+    pub published_at: OffsetDateTime,
+    pub edited_at: Option<OffsetDateTime>,
+}
+
+/// What a post owes the fediverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+    Create,
+    Update,
+    Delete,
+}
+
+/// Takes the next post that owes followers an activity and records it as told, in `conn`'s
+/// transaction (with the deliveries the caller queues). New posts written here (not imported)
+/// published within the last two days are created; edits of sent posts are updated; sent
+/// posts no longer public are deleted, and created again if they come back.
+pub async fn take_owed(
+    conn: &mut PgConnection,
+) -> Result<Option<(Owed, FederatedPost)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select p.id, p.path, p.title, p.excerpt, p.body_html, p.featured_image,
+                  p.published_at as "published_at!", p.edited_at,
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  f.state as "state?",
+                  post_visible(p.status, p.published_at) as "visible!"
+           from posts p left join fediverse_posts f on f.post_id = p.id
+           where p.kind = 'post' and p.published_at is not null
+             and (
+               (f.post_id is null and p.announce <> 'no'
+                and post_visible(p.status, p.published_at)
+                and p.published_at > now() - interval '2 days')
+               or (f.state = 'sent' and not post_visible(p.status, p.published_at))
+               or (f.state = 'sent' and post_visible(p.status, p.published_at)
+                   and p.edited_at > f.sent_edit)
+               or (f.state = 'deleted' and post_visible(p.status, p.published_at))
+             )
+           order by p.published_at, p.id
+           limit 1
+           for update of p skip locked"#
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let owed = match (row.state.as_deref(), row.visible) {
+        (Some("sent"), false) => Owed::Delete,
+        (Some("sent"), true) => Owed::Update,
+        _ => Owed::Create,
+    };
+    let state = if owed == Owed::Delete {
+        "deleted"
+    } else {
+        "sent"
+    };
+    sqlx::query!(
+        r#"insert into fediverse_posts (post_id, state, sent_edit) values ($1, $2, $3)
+           on conflict (post_id) do update
+               set state = excluded.state, sent_edit = excluded.sent_edit, changed_at = now()"#,
+        row.id,
+        state,
+        row.edited_at
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some((
+        owed,
+        FederatedPost {
+            id: row.id,
+            path: row.path,
+            title: row.title,
+            excerpt: row.excerpt,
+            body_html: row.body_html,
+            featured_image: row.featured_image,
+            labels: row.labels,
+            published_at: row.published_at,
+            edited_at: row.edited_at,
+        },
+    )))
+}
+
+/// When a scheduled post that will be created comes out.
+pub async fn next_post_due(db: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select min(p.published_at) from posts p
+           where p.kind = 'post' and p.status = 'published' and p.published_at > now()
+             and p.announce <> 'no'
+             and not exists (select 1 from fediverse_posts f where f.post_id = p.id)"#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A public post by its path, for its ActivityPub face; with whether a Delete went out for it.
+pub async fn post_by_path(
+    db: &PgPool,
+    path: &str,
+) -> Result<Option<(FederatedPost, bool, bool)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select p.id, p.path, p.title, p.excerpt, p.body_html, p.featured_image,
+                  p.published_at, p.edited_at,
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  post_visible(p.status, p.published_at) as "visible!",
+                  coalesce(f.state = 'deleted', false) as "deleted!"
+           from posts p left join fediverse_posts f on f.post_id = p.id
+           where p.path = $1 and p.kind = 'post'"#,
+        path
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|row| {
+        Some((
+            FederatedPost {
+                id: row.id,
+                path: row.path,
+                title: row.title,
+                excerpt: row.excerpt,
+                body_html: row.body_html,
+                featured_image: row.featured_image,
+                labels: row.labels,
+                published_at: row.published_at?,
+                edited_at: row.edited_at,
+            },
+            row.visible,
+            row.deleted,
+        ))
+    }))
+}
+
+/// The newest public posts, for the outbox.
+pub async fn newest_posts(db: &PgPool, limit: i64) -> Result<Vec<FederatedPost>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select p.id, p.path, p.title, p.excerpt, p.body_html, p.featured_image,
+                  p.published_at as "published_at!", p.edited_at,
+                  array(select l.name from post_labels pl join labels l on l.id = pl.label_id
+                        where pl.post_id = p.id order by l.name) as "labels!"
+           from posts p
+           where p.kind = 'post' and post_visible(p.status, p.published_at)
+           order by p.published_at desc, p.id desc
+           limit $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| FederatedPost {
+            id: row.id,
+            path: row.path,
+            title: row.title,
+            excerpt: row.excerpt,
+            body_html: row.body_html,
+            featured_image: row.featured_image,
+            labels: row.labels,
+            published_at: row.published_at,
+            edited_at: row.edited_at,
+        })
+        .collect())
+}
+
+pub async fn public_post_count(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from posts
+           where kind = 'post' and post_visible(status, published_at)"#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A domain block as the admin lists it.
+#[derive(Debug, Clone)]
+pub struct DomainBlock {
+    pub domain: String,
+    pub action: String,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn domain_blocks(db: &PgPool) -> Result<Vec<DomainBlock>, sqlx::Error> {
+    sqlx::query_as!(
+        DomainBlock,
+        r#"select domain, action, created_at from fediverse_domain_blocks order by domain"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Blocks (or holds) an instance; a block also ends its follows. Answers the followers lost.
+pub async fn set_domain_block(db: &PgPool, domain: &str, action: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        r#"insert into fediverse_domain_blocks (domain, action) values ($1, $2)
+           on conflict (domain) do update set action = excluded.action"#,
+        domain,
+        action
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut removed = 0;
+    if action == "block" {
+        removed = sqlx::query!(
+            r#"delete from fediverse_followers f using fediverse_actors a
+               where a.id = f.actor_id and a.domain = $1"#,
+            domain
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query!(
+            r#"update fediverse_deliveries set status = 'failed', last_error = 'blocked'
+               where domain = $1 and status = 'waiting'"#,
+            domain
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(removed)
+}
+
+pub async fn remove_domain_block(db: &PgPool, domain: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"delete from fediverse_domain_blocks where domain = $1"#,
+        domain
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,339 @@
+//! The fediverse worker, one in every Folio process that federates: it writes what posts owe
+//! their followers (Create, Update, Delete) as deliveries, in the transaction that records them
+//! as told, then claims due deliveries (rows no other worker holds), signs each and POSTs it to
+//! its inbox. A delivery that fails is tried again later, longer each time, for about two days;
+//! a server that says it never will take it (a 4xx other than 401, 408 and 429) is not asked
+//! again. It sleeps until a delivery is written, a post changes or the next retry or scheduled
+//! post is due: no polling loop.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::body::Bytes;
+use futures_util::{StreamExt, stream};
+use hyper::{HeaderMap, Method, StatusCode, header};
+use sqlx::{PgPool, postgres::PgListener};
+use time::OffsetDateTime;
+
+use super::{Fediverse, content_html, documents, signatures};
+use crate::{
+    db::{
+        self,
+        fediverse::{Claimed, Owed},
+    },
+    outbound::{self, Outgoing},
+};
+
+/// The channel migration 0023's trigger speaks on when a delivery is written.
+const CHANNEL: &str = "folio_fediverse";
+const BATCH: i64 = 64;
+/// Deliveries on their way at once: each waits on another server far more than on this one.
+const IN_FLIGHT: usize = 16;
+const LEASE: Duration = Duration::from_secs(120);
+const DEADLINE: Duration = Duration::from_secs(30);
+const FIRST_RETRY: Duration = Duration::from_secs(60);
+const MAX_DELAY: Duration = Duration::from_secs(6 * 3600);
+/// About two days of retries at the delays above.
+pub const MAX_ATTEMPTS: i32 = 16;
+const IDLE_WAKE: Duration = Duration::from_secs(300);
+const DATABASE_AWAY_WAIT: Duration = Duration::from_secs(3);
+
+pub fn spawn(db: PgPool, fediverse: Arc<Fediverse>) {
+    tokio::spawn(run(db, fediverse));
+}
+
+async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
+    let mut listener: Option<PgListener> = None;
+    let mut last_forget = tokio::time::Instant::now();
+    while !db.is_closed() {
+        if listener.is_none() {
+            listener = listen(&db).await.ok();
+        }
+        let settings = match db::settings::load(&db).await {
+            Ok(settings) => settings,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::warn!(%error, "fediverse: cannot read the settings; trying again shortly");
+                tokio::time::sleep(DATABASE_AWAY_WAIT).await;
+                continue;
+            }
+        };
+        if settings.fediverse_enabled {
+            if let Err(error) = tell_followers(&db, &fediverse, &settings).await {
+                tracing::warn!(%error, "fediverse: cannot tell followers of posts yet");
+            }
+            match send_due(&db, &fediverse).await {
+                Ok(0) => {}
+                Ok(_) => continue,
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "fediverse: cannot read the deliveries; trying again shortly");
+                    tokio::time::sleep(DATABASE_AWAY_WAIT).await;
+                    continue;
+                }
+            }
+        }
+        if last_forget.elapsed() > Duration::from_secs(3600) {
+            last_forget = tokio::time::Instant::now();
+            let _ = db::fediverse::forget_seen(&db).await;
+        }
+        let next = tokio::try_join!(
+            db::fediverse::next_delivery_due(&db),
+            db::fediverse::next_post_due(&db)
+        );
+        let wait = match next {
+            Ok((delivery, post)) if settings.fediverse_enabled => [delivery, post]
+                .into_iter()
+                .flatten()
+                .map(until)
+                .min()
+                .unwrap_or(IDLE_WAKE)
+                .min(IDLE_WAKE),
+            Ok(_) => IDLE_WAKE,
+            Err(_) => DATABASE_AWAY_WAIT,
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        if !wait_for_work(&mut listener, wait).await {
+            listener = None;
+        }
+    }
+}
+
+fn until(at: OffsetDateTime) -> Duration {
+    Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO)
+}
+
+async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(db).await?;
+    listener
+        .listen_all([CHANNEL, crate::page_cache::CHANNEL])
+        .await?;
+    Ok(listener)
+}
+
+/// Sleeps until a notice that can mean work, or `wait`; false when the listener broke. A burst
+/// of notices is one wake. Comment and image notices mean nothing here (yet).
+async fn wait_for_work(listener: &mut Option<PgListener>, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let heard = async {
+            match listener.as_mut() {
+                Some(l) => l.try_recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let notice = tokio::select! {
+            heard = heard => heard,
+            () = tokio::time::sleep_until(deadline) => return true,
+        };
+        let Ok(Some(first)) = notice else {
+            return false;
+        };
+        let mut work = means_work(first.channel(), first.payload());
+        if let Some(l) = listener.as_mut() {
+            while let Some(more) = l.next_buffered() {
+                work |= means_work(more.channel(), more.payload());
+            }
+        }
+        if work {
+            return true;
+        }
+    }
+}
+
+fn means_work(channel: &str, payload: &str) -> bool {
+    channel == CHANNEL || !(payload.starts_with("comments:") || payload.starts_with("media:"))
+}
+
+/// Writes the deliveries every post owes, one post per transaction.
+async fn tell_followers(
+    db: &PgPool,
+    fediverse: &Fediverse,
+    settings: &db::settings::Settings,
+) -> Result<(), sqlx::Error> {
+    let blog = fediverse.blog(settings);
+    loop {
+        let mut tx = db.begin().await?;
+        let Some((owed, post)) = db::fediverse::take_owed(&mut tx).await? else {
+            return Ok(());
+        };
+        let kind = match owed {
+            Owed::Create => "Create",
+            Owed::Update => "Update",
+            Owed::Delete => "Delete",
+        };
+        let content = content_html(&post.body_html, &fediverse.base_url);
+        let activity =
+            documents::post_activity(&blog, kind, &post, &content, OffsetDateTime::now_utc());
+        let queued = db::fediverse::queue_to_followers(&mut tx, &activity.to_string()).await?;
+        tx.commit().await?;
+        tracing::info!(
+            post = post.id,
+            activity = kind,
+            inboxes = queued,
+            "fediverse: post told"
+        );
+    }
+}
+
+/// Sends one batch of due deliveries; answers how many were claimed.
+async fn send_due(db: &PgPool, fediverse: &Fediverse) -> Result<usize, sqlx::Error> {
+    let claimed = db::fediverse::claim(db, BATCH, LEASE.as_secs_f64()).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let keys = match fediverse.keys(db).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            tracing::error!(%error, "fediverse: no key to sign with");
+            return Ok(0);
+        }
+    };
+    let key_id = format!("{}/fediverse/blog#main-key", fediverse.base_url);
+    let count = claimed.len();
+    let results: Vec<Result<(), sqlx::Error>> = stream::iter(claimed)
+        .map(|delivery| {
+            let keys = keys.clone();
+            let key_id = key_id.clone();
+            async move {
+                let result = deliver(fediverse, &keys.private, &key_id, &delivery).await;
+                settle(db, &delivery, result).await
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<(), _>>()?;
+    Ok(count)
+}
+
+/// Why a delivery did not get through, and whether it is worth another try.
+struct Failure {
+    reason: String,
+    retry: bool,
+}
+
+async fn deliver(
+    fediverse: &Fediverse,
+    key: &rsa::RsaPrivateKey,
+    key_id: &str,
+    delivery: &Claimed,
+) -> Result<(), Failure> {
+    let url = url::Url::parse(&delivery.inbox).map_err(|e| Failure {
+        reason: format!("not a URL: {e}"),
+        retry: false,
+    })?;
+    let body = Bytes::from(delivery.activity.clone());
+    let mut headers = HeaderMap::new();
+    let host = super::actors::domain_of(url.as_str()).unwrap_or_default();
+    headers.insert(
+        header::HOST,
+        host.parse().map_err(|_| Failure {
+            reason: "a bad host".into(),
+            retry: false,
+        })?,
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(documents::ACTIVITY_JSON),
+    );
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    signatures::sign(
+        key,
+        key_id,
+        &Method::POST,
+        &path,
+        &mut headers,
+        Some(&body),
+        OffsetDateTime::now_utc(),
+    );
+    let answer = outbound::send(Outgoing {
+        method: Method::POST,
+        url: &url,
+        headers,
+        body,
+        reach: fediverse.reach(),
+        deadline: DEADLINE,
+        max_answer: 64 * 1024,
+    })
+    .await
+    .map_err(|error| Failure {
+        retry: !matches!(error, outbound::Error::Refused(_)),
+        reason: error.to_string(),
+    })?;
+    let status = answer.status;
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(Failure {
+        reason: format!("the inbox answered {status}"),
+        retry: !status.is_client_error()
+            || matches!(
+                status,
+                StatusCode::UNAUTHORIZED
+                    | StatusCode::REQUEST_TIMEOUT
+                    | StatusCode::TOO_MANY_REQUESTS
+            ),
+    })
+}
+
+async fn settle(
+    db: &PgPool,
+    delivery: &Claimed,
+    result: Result<(), Failure>,
+) -> Result<(), sqlx::Error> {
+    match result {
+        Ok(()) => {
+            tracing::info!(id = delivery.id, inbox = %delivery.inbox, "fediverse: delivered");
+            db::fediverse::delivered(db, delivery.id, &delivery.domain).await
+        }
+        Err(failure) => {
+            let delay = (failure.retry && delivery.attempts < MAX_ATTEMPTS)
+                .then(|| retry_delay(delivery.attempts).as_secs_f64());
+            tracing::warn!(
+                id = delivery.id,
+                inbox = %delivery.inbox,
+                reason = %failure.reason,
+                again = delay.is_some(),
+                "fediverse: not delivered"
+            );
+            db::fediverse::not_delivered(db, delivery.id, &delivery.domain, &failure.reason, delay)
+                .await
+        }
+    }
+}
+
+/// A minute, then twice as long after each attempt, up to six hours.
+pub fn retry_delay(attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    FIRST_RETRY.saturating_mul(1 << doublings).min(MAX_DELAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_go_on_for_about_two_days() {
+        assert_eq!(retry_delay(1), Duration::from_secs(60));
+        assert_eq!(retry_delay(2), Duration::from_secs(120));
+        let total: Duration = (1..MAX_ATTEMPTS).map(retry_delay).sum();
+        assert!(
+            (Duration::from_secs(36 * 3600)..Duration::from_secs(60 * 3600)).contains(&total),
+            "{total:?}"
+        );
+    }
+
+    #[test]
+    fn comment_and_image_notices_leave_the_worker_asleep() {
+        assert!(means_work("folio_fediverse", ""));
+        assert!(means_work("folio_content_changed", ""));
+        assert!(!means_work("folio_content_changed", "comments:3"));
+    }
+}

@@ -1,0 +1,363 @@
+//! The JSON documents the blog shows the fediverse: its actor, posts as `Article`s, the
+//! activities it sends, WebFinger and NodeInfo. Plain serde_json values in the compacted
+//! ActivityStreams shape every implementation reads.
+
+use serde_json::{Value, json};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::db::fediverse::FederatedPost;
+
+pub const ACTIVITY_JSON: &str = "application/activity+json";
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
+const SECURITY_CONTEXT: &str = "https://w3id.org/security/v1";
+
+/// The blog actor's addresses. The id holds no handle, so a renamed handle keeps followers.
+#[derive(Debug, Clone)]
+pub struct Blog<'a> {
+    pub base_url: &'a str,
+    pub name: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+}
+
+impl Blog<'_> {
+    pub fn actor(&self) -> String {
+        format!("{}/fediverse/blog", self.base_url)
+    }
+    pub fn key_id(&self) -> String {
+        format!("{}#main-key", self.actor())
+    }
+    pub fn inbox(&self) -> String {
+        format!("{}/inbox", self.actor())
+    }
+    pub fn shared_inbox(&self) -> String {
+        format!("{}/fediverse/inbox", self.base_url)
+    }
+    pub fn outbox(&self) -> String {
+        format!("{}/outbox", self.actor())
+    }
+    pub fn followers(&self) -> String {
+        format!("{}/followers", self.actor())
+    }
+    pub fn following(&self) -> String {
+        format!("{}/following", self.actor())
+    }
+    /// `host[:port]` of the base URL: the handle's domain.
+    pub fn host(&self) -> String {
+        url::Url::parse(self.base_url)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_default()
+    }
+    pub fn handle(&self) -> String {
+        format!("@{}@{}", self.name, self.host())
+    }
+}
+
+fn time(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn actor(blog: &Blog<'_>, public_key_pem: &str, manually_approves: bool) -> Value {
+    json!({
+        "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+        "id": blog.actor(),
+        "type": "Person",
+        "preferredUsername": blog.name,
+        "name": blog.title,
+        "summary": html_escape(blog.description),
+        "url": format!("{}/", blog.base_url),
+        "inbox": blog.inbox(),
+        "outbox": blog.outbox(),
+        "followers": blog.followers(),
+        "following": blog.following(),
+        "endpoints": { "sharedInbox": blog.shared_inbox() },
+        "manuallyApprovesFollowers": manually_approves,
+        "discoverable": true,
+        "indexable": true,
+        "publicKey": {
+            "id": blog.key_id(),
+            "owner": blog.actor(),
+            "publicKeyPem": public_key_pem,
+        },
+    })
+}
+
+fn html_escape(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!("<p>{escaped}</p>")
+}
+
+fn label_url(base_url: &str, label: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    format!(
+        "{base_url}/search/label/{}",
+        percent_encoding::utf8_percent_encode(label, SEGMENT)
+    )
+}
+
+/// A hashtag's name: letters, digits and underscores of the label.
+fn hashtag(label: &str) -> Option<String> {
+    let tag: String = label
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!tag.is_empty()).then(|| format!("#{tag}"))
+}
+
+/// A post as an `Article`; `content` is its HTML with absolute links.
+pub fn article(blog: &Blog<'_>, post: &FederatedPost, content: &str) -> Value {
+    let url = format!("{}{}", blog.base_url, post.path);
+    let tags: Vec<Value> = post
+        .labels
+        .iter()
+        .filter_map(|label| {
+            Some(json!({
+                "type": "Hashtag",
+                "name": hashtag(label)?,
+                "href": label_url(blog.base_url, label),
+            }))
+        })
+        .collect();
+    let mut article = json!({
+        "id": url,
+        "type": "Article",
+        "attributedTo": blog.actor(),
+        "name": post.title,
+        "content": content,
+        "url": url,
+        "published": time(post.published_at),
+        "to": [PUBLIC],
+        "cc": [blog.followers()],
+        "tag": tags,
+        "replies": format!("{url}#replies"),
+    });
+    if !post.excerpt.is_empty() {
+        article["summary"] = Value::String(post.excerpt.clone());
+    }
+    if let Some(edited) = post.edited_at.filter(|e| *e > post.published_at) {
+        article["updated"] = Value::String(time(edited));
+    }
+    if !post.featured_image.is_empty() {
+        let image = if post.featured_image.starts_with('/') {
+            format!("{}{}", blog.base_url, post.featured_image)
+        } else {
+            post.featured_image.clone()
+        };
+        article["image"] = json!({ "type": "Image", "url": image });
+        article["attachment"] = json!([{ "type": "Image", "url": image, "name": post.title }]);
+    }
+    article
+}
+
+fn with_context(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.insert("@context".into(), Value::String(AS_CONTEXT.into()));
+    }
+    value
+}
+
+/// The Article on its own, as its URL answers it.
+pub fn article_document(blog: &Blog<'_>, post: &FederatedPost, content: &str) -> Value {
+    with_context(article(blog, post, content))
+}
+
+/// What a post no longer public answers (with 410 Gone).
+pub fn tombstone(blog: &Blog<'_>, path: &str) -> Value {
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{}{path}", blog.base_url),
+        "type": "Tombstone",
+        "formerType": "Article",
+    })
+}
+
+/// `Create`, `Update` or `Delete` of a post, addressed as the post is.
+pub fn post_activity(
+    blog: &Blog<'_>,
+    kind: &str,
+    post: &FederatedPost,
+    content: &str,
+    now: OffsetDateTime,
+) -> Value {
+    let url = format!("{}{}", blog.base_url, post.path);
+    let object = if kind == "Delete" {
+        json!({ "id": url, "type": "Tombstone", "formerType": "Article" })
+    } else {
+        article(blog, post, content)
+    };
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{url}#{}-{}", kind.to_ascii_lowercase(), now.unix_timestamp_nanos() / 1_000_000),
+        "type": kind,
+        "actor": blog.actor(),
+        "published": time(now),
+        "to": [PUBLIC],
+        "cc": [blog.followers()],
+        "object": object,
+    })
+}
+
+/// `Accept` or `Reject` of a follow.
+pub fn answer_follow(
+    blog: &Blog<'_>,
+    kind: &str,
+    follow_id: &str,
+    follower: &str,
+    now: OffsetDateTime,
+) -> Value {
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{}#{}-{}", blog.actor(), kind.to_ascii_lowercase(), now.unix_timestamp_nanos() / 1_000_000),
+        "type": kind,
+        "actor": blog.actor(),
+        "to": [follower],
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": follower,
+            "object": blog.actor(),
+        },
+    })
+}
+
+pub fn collection(id: &str, total: i64, items: Option<Vec<Value>>) -> Value {
+    let mut value = json!({
+        "@context": AS_CONTEXT,
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    });
+    if let Some(items) = items {
+        value["orderedItems"] = Value::Array(items);
+    }
+    value
+}
+
+/// WebFinger's answer for the blog's handle.
+pub fn webfinger(blog: &Blog<'_>) -> Value {
+    json!({
+        "subject": format!("acct:{}@{}", blog.name, blog.host()),
+        "aliases": [blog.actor(), format!("{}/", blog.base_url)],
+        "links": [
+            { "rel": "self", "type": ACTIVITY_JSON, "href": blog.actor() },
+            {
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": format!("{}/", blog.base_url),
+            },
+        ],
+    })
+}
+
+/// Whether a WebFinger `resource` names the blog: its handle (with or without `acct:`), its
+/// actor or its home page.
+pub fn names_blog(blog: &Blog<'_>, resource: &str) -> bool {
+    let resource = resource.trim();
+    let handle = resource.strip_prefix("acct:").unwrap_or(resource);
+    let handle = handle.strip_prefix('@').unwrap_or(handle);
+    if let Some((name, host)) = handle.split_once('@') {
+        return name.eq_ignore_ascii_case(blog.name) && host.eq_ignore_ascii_case(&blog.host());
+    }
+    let home = format!("{}/", blog.base_url);
+    resource == blog.actor() || resource == home || resource == blog.base_url
+}
+
+pub fn nodeinfo_links(base_url: &str) -> Value {
+    json!({
+        "links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "href": format!("{base_url}/nodeinfo/2.1"),
+        }],
+    })
+}
+
+pub fn nodeinfo(title: &str, posts: i64) -> Value {
+    json!({
+        "version": "2.1",
+        "software": {
+            "name": "folio",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "protocols": ["activitypub"],
+        "services": { "inbound": [], "outbound": ["atom1.0", "rss2.0"] },
+        "openRegistrations": false,
+        "usage": {
+            "users": { "total": 1, "activeMonth": 1, "activeHalfyear": 1 },
+            "localPosts": posts,
+        },
+        "metadata": { "nodeName": title },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blog() -> Blog<'static> {
+        Blog {
+            base_url: "https://garden.example",
+            name: "notes",
+            title: "Garden Notes",
+            description: "Beans & brassicas",
+        }
+    }
+
+    #[test]
+    fn webfinger_knows_the_handle_the_actor_and_the_home_page() {
+        let blog = blog();
+        assert!(names_blog(&blog, "acct:notes@garden.example"));
+        assert!(names_blog(&blog, "acct:NOTES@Garden.Example"));
+        assert!(names_blog(&blog, "@notes@garden.example"));
+        assert!(names_blog(&blog, "https://garden.example/fediverse/blog"));
+        assert!(names_blog(&blog, "https://garden.example/"));
+        assert!(!names_blog(&blog, "acct:other@garden.example"));
+        assert!(!names_blog(&blog, "acct:notes@elsewhere.example"));
+        assert_eq!(webfinger(&blog)["subject"], "acct:notes@garden.example");
+    }
+
+    #[test]
+    fn labels_become_hashtags_of_their_letters() {
+        assert_eq!(hashtag("Broad beans").as_deref(), Some("#Broadbeans"));
+        assert_eq!(hashtag("--"), None);
+        assert_eq!(
+            label_url("https://g.example", "Broad beans"),
+            "https://g.example/search/label/Broad%20beans"
+        );
+    }
+
+    #[test]
+    fn the_actor_carries_its_key_and_shared_inbox() {
+        let actor = actor(&blog(), "PEM", true);
+        assert_eq!(
+            actor["publicKey"]["id"],
+            "https://garden.example/fediverse/blog#main-key"
+        );
+        assert_eq!(
+            actor["endpoints"]["sharedInbox"],
+            "https://garden.example/fediverse/inbox"
+        );
+        assert_eq!(actor["summary"], "<p>Beans &amp; brassicas</p>");
+        assert_eq!(actor["manuallyApprovesFollowers"], true);
+    }
+}

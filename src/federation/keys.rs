@@ -1,0 +1,70 @@
+//! The blog actor's RSA key pair: made once, on first need, and kept in `secrets` so that every
+//! Folio process on the database signs with the same key.
+
+use rsa::{
+    RsaPrivateKey,
+    pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding},
+};
+use sqlx::PgPool;
+
+const SECRET_NAME: &str = "fediverse-key";
+/// What Mastodon and every peer verify; 2048 bits is what they make for their own accounts.
+const BITS: usize = 2048;
+
+pub struct Keys {
+    pub private: RsaPrivateKey,
+    pub public_pem: String,
+}
+
+pub fn generate() -> Result<RsaPrivateKey, rsa::Error> {
+    RsaPrivateKey::new(&mut rsa::rand_core::OsRng, BITS)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("the fediverse key cannot be made or read: {0}")]
+    Key(String),
+}
+
+/// The stored key, made (off the async threads) when there is none yet. Several processes
+/// starting at once agree: the first insert wins and everyone reads that one.
+pub async fn load_or_create(db: &PgPool) -> Result<Keys, Error> {
+    let stored = sqlx::query_scalar!(r#"select value from secrets where name = $1"#, SECRET_NAME)
+        .fetch_optional(db)
+        .await?;
+    let der = match stored {
+        Some(der) => der,
+        None => {
+            let made = tokio::task::spawn_blocking(|| {
+                let key = generate().map_err(|e| e.to_string())?;
+                key.to_pkcs8_der()
+                    .map(|der| der.as_bytes().to_vec())
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| Error::Key(e.to_string()))?
+            .map_err(Error::Key)?;
+            sqlx::query!(
+                r#"insert into secrets (name, value) values ($1, $2) on conflict (name) do nothing"#,
+                SECRET_NAME,
+                made
+            )
+            .execute(db)
+            .await?;
+            sqlx::query_scalar!(r#"select value from secrets where name = $1"#, SECRET_NAME)
+                .fetch_one(db)
+                .await?
+        }
+    };
+    let private = RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| Error::Key(e.to_string()))?;
+    let public_pem = private
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| Error::Key(e.to_string()))?;
+    Ok(Keys {
+        private,
+        public_pem,
+    })
+}

@@ -1,0 +1,140 @@
+//! The blog as a fediverse account (ActivityPub): its key, its documents, the signatures on
+//! what goes out and comes in, remote actors, the inbox's activities, and the worker that tells
+//! followers of posts and carries every activity to its inbox. Reads and writes through `db`;
+//! talks to other servers only through `outbound` (public addresses only). `FEDERATION.md`
+//! lists what federates.
+
+pub mod actors;
+pub mod delivery;
+pub mod documents;
+pub mod inbox;
+pub mod keys;
+pub mod signatures;
+
+use std::sync::{Arc, atomic::AtomicBool};
+
+use hyper::{HeaderMap, header};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
+
+use crate::{db::settings::Settings, outbound::Reach};
+
+/// One process's side of the fediverse: the key, once read, and whether its worker runs.
+pub struct Fediverse {
+    pub base_url: String,
+    /// `FOLIO_FEDIVERSE_ALLOW_LOCAL`.
+    pub allow_local: bool,
+    keys: OnceCell<Arc<keys::Keys>>,
+    worker_started: AtomicBool,
+}
+
+impl Fediverse {
+    pub fn new(base_url: &str, allow_local: bool) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            allow_local,
+            keys: OnceCell::new(),
+            worker_started: AtomicBool::new(false),
+        }
+    }
+
+    /// The actor's key, read (or made) once per process.
+    pub async fn keys(&self, db: &PgPool) -> Result<Arc<keys::Keys>, keys::Error> {
+        self.keys
+            .get_or_try_init(|| async { keys::load_or_create(db).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    /// Where fetches and deliveries may go.
+    pub fn reach(&self) -> Reach {
+        Reach::Public {
+            allow_local: self.allow_local,
+        }
+    }
+
+    /// Why the blog cannot federate from this base URL, if it cannot: other servers only
+    /// fetch and deliver over HTTPS, at a name rather than a bare address.
+    pub fn cannot_federate(&self) -> Option<&'static str> {
+        if self.allow_local {
+            return None;
+        }
+        let url = url::Url::parse(&self.base_url).ok()?;
+        if url.scheme() != "https" {
+            return Some(
+                "The fediverse reaches blogs over HTTPS only: serve HTTPS (FOLIO_DOMAIN) or set \
+                 FOLIO_BASE_URL to the https address a proxy serves.",
+            );
+        }
+        if matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)))
+            || url.host_str().is_some_and(|h| h == "localhost")
+        {
+            return Some("The fediverse needs the blog at a domain name, not an address.");
+        }
+        None
+    }
+
+    /// Starts this process's delivery worker, once; later calls do nothing. Called when the
+    /// process starts with the fediverse on, and when it is turned on or spoken to.
+    pub fn ensure_worker(self: &Arc<Self>, db: &PgPool) {
+        if !self
+            .worker_started
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            delivery::spawn(db.clone(), self.clone());
+        }
+    }
+
+    pub fn blog<'a>(&'a self, settings: &'a Settings) -> documents::Blog<'a> {
+        documents::Blog {
+            base_url: &self.base_url,
+            name: &settings.fediverse_name,
+            title: &settings.title,
+            description: &settings.description,
+        }
+    }
+}
+
+/// Whether a request asks for ActivityPub JSON rather than a page: `application/activity+json`,
+/// or `application/ld+json` with the ActivityStreams profile (a browser never sends either).
+pub fn asks_for_activity(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let item = item.trim().to_ascii_lowercase();
+            item.starts_with("application/activity+json")
+                || (item.starts_with("application/ld+json")
+                    && item.contains("https://www.w3.org/ns/activitystreams"))
+        })
+}
+
+/// A post's HTML as it leaves the blog: links and images absolute.
+pub fn content_html(body_html: &str, base_url: &str) -> String {
+    crate::render::sanitize::mail_html(body_html, base_url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_activitypub_accept_headers_ask_for_json() {
+        let ask = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT, header::HeaderValue::from_static(value));
+            asks_for_activity(&headers)
+        };
+        assert!(ask("application/activity+json"));
+        assert!(ask(
+            r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams", text/html;q=0.1"#
+        ));
+        assert!(!ask(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!ask("application/ld+json"));
+        assert!(!ask("application/json"));
+    }
+}

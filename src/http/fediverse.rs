@@ -1,0 +1,258 @@
+//! The blog's face to the fediverse: WebFinger, NodeInfo, the actor and its collections, the
+//! inboxes, and a post's own URL answering as an `Article` when asked for ActivityPub JSON.
+//! Everything here is 404 while the fediverse is off (`/admin/fediverse`). Never kept by the
+//! page cache (it is outside the public stack, and the post URL's JSON is asked for with an
+//! Accept header the cache's key leaves out).
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{
+    db::{self, settings::Settings},
+    error::AppError,
+    federation::{
+        self, Fediverse, documents,
+        inbox::{Outcome, Refusal},
+    },
+    state::AppState,
+};
+
+/// The largest activity the inboxes read (Mastodon's own limit is about a megabyte; posts with
+/// long HTML are the largest activities, replies far smaller).
+pub const INBOX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/nodeinfo", get(nodeinfo_links))
+        .route("/nodeinfo/2.1", get(nodeinfo))
+        .route("/fediverse/blog", get(actor))
+        .route("/fediverse/blog/inbox", post(inbox))
+        .route("/fediverse/inbox", post(inbox))
+        .route("/fediverse/blog/outbox", get(outbox))
+        .route("/fediverse/blog/followers", get(followers))
+        .route("/fediverse/blog/following", get(following))
+}
+
+/// The settings, when the fediverse is on; a 404 otherwise.
+async fn federating(state: &AppState) -> Result<Settings, AppError> {
+    let settings = state.settings().await?;
+    if !settings.fediverse_enabled || state.fediverse.cannot_federate().is_some() {
+        return Err(AppError::NotFound);
+    }
+    state.fediverse.ensure_worker(&state.db);
+    Ok(settings)
+}
+
+fn json(content_type: &'static str, value: &Value) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            // Fetched by servers and by people's browsers (remote-follow pages).
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+            (header::VARY, HeaderValue::from_static("Accept")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=60"),
+            ),
+        ],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn activity_json(value: &Value) -> Response {
+    json("application/activity+json; charset=utf-8", value)
+}
+
+#[derive(Deserialize)]
+struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+async fn webfinger(
+    State(state): State<AppState>,
+    Query(query): Query<WebfingerQuery>,
+) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let blog = state.fediverse.blog(&settings);
+    let Some(resource) = query.resource.filter(|r| !r.trim().is_empty()) else {
+        let mut response =
+            (StatusCode::BAD_REQUEST, "Ask for ?resource=acct:name@host").into_response();
+        response
+            .extensions_mut()
+            .insert(crate::error::PlainErrorBody);
+        return Ok(response);
+    };
+    if !documents::names_blog(&blog, &resource) {
+        return Err(AppError::NotFound);
+    }
+    Ok(json(
+        "application/jrd+json; charset=utf-8",
+        &documents::webfinger(&blog),
+    ))
+}
+
+async fn nodeinfo_links(State(state): State<AppState>) -> Result<Response, AppError> {
+    federating(&state).await?;
+    Ok(json(
+        "application/json; charset=utf-8",
+        &documents::nodeinfo_links(&state.fediverse.base_url),
+    ))
+}
+
+async fn nodeinfo(State(state): State<AppState>) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let posts = db::fediverse::public_post_count(&state.db).await?;
+    Ok(json(
+        r#"application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"; charset=utf-8"#,
+        &documents::nodeinfo(&settings.title, posts),
+    ))
+}
+
+/// The actor; a browser that follows its id is sent to the blog.
+async fn actor(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    if !federation::asks_for_activity(&headers) && !asks_for_json(&headers) {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let keys = state
+        .fediverse
+        .keys(&state.db)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let blog = state.fediverse.blog(&settings);
+    Ok(activity_json(&documents::actor(
+        &blog,
+        &keys.public_pem,
+        settings.fediverse_approve_followers,
+    )))
+}
+
+/// Plain `application/json` (some tools ask for that) also gets the document.
+fn asks_for_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+}
+
+async fn outbox(State(state): State<AppState>) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let blog = state.fediverse.blog(&settings);
+    let total = db::fediverse::public_post_count(&state.db).await?;
+    let posts = db::fediverse::newest_posts(&state.db, 20).await?;
+    let items = posts
+        .iter()
+        .map(|post| {
+            let content = federation::content_html(&post.body_html, &state.fediverse.base_url);
+            let mut create =
+                documents::post_activity(&blog, "Create", post, &content, post.published_at);
+            // The same id every time it is listed.
+            create["id"] = Value::String(format!("{}{}#create", blog.base_url, post.path));
+            if let Value::Object(map) = &mut create {
+                map.remove("@context");
+            }
+            create
+        })
+        .collect();
+    Ok(activity_json(&documents::collection(
+        &blog.outbox(),
+        total,
+        Some(items),
+    )))
+}
+
+/// The followers' number; who they are is the blog's to know.
+async fn followers(State(state): State<AppState>) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let blog = state.fediverse.blog(&settings);
+    let total = db::fediverse::follower_count(&state.db).await?;
+    Ok(activity_json(&documents::collection(
+        &blog.followers(),
+        total,
+        None,
+    )))
+}
+
+async fn following(State(state): State<AppState>) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let blog = state.fediverse.blog(&settings);
+    Ok(activity_json(&documents::collection(
+        &blog.following(),
+        0,
+        Some(Vec::new()),
+    )))
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    let fediverse: &Arc<Fediverse> = &state.fediverse;
+    match federation::inbox::receive(fediverse, &state.db, &settings, &path, &headers, &body).await
+    {
+        Ok(outcome) => {
+            if outcome == Outcome::Ignored {
+                tracing::debug!("fediverse: an activity acknowledged and left");
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        Err(Refusal::Database(error)) => Err(error.into()),
+        Err(refusal) => {
+            let status = match refusal {
+                Refusal::Malformed(_) => StatusCode::BAD_REQUEST,
+                Refusal::Blocked => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            tracing::info!(%refusal, %status, "fediverse: an activity refused");
+            // Servers read the reason in their logs: plain text, not the blog's error page.
+            let mut response = (status, refusal.to_string()).into_response();
+            response
+                .extensions_mut()
+                .insert(crate::error::PlainErrorBody);
+            Ok(response)
+        }
+    }
+}
+
+/// A post's URL asked for ActivityPub JSON: the `Article`, or a `Tombstone` (410) for one that
+/// was federated and is no longer public.
+pub async fn article(state: &AppState, path: &str) -> Result<Response, AppError> {
+    let settings = federating(state).await?;
+    let blog = state.fediverse.blog(&settings);
+    let Some((post, visible, deleted)) = db::fediverse::post_by_path(&state.db, path).await? else {
+        return Err(AppError::NotFound);
+    };
+    if !visible {
+        if deleted {
+            let mut response = activity_json(&documents::tombstone(&blog, path));
+            *response.status_mut() = StatusCode::GONE;
+            return Ok(response);
+        }
+        return Err(AppError::NotFound);
+    }
+    let content = federation::content_html(&post.body_html, &state.fediverse.base_url);
+    Ok(activity_json(&documents::article_document(
+        &blog, &post, &content,
+    )))
+}

@@ -1,0 +1,643 @@
+//! The blog as a fediverse account, against a remote instance this test runs on 127.0.0.1: it
+//! serves its actors (with their key) and records what arrives in its inboxes. Activities are
+//! signed as Mastodon signs them; Folio's deliveries are verified with the key Folio publishes.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::{Path, State},
+    http::{HeaderMap, Method, Request, StatusCode},
+    routing::{get, post},
+};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use folio::{App, config::Config, db, federation::signatures};
+use rsa::{
+    RsaPrivateKey,
+    pkcs1v15::SigningKey,
+    pkcs8::{EncodePublicKey, LineEnding},
+    signature::{SignatureEncoding, Signer},
+};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::common::{self, BASE_URL, Post, add_post, get_with, send};
+
+const ACTOR: &str = "http://blog.test/fediverse/blog";
+
+/// What reached one of the remote instance's inboxes.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+#[derive(Clone)]
+struct RemoteState {
+    base: String,
+    public_pem: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+/// A fediverse instance of the test's own, every actor of it signing with one key.
+struct Remote {
+    base: String,
+    key: RsaPrivateKey,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Remote {
+    async fn start() -> Self {
+        let key = folio::federation::keys::generate().unwrap();
+        let public_pem = key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let state = RemoteState {
+            base: base.clone(),
+            public_pem,
+            received: received.clone(),
+        };
+        let router = Router::new()
+            .route("/users/{name}", get(remote_actor))
+            .route("/users/{name}/inbox", post(remote_inbox))
+            .route("/inbox", post(remote_inbox))
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self {
+            base,
+            key,
+            received,
+        }
+    }
+
+    fn actor(&self, name: &str) -> String {
+        format!("{}/users/{name}", self.base)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until an activity of `kind` has arrived; answers it.
+    async fn wait_for(&self, kind: &str, count: usize) -> Vec<Received> {
+        for _ in 0..200 {
+            let found: Vec<Received> = self
+                .received()
+                .into_iter()
+                .filter(|r| r.json()["type"] == kind)
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {kind} arrived; got {:?}", self.received());
+    }
+
+    /// POSTs `activity` to Folio's inbox at `path`, signed by `signer` as Mastodon signs:
+    /// `(request-target) host date digest content-type`, rsa-sha256.
+    async fn deliver(&self, app: &App, path: &str, signer: &str, activity: &Value) -> common::Page {
+        self.deliver_signed_with(app, path, signer, activity, &self.key)
+            .await
+    }
+
+    async fn deliver_signed_with(
+        &self,
+        app: &App,
+        path: &str,
+        signer: &str,
+        activity: &Value,
+        key: &RsaPrivateKey,
+    ) -> common::Page {
+        let body = activity.to_string();
+        let date = signatures::httpdate(OffsetDateTime::now_utc());
+        let digest = signatures::digest(body.as_bytes());
+        let content_type = "application/activity+json";
+        let text = format!(
+            "(request-target): post {path}\nhost: blog.test\ndate: {date}\ndigest: {digest}\ncontent-type: {content_type}"
+        );
+        let signature = SigningKey::<Sha256>::new(key.clone()).sign(text.as_bytes());
+        let header = format!(
+            r#"keyId="{signer}#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest content-type",signature="{}""#,
+            BASE64.encode(signature.to_bytes())
+        );
+        let request = Request::post(path)
+            .header("host", "blog.test")
+            .header("date", date)
+            .header("digest", digest)
+            .header("content-type", content_type)
+            .header("signature", header)
+            .body(Body::from(body))
+            .unwrap();
+        send(app, request).await
+    }
+}
+
+async fn remote_actor(
+    State(state): State<RemoteState>,
+    Path(name): Path<String>,
+) -> ([(&'static str, &'static str); 1], Json<Value>) {
+    let id = format!("{}/users/{name}", state.base);
+    (
+        [("content-type", "application/activity+json")],
+        Json(json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": id,
+            "type": "Person",
+            "preferredUsername": name,
+            "name": format!("{name} of the test instance"),
+            "url": format!("{}/@{name}", state.base),
+            "inbox": format!("{id}/inbox"),
+            "endpoints": { "sharedInbox": format!("{}/inbox", state.base) },
+            "publicKey": {
+                "id": format!("{id}#main-key"),
+                "owner": id,
+                "publicKeyPem": state.public_pem,
+            },
+        })),
+    )
+}
+
+async fn remote_inbox(
+    State(state): State<RemoteState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    state.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    StatusCode::ACCEPTED
+}
+
+async fn federating_blog(pool: &PgPool, approve: bool) -> App {
+    db::settings::update_fediverse(pool, true, "garden", approve)
+        .await
+        .unwrap();
+    common::app_with(
+        pool,
+        Config {
+            fediverse_allow_local: true,
+            ..Config::with_base_url(BASE_URL)
+        },
+    )
+}
+
+async fn activity_json(app: &App, uri: &str) -> (StatusCode, Value) {
+    let page = get_with(app, uri, &[("accept", "application/activity+json")]).await;
+    let value = serde_json::from_str(&page.body).unwrap_or(Value::Null);
+    (page.status, value)
+}
+
+fn follow(remote: &Remote, who: &str, n: u32) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/follows/{who}-{n}", remote.base),
+        "type": "Follow",
+        "actor": remote.actor(who),
+        "object": ACTOR,
+    })
+}
+
+/// Checks that Folio signed a delivery with the key its actor publishes.
+async fn assert_signed_by_folio(app: &App, received: &Received) {
+    let (_, actor) = activity_json(app, "/fediverse/blog").await;
+    let pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap();
+    let parsed = signatures::parse(&received.headers).unwrap();
+    assert_eq!(parsed.key_id, format!("{ACTOR}#main-key"));
+    signatures::check_coverage(
+        &parsed,
+        &received.headers,
+        Some(&received.body),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    signatures::verify(
+        &parsed,
+        pem,
+        &Method::POST,
+        &received.path,
+        &received.headers,
+    )
+    .expect("Folio's delivery verifies with Folio's published key");
+}
+
+#[sqlx::test]
+async fn the_blog_is_found_by_its_handle_and_answers_as_an_actor(pool: PgPool) {
+    let off = common::app(&pool);
+    let page = get_with(
+        &off,
+        "/.well-known/webfinger?resource=acct:blog@blog.test",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page.status,
+        StatusCode::NOT_FOUND,
+        "off until an admin turns it on"
+    );
+
+    let app = federating_blog(&pool, false).await;
+    let page = get_with(
+        &app,
+        "/.well-known/webfinger?resource=acct:garden@blog.test",
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.header("content-type")
+            .starts_with("application/jrd+json")
+    );
+    let jrd: Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(jrd["subject"], "acct:garden@blog.test");
+    assert_eq!(jrd["links"][0]["href"], ACTOR);
+    let other = get_with(
+        &app,
+        "/.well-known/webfinger?resource=acct:someone@blog.test",
+        &[],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+
+    let (status, actor) = activity_json(&app, "/fediverse/blog").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(actor["type"], "Person");
+    assert_eq!(actor["preferredUsername"], "garden");
+    assert_eq!(actor["inbox"], format!("{ACTOR}/inbox"));
+    assert_eq!(
+        actor["endpoints"]["sharedInbox"],
+        "http://blog.test/fediverse/inbox"
+    );
+    let pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap();
+    signatures::public_key(pem).expect("an RSA key peers can read");
+    // A browser following the actor's id reaches the blog.
+    let browser = get_with(&app, "/fediverse/blog", &[("accept", "text/html")]).await;
+    assert_eq!(browser.status, StatusCode::SEE_OTHER);
+
+    let page = get_with(&app, "/.well-known/nodeinfo", &[]).await;
+    let links: Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(links["links"][0]["href"], "http://blog.test/nodeinfo/2.1");
+    let page = get_with(&app, "/nodeinfo/2.1", &[]).await;
+    let info: Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(info["software"]["name"], "folio");
+    assert_eq!(info["protocols"][0], "activitypub");
+}
+
+#[sqlx::test]
+async fn a_post_answers_as_an_article_and_its_page_links_it(pool: PgPool) {
+    let app = federating_blog(&pool, false).await;
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Pricking out the leeks",
+            OffsetDateTime::now_utc() - time::Duration::hours(3),
+        )
+        .body("Thin them to a finger's width. [More](/p/about.html)")
+        .labels(&["Leeks", "Spring sowing"]),
+    )
+    .await;
+    let (status, article) = activity_json(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(article["type"], "Article");
+    assert_eq!(article["id"], format!("http://blog.test{path}"));
+    assert_eq!(article["name"], "Pricking out the leeks");
+    assert_eq!(article["attributedTo"], ACTOR);
+    let content = article["content"].as_str().unwrap();
+    assert!(content.contains("finger"), "{content}");
+    assert!(
+        content.contains("href=\"http://blog.test/p/about.html\""),
+        "links made absolute: {content}"
+    );
+    let tags: Vec<&str> = article["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["#Leeks", "#Springsowing"]);
+
+    // The page itself is still the page, and says where its ActivityPub face is.
+    let page = get_with(&app, &path, &[("accept", "text/html")]).await;
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.body.contains(&format!(
+        r#"<link rel="alternate" type="application/activity+json" title="Pricking out the leeks" href="http://blog.test{path}">"#
+    )));
+}
+
+#[sqlx::test]
+async fn a_follower_is_accepted_told_of_new_posts_and_can_leave(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/blog/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    let accepts = remote.wait_for("Accept", 1).await;
+    assert_eq!(accepts[0].path, "/users/ana/inbox");
+    let accept = accepts[0].json();
+    assert_eq!(accept["actor"], ACTOR);
+    assert_eq!(accept["object"]["id"], follow(&remote, "ana", 1)["id"]);
+    assert_signed_by_folio(&app, &accepts[0]).await;
+
+    // A second follower on the same instance: one delivery to its shared inbox covers both.
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &follow(&remote, "ben", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    remote.wait_for("Accept", 2).await;
+    let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
+    assert_eq!(followers["totalItems"], 2);
+
+    // A replayed Follow is acknowledged and not answered twice.
+    let again = remote
+        .deliver(
+            &app,
+            "/fediverse/blog/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 1),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "First broad beans",
+            OffsetDateTime::now_utc() - time::Duration::minutes(1),
+        ),
+    )
+    .await;
+    let creates = remote.wait_for("Create", 1).await;
+    assert_eq!(creates[0].path, "/inbox", "the shared inbox");
+    let create = creates[0].json();
+    assert_eq!(create["object"]["type"], "Article");
+    assert_eq!(create["object"]["id"], format!("http://blog.test{path}"));
+    assert_eq!(create["cc"][0], format!("{ACTOR}/followers"));
+    assert_signed_by_folio(&app, &creates[0]).await;
+    // An old post (published a week ago) is never pushed.
+    add_post(
+        &pool,
+        Post::published(
+            "An old note",
+            OffsetDateTime::now_utc() - time::Duration::days(7),
+        ),
+    )
+    .await;
+
+    // Unpublished: followers are told, and the URL answers 410 with a Tombstone.
+    sqlx::query("update posts set status = 'draft' where path = $1")
+        .bind(&path)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let deletes = remote.wait_for("Delete", 1).await;
+    assert_eq!(
+        deletes[0].json()["object"]["id"],
+        format!("http://blog.test{path}")
+    );
+    let (status, gone) = activity_json(&app, &path).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(gone["type"], "Tombstone");
+    assert_eq!(
+        remote
+            .received()
+            .iter()
+            .filter(|r| r.json()["type"] == "Accept")
+            .count(),
+        2,
+        "the replay was not answered"
+    );
+    assert_eq!(
+        remote
+            .received()
+            .iter()
+            .filter(|r| r.json()["type"] == "Create")
+            .count(),
+        1,
+        "one Create for two followers on one instance, none for the old post"
+    );
+
+    // Ana leaves.
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/undo/ana-1", remote.base),
+        "type": "Undo",
+        "actor": remote.actor("ana"),
+        "object": follow(&remote, "ana", 1),
+    });
+    let page = remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &undo)
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+    let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
+    assert_eq!(followers["totalItems"], 1);
+}
+
+#[sqlx::test]
+async fn forged_mismatched_and_oversized_activities_are_refused(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+
+    // Signed with another key than the one Ana's actor shows.
+    let stranger = folio::federation::keys::generate().unwrap();
+    let forged = remote
+        .deliver_signed_with(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 1),
+            &stranger,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{}", forged.body);
+
+    // Ana signs, but the activity says Ben.
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ben", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(
+        page.body.contains("not the one who signed"),
+        "{}",
+        page.body
+    );
+
+    // Unsigned.
+    let request = Request::post("/fediverse/inbox")
+        .header("host", "blog.test")
+        .header("content-type", "application/activity+json")
+        .body(Body::from(follow(&remote, "ana", 2).to_string()))
+        .unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::UNAUTHORIZED);
+
+    // Ten megabytes.
+    let mut huge = follow(&remote, "ana", 3);
+    huge["padding"] = Value::String("x".repeat(10 * 1024 * 1024));
+    let page = remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &huge)
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Nested past any sense.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let request = Request::post("/fediverse/inbox")
+        .header("host", "blog.test")
+        .body(Body::from(deep))
+        .unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::BAD_REQUEST);
+
+    // A blocked instance is refused before anything of it is fetched.
+    let domain = remote.base.trim_start_matches("http://").to_owned();
+    db::fediverse::set_domain_block(&pool, &domain, "block")
+        .await
+        .unwrap();
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 4),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    assert!(
+        remote.received().is_empty(),
+        "nothing was answered: {:?}",
+        remote.received()
+    );
+    let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
+    assert_eq!(followers["totalItems"], 0);
+}
+
+#[sqlx::test]
+async fn followers_can_wait_for_an_admin_who_sees_where_they_come_from(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, true).await;
+    let admin = common::user_session(&app, &pool, "admin").await;
+
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+    let domain = remote.base.trim_start_matches("http://").to_owned();
+    let page = admin.get(&app, "/admin/fediverse").await;
+    let text = page.text();
+    assert!(text.contains(&format!("@ana@{domain}")), "{text}");
+    assert!(text.contains("Waiting for approval"), "{text}");
+    assert!(text.contains("@garden@blog.test"), "{text}");
+
+    let actor_id: i64 = sqlx::query_scalar("select id from fediverse_actors where uri = $1")
+        .bind(remote.actor("ana"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let page = admin
+        .post(
+            &app,
+            &format!("/admin/fediverse/followers/{actor_id}/approve"),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let accept = remote.wait_for("Accept", 1).await;
+    assert_eq!(
+        accept[0].json()["object"]["id"],
+        follow(&remote, "ana", 1)["id"]
+    );
+    assert!(
+        admin
+            .get(&app, "/admin/fediverse")
+            .await
+            .text()
+            .contains("Following")
+    );
+
+    let page = admin
+        .post(
+            &app,
+            &format!("/admin/fediverse/followers/{actor_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    remote.wait_for("Reject", 1).await;
+
+    // A bad name comes back with the message and what was typed.
+    let page = admin
+        .post(
+            &app,
+            "/admin/fediverse",
+            &[("enabled", "true"), ("name", "Garden Notes!")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("Enter a name of up to 30 letters"));
+    assert!(page.body.contains(r#"value="Garden Notes!""#));
+}
+
+#[tokio::test]
+async fn fetches_refuse_this_machines_addresses_unless_allowed() {
+    for address in [
+        "http://127.0.0.1:9/actor",
+        "http://[::1]:9/actor",
+        "http://169.254.169.254/latest",
+    ] {
+        let url = url::Url::parse(address).unwrap();
+        let answer = folio::outbound::send(folio::outbound::Outgoing {
+            method: Method::GET,
+            url: &url,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            reach: folio::outbound::Reach::Public { allow_local: false },
+            deadline: Duration::from_secs(5),
+            max_answer: 1024,
+        })
+        .await;
+        assert!(
+            matches!(answer, Err(folio::outbound::Error::Refused(_))),
+            "{address}: {answer:?}"
+        );
+    }
+}
