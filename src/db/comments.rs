@@ -15,6 +15,8 @@ pub struct CommentRow {
     /// The anchor an imported comment had on its old blog (`c123…` on Blogger, `comment-12` on
     /// WordPress), so that old links to it land on it.
     pub old_anchor: Option<String>,
+    /// A reply that came from the fediverse.
+    pub from_fediverse: bool,
 }
 
 /// A post's approved comments, plus the held ones among `own_ids` (the reader's own),
@@ -31,7 +33,8 @@ pub async fn visible_for_post(
                   case source
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
-                  end as old_anchor
+                  end as old_anchor,
+                  source = 'fediverse' as "from_fediverse!"
            from comments
            where post_id = $1
              and (status = 'approved' or (status = 'pending' and id = any($2)))
@@ -144,7 +147,8 @@ pub async fn page_for_post(
                   case source
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
-                  end as old_anchor
+                  end as old_anchor,
+                  source = 'fediverse' as "from_fediverse!"
            from comments
            where post_id = $1 and thread_id = any($3)
              and (status = 'approved' or (status = 'pending' and id = any($2)))

@@ -625,3 +625,160 @@ pub async fn remove_domain_block(db: &PgPool, domain: &str) -> Result<(), sqlx::
     .await?;
     Ok(())
 }
+
+/// Where a reply to one of the blog's comments goes: the comment's post (its path) and the
+/// comment.
+pub async fn comment_target(
+    db: &PgPool,
+    comment_id: i64,
+) -> Result<Option<(String, i64)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select p.path, c.id from comments c join posts p on p.id = c.post_id
+           where c.id = $1 and c.status = 'approved'"#,
+        comment_id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|row| (row.path, row.id)))
+}
+
+/// Where a reply to a reply that came from the fediverse goes.
+pub async fn note_target(db: &PgPool, note_id: &str) -> Result<Option<(String, i64)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select p.path, c.id from comments c join posts p on p.id = c.post_id
+           where c.source = 'fediverse' and c.source_id = $1 and c.status = 'approved'"#,
+        note_id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|row| (row.path, row.id)))
+}
+
+/// Whether a Note is a comment here already (in any state).
+pub async fn has_reply(db: &PgPool, note_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from comments where source = 'fediverse' and source_id = $1)
+               as "found!""#,
+        note_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Marks a stored comment as the Note `note_id` of `actor_id`.
+pub async fn mark_reply(
+    db: &PgPool,
+    comment_id: i64,
+    note_id: &str,
+    actor_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update comments set source = 'fediverse', source_id = $2, fediverse_actor_id = $3
+           where id = $1"#,
+        comment_id,
+        note_id,
+        actor_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Its author edited a reply: the new text, status kept. Answers whether there was one.
+pub async fn edit_reply(
+    db: &PgPool,
+    note_id: &str,
+    actor_id: i64,
+    body_source: &str,
+    body_html: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"update comments set body_source = $3, body_html = $4
+           where source = 'fediverse' and source_id = $1 and fediverse_actor_id = $2
+             and (body_source, body_html) is distinct from ($3, $4)"#,
+        note_id,
+        actor_id,
+        body_source,
+        body_html
+    )
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Its author deleted a reply: it goes to the trash (a moderator can still see it).
+pub async fn delete_reply(db: &PgPool, note_id: &str, actor_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"update comments set status = 'trash', status_reason = 'deleted by its author'
+           where source = 'fediverse' and source_id = $1 and fediverse_actor_id = $2
+             and status <> 'trash'"#,
+        note_id,
+        actor_id
+    )
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A like or a boost of a post (by its path); once per actor and kind.
+pub async fn react(
+    db: &PgPool,
+    path: &str,
+    actor_id: i64,
+    kind: &str,
+    activity_id: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"insert into fediverse_reactions (post_id, actor_id, kind, activity_id)
+           select id, $2, $3, $4 from posts
+           where path = $1 and kind = 'post' and post_visible(status, published_at)
+           on conflict do nothing"#,
+        path,
+        actor_id,
+        kind,
+        activity_id
+    )
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A like or boost taken back (named by its activity's id, or by the post it was of).
+pub async fn unreact(
+    db: &PgPool,
+    actor_id: i64,
+    kind: &str,
+    activity_id: Option<&str>,
+    path: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"delete from fediverse_reactions r
+           where r.actor_id = $1 and r.kind = $2
+             and (r.activity_id = $3
+                  or r.post_id = (select id from posts where path = $4))"#,
+        actor_id,
+        kind,
+        activity_id,
+        path
+    )
+    .execute(db)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Likes and boosts of a post from the fediverse.
+pub async fn reaction_counts(db: &PgPool, post_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select count(*) filter (where kind = 'like') as "likes!",
+                  count(*) filter (where kind = 'announce') as "boosts!"
+           from fediverse_reactions where post_id = $1"#,
+        post_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.likes, row.boosts))
+}

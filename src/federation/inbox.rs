@@ -1,7 +1,9 @@
 //! What arrives in the blog's inboxes: read in a strict shape, its HTTP Signature verified
 //! against the signer's key (fetched once, fetched again if the key rotated), the signer
 //! matched with the activity's actor, a replay ignored, then acted on: follows and unfollows,
-//! and profile updates. Anything else is acknowledged and left (see `FEDERATION.md`).
+//! profile updates, replies (handed back as `Outcome::Reply`: the web layer puts them through
+//! the comment form's layers), their edits and deletions, likes and boosts. Anything else is
+//! acknowledged and left (see `FEDERATION.md`).
 
 use std::sync::Arc;
 
@@ -20,13 +22,44 @@ use super::{
 use crate::db::{self, fediverse::RemoteActor, settings::Settings};
 
 /// What became of an activity that was taken in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
     /// Seen before: acknowledged, nothing done again.
     Replayed,
     /// A kind of activity the blog does not act on (yet).
     Ignored,
+    /// A public reply to a post or a comment, to become a comment.
+    Reply(Box<RemoteReply>),
+}
+
+/// A reply from the fediverse, checked: public, written by the one who sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteReply {
+    pub note_id: String,
+    /// What it answers: a post's or a comment's URL here, or another reply's Note.
+    pub in_reply_to: String,
+    /// Its text, paragraphs kept (see `render::sanitize::html_to_text`).
+    pub text: String,
+    pub author_name: String,
+    pub profile: String,
+    pub actor_id: i64,
+    /// Its instance's replies wait for a moderator (Admin → Fediverse).
+    pub held: bool,
+}
+
+const PUBLIC_NAMES: [&str; 3] = [documents::PUBLIC, "as:Public", "Public"];
+
+/// Whether an object is addressed to everyone (in `to` or `cc`): a direct message is never
+/// made a public comment.
+fn is_public(object: &Value) -> bool {
+    ["to", "cc"].iter().any(|field| match object.get(field) {
+        Some(Value::String(s)) => PUBLIC_NAMES.contains(&s.as_str()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .any(|i| i.as_str().is_some_and(|s| PUBLIC_NAMES.contains(&s))),
+        _ => false,
+    })
 }
 
 /// Why an activity was refused.
@@ -153,6 +186,50 @@ pub async fn receive(
     }
     let blog = fediverse.blog(settings);
     match activity.kind.as_str() {
+        "Create" => reply(db, &signer, &activity.object).await,
+        "Update" if object_type(&activity.object) == Some("Note") => {
+            edit(db, &signer, &activity.object).await
+        }
+        "Delete" if object_id(&activity.object) != Some(&signer.uri) => {
+            let Some(note) = object_id(&activity.object) else {
+                return Ok(Outcome::Ignored);
+            };
+            db::fediverse::delete_reply(db, note, signer.id).await?;
+            Ok(Outcome::Done)
+        }
+        "Like" | "Announce" => {
+            let Some(path) = object_id(&activity.object).and_then(|o| own_path(&blog, o)) else {
+                return Ok(Outcome::Ignored);
+            };
+            let kind = if activity.kind == "Like" {
+                "like"
+            } else {
+                "announce"
+            };
+            db::fediverse::react(db, &path, signer.id, kind, &activity.id).await?;
+            Ok(Outcome::Done)
+        }
+        "Undo" if matches!(object_type(&activity.object), Some("Like" | "Announce")) => {
+            let kind = if object_type(&activity.object) == Some("Like") {
+                "like"
+            } else {
+                "announce"
+            };
+            let path = activity
+                .object
+                .get("object")
+                .and_then(object_id)
+                .and_then(|o| own_path(&blog, o));
+            db::fediverse::unreact(
+                db,
+                signer.id,
+                kind,
+                object_id(&activity.object),
+                path.as_deref(),
+            )
+            .await?;
+            Ok(Outcome::Done)
+        }
         "Follow" => follow(db, &blog, settings, &signer, &activity).await,
         "Undo"
             if object_type(&activity.object) == Some("Follow") || activity.object.is_string() =>
@@ -173,6 +250,82 @@ pub async fn receive(
         }
         _ => Ok(Outcome::Ignored),
     }
+}
+
+/// The path of one of the blog's own URLs.
+fn own_path(blog: &Blog<'_>, url: &str) -> Option<String> {
+    url.strip_prefix(blog.base_url)
+        .filter(|path| path.starts_with('/'))
+        .map(|path| path.split(['#', '?']).next().unwrap_or(path).to_owned())
+}
+
+/// A `Create`: a public `Note` by the sender answering something, or nothing for the blog.
+async fn reply(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcome, Refusal> {
+    let (Some(note_id), Some("Note" | "Article" | "Page")) = (object_id(note), object_type(note))
+    else {
+        return Ok(Outcome::Ignored);
+    };
+    let Some(in_reply_to) = note.get("inReplyTo").and_then(object_id) else {
+        return Ok(Outcome::Ignored);
+    };
+    if note.get("attributedTo").and_then(object_id) != Some(signer.uri.as_str())
+        || actors::domain_of(note_id).as_deref() != Some(signer.domain.as_str())
+    {
+        return Err(Refusal::Unauthorized(
+            "the reply is not the sender's own".into(),
+        ));
+    }
+    if !is_public(note) || db::fediverse::has_reply(db, note_id).await? {
+        return Ok(Outcome::Ignored);
+    }
+    let html = note.get("content").and_then(Value::as_str).unwrap_or("");
+    let text = crate::render::sanitize::html_to_text(html);
+    if text.trim().is_empty() {
+        return Ok(Outcome::Ignored);
+    }
+    let held = db::fediverse::domain_action(db, &signer.domain)
+        .await?
+        .as_deref()
+        == Some("hold");
+    let author_name = if signer.name.trim().is_empty() {
+        format!("@{}@{}", signer.username, signer.domain)
+    } else {
+        signer.name.clone()
+    };
+    let profile = signer.url.clone().unwrap_or_else(|| signer.uri.clone());
+    Ok(Outcome::Reply(Box::new(RemoteReply {
+        note_id: note_id.to_owned(),
+        in_reply_to: in_reply_to.to_owned(),
+        text,
+        author_name,
+        profile,
+        actor_id: signer.id,
+        held,
+    })))
+}
+
+/// An `Update` of a reply: its new text, rendered as a comment's.
+async fn edit(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcome, Refusal> {
+    let Some(note_id) = object_id(note) else {
+        return Ok(Outcome::Ignored);
+    };
+    let html = note.get("content").and_then(Value::as_str).unwrap_or("");
+    let text = crate::render::sanitize::html_to_text(html);
+    if text.trim().is_empty() {
+        return Ok(Outcome::Ignored);
+    }
+    let text: String = text
+        .chars()
+        .take(crate::domain::comment::MAX_BODY_CHARS)
+        .collect();
+    let body_html = crate::render::comment::to_html(&text);
+    Ok(
+        if db::fediverse::edit_reply(db, note_id, signer.id, &text, &body_html).await? {
+            Outcome::Done
+        } else {
+            Outcome::Ignored
+        },
+    )
 }
 
 fn unauthorized(problem: Problem) -> Refusal {

@@ -181,6 +181,75 @@ async fn accept(
     }
 }
 
+/// A reply from the fediverse (already verified as its author's, see `federation::inbox`) as a
+/// comment on the post at `path`, under `parent`: the post's policy, the blocked terms, the
+/// learning filter, the moderation queue and its mail, as for the form (no form token, no
+/// per-client limit: the instance signed it). Answers the comment's id; none when the post
+/// takes no comments or it is there already.
+pub(super) async fn from_fediverse(
+    state: &AppState,
+    settings: &Settings,
+    path: &str,
+    parent: Option<i64>,
+    reply: &crate::federation::inbox::RemoteReply,
+) -> Result<Option<i64>, AppError> {
+    let Some(row) = db::posts::comment_target(&state.db, path)
+        .await?
+        .filter(|row| row.kind == PostKind::Post)
+    else {
+        return Ok(None);
+    };
+    let policy = Policy::resolve(
+        row.comment_policy,
+        settings.comment_policy,
+        settings.moderate_after_days,
+    );
+    if policy == Policy::Closed {
+        return Ok(None);
+    }
+    let parent_id = match parent {
+        Some(parent) => place_reply(state, row.id, parent).await?,
+        None => None,
+    };
+    let truncated = |text: &str, most: usize| text.chars().take(most).collect::<String>();
+    let comment = ValidComment {
+        name: truncated(
+            crate::domain::text::clean(&reply.author_name).trim(),
+            crate::domain::comment::MAX_NAME_CHARS,
+        ),
+        email: None,
+        website: Some(reply.profile.clone())
+            .filter(|url| url.len() <= crate::domain::comment::MAX_URL_CHARS),
+        body: truncated(&reply.text, crate::domain::comment::MAX_BODY_CHARS),
+        parent_id,
+    };
+    let to_screen = ToScreen {
+        comment,
+        honeypot_filled: false,
+        client_address: None,
+        policy,
+    };
+    let mut new = to_store(state, settings, &row, to_screen).await;
+    if reply.held && new.status == CommentStatus::Approved {
+        new.status = CommentStatus::Pending;
+        new.status_reason = Some("replies from this instance wait for a moderator".into());
+    }
+    let saving = Saving {
+        new: &new,
+        target: &row,
+        blog_title: &settings.title,
+        notices: (false, false),
+        limit_hash: None,
+    };
+    match save(state, saving).await? {
+        Submitted::Stored(id) => {
+            db::fediverse::mark_reply(&state.db, id, &reply.note_id, reply.actor_id).await?;
+            Ok(Some(id))
+        }
+        Submitted::Duplicate | Submitted::RateLimited { .. } => Ok(None),
+    }
+}
+
 /// The post again, the form as sent without its "Replying to": the comment it answered has gone
 /// (deleted, or moderated away) since the page was read.
 async fn parent_gone(

@@ -211,6 +211,10 @@ async fn inbox(
     let fediverse: &Arc<Fediverse> = &state.fediverse;
     match federation::inbox::receive(fediverse, &state.db, &settings, &path, &headers, &body).await
     {
+        Ok(Outcome::Reply(reply)) => {
+            take_reply(&state, &settings, &reply).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         Ok(outcome) => {
             if outcome == Outcome::Ignored {
                 tracing::debug!("fediverse: an activity acknowledged and left");
@@ -233,6 +237,45 @@ async fn inbox(
             Ok(response)
         }
     }
+}
+
+/// A reply from the fediverse, placed under what it answers (a post, one of its comments, or
+/// another reply from the fediverse) and put through the comment form's layers. A reply to
+/// something the blog does not have is left.
+async fn take_reply(
+    state: &AppState,
+    settings: &Settings,
+    reply: &federation::inbox::RemoteReply,
+) -> Result<(), AppError> {
+    let base = &state.fediverse.base_url;
+    let own = reply
+        .in_reply_to
+        .strip_prefix(base.as_str())
+        .filter(|path| path.starts_with('/'))
+        .map(|path| path.split(['#', '?']).next().unwrap_or(path));
+    let target = match own {
+        Some(path) => match path
+            .strip_prefix("/comment/")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            Some(comment) => db::fediverse::comment_target(&state.db, comment)
+                .await?
+                .map(|(path, id)| (path, Some(id))),
+            None => Some((path.to_owned(), None)),
+        },
+        None => db::fediverse::note_target(&state.db, &reply.in_reply_to)
+            .await?
+            .map(|(path, id)| (path, Some(id))),
+    };
+    let Some((path, parent)) = target else {
+        tracing::debug!(note = %reply.note_id, "fediverse: a reply to something not here");
+        return Ok(());
+    };
+    if let Some(id) = super::comments::from_fediverse(state, settings, &path, parent, reply).await?
+    {
+        tracing::info!(comment = id, note = %reply.note_id, "fediverse: a reply taken in");
+    }
+    Ok(())
 }
 
 /// A post's URL asked for ActivityPub JSON: the `Article`, or a `Tombstone` (410) for one that

@@ -156,7 +156,13 @@ pub(super) async fn post_page(
         // Threads newest first; replies within a thread stay in the order they came.
         threads.reverse();
     }
+    let reactions = if settings.fediverse_enabled {
+        db::fediverse::reaction_counts(&state.db, row.id).await?
+    } else {
+        (0, 0)
+    };
     let page = PostPage {
+        reactions,
         layout,
         sidebar: read.sidebar,
         comments: threads,

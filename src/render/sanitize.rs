@@ -36,6 +36,35 @@ pub fn html_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The text of HTML from elsewhere (a fediverse reply), its paragraphs and line breaks kept:
+/// what is left is plain text, rendered again as a comment typed on the blog would be.
+pub fn html_to_text(html: &str) -> String {
+    let marked = html
+        .replace(['\r', '\n'], " ")
+        .replace("</p>", "</p>\n\n")
+        .replace("<br />", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br>", "\n")
+        .replace("</li>", "</li>\n")
+        .replace("</blockquote>", "</blockquote>\n\n");
+    let text = decode_entities(&TEXT_ONLY.clean(&marked).to_string());
+    let mut out = String::with_capacity(text.len());
+    let mut blank_lines = 0;
+    for line in text.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            blank_lines += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank_lines > 0 { "\n\n" } else { "\n" });
+        }
+        blank_lines = 0;
+        out.push_str(&line);
+    }
+    out
+}
+
 /// Reads the character references in text that Folio's own HTML holds (what ammonia, askama
 /// and pulldown-cmark write: `&amp;` `&lt;` `&gt;` `&quot;` `&nbsp;` and numeric ones). The one
 /// decoder: search snippets and plain-text excerpts both use it. Anything else stays as written.
@@ -118,6 +147,15 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_html_becomes_text_with_its_paragraphs() {
+        let toot = r#"<p><span class="h-card"><a href="https://b.example/@garden" class="u-url mention">@<span>garden</span></a></span> Lovely beans!</p><p>Mine came up<br />in &lt;a week&gt;.<script>alert(1)</script></p>"#;
+        assert_eq!(
+            html_to_text(toot),
+            "@garden Lovely beans!\n\nMine came up\nin <a week>."
+        );
+    }
 
     #[test]
     fn entities_are_read_once_and_unknown_ones_kept() {

@@ -620,6 +620,8 @@ pub struct CommentView {
     /// Held for moderation: shown only to its own author, marked as waiting.
     pub pending: bool,
     pub old_anchor: Option<String>,
+    /// A reply that came from the fediverse, marked as such.
+    pub from_fediverse: bool,
     pub replies: Vec<CommentView>,
 }
 
@@ -635,6 +637,7 @@ impl CommentView {
             datetime: dates::html_datetime(&at),
             pending: row.status == CommentStatus::Pending,
             old_anchor: row.old_anchor.clone(),
+            from_fediverse: row.from_fediverse,
             replies: Vec::new(),
         }
     }

@@ -33,9 +33,26 @@ pub struct PostPage {
     pub form: CommentFormView,
     pub newer: Option<NavLink>,
     pub older: Option<NavLink>,
+    /// Likes and boosts from the fediverse, when the blog federates.
+    pub reactions: (i64, i64),
 }
 
 impl PostPage {
+    /// "3 likes and 1 boost on the fediverse"; none when there are none.
+    pub fn reactions_line(&self) -> Option<String> {
+        let count = |n: i64, one: &str, many: &str| {
+            (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+        };
+        let parts: Vec<String> = [
+            count(self.reactions.0, "like", "likes"),
+            count(self.reactions.1, "boost", "boosts"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| format!("{} on the fediverse", parts.join(" and ")))
+    }
+
     /// "3 comments:" as Blogger says it; a reader whose own comments wait for moderation sees
     /// them below, so the heading says why the list is longer than its number.
     pub fn comments_heading(&self) -> String {

@@ -641,3 +641,282 @@ async fn fetches_refuse_this_machines_addresses_unless_allowed() {
         );
     }
 }
+
+fn note(remote: &Remote, who: &str, n: u32, in_reply_to: &str, html: &str, public: bool) -> Value {
+    let id = format!("{}/users/{who}/statuses/{n}", remote.base);
+    let to = if public {
+        json!(["https://www.w3.org/ns/activitystreams#Public"])
+    } else {
+        json!([ACTOR])
+    };
+    json!({
+        "id": id,
+        "type": "Note",
+        "attributedTo": remote.actor(who),
+        "inReplyTo": in_reply_to,
+        "content": html,
+        "to": to,
+        "cc": [format!("{}/users/{who}/followers", remote.base)],
+        "published": "2026-12-07T10:00:00Z",
+    })
+}
+
+fn wrap(remote: &Remote, who: &str, kind: &str, n: &str, object: Value) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/{who}-{kind}-{n}", remote.base),
+        "type": kind,
+        "actor": remote.actor(who),
+        "object": object,
+    })
+}
+
+#[sqlx::test]
+async fn replies_from_the_fediverse_become_comments_in_their_threads(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Mulching the asparagus bed",
+            OffsetDateTime::now_utc() - time::Duration::hours(2),
+        ),
+    )
+    .await;
+    let post_url = format!("http://blog.test{path}");
+
+    // A Mastodon reply to the post: a mention of the blog, two paragraphs.
+    let first = note(
+        &remote,
+        "ana",
+        1,
+        &post_url,
+        r#"<p><span class="h-card"><a href="http://blog.test/fediverse/blog" class="u-url mention">@<span>garden</span></a></span> Straw or compost?</p><p>Mine is straw<br />since March.<script>alert(1)</script></p>"#,
+        true,
+    );
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Create", "1", first.clone()),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    let page = common::get(&app, &path).await;
+    let text = page.text();
+    assert!(
+        text.contains("ana of the test instance from the fediverse"),
+        "{text}"
+    );
+    assert!(text.contains("Straw or compost?"), "{text}");
+    assert!(
+        page.body.contains("Mine is straw<br"),
+        "line breaks kept: {}",
+        page.body
+    );
+    assert!(!page.body.contains("alert(1)"));
+    assert!(
+        page.body
+            .contains(&format!(r#"href="{}/@ana""#, remote.base)),
+        "the profile is linked"
+    );
+
+    // Ben answers Ana's reply: it goes under hers.
+    let second = note(
+        &remote,
+        "ben",
+        1,
+        first["id"].as_str().unwrap(),
+        "<p>Compost, always.</p>",
+        true,
+    );
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &wrap(&remote, "ben", "Create", "1", second.clone()),
+        )
+        .await;
+    let (ana_id, ben_parent): (i64, Option<i64>) = (
+        sqlx::query_scalar("select id from comments where source_id = $1")
+            .bind(first["id"].as_str().unwrap())
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        sqlx::query_scalar("select parent_id from comments where source_id = $1")
+            .bind(second["id"].as_str().unwrap())
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ben_parent, Some(ana_id));
+
+    // The same Note again (a new activity id) is still one comment.
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &wrap(&remote, "ben", "Create", "1b", second.clone()),
+        )
+        .await;
+    let count: i64 = sqlx::query_scalar("select count(*) from comments where source = 'fediverse'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+
+    // A direct message is never a public comment.
+    let private = note(
+        &remote,
+        "ana",
+        2,
+        &post_url,
+        "<p>Just between us.</p>",
+        false,
+    );
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Create", "2", private),
+        )
+        .await;
+    assert!(
+        !common::get(&app, &path)
+            .await
+            .text()
+            .contains("Just between us")
+    );
+
+    // Ben cannot edit Ana's reply; Ana can.
+    let mut edited = first.clone();
+    edited["content"] = json!("<p>Straw, I meant to say.</p>");
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &wrap(&remote, "ben", "Update", "x", edited.clone()),
+        )
+        .await;
+    assert!(
+        common::get(&app, &path)
+            .await
+            .text()
+            .contains("Straw or compost?")
+    );
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Update", "1", edited),
+        )
+        .await;
+    let text = common::get(&app, &path).await.text();
+    assert!(text.contains("Straw, I meant to say."), "{text}");
+
+    // Ben deletes his reply.
+    let tombstone = json!({ "id": second["id"], "type": "Tombstone" });
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &wrap(&remote, "ben", "Delete", "1", tombstone),
+        )
+        .await;
+    assert!(
+        !common::get(&app, &path)
+            .await
+            .text()
+            .contains("Compost, always.")
+    );
+
+    // Likes and boosts are counted, and taken back.
+    let like = wrap(&remote, "ana", "Like", "1", json!(post_url));
+    remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &like)
+        .await;
+    let boost = wrap(&remote, "ben", "Announce", "1", json!(post_url));
+    remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ben"), &boost)
+        .await;
+    let counts = |pool: PgPool| async move {
+        sqlx::query_as::<_, (String, i64)>(
+            "select kind, count(*) from fediverse_reactions group by kind order by kind",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        counts(pool.clone()).await,
+        [("announce".to_owned(), 1), ("like".to_owned(), 1)]
+    );
+    let text = common::get(&app, &path).await.text();
+    assert!(
+        text.contains("1 like and 1 boost on the fediverse"),
+        "{text}"
+    );
+    let undo = wrap(&remote, "ana", "Undo", "like-1", like);
+    remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &undo)
+        .await;
+    assert_eq!(counts(pool.clone()).await, [("announce".to_owned(), 1)]);
+}
+
+#[sqlx::test]
+async fn a_held_instances_replies_wait_for_a_moderator(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Frost on the kale",
+            OffsetDateTime::now_utc() - time::Duration::hours(1),
+        ),
+    )
+    .await;
+    let domain = remote.base.trim_start_matches("http://").to_owned();
+    db::fediverse::set_domain_block(&pool, &domain, "hold")
+        .await
+        .unwrap();
+    let reply = note(
+        &remote,
+        "ana",
+        1,
+        &format!("http://blog.test{path}"),
+        "<p>Sweeter after frost!</p>",
+        true,
+    );
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Create", "1", reply),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+    assert!(
+        !common::get(&app, &path)
+            .await
+            .text()
+            .contains("Sweeter after frost")
+    );
+    let (status, reason): (String, Option<String>) =
+        sqlx::query_as("select status, status_reason from comments where source = 'fediverse'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "pending");
+    assert_eq!(
+        reason.as_deref(),
+        Some("replies from this instance wait for a moderator")
+    );
+}

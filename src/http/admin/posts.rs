@@ -745,6 +745,7 @@ async fn preview(
         },
         newer: None,
         older: None,
+        reactions: (0, 0),
     };
     let mut response = render(&page)?;
     response.headers_mut().insert(
