@@ -192,8 +192,11 @@ async fn serve(pool: sqlx::PgPool, args: ServeArgs) -> anyhow::Result<()> {
     };
     let views = state.views.clone();
     let comment_notices = state.comment_notices.clone();
+    let fediverse = state.fediverse.clone();
     let db = state.db.clone();
     folio::http::serve::serve(doors, folio::app(state), limits, shutdown_signal()).await;
+    // Deliveries on their way to other servers are answered and recorded, not cut off.
+    fediverse.stop(std::time::Duration::from_secs(15)).await;
     // The other processes hear of the last comments before this one goes.
     if let Err(error) = comment_notices.flush(&db).await {
         tracing::warn!(%error, "the last comments' change notices could not be sent");

@@ -34,7 +34,7 @@ pub async fn visible_for_post(
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
                   end as old_anchor,
-                  source = 'fediverse' as "from_fediverse!"
+                  source is not distinct from 'fediverse' as "from_fediverse!"
            from comments
            where post_id = $1
              and (status = 'approved' or (status = 'pending' and id = any($2)))
@@ -148,7 +148,7 @@ pub async fn page_for_post(
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
                   end as old_anchor,
-                  source = 'fediverse' as "from_fediverse!"
+                  source is not distinct from 'fediverse' as "from_fediverse!"
            from comments
            where post_id = $1 and thread_id = any($3)
              and (status = 'approved' or (status = 'pending' and id = any($2)))

@@ -44,7 +44,7 @@ pub fn spawn(db: PgPool, fediverse: Arc<Fediverse>) {
 async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
     let mut listener: Option<PgListener> = None;
     let mut last_forget = tokio::time::Instant::now();
-    while !db.is_closed() {
+    while !db.is_closed() && !fediverse.is_stopping() {
         if listener.is_none() {
             listener = listen(&db).await.ok();
         }
@@ -61,7 +61,13 @@ async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
             if let Err(error) = tell_followers(&db, &fediverse, &settings).await {
                 tracing::warn!(%error, "fediverse: cannot tell followers of posts yet");
             }
-            match send_due(&db, &fediverse).await {
+            let batch = fediverse.batch.lock().await;
+            if fediverse.is_stopping() {
+                return;
+            }
+            let sent = send_due(&db, &fediverse).await;
+            drop(batch);
+            match sent {
                 Ok(0) => {}
                 Ok(_) => continue,
                 Err(sqlx::Error::PoolClosed) => return,

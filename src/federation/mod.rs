@@ -11,7 +11,10 @@ pub mod inbox;
 pub mod keys;
 pub mod signatures;
 
-use std::sync::{Arc, atomic::AtomicBool};
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use hyper::{HeaderMap, header};
 use sqlx::PgPool;
@@ -26,6 +29,10 @@ pub struct Fediverse {
     pub allow_local: bool,
     keys: OnceCell<Arc<keys::Keys>>,
     worker_started: AtomicBool,
+    /// Set when the process stops: the worker claims nothing more.
+    stopping: AtomicBool,
+    /// Held by the worker while a batch of deliveries is on its way.
+    batch: tokio::sync::Mutex<()>,
 }
 
 impl Fediverse {
@@ -35,7 +42,21 @@ impl Fediverse {
             allow_local,
             keys: OnceCell::new(),
             worker_started: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            batch: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Lets the deliveries on their way finish and be recorded (up to `wait`), and claims no
+    /// more: a delivery cut off between its inbox's answer and its row would go out twice
+    /// (from another process, or this one restarted, once its lease is over).
+    pub async fn stop(&self, wait: std::time::Duration) {
+        self.stopping.store(true, Ordering::Release);
+        let _ = tokio::time::timeout(wait, self.batch.lock()).await;
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
     }
 
     /// The actor's key, read (or made) once per process.
@@ -77,10 +98,7 @@ impl Fediverse {
     /// Starts this process's delivery worker, once; later calls do nothing. Called when the
     /// process starts with the fediverse on, and when it is turned on or spoken to.
     pub fn ensure_worker(self: &Arc<Self>, db: &PgPool) {
-        if !self
-            .worker_started
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
-        {
+        if !self.worker_started.swap(true, Ordering::AcqRel) {
             delivery::spawn(db.clone(), self.clone());
         }
     }

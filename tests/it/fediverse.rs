@@ -684,6 +684,20 @@ async fn replies_from_the_fediverse_become_comments_in_their_threads(pool: PgPoo
     )
     .await;
     let post_url = format!("http://blog.test{path}");
+    let (post_id,): (i64,) = sqlx::query_as("select id from posts where path = $1")
+        .bind(&path)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    common::add_comment(
+        &pool,
+        post_id,
+        "Ivy",
+        "Leaf mould works too.",
+        "approved",
+        OffsetDateTime::now_utc() - time::Duration::hours(1),
+    )
+    .await;
 
     // A Mastodon reply to the post: a mention of the blog, two paragraphs.
     let first = note(
@@ -710,6 +724,11 @@ async fn replies_from_the_fediverse_become_comments_in_their_threads(pool: PgPoo
         "{text}"
     );
     assert!(text.contains("Straw or compost?"), "{text}");
+    assert!(text.contains("Ivy "), "{text}");
+    assert!(
+        !text.contains("Ivy from the fediverse"),
+        "only replies from there are marked"
+    );
     assert!(
         page.body.contains("Mine is straw<br"),
         "line breaks kept: {}",
