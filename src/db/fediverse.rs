@@ -782,3 +782,109 @@ pub async fn reaction_counts(db: &PgPool, post_id: i64) -> Result<(i64, i64), sq
     .await?;
     Ok((row.likes, row.boosts))
 }
+
+/// One of the blog's comments that answers a reply from the fediverse.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub comment_id: i64,
+    pub body_html: String,
+    pub created_at: OffsetDateTime,
+    pub post_path: String,
+    /// The reply it answers, and who wrote it.
+    pub parent_note: String,
+    pub parent_actor: String,
+    pub parent_username: String,
+    pub parent_domain: String,
+    pub inbox: String,
+}
+
+/// Takes the next answer owed to the fediverse and records it as told, in `conn`'s transaction:
+/// an approved comment here (not imported, not from the fediverse, written in the last two
+/// days) under a reply from the fediverse is created; one sent and no longer shown is deleted.
+pub async fn take_owed_answer(
+    conn: &mut PgConnection,
+) -> Result<Option<(Owed, Answer)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select c.id, c.body_html, c.created_at, c.status, po.path,
+                  p.source_id as "parent_note!", a.uri as parent_actor,
+                  a.username as parent_username, a.domain as parent_domain, a.inbox,
+                  f.state as "state?"
+           from comments c
+           join comments p on p.id = c.parent_id and p.source = 'fediverse'
+           join fediverse_actors a on a.id = p.fediverse_actor_id
+           join posts po on po.id = c.post_id
+           left join fediverse_comments f on f.comment_id = c.id
+           where c.source is null
+             and ((f.comment_id is null and c.status = 'approved'
+                   and c.created_at > now() - interval '2 days')
+                  or (f.state = 'sent' and c.status <> 'approved'))
+           order by c.id
+           limit 1
+           for update of c skip locked"#
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let owed = if row.state.is_some() {
+        Owed::Delete
+    } else {
+        Owed::Create
+    };
+    sqlx::query!(
+        r#"insert into fediverse_comments (comment_id, state) values ($1, $2)
+           on conflict (comment_id) do update set state = excluded.state, changed_at = now()"#,
+        row.id,
+        if owed == Owed::Delete {
+            "deleted"
+        } else {
+            "sent"
+        }
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some((
+        owed,
+        Answer {
+            comment_id: row.id,
+            body_html: row.body_html,
+            created_at: row.created_at,
+            post_path: row.path,
+            parent_note: row.parent_note,
+            parent_actor: row.parent_actor,
+            parent_username: row.parent_username,
+            parent_domain: row.parent_domain,
+            inbox: row.inbox,
+        },
+    )))
+}
+
+/// A comment of the blog's own that was sent to the fediverse, for its Note's URL.
+pub async fn sent_answer(db: &PgPool, comment_id: i64) -> Result<Option<Answer>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select c.id, c.body_html, c.created_at, po.path,
+                  p.source_id as "parent_note!", a.uri as parent_actor,
+                  a.username as parent_username, a.domain as parent_domain, a.inbox
+           from fediverse_comments f
+           join comments c on c.id = f.comment_id
+           join comments p on p.id = c.parent_id
+           join fediverse_actors a on a.id = p.fediverse_actor_id
+           join posts po on po.id = c.post_id
+           where f.comment_id = $1 and f.state = 'sent' and c.status = 'approved'"#,
+        comment_id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|row| Answer {
+        comment_id: row.id,
+        body_html: row.body_html,
+        created_at: row.created_at,
+        post_path: row.path,
+        parent_note: row.parent_note,
+        parent_actor: row.parent_actor,
+        parent_username: row.parent_username,
+        parent_domain: row.parent_domain,
+        inbox: row.inbox,
+    }))
+}

@@ -3,8 +3,10 @@
 //! as told, then claims due deliveries (rows no other worker holds), signs each and POSTs it to
 //! its inbox. A delivery that fails is tried again later, longer each time, for about two days;
 //! a server that says it never will take it (a 4xx other than 401, 408 and 429) is not asked
-//! again. It sleeps until a delivery is written, a post changes or the next retry or scheduled
-//! post is due: no polling loop.
+//! again. The blog's own comments answering a reply from the fediverse go back to the one they
+//! answer (`Create(Note)`, `Delete` once no longer shown). It sleeps until a delivery is
+//! written, a post or comment changes or the next retry or scheduled post is due: no polling
+//! loop.
 
 use std::{sync::Arc, time::Duration};
 
@@ -60,6 +62,9 @@ async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
         if settings.fediverse_enabled {
             if let Err(error) = tell_followers(&db, &fediverse, &settings).await {
                 tracing::warn!(%error, "fediverse: cannot tell followers of posts yet");
+            }
+            if let Err(error) = answer_back(&db, &fediverse, &settings).await {
+                tracing::warn!(%error, "fediverse: cannot send answers back yet");
             }
             let batch = fediverse.batch.lock().await;
             if fediverse.is_stopping() {
@@ -119,9 +124,11 @@ async fn listen(db: &PgPool) -> Result<PgListener, sqlx::Error> {
 }
 
 /// Sleeps until a notice that can mean work, or `wait`; false when the listener broke. A burst
-/// of notices is one wake. Comment and image notices mean nothing here (yet).
+/// of notices is one wake. Comment notices (an answer to a fediverse reply may be among them)
+/// wake it a second later, with all that came meanwhile: a comment wave costs it one round a
+/// second, not one per comment. Image notices mean nothing here.
 async fn wait_for_work(listener: &mut Option<PgListener>, wait: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + wait;
+    let mut deadline = tokio::time::Instant::now() + wait;
     loop {
         let heard = async {
             match listener.as_mut() {
@@ -136,20 +143,42 @@ async fn wait_for_work(listener: &mut Option<PgListener>, wait: Duration) -> boo
         let Ok(Some(first)) = notice else {
             return false;
         };
-        let mut work = means_work(first.channel(), first.payload());
+        let mut work = urgency(first.channel(), first.payload());
         if let Some(l) = listener.as_mut() {
             while let Some(more) = l.next_buffered() {
-                work |= means_work(more.channel(), more.payload());
+                work = work.max(urgency(more.channel(), more.payload()));
             }
         }
-        if work {
-            return true;
+        match work {
+            Urgency::Now => return true,
+            Urgency::Soon => {
+                deadline = deadline.min(tokio::time::Instant::now() + COMMENTS_GATHERED);
+            }
+            Urgency::None => {}
         }
     }
 }
 
-fn means_work(channel: &str, payload: &str) -> bool {
-    channel == CHANNEL || !(payload.starts_with("comments:") || payload.starts_with("media:"))
+/// How long comment notices are gathered before the worker looks for answers to send back.
+const COMMENTS_GATHERED: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Urgency {
+    None,
+    Soon,
+    Now,
+}
+
+fn urgency(channel: &str, payload: &str) -> Urgency {
+    if channel == CHANNEL {
+        Urgency::Now
+    } else if payload.starts_with("media:") {
+        Urgency::None
+    } else if payload.starts_with("comments:") {
+        Urgency::Soon
+    } else {
+        Urgency::Now
+    }
 }
 
 /// Writes the deliveries every post owes, one post per transaction.
@@ -179,6 +208,41 @@ async fn tell_followers(
             activity = kind,
             inboxes = queued,
             "fediverse: post told"
+        );
+    }
+}
+
+/// Writes the deliveries the blog's answers to fediverse replies owe: each goes to the inbox
+/// of the one it answers, one comment per transaction.
+async fn answer_back(
+    db: &PgPool,
+    fediverse: &Fediverse,
+    settings: &db::settings::Settings,
+) -> Result<(), sqlx::Error> {
+    let blog = fediverse.blog(settings);
+    loop {
+        let mut tx = db.begin().await?;
+        let Some((owed, answer)) = db::fediverse::take_owed_answer(&mut tx).await? else {
+            return Ok(());
+        };
+        let kind = if owed == Owed::Delete {
+            "Delete"
+        } else {
+            "Create"
+        };
+        let activity = documents::answer_activity(&blog, kind, &answer, OffsetDateTime::now_utc());
+        db::fediverse::queue(
+            &mut tx,
+            &answer.inbox,
+            &answer.parent_domain,
+            &activity.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            comment = answer.comment_id,
+            activity = kind,
+            "fediverse: an answer sent back"
         );
     }
 }
@@ -337,9 +401,13 @@ mod tests {
     }
 
     #[test]
-    fn comment_and_image_notices_leave_the_worker_asleep() {
-        assert!(means_work("folio_fediverse", ""));
-        assert!(means_work("folio_content_changed", ""));
-        assert!(!means_work("folio_content_changed", "comments:3"));
+    fn comment_notices_wake_the_worker_a_second_later_and_image_notices_never() {
+        assert_eq!(urgency("folio_fediverse", ""), Urgency::Now);
+        assert_eq!(urgency("folio_content_changed", ""), Urgency::Now);
+        assert_eq!(
+            urgency("folio_content_changed", "comments:3"),
+            Urgency::Soon
+        );
+        assert_eq!(urgency("folio_content_changed", "media:ab"), Urgency::None);
     }
 }

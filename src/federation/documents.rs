@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::db::fediverse::FederatedPost;
+use crate::db::fediverse::{Answer, FederatedPost};
 
 pub const ACTIVITY_JSON: &str = "application/activity+json";
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -216,6 +216,63 @@ pub fn post_activity(
         "cc": [blog.followers()],
         "object": object,
     })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One of the blog's comments answering a reply from the fediverse, as a `Note` by the blog
+/// that mentions the one it answers (so it reaches them, under their post).
+pub fn answer_note(blog: &Blog<'_>, answer: &Answer) -> Value {
+    let url = format!("{}/comment/{}", blog.base_url, answer.comment_id);
+    let mention = format!("@{}@{}", answer.parent_username, answer.parent_domain);
+    let content = format!(
+        r#"<p><span class="h-card"><a href="{}" class="u-url mention">{}</a></span></p>{}"#,
+        escape(&answer.parent_actor),
+        escape(&mention),
+        answer.body_html
+    );
+    json!({
+        "id": url,
+        "type": "Note",
+        "attributedTo": blog.actor(),
+        "inReplyTo": answer.parent_note,
+        "content": content,
+        "url": url,
+        "published": time(answer.created_at),
+        "to": [PUBLIC],
+        "cc": [answer.parent_actor, blog.followers()],
+        "tag": [{ "type": "Mention", "href": answer.parent_actor, "name": mention }],
+    })
+}
+
+/// `Create` or `Delete` of an answer.
+pub fn answer_activity(blog: &Blog<'_>, kind: &str, answer: &Answer, now: OffsetDateTime) -> Value {
+    let url = format!("{}/comment/{}", blog.base_url, answer.comment_id);
+    let object = if kind == "Delete" {
+        json!({ "id": url, "type": "Tombstone", "formerType": "Note" })
+    } else {
+        answer_note(blog, answer)
+    };
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{url}#{}-{}", kind.to_ascii_lowercase(), now.unix_timestamp_nanos() / 1_000_000),
+        "type": kind,
+        "actor": blog.actor(),
+        "published": time(now),
+        "to": [PUBLIC],
+        "cc": [answer.parent_actor, blog.followers()],
+        "object": object,
+    })
+}
+
+/// A Note on its own, as its URL answers it.
+pub fn answer_document(blog: &Blog<'_>, answer: &Answer) -> Value {
+    with_context(answer_note(blog, answer))
 }
 
 /// `Accept` or `Reject` of a follow.

@@ -278,6 +278,17 @@ async fn take_reply(
     Ok(())
 }
 
+/// A comment's URL asked for ActivityPub JSON: the `Note` of an answer the blog sent to the
+/// fediverse (other comments are not federated).
+pub async fn answer(state: &AppState, comment_id: i64) -> Result<Response, AppError> {
+    let settings = federating(state).await?;
+    let blog = state.fediverse.blog(&settings);
+    let answer = db::fediverse::sent_answer(&state.db, comment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(activity_json(&documents::answer_document(&blog, &answer)))
+}
+
 /// A post's URL asked for ActivityPub JSON: the `Article`, or a `Tombstone` (410) for one that
 /// was federated and is no longer public.
 pub async fn article(state: &AppState, path: &str) -> Result<Response, AppError> {

@@ -646,6 +646,9 @@ async fn comment_permalink(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+    if crate::federation::asks_for_activity(&headers) {
+        return super::fediverse::answer(&state, id).await;
+    }
     let Some((post_id, path)) = db::comments::permalink_post(&state.db, id).await? else {
         return Err(AppError::NotFound);
     };

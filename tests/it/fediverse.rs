@@ -939,3 +939,90 @@ async fn a_held_instances_replies_wait_for_a_moderator(pool: PgPool) {
         Some("replies from this instance wait for a moderator")
     );
 }
+
+#[sqlx::test]
+async fn the_blogs_answer_to_a_fediverse_reply_goes_back_to_its_author(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let editor = common::user_session(&app, &pool, "editor").await;
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Saving tomato seed",
+            OffsetDateTime::now_utc() - time::Duration::hours(1),
+        ),
+    )
+    .await;
+    let question = note(
+        &remote,
+        "ana",
+        7,
+        &format!("http://blog.test{path}"),
+        "<p>Do you ferment them first?</p>",
+        true,
+    );
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Create", "7", question.clone()),
+        )
+        .await;
+    let asked: i64 = sqlx::query_scalar("select id from comments where source = 'fediverse'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let page = editor
+        .post(
+            &app,
+            &format!("/admin/comments/{asked}/reply"),
+            &[("text", "Three days in a jar, then rinse.")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+    let creates = remote.wait_for("Create", 1).await;
+    assert_eq!(creates[0].path, "/users/ana/inbox", "to the one it answers");
+    assert_signed_by_folio(&app, &creates[0]).await;
+    let answer = creates[0].json()["object"].clone();
+    assert_eq!(answer["type"], "Note");
+    assert_eq!(answer["inReplyTo"], question["id"]);
+    assert_eq!(answer["attributedTo"], ACTOR);
+    assert_eq!(answer["tag"][0]["href"], remote.actor("ana"));
+    assert!(
+        answer["content"]
+            .as_str()
+            .unwrap()
+            .contains("Three days in a jar")
+    );
+    assert_eq!(
+        answer["to"][0],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
+
+    // Its URL answers with the same Note.
+    let id = answer["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://blog.test")
+        .to_owned();
+    let (status, fetched) = activity_json(&app, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched["id"], answer["id"]);
+
+    // Taken away by a moderator: the fediverse is told.
+    let answer_id = id.trim_start_matches("/comment/").to_owned();
+    let page = editor
+        .post(
+            &app,
+            "/admin/comments/moderate",
+            &[("one", &format!("trash:{answer_id}")), ("tab", "approved")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let deletes = remote.wait_for("Delete", 1).await;
+    assert_eq!(deletes[0].json()["object"]["id"], answer["id"]);
+    let (status, _) = activity_json(&app, &id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
