@@ -805,7 +805,7 @@ pub async fn take_owed_answer(
     conn: &mut PgConnection,
 ) -> Result<Option<(Owed, Answer)>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select c.id, c.body_html, c.created_at, c.status, po.path,
+        r#"select c.id, c.body_html, c.created_at, po.path,
                   p.source_id as "parent_note!", a.uri as parent_actor,
                   a.username as parent_username, a.domain as parent_domain, a.inbox,
                   f.state as "state?"
@@ -862,8 +862,9 @@ pub async fn take_owed_answer(
 
 /// A comment of the blog's own that was sent to the fediverse, for its Note's URL.
 pub async fn sent_answer(db: &PgPool, comment_id: i64) -> Result<Option<Answer>, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"select c.id, c.body_html, c.created_at, po.path,
+    sqlx::query_as!(
+        Answer,
+        r#"select c.id as comment_id, c.body_html, c.created_at, po.path as post_path,
                   p.source_id as "parent_note!", a.uri as parent_actor,
                   a.username as parent_username, a.domain as parent_domain, a.inbox
            from fediverse_comments f
@@ -875,16 +876,5 @@ pub async fn sent_answer(db: &PgPool, comment_id: i64) -> Result<Option<Answer>,
         comment_id
     )
     .fetch_optional(db)
-    .await?
-    .map(|row| Answer {
-        comment_id: row.id,
-        body_html: row.body_html,
-        created_at: row.created_at,
-        post_path: row.path,
-        parent_note: row.parent_note,
-        parent_actor: row.parent_actor,
-        parent_username: row.parent_username,
-        parent_domain: row.parent_domain,
-        inbox: row.inbox,
-    }))
+    .await
 }

@@ -114,7 +114,7 @@ pub async fn fetch(
     url: &str,
 ) -> Result<(url::Url, Bytes), Error> {
     let keys = fediverse.keys(db).await?;
-    let key_id = format!("{}/fediverse/blog#main-key", fediverse.base_url);
+    let key_id = fediverse.key_id();
     let mut url = url::Url::parse(url).map_err(|e| Error::Refused(format!("{url}: {e}")))?;
     url.set_fragment(None);
     for _ in 0..=MAX_REDIRECTS {

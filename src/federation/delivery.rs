@@ -260,7 +260,7 @@ async fn send_due(db: &PgPool, fediverse: &Fediverse) -> Result<usize, sqlx::Err
             return Ok(0);
         }
     };
-    let key_id = format!("{}/fediverse/blog#main-key", fediverse.base_url);
+    let key_id = fediverse.key_id();
     let count = claimed.len();
     let results: Vec<Result<(), sqlx::Error>> = stream::iter(claimed)
         .map(|delivery| {

@@ -5,7 +5,10 @@
 use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::db::fediverse::{Answer, FederatedPost};
+use crate::{
+    db::fediverse::{Answer, FederatedPost},
+    render::{post::label_path, sanitize::escape_html},
+};
 
 pub const ACTIVITY_JSON: &str = "application/activity+json";
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -75,7 +78,7 @@ pub fn actor(blog: &Blog<'_>, public_key_pem: &str, manually_approves: bool) -> 
         "type": "Person",
         "preferredUsername": blog.name,
         "name": blog.title,
-        "summary": html_escape(blog.description),
+        "summary": summary_html(blog.description),
         "url": format!("{}/", blog.base_url),
         "inbox": blog.inbox(),
         "outbox": blog.outbox(),
@@ -93,27 +96,16 @@ pub fn actor(blog: &Blog<'_>, public_key_pem: &str, manually_approves: bool) -> 
     })
 }
 
-fn html_escape(text: &str) -> String {
+/// A plain-text description as the actor's HTML summary.
+fn summary_html(text: &str) -> String {
     if text.is_empty() {
         return String::new();
     }
-    let escaped = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    format!("<p>{escaped}</p>")
+    format!("<p>{}</p>", escape_html(text))
 }
 
 fn label_url(base_url: &str, label: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    format!(
-        "{base_url}/search/label/{}",
-        percent_encoding::utf8_percent_encode(label, SEGMENT)
-    )
+    format!("{base_url}{}", label_path(label))
 }
 
 /// A hashtag's name: letters, digits and underscores of the label.
@@ -218,13 +210,6 @@ pub fn post_activity(
     })
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// One of the blog's comments answering a reply from the fediverse, as a `Note` by the blog
 /// that mentions the one it answers (so it reaches them, under their post).
 pub fn answer_note(blog: &Blog<'_>, answer: &Answer) -> Value {
@@ -232,8 +217,8 @@ pub fn answer_note(blog: &Blog<'_>, answer: &Answer) -> Value {
     let mention = format!("@{}@{}", answer.parent_username, answer.parent_domain);
     let content = format!(
         r#"<p><span class="h-card"><a href="{}" class="u-url mention">{}</a></span></p>{}"#,
-        escape(&answer.parent_actor),
-        escape(&mention),
+        escape_html(&answer.parent_actor),
+        escape_html(&mention),
         answer.body_html
     );
     json!({

@@ -7,6 +7,8 @@ use rsa::{
 };
 use sqlx::PgPool;
 
+use crate::db;
+
 const SECRET_NAME: &str = "fediverse-key";
 /// What Mastodon and every peer verify; 2048 bits is what they make for their own accounts.
 const BITS: usize = 2048;
@@ -31,9 +33,7 @@ pub enum Error {
 /// The stored key, made (off the async threads) when there is none yet. Several processes
 /// starting at once agree: the first insert wins and everyone reads that one.
 pub async fn load_or_create(db: &PgPool) -> Result<Keys, Error> {
-    let stored = sqlx::query_scalar!(r#"select value from secrets where name = $1"#, SECRET_NAME)
-        .fetch_optional(db)
-        .await?;
+    let stored = db::secrets::get(db, SECRET_NAME).await?;
     let der = match stored {
         Some(der) => der,
         None => {
@@ -46,16 +46,7 @@ pub async fn load_or_create(db: &PgPool) -> Result<Keys, Error> {
             .await
             .map_err(|e| Error::Key(e.to_string()))?
             .map_err(Error::Key)?;
-            sqlx::query!(
-                r#"insert into secrets (name, value) values ($1, $2) on conflict (name) do nothing"#,
-                SECRET_NAME,
-                made
-            )
-            .execute(db)
-            .await?;
-            sqlx::query_scalar!(r#"select value from secrets where name = $1"#, SECRET_NAME)
-                .fetch_one(db)
-                .await?
+            db::secrets::keep_first(db, SECRET_NAME, &made).await?
         }
     };
     let private = RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| Error::Key(e.to_string()))?;

@@ -67,6 +67,11 @@ impl Fediverse {
             .cloned()
     }
 
+    /// The id of the key the blog signs with (its actor's `publicKey`).
+    pub fn key_id(&self) -> String {
+        format!("{}/fediverse/blog#main-key", self.base_url)
+    }
+
     /// Where fetches and deliveries may go.
     pub fn reach(&self) -> Reach {
         Reach::Public {
@@ -113,7 +118,8 @@ impl Fediverse {
     }
 }
 
-/// Whether a request asks for ActivityPub JSON rather than a page: `application/activity+json`,
+/// Whether a request asks for ActivityPub JSON rather than a page (without allocating: the
+/// page cache asks it of every read): `application/activity+json`,
 /// or `application/ld+json` with the ActivityStreams profile (a browser never sends either).
 pub fn asks_for_activity(headers: &HeaderMap) -> bool {
     headers
@@ -122,9 +128,13 @@ pub fn asks_for_activity(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|item| {
-            let item = item.trim().to_ascii_lowercase();
-            item.starts_with("application/activity+json")
-                || (item.starts_with("application/ld+json")
+            let item = item.trim_start();
+            let starts = |prefix: &str| {
+                item.get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+            };
+            starts("application/activity+json")
+                || (starts("application/ld+json")
                     && item.contains("https://www.w3.org/ns/activitystreams"))
         })
 }

@@ -48,6 +48,21 @@ pub fn reading_minutes(words: usize) -> usize {
     words.div_ceil(230).max(1)
 }
 
+/// Characters kept as they are in a path segment.
+pub const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A label's page: `/search/label/{name}`.
+pub fn label_path(name: &str) -> String {
+    format!(
+        "/search/label/{}",
+        percent_encoding::utf8_percent_encode(name, PATH_SEGMENT)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

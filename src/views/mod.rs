@@ -5,7 +5,7 @@ pub mod admin;
 pub mod feeds;
 pub mod public;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 
 use crate::{
     config::Config,
@@ -221,19 +221,12 @@ impl Layout {
     }
 }
 
-/// Characters kept as they are in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 pub fn label_url(name: &str) -> String {
-    format!("/search/label/{}", utf8_percent_encode(name, SEGMENT))
+    crate::render::post::label_path(name)
 }
 
 /// Characters kept as they are in a query-string value; `+` is not (it would read as a space).
-const QUERY_VALUE: &AsciiSet = &SEGMENT.remove(b':');
+const QUERY_VALUE: &AsciiSet = &crate::render::post::PATH_SEGMENT.remove(b':');
 
 /// Encodes a query-string value, e.g. a time with its offset.
 pub fn query_value(value: &str) -> String {

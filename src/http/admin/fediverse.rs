@@ -40,6 +40,17 @@ struct SettingsFields {
     approve_followers: Option<String>,
 }
 
+impl SettingsFields {
+    /// The form as the settings stand.
+    fn saved(settings: &crate::db::settings::Settings) -> Self {
+        Self {
+            enabled: settings.fediverse_enabled.then(String::new),
+            name: settings.fediverse_name.clone(),
+            approve_followers: settings.fediverse_approve_followers.then(String::new),
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct BlockFields {
     #[serde(default)]
@@ -56,12 +67,7 @@ async fn page(
     Admin(user): Admin,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let settings = state.settings().await?;
-    let fields = SettingsFields {
-        enabled: settings.fediverse_enabled.then(String::new),
-        name: settings.fediverse_name.clone(),
-        approve_followers: settings.fediverse_approve_followers.then(String::new),
-    };
+    let fields = SettingsFields::saved(&state.settings().await?);
     let mut layout = user.layout(&state, "fediverse", "Fediverse").await?;
     layout.notice = query.done.map(|done| done.text().to_owned());
     show(
@@ -212,12 +218,7 @@ async fn block(
     AdminForm { user, form, .. }: AdminForm<BlockFields, Admin>,
 ) -> Result<Response, AppError> {
     let Some(domain) = instance_of(&form.domain) else {
-        let settings = state.settings().await?;
-        let fields = SettingsFields {
-            enabled: settings.fediverse_enabled.then(String::new),
-            name: settings.fediverse_name.clone(),
-            approve_followers: settings.fediverse_approve_followers.then(String::new),
-        };
+        let fields = SettingsFields::saved(&state.settings().await?);
         let errors = FediverseErrors {
             domain: Some("Enter an instance's name, such as social.example".into()),
             ..FediverseErrors::default()
