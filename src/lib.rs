@@ -24,6 +24,7 @@ pub mod page_cache;
 pub mod spam;
 pub mod stats;
 pub mod tls;
+pub mod webmention;
 
 // The wiring.
 pub mod cli;

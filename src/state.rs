@@ -155,7 +155,7 @@ impl AppState {
     ///   published comments' notices (`page_cache::notices`);
     /// - the mail worker, when mail is on (`mail::worker`);
     /// - the page-view flusher (`stats::page_views`);
-    /// - the fediverse worker, when the fediverse is on (`federation::delivery`);
+    /// - (the fediverse worker starts with the app instead: see `http::router`);
     /// - with HTTPS, the certificate's keeper: ACME renewals (`tls::acme`) or the files'
     ///   watcher (`tls::files`).
     pub fn start(db: PgPool, config: Config, secret: Secret) -> Self {
@@ -184,16 +184,6 @@ impl AppState {
             );
         }
         state.views.spawn_flusher(state.db.clone());
-        // The fediverse worker runs where the fediverse is on (and starts when it is turned on).
-        let (db, fediverse) = (state.db.clone(), state.fediverse.clone());
-        tokio::spawn(async move {
-            if crate::db::settings::load(&db)
-                .await
-                .is_ok_and(|settings| settings.fediverse_enabled)
-            {
-                fediverse.ensure_worker(&db);
-            }
-        });
         if let Some(https) = &state.https {
             match &https.config.source {
                 crate::tls::Source::Acme(acme) => crate::tls::acme::spawn(

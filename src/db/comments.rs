@@ -15,8 +15,8 @@ pub struct CommentRow {
     /// The anchor an imported comment had on its old blog (`c123…` on Blogger, `comment-12` on
     /// WordPress), so that old links to it land on it.
     pub old_anchor: Option<String>,
-    /// A reply that came from the fediverse.
-    pub from_fediverse: bool,
+    /// Where a comment from elsewhere came from: 'fediverse' or 'webmention'.
+    pub origin: Option<String>,
 }
 
 /// A post's approved comments, plus the held ones among `own_ids` (the reader's own),
@@ -34,7 +34,7 @@ pub async fn visible_for_post(
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
                   end as old_anchor,
-                  source is not distinct from 'fediverse' as "from_fediverse!"
+                  case when source in ('fediverse', 'webmention') then source end as origin
            from comments
            where post_id = $1
              and (status = 'approved' or (status = 'pending' and id = any($2)))
@@ -148,7 +148,7 @@ pub async fn page_for_post(
                       when 'blogger' then 'c' || substring(source_id from '\.post-(\d+)$')
                       when 'wordpress' then 'comment-' || substring(source_id from '#comment-(\d+)$')
                   end as old_anchor,
-                  source is not distinct from 'fediverse' as "from_fediverse!"
+                  case when source in ('fediverse', 'webmention') then source end as origin
            from comments
            where post_id = $1 and thread_id = any($3)
              and (status = 'approved' or (status = 'pending' and id = any($2)))

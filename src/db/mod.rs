@@ -24,6 +24,7 @@ pub mod spam;
 pub mod subscriptions;
 pub mod tls;
 pub mod users;
+pub mod webmention;
 
 use std::{str::FromStr, time::Duration};
 

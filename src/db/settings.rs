@@ -37,6 +37,8 @@ pub struct Settings {
     pub fediverse_name: String,
     /// Followers from the fediverse wait for an editor's yes.
     pub fediverse_approve_followers: bool,
+    /// Other sites' Webmentions are taken, and posts send them (`/admin/fediverse`).
+    pub webmention_enabled: bool,
 }
 
 impl Default for Settings {
@@ -61,6 +63,7 @@ impl Default for Settings {
             fediverse_enabled: false,
             fediverse_name: "blog".to_owned(),
             fediverse_approve_followers: false,
+            webmention_enabled: false,
         }
     }
 }
@@ -89,7 +92,7 @@ pub async fn load(db: &PgPool) -> Result<Settings, sqlx::Error> {
                   blocked_terms, search_language, feed_summaries, follow_full_posts,
                   require_second_step, comment_threads_per_page, comments_newest_first,
                   spam_hold_at, spam_junk_at, spam_min_training, fediverse_enabled,
-                  fediverse_name, fediverse_approve_followers
+                  fediverse_name, fediverse_approve_followers, webmention_enabled
            from settings where id = 1"#
     )
     .fetch_one(db)
@@ -161,20 +164,22 @@ pub async fn update_all(db: &PgPool, settings: &Settings) -> Result<(), sqlx::Er
     tx.commit().await
 }
 
-/// The fediverse settings (`/admin/fediverse`).
+/// The fediverse and Webmention settings (`/admin/fediverse`).
 pub async fn update_fediverse(
     db: &PgPool,
     enabled: bool,
     name: &str,
     approve_followers: bool,
+    webmention: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"update settings set fediverse_enabled = $1, fediverse_name = $2,
-                               fediverse_approve_followers = $3
+                               fediverse_approve_followers = $3, webmention_enabled = $4
            where id = 1"#,
         enabled,
         name,
-        approve_followers
+        approve_followers,
+        webmention
     )
     .execute(db)
     .await?;
@@ -215,7 +220,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
                   s.follow_full_posts, s.require_second_step, s.comment_threads_per_page,
                   s.comments_newest_first, s.spam_hold_at, s.spam_junk_at, s.spam_min_training,
                   s.fediverse_enabled, s.fediverse_name, s.fediverse_approve_followers,
-                  v.n as content_version,
+                  s.webmention_enabled, v.n as content_version,
                   (select min(p.published_at) from posts p
                    where p.kind = 'post' and p.status = 'published' and p.published_at > now())
                       as next_publication
@@ -245,6 +250,7 @@ pub async fn load_site(db: &PgPool) -> Result<Site, sqlx::Error> {
             fediverse_enabled: row.fediverse_enabled,
             fediverse_name: row.fediverse_name,
             fediverse_approve_followers: row.fediverse_approve_followers,
+            webmention_enabled: row.webmention_enabled,
         },
         content_version: row.content_version,
         next_publication: row.next_publication,

@@ -6,7 +6,8 @@
 //! again. The blog's own comments answering a reply from the fediverse go back to the one they
 //! answer (`Create(Note)`, `Delete` once no longer shown). It sleeps until a delivery is
 //! written, a post or comment changes or the next retry or scheduled post is due: no polling
-//! loop.
+//! loop. With Webmention on, it also verifies the Webmentions received and sends those posts
+//! owe (`webmention`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,11 +40,11 @@ pub const MAX_ATTEMPTS: i32 = 16;
 const IDLE_WAKE: Duration = Duration::from_secs(300);
 const DATABASE_AWAY_WAIT: Duration = Duration::from_secs(3);
 
-pub fn spawn(db: PgPool, fediverse: Arc<Fediverse>) {
-    tokio::spawn(run(db, fediverse));
+pub fn spawn(db: PgPool, fediverse: Arc<Fediverse>, taker: crate::webmention::SharedTaker) {
+    tokio::spawn(run(db, fediverse, taker));
 }
 
-async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
+async fn run(db: PgPool, fediverse: Arc<Fediverse>, taker: crate::webmention::SharedTaker) {
     let mut listener: Option<PgListener> = None;
     let mut last_forget = tokio::time::Instant::now();
     while !db.is_closed() && !fediverse.is_stopping() {
@@ -59,18 +60,34 @@ async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
                 continue;
             }
         };
-        if settings.fediverse_enabled {
+        let (federating, mentioning) = (settings.fediverse_enabled, settings.webmention_enabled);
+        if federating {
             if let Err(error) = tell_followers(&db, &fediverse, &settings).await {
                 tracing::warn!(%error, "fediverse: cannot tell followers of posts yet");
             }
             if let Err(error) = answer_back(&db, &fediverse, &settings).await {
                 tracing::warn!(%error, "fediverse: cannot send answers back yet");
             }
+        }
+        if mentioning && let Err(error) = crate::webmention::owe(&db, &fediverse.base_url).await {
+            tracing::warn!(%error, "webmention: cannot queue what posts owe yet");
+        }
+        if federating || mentioning {
             let batch = fediverse.batch.lock().await;
             if fediverse.is_stopping() {
                 return;
             }
-            let sent = send_due(&db, &fediverse).await;
+            let mut sent = if federating {
+                send_due(&db, &fediverse).await
+            } else {
+                Ok(0)
+            };
+            if mentioning && let Ok(count) = sent {
+                let reach = fediverse.reach();
+                sent = crate::webmention::round(&db, &fediverse.base_url, reach, taker.as_ref())
+                    .await
+                    .map(|more| count + more);
+            }
             drop(batch);
             match sent {
                 Ok(0) => {}
@@ -89,17 +106,21 @@ async fn run(db: PgPool, fediverse: Arc<Fediverse>) {
         }
         let next = tokio::try_join!(
             db::fediverse::next_delivery_due(&db),
-            db::fediverse::next_post_due(&db)
+            db::fediverse::next_post_due(&db),
+            db::webmention::next_due(&db)
         );
         let wait = match next {
-            Ok((delivery, post)) if settings.fediverse_enabled => [delivery, post]
-                .into_iter()
-                .flatten()
-                .map(until)
-                .min()
-                .unwrap_or(IDLE_WAKE)
-                .min(IDLE_WAKE),
-            Ok(_) => IDLE_WAKE,
+            Ok((delivery, post, mention)) => [
+                delivery.filter(|_| federating),
+                post.filter(|_| federating),
+                mention.filter(|_| mentioning),
+            ]
+            .into_iter()
+            .flatten()
+            .map(until)
+            .min()
+            .unwrap_or(IDLE_WAKE)
+            .min(IDLE_WAKE),
             Err(_) => DATABASE_AWAY_WAIT,
         };
         if wait.is_zero() {

@@ -100,11 +100,12 @@ impl Fediverse {
         None
     }
 
-    /// Starts this process's delivery worker, once; later calls do nothing. Called when the
-    /// process starts with the fediverse on, and when it is turned on or spoken to.
-    pub fn ensure_worker(self: &Arc<Self>, db: &PgPool) {
+    /// Starts this process's worker, once; later calls do nothing. Called when the process
+    /// starts with the fediverse or Webmention on, and when either is turned on or spoken to.
+    /// `taker` makes comments of the Webmention replies it verifies.
+    pub fn ensure_worker(self: &Arc<Self>, db: &PgPool, taker: crate::webmention::SharedTaker) {
         if !self.worker_started.swap(true, Ordering::AcqRel) {
-            delivery::spawn(db.clone(), self.clone());
+            delivery::spawn(db.clone(), self.clone(), taker);
         }
     }
 

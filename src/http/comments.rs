@@ -181,17 +181,26 @@ async fn accept(
     }
 }
 
-/// A reply from the fediverse (already verified as its author's, see `federation::inbox`) as a
-/// comment on the post at `path`, under `parent`: the post's policy, the blocked terms, the
-/// learning filter, the moderation queue and its mail, as for the form (no form token, no
-/// per-client limit: the instance signed it). Answers the comment's id; none when the post
-/// takes no comments or it is there already.
-pub(super) async fn from_fediverse(
+/// A comment that came from elsewhere: a reply from the fediverse (verified as its author's,
+/// see `federation::inbox`) or a Webmention's reply (its page fetched, see `webmention`).
+pub(super) struct Remote<'a> {
+    pub author_name: &'a str,
+    pub profile: Option<&'a str>,
+    pub text: &'a str,
+    /// Its instance's replies always wait for a moderator.
+    pub held: bool,
+}
+
+/// A comment from elsewhere on the post at `path`, under `parent`: the post's policy, the
+/// blocked terms, the learning filter, the moderation queue and its mail, as for the form (no
+/// form token, no per-client limit: a signature or a fetched page stands behind it). Answers
+/// the comment's id; none when the post takes no comments or it is there already.
+pub(super) async fn from_elsewhere(
     state: &AppState,
     settings: &Settings,
     path: &str,
     parent: Option<i64>,
-    reply: &crate::federation::inbox::RemoteReply,
+    remote: Remote<'_>,
 ) -> Result<Option<i64>, AppError> {
     let Some(row) = db::posts::comment_target(&state.db, path)
         .await?
@@ -212,15 +221,21 @@ pub(super) async fn from_fediverse(
         None => None,
     };
     let truncated = |text: &str, most: usize| text.chars().take(most).collect::<String>();
+    let mut name = truncated(
+        crate::domain::text::clean(remote.author_name).trim(),
+        crate::domain::comment::MAX_NAME_CHARS,
+    );
+    if name.is_empty() {
+        name = "Anonymous".to_owned();
+    }
     let comment = ValidComment {
-        name: truncated(
-            crate::domain::text::clean(&reply.author_name).trim(),
-            crate::domain::comment::MAX_NAME_CHARS,
-        ),
+        name,
         email: None,
-        website: Some(reply.profile.clone())
-            .filter(|url| url.len() <= crate::domain::comment::MAX_URL_CHARS),
-        body: truncated(&reply.text, crate::domain::comment::MAX_BODY_CHARS),
+        website: remote
+            .profile
+            .filter(|url| url.len() <= crate::domain::comment::MAX_URL_CHARS)
+            .map(str::to_owned),
+        body: truncated(remote.text, crate::domain::comment::MAX_BODY_CHARS),
         parent_id,
     };
     let to_screen = ToScreen {
@@ -230,7 +245,7 @@ pub(super) async fn from_fediverse(
         policy,
     };
     let mut new = to_store(state, settings, &row, to_screen).await;
-    if reply.held && new.status == CommentStatus::Approved {
+    if remote.held && new.status == CommentStatus::Approved {
         new.status = CommentStatus::Pending;
         new.status_reason = Some("replies from this instance wait for a moderator".into());
     }
@@ -242,10 +257,7 @@ pub(super) async fn from_fediverse(
         limit_hash: None,
     };
     match save(state, saving).await? {
-        Submitted::Stored(id) => {
-            db::fediverse::mark_reply(&state.db, id, &reply.note_id, reply.actor_id).await?;
-            Ok(Some(id))
-        }
+        Submitted::Stored(id) => Ok(Some(id)),
         Submitted::Duplicate | Submitted::RateLimited { .. } => Ok(None),
     }
 }

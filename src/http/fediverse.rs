@@ -50,7 +50,7 @@ async fn federating(state: &AppState) -> Result<Settings, AppError> {
     if !settings.fediverse_enabled || state.fediverse.cannot_federate().is_some() {
         return Err(AppError::NotFound);
     }
-    state.fediverse.ensure_worker(&state.db);
+    super::webmention::ensure_worker(state);
     Ok(settings)
 }
 
@@ -254,15 +254,7 @@ async fn take_reply(
         .filter(|path| path.starts_with('/'))
         .map(|path| path.split(['#', '?']).next().unwrap_or(path));
     let target = match own {
-        Some(path) => match path
-            .strip_prefix("/comment/")
-            .and_then(|id| id.parse::<i64>().ok())
-        {
-            Some(comment) => db::fediverse::comment_target(&state.db, comment)
-                .await?
-                .map(|(path, id)| (path, Some(id))),
-            None => Some((path.to_owned(), None)),
-        },
+        Some(path) => own_target(state, path).await?,
         None => db::fediverse::note_target(&state.db, &reply.in_reply_to)
             .await?
             .map(|(path, id)| (path, Some(id))),
@@ -271,11 +263,36 @@ async fn take_reply(
         tracing::debug!(note = %reply.note_id, "fediverse: a reply to something not here");
         return Ok(());
     };
-    if let Some(id) = super::comments::from_fediverse(state, settings, &path, parent, reply).await?
+    let remote = super::comments::Remote {
+        author_name: &reply.author_name,
+        profile: Some(&reply.profile),
+        text: &reply.text,
+        held: reply.held,
+    };
+    if let Some(id) =
+        super::comments::from_elsewhere(state, settings, &path, parent, remote).await?
     {
+        db::fediverse::mark_reply(&state.db, id, &reply.note_id, reply.actor_id).await?;
         tracing::info!(comment = id, note = %reply.note_id, "fediverse: a reply taken in");
     }
     Ok(())
+}
+
+/// What a path of the blog answers: a post's path, or a comment's permalink (`/comment/{id}`)
+/// as its post's path and the comment; none for a comment not shown.
+pub(super) async fn own_target(
+    state: &AppState,
+    path: &str,
+) -> Result<Option<(String, Option<i64>)>, AppError> {
+    match path
+        .strip_prefix("/comment/")
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        Some(comment) => Ok(db::fediverse::comment_target(&state.db, comment)
+            .await?
+            .map(|(path, id)| (path, Some(id)))),
+        None => Ok(Some((path.to_owned(), None))),
+    }
 }
 
 /// A comment's URL asked for ActivityPub JSON: the `Note` of an answer the blog sent to the

@@ -17,9 +17,11 @@ mod outgoing_mail;
 mod post_page;
 pub(crate) mod public;
 pub mod serve;
+mod webmention;
 
 pub use app::App;
 pub(crate) use outgoing_mail::{comments_published, mail_blog};
+pub use webmention::ensure_worker as ensure_federation_worker;
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -73,6 +75,20 @@ pub const PREVIEW_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src '
 /// stack every response passes through (from the outside in: request ids, metrics and the log
 /// line, compression, security headers, error pages, panics caught).
 pub fn router(state: AppState) -> App {
+    // The fediverse worker runs where the fediverse or Webmention is on (and starts when either
+    // is turned on). Started with the app, not the state: it makes comments with the state the
+    // app serves (a test's clock included).
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let beyond = state.clone();
+        tokio::spawn(async move {
+            if crate::db::settings::load(&beyond.db)
+                .await
+                .is_ok_and(|settings| settings.fediverse_enabled || settings.webmention_enabled)
+            {
+                webmention::ensure_worker(&beyond);
+            }
+        });
+    }
     let every_response = ServiceBuilder::new()
         .layer(middleware::map_request(own_request_ids_only))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, ProcessRequestId))
@@ -283,9 +299,10 @@ fn read_stack(state: &AppState) -> Router<AppState> {
         )
 }
 
-/// The fediverse's documents and inboxes: never cached, an activity's size capped.
+/// The fediverse's documents and inboxes, and the Webmention endpoint: never cached, what is
+/// sent capped.
 fn fediverse_stack(state: &AppState) -> Router<AppState> {
-    fediverse::router().layer(
+    fediverse::router().merge(webmention::router()).layer(
         ServiceBuilder::new()
             .layer(request_timeout())
             .map_response(axum_response)

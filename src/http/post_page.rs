@@ -25,7 +25,8 @@ use crate::{
     state::{AppState, Look},
     views::{
         CommentFormView, CommentPager, GadgetData, Layout, NavLink, PostView, Sidebar,
-        comment_page_url, comment_threads, public::PostPage,
+        comment_page_url, comment_threads,
+        public::{PostPage, Reactions},
     },
 };
 
@@ -156,11 +157,17 @@ pub(super) async fn post_page(
         // Threads newest first; replies within a thread stay in the order they came.
         threads.reverse();
     }
-    let reactions = if settings.fediverse_enabled {
+    let fediverse = if settings.fediverse_enabled {
         db::fediverse::reaction_counts(&state.db, row.id).await?
     } else {
         (0, 0)
     };
+    let web = if settings.webmention_enabled {
+        db::webmention::reaction_counts(&state.db, row.id).await?
+    } else {
+        (0, 0)
+    };
+    let reactions = Reactions { fediverse, web };
     let page = PostPage {
         reactions,
         layout,
@@ -310,6 +317,11 @@ fn respond(
     let headers = response.headers_mut();
     if status == StatusCode::OK {
         headers.insert(header::ETAG, etag);
+    }
+    if let Some(endpoint) = &page.layout.webmention
+        && let Ok(link) = HeaderValue::from_str(&format!("<{endpoint}>; rel=\"webmention\""))
+    {
+        headers.insert(header::LINK, link);
     }
     // A page that shows the reader's own held comments is for them alone.
     if !own_ids.is_empty() {

@@ -813,11 +813,26 @@ pub struct FediversePage {
     pub block_domain: String,
     pub block_hold: bool,
     pub errors: FediverseErrors,
+    pub webmention: bool,
+    pub mentions: Vec<WebmentionView>,
+}
+
+/// A Webmention received, for the admin: who, on which post, and what came of it.
+#[derive(Debug, Clone)]
+pub struct WebmentionView {
+    pub source: String,
+    pub author_name: String,
+    pub post_title: String,
+    pub post_path: String,
+    pub received: String,
+    /// "A reply", "Waiting to be checked", "The page does not link here"...
+    pub state: String,
 }
 
 #[derive(Debug, Default)]
 pub struct FediverseErrors {
     pub enabled: Option<String>,
+    pub webmention: Option<String>,
     pub name: Option<String>,
     pub domain: Option<String>,
 }

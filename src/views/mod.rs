@@ -52,6 +52,8 @@ pub struct Layout {
     pub follow_by_email: bool,
     /// The blog is a fediverse account: a post links its ActivityPub face.
     pub fediverse: bool,
+    /// The Webmention endpoint, while Webmention is on.
+    pub webmention: Option<String>,
     /// `<link rel="prev">` and `<link rel="next">`: the neighbouring pages of a paged page.
     pub prev: Option<String>,
     pub next: Option<String>,
@@ -120,6 +122,9 @@ impl Layout {
             noindex: false,
             follow_by_email: config.mail.is_some(),
             fediverse: settings.fediverse_enabled,
+            webmention: settings
+                .webmention_enabled
+                .then(|| format!("{}/webmention", config.base_url)),
             prev: None,
             next: None,
             feeds: vec![
@@ -613,8 +618,8 @@ pub struct CommentView {
     /// Held for moderation: shown only to its own author, marked as waiting.
     pub pending: bool,
     pub old_anchor: Option<String>,
-    /// A reply that came from the fediverse, marked as such.
-    pub from_fediverse: bool,
+    /// A reply from elsewhere, marked as such: "from the fediverse", "via Webmention".
+    pub origin: Option<&'static str>,
     pub replies: Vec<CommentView>,
 }
 
@@ -630,7 +635,11 @@ impl CommentView {
             datetime: dates::html_datetime(&at),
             pending: row.status == CommentStatus::Pending,
             old_anchor: row.old_anchor.clone(),
-            from_fediverse: row.from_fediverse,
+            origin: match row.origin.as_deref() {
+                Some("fediverse") => Some("from the fediverse"),
+                Some("webmention") => Some("via Webmention"),
+                _ => None,
+            },
             replies: Vec::new(),
         }
     }

@@ -33,24 +33,49 @@ pub struct PostPage {
     pub form: CommentFormView,
     pub newer: Option<NavLink>,
     pub older: Option<NavLink>,
-    /// Likes and boosts from the fediverse, when the blog federates.
-    pub reactions: (i64, i64),
+    pub reactions: Reactions,
+}
+
+/// Likes and boosts from the fediverse, likes and reposts by Webmention: (likes, shares).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reactions {
+    pub fediverse: (i64, i64),
+    pub web: (i64, i64),
 }
 
 impl PostPage {
-    /// "3 likes and 1 boost on the fediverse"; none when there are none.
-    pub fn reactions_line(&self) -> Option<String> {
+    /// "3 likes and 1 boost on the fediverse", "1 like from another site"; none when there
+    /// are none.
+    pub fn reactions_lines(&self) -> Vec<String> {
         let count = |n: i64, one: &str, many: &str| {
             (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
         };
-        let parts: Vec<String> = [
-            count(self.reactions.0, "like", "likes"),
-            count(self.reactions.1, "boost", "boosts"),
+        let line = |(likes, shares): (i64, i64), share: (&str, &str), place: &str| {
+            let parts: Vec<String> = [
+                count(likes, "like", "likes"),
+                count(shares, share.0, share.1),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!parts.is_empty()).then(|| format!("{} {place}", parts.join(" and ")))
+        };
+        let web_place = if self.reactions.web.0 + self.reactions.web.1 == 1 {
+            "from another site"
+        } else {
+            "from other sites"
+        };
+        [
+            line(
+                self.reactions.fediverse,
+                ("boost", "boosts"),
+                "on the fediverse",
+            ),
+            line(self.reactions.web, ("repost", "reposts"), web_place),
         ]
         .into_iter()
         .flatten()
-        .collect();
-        (!parts.is_empty()).then(|| format!("{} on the fediverse", parts.join(" and ")))
+        .collect()
     }
 
     /// "3 comments:" as Blogger says it; a reader whose own comments wait for moderation sees

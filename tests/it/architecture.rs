@@ -324,6 +324,7 @@ const BELOW_THE_WEB: &[&str] = &[
     "spam",
     "stats",
     "store",
+    "webmention",
 ];
 
 #[test]

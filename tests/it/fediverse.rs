@@ -190,7 +190,7 @@ async fn remote_inbox(
 }
 
 async fn federating_blog(pool: &PgPool, approve: bool) -> App {
-    db::settings::update_fediverse(pool, true, "garden", approve)
+    db::settings::update_fediverse(pool, true, "garden", approve, false)
         .await
         .unwrap();
     common::app_with(

@@ -26,3 +26,4 @@ mod server;
 mod sign_in;
 mod spam;
 mod theme;
+mod webmention;

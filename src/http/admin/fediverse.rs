@@ -18,7 +18,9 @@ use crate::{
     http::render,
     render::dates,
     state::AppState,
-    views::admin::{DomainBlockView, FediverseErrors, FediverseFollowerView, FediversePage},
+    views::admin::{
+        DomainBlockView, FediverseErrors, FediverseFollowerView, FediversePage, WebmentionView,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -38,6 +40,8 @@ struct SettingsFields {
     name: String,
     #[serde(default)]
     approve_followers: Option<String>,
+    #[serde(default)]
+    webmention: Option<String>,
 }
 
 impl SettingsFields {
@@ -47,6 +51,7 @@ impl SettingsFields {
             enabled: settings.fediverse_enabled.then(String::new),
             name: settings.fediverse_name.clone(),
             approve_followers: settings.fediverse_approve_followers.then(String::new),
+            webmention: settings.webmention_enabled.then(String::new),
         }
     }
 }
@@ -111,7 +116,21 @@ async fn show(
             domain: b.domain,
         })
         .collect();
+    let mentions = db::webmention::recent(&state.db, 100)
+        .await?
+        .into_iter()
+        .map(|m| WebmentionView {
+            state: mention_state(&m.status, m.kind.as_deref(), m.last_error.as_deref()),
+            source: m.source,
+            author_name: m.author_name,
+            post_title: m.post_title,
+            post_path: m.post_path,
+            received: dates::date_and_time(&dates::zoned(m.received_at, &tz)),
+        })
+        .collect();
     render(&FediversePage {
+        webmention: fields.webmention.is_some(),
+        mentions,
         layout,
         enabled: fields.enabled.is_some(),
         name: fields.name.clone(),
@@ -148,14 +167,24 @@ async fn save(
     if enabled && let Some(reason) = state.fediverse.cannot_federate() {
         errors.enabled = Some(reason.to_owned());
     }
-    if errors.name.is_some() || errors.enabled.is_some() {
+    let webmention = form.webmention.is_some();
+    if webmention && let Some(reason) = state.fediverse.cannot_federate() {
+        errors.webmention = Some(reason.replace("The fediverse reaches", "Other sites reach"));
+    }
+    if errors.name.is_some() || errors.enabled.is_some() || errors.webmention.is_some() {
         let layout = user.layout(&state, "fediverse", "Fediverse").await?;
         let mut response = show(&state, layout, &form, errors, BlockFields::default()).await?;
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
-    db::settings::update_fediverse(&state.db, enabled, &name, form.approve_followers.is_some())
-        .await?;
+    db::settings::update_fediverse(
+        &state.db,
+        enabled,
+        &name,
+        form.approve_followers.is_some(),
+        webmention,
+    )
+    .await?;
     if enabled {
         // The key is made now, not while a server waits for the actor.
         state
@@ -163,7 +192,9 @@ async fn save(
             .keys(&state.db)
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
-        state.fediverse.ensure_worker(&state.db);
+    }
+    if enabled || webmention {
+        crate::http::ensure_federation_worker(&state);
     }
     Ok(super::notice::Notice::SettingsSaved.after("/admin/fediverse"))
 }
@@ -192,6 +223,23 @@ async fn remove(
         return Err(AppError::NotFound);
     }
     Ok(super::notice::Notice::FediverseRemoved.after("/admin/fediverse"))
+}
+
+/// What came of a Webmention, in words.
+fn mention_state(status: &str, kind: Option<&str>, error: Option<&str>) -> String {
+    match (status, kind) {
+        ("verified", Some("reply")) => "A reply (see Comments)".into(),
+        ("verified", Some("like")) => "A like".into(),
+        ("verified", Some("repost")) => "A repost".into(),
+        ("verified", _) => "A mention (see Comments)".into(),
+        ("waiting", _) => match error {
+            Some(error) => format!("Waiting to be checked again ({error})"),
+            None => "Waiting to be checked".into(),
+        },
+        ("unlinked", _) => "Its page does not link here".into(),
+        ("gone", _) => "Its page is gone".into(),
+        (_, _) => format!("Could not be checked ({})", error.unwrap_or("no reason")),
+    }
 }
 
 /// `social.example` from what a person may paste: a URL, a handle or a bare name.

@@ -745,7 +745,7 @@ async fn preview(
         },
         newer: None,
         older: None,
-        reactions: (0, 0),
+        reactions: crate::views::public::Reactions::default(),
     };
     let mut response = render(&page)?;
     response.headers_mut().insert(
