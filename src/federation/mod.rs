@@ -8,6 +8,7 @@ pub mod actors;
 pub mod delivery;
 pub mod documents;
 pub mod inbox;
+pub mod interact;
 pub mod keys;
 pub mod signatures;
 

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/fediverse/blog/outbox", get(outbox))
         .route("/fediverse/blog/followers", get(followers))
         .route("/fediverse/blog/following", get(following))
+        .route("/fediverse/interact", get(interact_form).post(interact))
 }
 
 /// The settings, when the fediverse is on; a 404 otherwise.
@@ -326,4 +327,122 @@ pub async fn article(state: &AppState, path: &str) -> Result<Response, AppError>
     Ok(activity_json(&documents::article_document(
         &blog, &post, &content,
     )))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct InteractFields {
+    #[serde(default)]
+    uri: String,
+    #[serde(default)]
+    handle: String,
+}
+
+/// What a reader may follow or reply to from their server: the blog's actor, or one of its
+/// public posts (as its title). Anything else is not this blog's to send people to.
+async fn interaction_target(
+    state: &AppState,
+    settings: &Settings,
+    uri: &str,
+) -> Result<Option<String>, AppError> {
+    let blog = state.fediverse.blog(settings);
+    if uri.is_empty() || uri == blog.actor() {
+        return Ok(None);
+    }
+    let path = uri
+        .strip_prefix(state.fediverse.base_url.as_str())
+        .filter(|path| path.starts_with('/'))
+        .ok_or(AppError::NotFound)?;
+    match db::fediverse::post_by_path(&state.db, path).await? {
+        Some((post, true, _)) => Ok(Some(post.title)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn interact_page(
+    state: &AppState,
+    settings: &Settings,
+    fields: InteractFields,
+    post_title: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let site = state.site().await?;
+    let blog = state.fediverse.blog(settings);
+    let following = post_title.is_none();
+    let page_title = if following {
+        "Follow on the fediverse"
+    } else {
+        "Reply from the fediverse"
+    };
+    let mut layout = crate::views::Layout::new(
+        settings,
+        &state.config,
+        Some(page_title),
+        Some("/fediverse/interact"),
+    );
+    layout.dress(&*state.look(&site).await?, "/fediverse/interact");
+    layout.noindex = true;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = super::render(&crate::views::public::InteractPage {
+        layout,
+        following,
+        handle: blog.handle(),
+        post_title: post_title.unwrap_or_default(),
+        uri: if following { blog.actor() } else { fields.uri },
+        typed: fields.handle,
+        error,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn interact_form(
+    State(state): State<AppState>,
+    Query(fields): Query<InteractFields>,
+) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let post_title = interaction_target(&state, &settings, &fields.uri).await?;
+    interact_page(&state, &settings, fields, post_title, None).await
+}
+
+/// Sends the reader to their own server's page for following the blog or seeing the post;
+/// the form again, with what they typed and why it did not work, when that cannot be found.
+async fn interact(
+    State(state): State<AppState>,
+    axum::Form(fields): axum::Form<InteractFields>,
+) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let post_title = interaction_target(&state, &settings, &fields.uri).await?;
+    let (intent, uri) = match &post_title {
+        None => (
+            federation::interact::Intent::Follow,
+            state.fediverse.blog(&settings).actor(),
+        ),
+        Some(_) => (federation::interact::Intent::Reply, fields.uri.clone()),
+    };
+    let fediverse = &state.fediverse;
+    match federation::interact::destination(
+        &fields.handle,
+        intent,
+        &uri,
+        fediverse.reach(),
+        !fediverse.allow_local,
+    )
+    .await
+    {
+        Ok(destination) => Ok(Redirect::to(&destination).into_response()),
+        Err(error) => {
+            interact_page(
+                &state,
+                &settings,
+                fields,
+                post_title,
+                Some(error.to_string()),
+            )
+            .await
+        }
+    }
 }

@@ -52,6 +52,8 @@ pub struct Layout {
     pub follow_by_email: bool,
     /// The blog is a fediverse account: a post links its ActivityPub face.
     pub fediverse: bool,
+    /// The blog's fediverse handle, while it federates: the sidebar's "Follow on the fediverse".
+    pub fediverse_handle: Option<String>,
     /// The Webmention endpoint, while Webmention is on.
     pub webmention: Option<String>,
     /// `<link rel="prev">` and `<link rel="next">`: the neighbouring pages of a paged page.
@@ -122,6 +124,17 @@ impl Layout {
             noindex: false,
             follow_by_email: config.mail.is_some(),
             fediverse: settings.fediverse_enabled,
+            fediverse_handle: settings.fediverse_enabled.then(|| {
+                let host = url::Url::parse(&config.base_url)
+                    .ok()
+                    .map(|url| match (url.host_str(), url.port()) {
+                        (Some(host), Some(port)) => format!("{host}:{port}"),
+                        (Some(host), None) => host.to_owned(),
+                        _ => String::new(),
+                    })
+                    .unwrap_or_default();
+                format!("@{}@{host}", settings.fediverse_name)
+            }),
             webmention: settings
                 .webmention_enabled
                 .then(|| format!("{}/webmention", config.base_url)),

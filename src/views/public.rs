@@ -201,6 +201,23 @@ pub struct MailActionPage {
     pub next: Option<(String, String)>,
 }
 
+/// "Follow on the fediverse" or "Reply from the fediverse": the reader's handle, to be sent to
+/// their own server.
+#[derive(Template)]
+#[template(path = "public/interact.html")]
+pub struct InteractPage {
+    pub layout: Layout,
+    /// The blog's handle (following) or the post's title (replying).
+    pub following: bool,
+    pub handle: String,
+    pub post_title: String,
+    /// The blog's actor or the post's URL, as sent back with the form.
+    pub uri: String,
+    /// What the reader typed.
+    pub typed: String,
+    pub error: Option<String>,
+}
+
 /// "Follow by email": the form, or what happens after it.
 #[derive(Template)]
 #[template(path = "public/subscribe.html")]

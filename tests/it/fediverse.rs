@@ -78,6 +78,7 @@ impl Remote {
             .route("/users/{name}", get(remote_actor))
             .route("/users/{name}/inbox", post(remote_inbox))
             .route("/inbox", post(remote_inbox))
+            .route("/.well-known/webfinger", get(remote_webfinger))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
@@ -173,6 +174,29 @@ async fn remote_actor(
             },
         })),
     )
+}
+
+/// Mastodon's answer for its own accounts, with the interaction page's template.
+async fn remote_webfinger(
+    State(state): State<RemoteState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, StatusCode> {
+    let resource = query.get("resource").ok_or(StatusCode::BAD_REQUEST)?;
+    let user = resource
+        .strip_prefix("acct:")
+        .and_then(|acct| acct.split_once('@'))
+        .map(|(user, _)| user.to_owned())
+        .ok_or(StatusCode::BAD_REQUEST)?;
+    if user == "nobody" {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    Ok(Json(json!({
+        "subject": resource,
+        "links": [
+            { "rel": "self", "type": "application/activity+json", "href": format!("{}/users/{user}", state.base) },
+            { "rel": "http://ostatus.org/schema/1.0/subscribe", "template": format!("{}/authorize_interaction?uri={{uri}}", state.base) },
+        ],
+    })))
 }
 
 async fn remote_inbox(
@@ -1025,4 +1049,112 @@ async fn the_blogs_answer_to_a_fediverse_reply_goes_back_to_its_author(pool: PgP
     assert_eq!(deletes[0].json()["object"]["id"], answer["id"]);
     let (status, _) = activity_json(&app, &id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn readers_follow_and_reply_from_their_own_server_without_javascript(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Lanterns on the quay", OffsetDateTime::now_utc()),
+    )
+    .await;
+    let server = remote.base.trim_start_matches("http://").to_owned();
+
+    let page = common::get(&app, &path).await;
+    let text = page.text();
+    assert!(text.contains("Follow on the fediverse"), "{text}");
+    assert!(text.contains("@garden@blog.test"), "{text}");
+    let reply_link = page
+        .links_containing("/fediverse/interact?uri=")
+        .into_iter()
+        .next()
+        .expect("the comment area offers replying from the fediverse");
+    assert!(
+        reply_link.contains("http%3A%2F%2Fblog.test%2F"),
+        "{reply_link}"
+    );
+
+    // Follow: from the sidebar's form straight to the reader's server.
+    let answer = common::post_form(
+        &app,
+        "/fediverse/interact",
+        &[("handle", &format!("@ana@{server}"))],
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    assert_eq!(
+        answer.header("location"),
+        format!(
+            "{}/authorize_interaction?uri=http%3A%2F%2Fblog.test%2Ffediverse%2Fblog",
+            remote.base
+        )
+    );
+
+    // Reply: the page names the post, and the reader lands on it on their server.
+    let page = common::get(&app, &reply_link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text()
+            .contains("Reply to “Lanterns on the quay” from the fediverse")
+    );
+    let uri = format!("http://blog.test{path}");
+    let answer = common::post_form(
+        &app,
+        "/fediverse/interact",
+        &[("uri", &uri), ("handle", &format!("{}/@ana", remote.base))],
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    let location = answer.header("location").to_owned();
+    assert!(location.starts_with(&format!("{}/authorize_interaction?uri=", remote.base)));
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    assert!(location.ends_with(&encoded), "{location}");
+
+    // What cannot work comes back with the reason, and what was typed.
+    let answer = common::post_form(
+        &app,
+        "/fediverse/interact",
+        &[("uri", &uri), ("handle", "ana")],
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.text().contains("Enter your fediverse address"));
+    assert_eq!(answer.field("handle").as_deref(), Some("ana"));
+    assert!(
+        answer.text().contains("Reply to “Lanterns on the quay”"),
+        "still the reply page"
+    );
+    let answer = common::post_form(
+        &app,
+        "/fediverse/interact",
+        &[("handle", &format!("@nobody@{server}"))],
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer
+            .text()
+            .contains(&format!("Your server ({server}) did not answer")),
+        "{}",
+        answer.text()
+    );
+
+    // Only the blog and its posts: not a way to send people anywhere.
+    let answer = common::post_form(
+        &app,
+        "/fediverse/interact",
+        &[
+            ("uri", "https://elsewhere.example/x"),
+            ("handle", &format!("@ana@{server}")),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
 }
