@@ -47,6 +47,19 @@ pub async fn actor_by_key_id(
     .await
 }
 
+/// Whether the actor with this key was fetched within the last minute (a signature that fails
+/// against a fresh key is a forgery, not a rotation: no need to ask its server again).
+pub async fn key_fetched_lately(db: &PgPool, key_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from fediverse_actors
+                          where key_id = $1 and fetched_at > now() - interval '1 minute')
+               as "lately!""#,
+        key_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 pub async fn actor_by_uri(db: &PgPool, uri: &str) -> Result<Option<RemoteActor>, sqlx::Error> {
     sqlx::query_as!(
         RemoteActor,

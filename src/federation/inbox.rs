@@ -71,6 +71,8 @@ pub enum Refusal {
     Unauthorized(String),
     #[error("this instance is blocked")]
     Blocked,
+    #[error("too many activities from this instance; try again later")]
+    TooMany(std::time::Duration),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -138,6 +140,10 @@ pub async fn receive(
         .map_err(unauthorized)?;
     let key_domain = actors::domain_of(&parsed.key_id)
         .ok_or_else(|| Refusal::Unauthorized("the keyId is not a URL".into()))?;
+    fediverse
+        .inbox_limit
+        .take(&key_domain)
+        .map_err(Refusal::TooMany)?;
     // The key's server and the actor's are one but for a forgery (refused below): asked once.
     for server in std::iter::once(&key_domain).chain((domain != key_domain).then_some(&domain)) {
         if db::fediverse::domain_action(db, server).await?.as_deref() == Some("block") {
@@ -164,6 +170,11 @@ pub async fn receive(
     };
     let signer = match cached {
         Some(actor) if verify(&actor).is_ok() => actor,
+        Some(_) if db::fediverse::key_fetched_lately(db, &parsed.key_id).await? => {
+            return Err(Refusal::Unauthorized(
+                "the signature does not verify with the signer's key".into(),
+            ));
+        }
         // Not known, or its key changed: fetched (again) from its server.
         _ => {
             let actor = actors::refresh(fediverse, db, &parsed.key_id)

@@ -8,6 +8,7 @@ pub mod actors;
 pub mod delivery;
 pub mod documents;
 pub mod inbox;
+pub mod inbox_limit;
 pub mod interact;
 pub mod keys;
 pub mod signatures;
@@ -34,6 +35,8 @@ pub struct Fediverse {
     stopping: AtomicBool,
     /// Held by the worker while a batch of deliveries is on its way.
     batch: tokio::sync::Mutex<()>,
+    /// Activities each instance may still bring to the inboxes.
+    pub inbox_limit: inbox_limit::InboxLimit,
 }
 
 impl Fediverse {
@@ -45,6 +48,7 @@ impl Fediverse {
             worker_started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             batch: tokio::sync::Mutex::new(()),
+            inbox_limit: inbox_limit::InboxLimit::default(),
         }
     }
 

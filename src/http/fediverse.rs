@@ -223,6 +223,22 @@ async fn inbox(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Err(Refusal::Database(error)) => Err(error.into()),
+        Err(Refusal::TooMany(wait)) => {
+            tracing::info!("fediverse: an instance's activities held back");
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Refusal::TooMany(wait).to_string(),
+            )
+                .into_response();
+            let seconds = wait.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&seconds) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+                .extensions_mut()
+                .insert(crate::error::PlainErrorBody);
+            Ok(response)
+        }
         Err(refusal) => {
             let status = match refusal {
                 Refusal::Malformed(_) => StatusCode::BAD_REQUEST,

@@ -50,6 +50,7 @@ struct RemoteState {
     base: String,
     public_pem: String,
     received: Arc<Mutex<Vec<Received>>>,
+    actor_fetches: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A fediverse instance of the test's own, every actor of it signing with one key.
@@ -57,6 +58,7 @@ struct Remote {
     base: String,
     key: RsaPrivateKey,
     received: Arc<Mutex<Vec<Received>>>,
+    actor_fetches: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Remote {
@@ -69,10 +71,12 @@ impl Remote {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
+        let actor_fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let state = RemoteState {
             base: base.clone(),
             public_pem,
             received: received.clone(),
+            actor_fetches: actor_fetches.clone(),
         };
         let router = Router::new()
             .route("/users/{name}", get(remote_actor))
@@ -85,6 +89,7 @@ impl Remote {
             base,
             key,
             received,
+            actor_fetches,
         }
     }
 
@@ -127,6 +132,16 @@ impl Remote {
         activity: &Value,
         key: &RsaPrivateKey,
     ) -> common::Page {
+        send(app, self.signed_request(path, signer, activity, key)).await
+    }
+
+    fn signed_request(
+        &self,
+        path: &str,
+        signer: &str,
+        activity: &Value,
+        key: &RsaPrivateKey,
+    ) -> Request<Body> {
         let body = activity.to_string();
         let date = signatures::httpdate(OffsetDateTime::now_utc());
         let digest = signatures::digest(body.as_bytes());
@@ -139,15 +154,14 @@ impl Remote {
             r#"keyId="{signer}#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest content-type",signature="{}""#,
             BASE64.encode(signature.to_bytes())
         );
-        let request = Request::post(path)
+        Request::post(path)
             .header("host", "blog.test")
             .header("date", date)
             .header("digest", digest)
             .header("content-type", content_type)
             .header("signature", header)
             .body(Body::from(body))
-            .unwrap();
-        send(app, request).await
+            .unwrap()
     }
 }
 
@@ -155,6 +169,9 @@ async fn remote_actor(
     State(state): State<RemoteState>,
     Path(name): Path<String>,
 ) -> ([(&'static str, &'static str); 1], Json<Value>) {
+    state
+        .actor_fetches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = format!("{}/users/{name}", state.base);
     (
         [("content-type", "application/activity+json")],
@@ -1157,4 +1174,66 @@ async fn readers_follow_and_reply_from_their_own_server_without_javascript(pool:
     )
     .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn a_flood_of_forged_activities_is_held_back_without_asking_its_server_each_time(
+    pool: PgPool,
+) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let ana = remote.actor("ana");
+    let page = remote
+        .deliver(&app, "/fediverse/inbox", &ana, &follow(&remote, "ana", 1))
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+
+    // Signed with a key that is not ana's: refused, and her server is not asked for her key
+    // again and again (it was fetched a moment ago).
+    let forger = folio::federation::keys::generate().unwrap();
+    let like = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/likes/1", remote.base),
+        "type": "Like",
+        "actor": ana,
+        "object": "http://blog.test/2026/01/x.html",
+    });
+    let forged = remote.signed_request("/fediverse/inbox", &ana, &like, &forger);
+    let (parts, _) = forged.into_parts();
+    let body = like.to_string();
+    let started = std::time::Instant::now();
+    let mut refused = 0;
+    let mut held_back = 0;
+    let mut retry_after = String::new();
+    for _ in 0..700 {
+        let mut request = Request::post("/fediverse/inbox")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        *request.headers_mut() = parts.headers.clone();
+        let page = send(&app, request).await;
+        match page.status {
+            StatusCode::UNAUTHORIZED => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                held_back += 1;
+                retry_after = page.header("retry-after").to_owned();
+            }
+            other => panic!("{other}: {}", page.body),
+        }
+    }
+    // 600 at once (the follow took one), then 20 a second.
+    let refilled = (started.elapsed().as_secs_f64() * 20.0).ceil() as usize;
+    assert!(
+        (599..=599 + refilled).contains(&refused),
+        "{refused} refused, {held_back} held back in {:?}",
+        started.elapsed()
+    );
+    assert!(held_back >= 100 - refilled, "{held_back}");
+    assert_eq!(retry_after, "1");
+    assert_eq!(
+        remote
+            .actor_fetches
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "her key was fetched once, for the follow"
+    );
 }
