@@ -13,6 +13,7 @@ mod demo;
 mod discovery;
 mod editor;
 mod encoding;
+mod fedify;
 mod fediverse;
 mod gates;
 mod https;
