@@ -891,3 +891,89 @@ pub async fn sent_answer(db: &PgPool, comment_id: i64) -> Result<Option<Answer>,
     .fetch_optional(db)
     .await
 }
+
+/// An approved comment of a federated post, as its `replies` collection shows it.
+#[derive(Debug, Clone)]
+pub struct ThreadComment {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    /// The parent's Note, when the parent came from the fediverse.
+    pub parent_note: Option<String>,
+    pub author_name: String,
+    pub body_html: String,
+    pub created_at: OffsetDateTime,
+    /// Its own Note, when it came from the fediverse.
+    pub note: Option<String>,
+    /// The blog sent it to the fediverse as an answer (its URL answers as that `Note`).
+    pub answered: bool,
+    pub post_path: String,
+}
+
+/// A public post's approved comments, oldest first (at most `limit`), with how many there are.
+pub async fn replies_of(
+    db: &PgPool,
+    post_id: i64,
+    limit: i64,
+) -> Result<Option<(i64, Vec<ThreadComment>)>, sqlx::Error> {
+    let public = sqlx::query_scalar!(
+        r#"select post_visible(status, published_at) as "visible!" from posts
+           where id = $1 and kind = 'post'"#,
+        post_id
+    )
+    .fetch_optional(db)
+    .await?;
+    if public != Some(true) {
+        return Ok(None);
+    }
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from comments where post_id = $1 and status = 'approved'"#,
+        post_id
+    )
+    .fetch_one(db)
+    .await?;
+    let comments = sqlx::query_as!(
+        ThreadComment,
+        r#"select c.id, c.parent_id,
+                  case when p.source = 'fediverse' then p.source_id end as parent_note,
+                  c.author_name, c.body_html, c.created_at,
+                  case when c.source = 'fediverse' then c.source_id end as note,
+                  exists (select 1 from fediverse_comments f
+                          where f.comment_id = c.id and f.state = 'sent') as "answered!",
+                  po.path as post_path
+           from comments c
+           join posts po on po.id = c.post_id
+           left join comments p on p.id = c.parent_id
+           where c.post_id = $1 and c.status = 'approved'
+           order by c.created_at, c.id
+           limit $2"#,
+        post_id,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(Some((total, comments)))
+}
+
+/// One approved comment written here on a public post, for its URL's ActivityPub face.
+pub async fn thread_comment(
+    db: &PgPool,
+    comment_id: i64,
+) -> Result<Option<ThreadComment>, sqlx::Error> {
+    sqlx::query_as!(
+        ThreadComment,
+        r#"select c.id, c.parent_id,
+                  case when p.source = 'fediverse' then p.source_id end as parent_note,
+                  c.author_name, c.body_html, c.created_at,
+                  null::text as note, false as "answered!",
+                  po.path as post_path
+           from comments c
+           join posts po on po.id = c.post_id
+           left join comments p on p.id = c.parent_id
+           where c.id = $1 and c.status = 'approved'
+             and c.source is distinct from 'fediverse'
+             and po.kind = 'post' and post_visible(po.status, po.published_at)"#,
+        comment_id
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
-    db::fediverse::{Answer, FederatedPost},
+    db::fediverse::{Answer, FederatedPost, ThreadComment},
     render::{post::label_path, sanitize::escape_html},
 };
 
@@ -142,7 +142,7 @@ pub fn article(blog: &Blog<'_>, post: &FederatedPost, content: &str) -> Value {
         "to": [PUBLIC],
         "cc": [blog.followers()],
         "tag": tags,
-        "replies": format!("{url}#replies"),
+        "replies": replies_id(blog, post.id),
     });
     if !post.excerpt.is_empty() {
         article["summary"] = Value::String(post.excerpt.clone());
@@ -233,6 +233,54 @@ pub fn answer_note(blog: &Blog<'_>, answer: &Answer) -> Value {
         "cc": [answer.parent_actor, blog.followers()],
         "tag": [{ "type": "Mention", "href": answer.parent_actor, "name": mention }],
     })
+}
+
+/// Where a post's comments are listed for the fediverse.
+pub fn replies_id(blog: &Blog<'_>, post_id: i64) -> String {
+    format!("{}/fediverse/posts/{post_id}/replies", blog.base_url)
+}
+
+/// A comment written here, as a `Note` by the blog (its commenters have no accounts): their
+/// name leads its content. Its URL is the comment's permalink, which answers with it.
+pub fn comment_note(blog: &Blog<'_>, comment: &ThreadComment) -> Value {
+    let url = format!("{}/comment/{}", blog.base_url, comment.id);
+    let in_reply_to = match (&comment.parent_note, comment.parent_id) {
+        (Some(note), _) => note.clone(),
+        (None, Some(parent)) => format!("{}/comment/{parent}", blog.base_url),
+        (None, None) => format!("{}{}", blog.base_url, comment.post_path),
+    };
+    let content = format!(
+        "<p><strong>{}</strong>:</p>{}",
+        escape_html(&comment.author_name),
+        crate::federation::content_html(&comment.body_html, blog.base_url)
+    );
+    json!({
+        "id": url,
+        "type": "Note",
+        "attributedTo": blog.actor(),
+        "inReplyTo": in_reply_to,
+        "content": content,
+        "url": url,
+        "published": time(comment.created_at),
+        "to": [PUBLIC],
+        "cc": [blog.followers()],
+    })
+}
+
+/// A post's `replies`: replies from the fediverse by their ids, the blog's answers by their
+/// URLs (each answers with its `Note`), and the other comments written here as `Note`s.
+pub fn replies(blog: &Blog<'_>, post_id: i64, total: i64, comments: &[ThreadComment]) -> Value {
+    let items = comments
+        .iter()
+        .map(|comment| match &comment.note {
+            Some(note) => Value::String(note.clone()),
+            None if comment.answered => {
+                Value::String(format!("{}/comment/{}", blog.base_url, comment.id))
+            }
+            None => comment_note(blog, comment),
+        })
+        .collect();
+    collection(&replies_id(blog, post_id), total, Some(items))
 }
 
 /// `Create` or `Delete` of an answer.

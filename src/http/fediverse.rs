@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/fediverse/blog/followers", get(followers))
         .route("/fediverse/blog/following", get(following))
         .route("/fediverse/interact", get(interact_form).post(interact))
+        .route("/fediverse/posts/{id}/replies", get(replies))
 }
 
 /// The settings, when the fediverse is on; a 404 otherwise.
@@ -313,14 +314,34 @@ pub(super) async fn own_target(
 }
 
 /// A comment's URL asked for ActivityPub JSON: the `Note` of an answer the blog sent to the
-/// fediverse (other comments are not federated).
+/// fediverse, or of another comment written here (as its post's `replies` lists it).
 pub async fn answer(state: &AppState, comment_id: i64) -> Result<Response, AppError> {
     let settings = federating(state).await?;
     let blog = state.fediverse.blog(&settings);
-    let answer = db::fediverse::sent_answer(&state.db, comment_id)
+    if let Some(answer) = db::fediverse::sent_answer(&state.db, comment_id).await? {
+        return Ok(activity_json(&documents::answer_document(&blog, &answer)));
+    }
+    let comment = db::fediverse::thread_comment(&state.db, comment_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(activity_json(&documents::answer_document(&blog, &answer)))
+    let mut note = documents::comment_note(&blog, &comment);
+    note["@context"] = Value::String("https://www.w3.org/ns/activitystreams".into());
+    Ok(activity_json(&note))
+}
+
+/// A post's comments for the fediverse (`replies` of its `Article`): the first 200.
+async fn replies(
+    State(state): State<AppState>,
+    axum::extract::Path(post_id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let settings = federating(&state).await?;
+    let blog = state.fediverse.blog(&settings);
+    let (total, comments) = db::fediverse::replies_of(&state.db, post_id, 200)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(activity_json(&documents::replies(
+        &blog, post_id, total, &comments,
+    )))
 }
 
 /// A post's URL asked for ActivityPub JSON: the `Article`, or a `Tombstone` (410) for one that

@@ -1237,3 +1237,90 @@ async fn a_flood_of_forged_activities_is_held_back_without_asking_its_server_eac
         "her key was fetched once, for the follow"
     );
 }
+
+#[sqlx::test]
+async fn a_posts_replies_collection_holds_the_whole_conversation(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let post = add_post(
+        &pool,
+        Post::published(
+            "Pressing apples",
+            OffsetDateTime::now_utc() - time::Duration::hours(1),
+        ),
+    )
+    .await;
+    let question = note(
+        &remote,
+        "ana",
+        3,
+        &format!("http://blog.test{}", post.1),
+        "<p>Which press do you use?</p>",
+        true,
+    );
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Create", "3", question.clone()),
+        )
+        .await;
+    common::send_comment(
+        &app,
+        &post,
+        "Rui",
+        "An old screw press & a lot of patience.",
+    )
+    .await;
+
+    let (_, article) = activity_json(&app, &post.1).await;
+    let replies_url = article["replies"].as_str().unwrap().to_owned();
+    assert_eq!(
+        replies_url,
+        format!("http://blog.test/fediverse/posts/{}/replies", post.0)
+    );
+    let (status, replies) =
+        activity_json(&app, replies_url.trim_start_matches("http://blog.test")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(replies["type"], "OrderedCollection");
+    assert_eq!(replies["totalItems"], 2);
+    let items = replies["orderedItems"].as_array().unwrap();
+    assert_eq!(items[0], question["id"], "hers, by its id");
+    let ours = &items[1];
+    assert_eq!(ours["type"], "Note");
+    assert_eq!(ours["attributedTo"], ACTOR);
+    assert_eq!(ours["inReplyTo"], format!("http://blog.test{}", post.1));
+    let content = ours["content"].as_str().unwrap();
+    assert!(content.contains("<strong>Rui</strong>"), "{content}");
+    assert!(
+        content.contains("An old screw press &amp; a lot of patience."),
+        "{content}"
+    );
+
+    // The Note's id answers with it.
+    let id = ours["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://blog.test");
+    let (status, again) = activity_json(&app, id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["content"], ours["content"]);
+    assert_eq!(again["@context"], "https://www.w3.org/ns/activitystreams");
+    // Not a reply from elsewhere, and nothing of a post that is not public.
+    let hers: i64 = sqlx::query_scalar("select id from comments where source = 'fediverse'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (status, _) = activity_json(&app, &format!("/comment/{hers}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    sqlx::query("update posts set status = 'draft' where id = $1")
+        .bind(post.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, _) = activity_json(&app, replies_url.trim_start_matches("http://blog.test")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = activity_json(&app, id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
