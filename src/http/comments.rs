@@ -262,6 +262,23 @@ pub(super) async fn from_elsewhere(
     }
 }
 
+/// What a path of the blog answers: a post's path, or a comment's permalink (`/comment/{id}`)
+/// as its post's path and the comment; none for a comment not shown.
+pub(super) async fn own_target(
+    state: &AppState,
+    path: &str,
+) -> Result<Option<(String, Option<i64>)>, AppError> {
+    match path
+        .strip_prefix("/comment/")
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        Some(comment) => Ok(db::fediverse::comment_target(&state.db, comment)
+            .await?
+            .map(|(path, id)| (path, Some(id)))),
+        None => Ok(Some((path.to_owned(), None))),
+    }
+}
+
 /// The post again, the form as sent without its "Replying to": the comment it answered has gone
 /// (deleted, or moderated away) since the page was read.
 async fn parent_gone(

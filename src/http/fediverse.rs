@@ -272,7 +272,7 @@ async fn take_reply(
         .filter(|path| path.starts_with('/'))
         .map(|path| path.split(['#', '?']).next().unwrap_or(path));
     let target = match own {
-        Some(path) => own_target(state, path).await?,
+        Some(path) => super::comments::own_target(state, path).await?,
         None => db::fediverse::note_target(&state.db, &reply.in_reply_to)
             .await?
             .map(|(path, id)| (path, Some(id))),
@@ -294,23 +294,6 @@ async fn take_reply(
         tracing::info!(comment = id, note = %reply.note_id, "fediverse: a reply taken in");
     }
     Ok(())
-}
-
-/// What a path of the blog answers: a post's path, or a comment's permalink (`/comment/{id}`)
-/// as its post's path and the comment; none for a comment not shown.
-pub(super) async fn own_target(
-    state: &AppState,
-    path: &str,
-) -> Result<Option<(String, Option<i64>)>, AppError> {
-    match path
-        .strip_prefix("/comment/")
-        .and_then(|id| id.parse::<i64>().ok())
-    {
-        Some(comment) => Ok(db::fediverse::comment_target(&state.db, comment)
-            .await?
-            .map(|(path, id)| (path, Some(id)))),
-        None => Ok(Some((path.to_owned(), None))),
-    }
 }
 
 /// A comment's URL asked for ActivityPub JSON: the `Note` of an answer the blog sent to the

@@ -120,7 +120,7 @@ async fn receive(
             "target is not a page of this blog.",
         ));
     }
-    let found = super::fediverse::own_target(&state, target.path()).await?;
+    let found = super::comments::own_target(&state, target.path()).await?;
     let post = match &found {
         Some((path, _)) => db::posts::comment_target(&state.db, path)
             .await?
