@@ -48,16 +48,7 @@ impl Blog<'_> {
     }
     /// `host[:port]` of the base URL: the handle's domain.
     pub fn host(&self) -> String {
-        url::Url::parse(self.base_url)
-            .ok()
-            .and_then(|url| {
-                let host = url.host_str()?.to_owned();
-                Some(match url.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host,
-                })
-            })
-            .unwrap_or_default()
+        super::actors::domain_of(self.base_url).unwrap_or_default()
     }
     pub fn handle(&self) -> String {
         format!("@{}@{}", self.name, self.host())

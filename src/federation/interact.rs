@@ -43,17 +43,13 @@ pub fn parse_handle(text: &str) -> Result<(String, String), Error> {
     if let Ok(url) = url::Url::parse(text)
         && matches!(url.scheme(), "http" | "https")
     {
-        let host = url.host_str().ok_or(Error::NotAHandle)?;
+        let server = super::actors::domain_of(text).ok_or(Error::NotAHandle)?;
         let user = url
             .path_segments()
             .and_then(|mut segments| segments.next_back().map(str::to_owned))
             .map(|last| last.trim_start_matches('@').to_owned())
             .filter(|user| !user.is_empty())
             .ok_or(Error::NotAHandle)?;
-        let server = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        };
         return Ok((user, server));
     }
     let handle = text.strip_prefix("acct:").unwrap_or(text);

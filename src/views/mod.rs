@@ -125,15 +125,8 @@ impl Layout {
             follow_by_email: config.mail.is_some(),
             fediverse: settings.fediverse_enabled,
             fediverse_handle: settings.fediverse_enabled.then(|| {
-                let host = url::Url::parse(&config.base_url)
-                    .ok()
-                    .map(|url| match (url.host_str(), url.port()) {
-                        (Some(host), Some(port)) => format!("{host}:{port}"),
-                        (Some(host), None) => host.to_owned(),
-                        _ => String::new(),
-                    })
-                    .unwrap_or_default();
-                format!("@{}@{host}", settings.fediverse_name)
+                let host = crate::federation::actors::domain_of(&config.base_url);
+                format!("@{}@{}", settings.fediverse_name, host.unwrap_or_default())
             }),
             webmention: settings
                 .webmention_enabled
