@@ -977,3 +977,42 @@ pub async fn thread_comment(
     .fetch_optional(db)
     .await
 }
+
+/// Whether `domain` wants requests signed the draft-cavage way: it refused an RFC 9421
+/// signature this month.
+pub async fn needs_cavage(db: &PgPool, domain: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from fediverse_cavage_instances
+                          where domain = $1 and learned_at > now() - interval '30 days')
+           as "cavage!""#,
+        domain
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// `domain` took a request signed the draft's way (`cavage`) or RFC 9421's after refusing
+/// the other.
+pub async fn learned_signature_style(
+    db: &PgPool,
+    domain: &str,
+    cavage: bool,
+) -> Result<(), sqlx::Error> {
+    if cavage {
+        sqlx::query!(
+            r#"insert into fediverse_cavage_instances (domain) values ($1)
+               on conflict (domain) do update set learned_at = now()"#,
+            domain
+        )
+        .execute(db)
+        .await?;
+    } else {
+        sqlx::query!(
+            r#"delete from fediverse_cavage_instances where domain = $1"#,
+            domain
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}

@@ -8,15 +8,18 @@ use axum::body::Bytes;
 use hyper::{HeaderMap, Method, StatusCode, header};
 use serde::Deserialize;
 use sqlx::PgPool;
-use time::OffsetDateTime;
 
-use super::{Fediverse, signatures};
+use super::{
+    Fediverse,
+    knock::{self, Signed},
+    signatures,
+};
 use crate::{
     db::{
         self,
         fediverse::{FetchedActor, RemoteActor},
     },
-    outbound::{self, Outgoing},
+    outbound,
 };
 
 const ACCEPT: &str = r#"application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams""#;
@@ -114,40 +117,24 @@ pub async fn fetch(
     url: &str,
 ) -> Result<(url::Url, Bytes), Error> {
     let keys = fediverse.keys(db).await?;
-    let key_id = fediverse.key_id();
     let mut url = url::Url::parse(url).map_err(|e| Error::Refused(format!("{url}: {e}")))?;
     url.set_fragment(None);
     for _ in 0..=MAX_REDIRECTS {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, header::HeaderValue::from_static(ACCEPT));
-        let host = domain_of(url.as_str()).unwrap_or_default();
-        headers.insert(
-            header::HOST,
-            host.parse()
-                .map_err(|_| Error::Refused(format!("{url}: a bad host")))?,
-        );
-        let path = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        signatures::sign(
+        let answer = knock::send(
+            fediverse,
+            db,
             &keys.private,
-            &key_id,
-            &Method::GET,
-            &path,
-            &mut headers,
-            None,
-            OffsetDateTime::now_utc(),
-        );
-        let answer = outbound::send(Outgoing {
-            method: Method::GET,
-            url: &url,
-            headers,
-            body: Bytes::new(),
-            reach: fediverse.reach(),
-            deadline: DEADLINE,
-            max_answer: MAX_DOCUMENT,
-        })
+            Signed {
+                method: Method::GET,
+                url: &url,
+                headers,
+                body: None,
+                deadline: DEADLINE,
+                max_answer: MAX_DOCUMENT,
+            },
+        )
         .await?;
         if answer.status.is_redirection() {
             let next = answer

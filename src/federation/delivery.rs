@@ -17,13 +17,16 @@ use hyper::{HeaderMap, Method, StatusCode, header};
 use sqlx::{PgPool, postgres::PgListener};
 use time::OffsetDateTime;
 
-use super::{Fediverse, content_html, documents, signatures};
+use super::{
+    Fediverse, content_html, documents,
+    knock::{self, Signed},
+};
 use crate::{
     db::{
         self,
         fediverse::{Claimed, Owed},
     },
-    outbound::{self, Outgoing},
+    outbound,
 };
 
 /// The channel migration 0023's trigger speaks on when a delivery is written.
@@ -281,14 +284,12 @@ async fn send_due(db: &PgPool, fediverse: &Fediverse) -> Result<usize, sqlx::Err
             return Ok(0);
         }
     };
-    let key_id = fediverse.key_id();
     let count = claimed.len();
     let results: Vec<Result<(), sqlx::Error>> = stream::iter(claimed)
         .map(|delivery| {
             let keys = keys.clone();
-            let key_id = key_id.clone();
             async move {
-                let result = deliver(fediverse, &keys.private, &key_id, &delivery).await;
+                let result = deliver(fediverse, db, &keys.private, &delivery).await;
                 settle(db, &delivery, result).await
             }
         })
@@ -307,50 +308,32 @@ struct Failure {
 
 async fn deliver(
     fediverse: &Fediverse,
+    db: &PgPool,
     key: &rsa::RsaPrivateKey,
-    key_id: &str,
     delivery: &Claimed,
 ) -> Result<(), Failure> {
     let url = url::Url::parse(&delivery.inbox).map_err(|e| Failure {
         reason: format!("not a URL: {e}"),
         retry: false,
     })?;
-    let body = Bytes::from(delivery.activity.clone());
     let mut headers = HeaderMap::new();
-    let host = super::actors::domain_of(url.as_str()).unwrap_or_default();
-    headers.insert(
-        header::HOST,
-        host.parse().map_err(|_| Failure {
-            reason: "a bad host".into(),
-            retry: false,
-        })?,
-    );
     headers.insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(documents::ACTIVITY_JSON),
     );
-    let path = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
-    signatures::sign(
+    let answer = knock::send(
+        fediverse,
+        db,
         key,
-        key_id,
-        &Method::POST,
-        &path,
-        &mut headers,
-        Some(&body),
-        OffsetDateTime::now_utc(),
-    );
-    let answer = outbound::send(Outgoing {
-        method: Method::POST,
-        url: &url,
-        headers,
-        body,
-        reach: fediverse.reach(),
-        deadline: DEADLINE,
-        max_answer: 64 * 1024,
-    })
+        Signed {
+            method: Method::POST,
+            url: &url,
+            headers,
+            body: Some(Bytes::from(delivery.activity.clone())),
+            deadline: DEADLINE,
+            max_answer: 64 * 1024,
+        },
+    )
     .await
     .map_err(|error| Failure {
         retry: !matches!(error, outbound::Error::Refused(_)),

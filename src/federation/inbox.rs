@@ -159,12 +159,17 @@ pub async fn receive(
     {
         return Ok(Outcome::Ignored);
     }
+    // The URL the signer addressed: the blog's published one (a proxy in front may have
+    // changed the Host the request arrived with).
+    let target = url::Url::parse(&fediverse.base_url)
+        .and_then(|base| base.join(path_and_query))
+        .map_err(|_| Refusal::Malformed("the request's path".into()))?;
     let verify = |actor: &RemoteActor| {
         signatures::verify(
             &parsed,
             &actor.public_key_pem,
             &Method::POST,
-            path_and_query,
+            &target,
             headers,
         )
     };

@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod inbox_limit;
 pub mod interact;
 pub mod keys;
+pub mod knock;
 pub mod signatures;
 
 use std::sync::{

@@ -167,6 +167,13 @@ async fn a_fedify_instance_follows_replies_reacts_and_leaves(pool: PgPool) {
     let accept = peer.wait_for("the Accept", |a| a["type"] == "Accept").await;
     assert_eq!(accept["actor"], blog.as_str());
     assert_eq!(followers(&pool).await, 1);
+    // Fedify 1.5 verifies draft-cavage signatures only: it refused the RFC 9421 one, took
+    // the same Accept signed the old way, and Folio remembers to sign that way there.
+    let old_way: i64 = sqlx::query_scalar("select count(*) from fediverse_cavage_instances")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(old_way, 1);
 
     // A post published now reaches her as an Article.
     let (_, path) = add_post(

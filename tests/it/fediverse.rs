@@ -51,6 +51,9 @@ struct RemoteState {
     public_pem: String,
     received: Arc<Mutex<Vec<Received>>>,
     actor_fetches: Arc<std::sync::atomic::AtomicUsize>,
+    /// Plays a server that knows only draft-cavage signatures: RFC 9421 ones get a 401.
+    refuses_rfc9421: Arc<std::sync::atomic::AtomicBool>,
+    refused: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A fediverse instance of the test's own, every actor of it signing with one key.
@@ -59,6 +62,8 @@ struct Remote {
     key: RsaPrivateKey,
     received: Arc<Mutex<Vec<Received>>>,
     actor_fetches: Arc<std::sync::atomic::AtomicUsize>,
+    refuses_rfc9421: Arc<std::sync::atomic::AtomicBool>,
+    refused: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Remote {
@@ -72,11 +77,15 @@ impl Remote {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
         let actor_fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let refuses_rfc9421 = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let state = RemoteState {
             base: base.clone(),
             public_pem,
             received: received.clone(),
             actor_fetches: actor_fetches.clone(),
+            refuses_rfc9421: refuses_rfc9421.clone(),
+            refused: refused.clone(),
         };
         let router = Router::new()
             .route("/users/{name}", get(remote_actor))
@@ -90,6 +99,8 @@ impl Remote {
             key,
             received,
             actor_fetches,
+            refuses_rfc9421,
+            refused,
         }
     }
 
@@ -222,6 +233,16 @@ async fn remote_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    if state
+        .refuses_rfc9421
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && headers.contains_key("signature-input")
+    {
+        state
+            .refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return StatusCode::UNAUTHORIZED;
+    }
     state.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         headers,
@@ -272,14 +293,10 @@ async fn assert_signed_by_folio(app: &App, received: &Received) {
         OffsetDateTime::now_utc(),
     )
     .unwrap();
-    signatures::verify(
-        &parsed,
-        pem,
-        &Method::POST,
-        &received.path,
-        &received.headers,
-    )
-    .expect("Folio's delivery verifies with Folio's published key");
+    let host = received.headers["host"].to_str().unwrap();
+    let url = url::Url::parse(&format!("http://{host}{}", received.path)).unwrap();
+    signatures::verify(&parsed, pem, &Method::POST, &url, &received.headers)
+        .expect("Folio's delivery verifies with Folio's published key");
 }
 
 #[sqlx::test]
@@ -503,6 +520,148 @@ async fn a_follower_is_accepted_told_of_new_posts_and_can_leave(pool: PgPool) {
     assert_eq!(page.status, StatusCode::ACCEPTED);
     let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
     assert_eq!(followers["totalItems"], 1);
+}
+
+/// What another implementation (tests/peers/http_signatures.py) says of a request.
+fn rfc9421_peer(
+    command: &str,
+    url: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    key_id: &str,
+    pem: &str,
+) -> Value {
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap())))
+        .collect();
+    let request = json!({
+        "method": "POST",
+        "url": url,
+        "headers": headers,
+        "body": String::from_utf8_lossy(body),
+        "key": pem,
+        "key_id": key_id,
+    });
+    let output = common::python_peer("http_signatures.py", &[command], &request.to_string());
+    assert!(
+        output.status.success(),
+        "http-message-signatures {command}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[sqlx::test]
+async fn rfc_9421_signatures_are_read_and_written_as_another_implementation_does(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let private_pem = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&remote.key, LineEnding::LF)
+        .unwrap()
+        .to_string();
+    let key_id = format!("{}#main-key", remote.actor("ana"));
+    let signed_follow = |n: u32, sent: Option<Value>| {
+        let body = follow(&remote, "ana", n).to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "blog.test".parse().unwrap());
+        headers.insert("content-type", "application/activity+json".parse().unwrap());
+        let signed = rfc9421_peer(
+            "sign",
+            "http://blog.test/fediverse/inbox",
+            &headers,
+            body.as_bytes(),
+            &key_id,
+            &private_pem,
+        );
+        let mut request = Request::post("/fediverse/inbox");
+        for (name, value) in signed.as_object().unwrap() {
+            request = request.header(name.as_str(), value.as_str().unwrap());
+        }
+        let sent = sent.map_or(body, |other| other.to_string());
+        request.body(Body::from(sent)).unwrap()
+    };
+
+    // pyauth's http-message-signatures signs a Follow (Content-Digest, @method @authority
+    // @target-uri): Folio takes it.
+    let page = send(&app, signed_follow(1, None)).await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    // A body changed on the way no longer matches the signed digest.
+    let page = send(&app, signed_follow(2, Some(follow(&remote, "ana", 3)))).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(page.body.contains("digest"), "{}", page.body);
+
+    // Folio's Accept is signed the RFC 9421 way, and the library verifies it with the key
+    // Folio publishes.
+    let accepts = remote.wait_for("Accept", 1).await;
+    let accept = &accepts[0];
+    assert!(accept.headers.contains_key("signature-input"));
+    assert!(accept.headers.contains_key("content-digest"));
+    let (_, actor) = activity_json(&app, "/fediverse/blog").await;
+    let folio_pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap();
+    let host = accept.headers["host"].to_str().unwrap();
+    let covered = rfc9421_peer(
+        "verify",
+        &format!("http://{host}{}", accept.path),
+        &accept.headers,
+        &accept.body,
+        &format!("{ACTOR}#main-key"),
+        folio_pem,
+    );
+    let covered: Vec<&str> = covered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(covered.contains(&r#""@target-uri""#), "{covered:?}");
+    assert!(covered.contains(&r#""content-digest""#), "{covered:?}");
+    assert_signed_by_folio(&app, accept).await;
+}
+
+#[sqlx::test]
+async fn a_server_that_refuses_rfc_9421_is_asked_again_the_old_way_and_remembered(pool: PgPool) {
+    let remote = Remote::start().await;
+    remote
+        .refuses_rfc9421
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let app = federating_blog(&pool, false).await;
+
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    let accepts = remote.wait_for("Accept", 1).await;
+    assert!(!accepts[0].headers.contains_key("signature-input"));
+    assert_signed_by_folio(&app, &accepts[0]).await;
+    let refused = || remote.refused.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(refused(), 1);
+    let remembered: Vec<String> =
+        sqlx::query_scalar("select domain from fediverse_cavage_instances")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        remembered,
+        vec![folio::federation::actors::domain_of(&remote.base).unwrap()]
+    );
+
+    // The next delivery there is signed the old way at once.
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &follow(&remote, "ben", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    remote.wait_for("Accept", 2).await;
+    assert_eq!(refused(), 1);
 }
 
 #[sqlx::test]

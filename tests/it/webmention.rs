@@ -480,21 +480,8 @@ async fn a_published_post_tells_the_pages_it_links_to(pool: PgPool) {
     assert_eq!(mentions.len(), 4, "{mentions:?}");
 }
 
-/// The Python environment `scripts/ensure-peers` makes.
 fn peer(args: &[&str]) -> std::process::Output {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/target/peers/venv/bin/python");
-    assert!(
-        std::path::Path::new(python).exists(),
-        "run scripts/ensure-peers first (scripts/test does)"
-    );
-    std::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/peers/webmention.py"
-        ))
-        .args(args)
-        .output()
-        .unwrap()
+    common::python_peer("webmention.py", args, "")
 }
 
 #[sqlx::test]

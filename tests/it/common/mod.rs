@@ -749,3 +749,21 @@ pub fn output_with_input(mut command: std::process::Command, input: &str) -> std
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// Runs one of `tests/peers/`'s Python scripts in the environment `scripts/ensure-peers`
+/// makes (other people's libraries), with `stdin` as its input.
+pub fn python_peer(script: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/target/peers/venv/bin/python");
+    assert!(
+        std::path::Path::new(python).exists(),
+        "run scripts/ensure-peers first (scripts/test does)"
+    );
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(format!(
+            "{}/tests/peers/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args(args);
+    output_with_input(command, stdin)
+}
