@@ -545,6 +545,24 @@ async fn by_path(
     if crate::federation::asks_for_activity(&headers) {
         return super::fediverse::article(&state, path).await;
     }
+    html_by_path(state, path, headers, params)
+        .await
+        .map(answers_activitypub_too)
+}
+
+/// A page whose URL gives ActivityPub clients JSON (by `Accept`): shared caches must not hand
+/// one the other's answer.
+fn answers_activitypub_too(mut response: Response) -> Response {
+    super::edge::vary_on(response.headers_mut(), "accept");
+    response
+}
+
+async fn html_by_path(
+    state: AppState,
+    path: &str,
+    headers: HeaderMap,
+    params: PostParams,
+) -> Result<Response, AppError> {
     let Some(row) = db::posts::find_by_path(&state.db, path).await? else {
         return match db::posts::redirect_target(&state.db, path).await? {
             Some(target) => Ok(Redirect::permanent(&target).into_response()),
@@ -667,5 +685,7 @@ async fn comment_permalink(
     // Kept in the page cache like the pages: any change to comments or settings empties it.
     Ok(Cacheable::for_site(&site)
         .about_comments_of(post_id)
-        .mark(Redirect::to(&target).into_response()))
+        .mark(answers_activitypub_too(
+            Redirect::to(&target).into_response(),
+        )))
 }

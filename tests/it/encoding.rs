@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Post, add_post, cached_app, get_with};
+use crate::common::{self, Post, add_post, cached_app, get_with};
 
 const BROWSER: &str = "gzip, deflate, br, zstd";
 
@@ -88,7 +88,7 @@ async fn cached_pages_go_out_compressed_once_in_the_encoding_asked_for(pool: PgP
         assert_eq!(first_bytes, bytes, "{uri}: a miss sends what a hit sends");
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers["content-encoding"], "br", "{uri}");
-        assert_eq!(headers["vary"], "accept-encoding");
+        assert!(common::vary(&headers).contains(&"accept-encoding".to_owned()));
         let identity = raw(&app, uri, "identity;q=1, *;q=0").await;
         assert!(identity.1.get("content-encoding").is_none());
         let page = String::from_utf8(identity.2).unwrap();
@@ -114,7 +114,7 @@ async fn cached_pages_go_out_compressed_once_in_the_encoding_asked_for(pool: PgP
             );
             assert!(not_modified.bytes.is_empty());
             assert_eq!(not_modified.header("etag"), tag);
-            assert_eq!(not_modified.header("vary"), "accept-encoding");
+            assert!(common::vary(&not_modified.headers).contains(&"accept-encoding".to_owned()));
         }
         // Nothing accepted that the cache keeps, or a header that makes no sense: plain.
         for accept in ["", "zstd;q=0.5, deflate", "br;q=nonsense"] {
@@ -217,7 +217,7 @@ async fn a_cached_post_page_is_stitched_around_each_readers_own_token(pool: PgPo
     let (_, headers, first) = raw(&app, &path, BROWSER).await;
     assert_eq!(state.pages.hits(), hits + 1, "from the cache");
     assert_eq!(headers["content-encoding"], "br");
-    assert_eq!(headers["vary"], "accept-encoding");
+    assert!(common::vary(&headers).contains(&"accept-encoding".to_owned()));
     let first = brotli_decoded(&first);
     clock.advance(5);
     let (_, headers, second) = raw(&app, &path, "gzip, deflate").await;
@@ -407,9 +407,16 @@ async fn a_page_answered_before_routing_is_what_every_layer_would_send(pool: PgP
         names
     };
     assert_eq!(names(&from_memory), names(&through_layers));
-    for (name, value) in &through_layers {
+    for name in through_layers.keys() {
         if !matches!(name.as_str(), "x-request-id" | "content-length") {
-            assert_eq!(from_memory[name], value, "{name}");
+            let values = |headers: &axum::http::HeaderMap| -> Vec<String> {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect()
+            };
+            assert_eq!(values(&from_memory), values(&through_layers), "{name}");
         }
     }
     for name in [
@@ -494,7 +501,7 @@ async fn pages_the_cache_did_not_answer_go_out_in_brotli_fitted_to_the_page(pool
     let (status, headers, bytes) = raw(&app, &uri, BROWSER).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-encoding"], "br");
-    assert_eq!(headers["vary"], "accept-encoding");
+    assert!(common::vary(&headers).contains(&"accept-encoding".to_owned()));
     assert!(
         headers
             .get("content-length")

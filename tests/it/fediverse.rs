@@ -400,6 +400,28 @@ async fn a_post_answers_as_an_article_and_its_page_links_it(pool: PgPool) {
     assert!(page.body.contains(&format!(
         r#"<link rel="alternate" type="application/activity+json" title="Pricking out the leeks" href="http://blog.test{path}">"#
     )));
+    // One URL, two answers chosen by Accept: a shared cache must keep them apart, whether the
+    // page was rendered, came from Folio's cache, compressed or not, or is a 304.
+    let browser = [
+        ("accept", "text/html"),
+        ("accept-encoding", "gzip, deflate, br, zstd"),
+    ];
+    let first = get_with(&app, &path, &browser).await;
+    let again = get_with(&app, &path, &browser).await;
+    let etag = again.header("etag").to_owned();
+    let revalidated = get_with(
+        &app,
+        &path,
+        &[("accept", "text/html"), ("if-none-match", etag.as_str())],
+    )
+    .await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    for page in [&first, &again] {
+        assert_eq!(common::vary(&page.headers), ["accept", "accept-encoding"]);
+    }
+    for page in [&page, &revalidated] {
+        assert!(common::vary(&page.headers).contains(&"accept".to_owned()));
+    }
 }
 
 #[sqlx::test]

@@ -44,15 +44,6 @@ pub async fn whole_pages(request: Request, next: Next) -> Response {
     parts
         .headers
         .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-    let varies = parts
-        .headers
-        .get_all(header::VARY)
-        .iter()
-        .any(|value| value.as_bytes().eq_ignore_ascii_case(b"accept-encoding"));
-    if !varies {
-        parts
-            .headers
-            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
+    super::vary_on(&mut parts.headers, "accept-encoding");
     Response::from_parts(parts, Body::from(br))
 }

@@ -83,8 +83,9 @@ pub(crate) fn not_modified(original: &HeaderMap, tag: Option<HeaderValue>) -> Re
         HeaderName::from_static("surrogate-key"),
         HeaderName::from_static("cache-tag"),
     ] {
-        if let Some(value) = original.get(&name) {
-            headers.insert(name, value.clone());
+        // Every value: `Vary` may come in several lines.
+        for value in original.get_all(&name) {
+            headers.append(name.clone(), value.clone());
         }
     }
     if let Some(tag) = tag {

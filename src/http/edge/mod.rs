@@ -9,3 +9,19 @@ pub mod etag;
 pub mod extract;
 pub mod markers;
 pub mod page_cache;
+
+/// Adds `name` to the answer's `Vary`, unless a value there names it already.
+pub fn vary_on(headers: &mut hyper::HeaderMap, name: &'static str) {
+    let named = headers
+        .get_all(hyper::header::VARY)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().eq_ignore_ascii_case(name));
+    if !named {
+        headers.append(
+            hyper::header::VARY,
+            hyper::header::HeaderValue::from_static(name),
+        );
+    }
+}

@@ -508,9 +508,7 @@ fn from_cache(
     let varies = page.encoded.compressible;
     let not_modified = |mut response: Response| {
         if varies {
-            response
-                .headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            super::vary_on(response.headers_mut(), "accept-encoding");
         }
         cdn_lifetime_now(state, response.headers_mut(), page);
         response
@@ -581,9 +579,7 @@ fn from_cache(
     cdn_lifetime_now(state, response.headers_mut(), page);
     if varies {
         // Every answer for this address depends on the header, the plain one too.
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        super::vary_on(response.headers_mut(), "accept-encoding");
     }
     if !encoding.is_empty() {
         // Compressed once already: the compression layer leaves a response with an encoding.

@@ -767,3 +767,16 @@ pub fn python_peer(script: &str, args: &[&str], stdin: &str) -> std::process::Ou
         .args(args);
     output_with_input(command, stdin)
 }
+
+/// The names an answer's `Vary` lists (over every line of it), lowercased and sorted.
+pub fn vary(headers: &axum::http::HeaderMap) -> Vec<String> {
+    let mut names: Vec<String> = headers
+        .get_all("vary")
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or_default().split(','))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect();
+    names.sort();
+    names
+}
