@@ -47,17 +47,60 @@ pub async fn actor_by_key_id(
     .await
 }
 
-/// Whether the actor with this key was fetched within the last minute (a signature that fails
-/// against a fresh key is a forgery, not a rotation: no need to ask its server again).
-pub async fn key_fetched_lately(db: &PgPool, key_id: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select exists (select 1 from fediverse_actors
-                          where key_id = $1 and fetched_at > now() - interval '1 minute')
-               as "lately!""#,
-        key_id
+/// What the inbox knows of a signature's key before verifying it, read in one query (an inbox
+/// flood is thousands of these a second).
+#[derive(Debug)]
+pub struct KnownSigner {
+    /// The key's server, or the activity's actor's, is blocked.
+    pub blocked: bool,
+    pub actor: Option<RemoteActor>,
+    /// The actor was fetched within the last minute: a signature that fails against so fresh a
+    /// key is a forgery, not a rotation (no need to ask its server again).
+    pub fetched_lately: bool,
+}
+
+pub async fn known_signer(
+    db: &PgPool,
+    key_id: &str,
+    key_domain: &str,
+    actor_domain: &str,
+) -> Result<KnownSigner, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select exists (select 1 from fediverse_domain_blocks
+                          where domain in ($2, $3) and action = 'block') as "blocked!",
+                  a.id as "id?", a.uri as "uri?", a.key_id, a.public_key_pem as "pem?",
+                  a.inbox as "inbox?", a.shared_inbox, a.username as "username?",
+                  a.name as "name?", a.url, a.domain as "domain?",
+                  coalesce(a.fetched_at > now() - interval '1 minute', false) as "lately!"
+           from (select 1) as one left join fediverse_actors a on a.key_id = $1"#,
+        key_id,
+        key_domain,
+        actor_domain
     )
     .fetch_one(db)
-    .await
+    .await?;
+    let actor = match (row.id, row.uri, row.pem, row.inbox, row.domain) {
+        (Some(id), Some(uri), Some(public_key_pem), Some(inbox), Some(domain)) => {
+            Some(RemoteActor {
+                id,
+                uri,
+                key_id: row.key_id,
+                public_key_pem,
+                inbox,
+                shared_inbox: row.shared_inbox,
+                username: row.username.unwrap_or_default(),
+                name: row.name.unwrap_or_default(),
+                url: row.url,
+                domain,
+            })
+        }
+        _ => None,
+    };
+    Ok(KnownSigner {
+        blocked: row.blocked,
+        actor,
+        fetched_lately: row.lately,
+    })
 }
 
 pub async fn actor_by_uri(db: &PgPool, uri: &str) -> Result<Option<RemoteActor>, sqlx::Error> {
@@ -119,11 +162,19 @@ pub async fn domain_action(db: &PgPool, domain: &str) -> Result<Option<String>, 
     .await
 }
 
-/// Remembers an activity; false when it was taken in before (a replay).
-pub async fn first_sight(db: &PgPool, activity_id: &str) -> Result<bool, sqlx::Error> {
+/// Remembers an activity from `domain`, and that this instance, if it was failing, is back;
+/// false when the activity was taken in before (a replay). One statement: the inbox's every
+/// activity passes here.
+pub async fn first_sight(
+    db: &PgPool,
+    activity_id: &str,
+    domain: &str,
+) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query!(
-        r#"insert into fediverse_inbox_seen (activity_id) values ($1) on conflict do nothing"#,
-        activity_id
+        r#"with heard as (delete from fediverse_instances where domain = $2)
+           insert into fediverse_inbox_seen (activity_id) values ($1) on conflict do nothing"#,
+        activity_id,
+        domain
     )
     .execute(db)
     .await?;
@@ -377,17 +428,6 @@ pub async fn not_delivered(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
-}
-
-/// An instance that was failing spoke to us: it is back.
-pub async fn instance_heard(db: &PgPool, domain: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"delete from fediverse_instances where domain = $1"#,
-        domain
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 pub async fn next_delivery_due(db: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::Error> {

@@ -144,13 +144,11 @@ pub async fn receive(
         .inbox_limit
         .take(&key_domain)
         .map_err(Refusal::TooMany)?;
-    // The key's server and the actor's are one but for a forgery (refused below): asked once.
-    for server in std::iter::once(&key_domain).chain((domain != key_domain).then_some(&domain)) {
-        if db::fediverse::domain_action(db, server).await?.as_deref() == Some("block") {
-            return Err(Refusal::Blocked);
-        }
+    let known = db::fediverse::known_signer(db, &parsed.key_id, &key_domain, &domain).await?;
+    if known.blocked {
+        return Err(Refusal::Blocked);
     }
-    let cached = db::fediverse::actor_by_key_id(db, &parsed.key_id).await?;
+    let cached = known.actor;
     // An account deleted over there can no longer show its key: a Delete from an actor never
     // seen here is acknowledged without a fetch (there is nothing of theirs to remove).
     if cached.is_none()
@@ -175,7 +173,7 @@ pub async fn receive(
     };
     let signer = match cached {
         Some(actor) if verify(&actor).is_ok() => actor,
-        Some(_) if db::fediverse::key_fetched_lately(db, &parsed.key_id).await? => {
+        Some(_) if known.fetched_lately => {
             return Err(Refusal::Unauthorized(
                 "the signature does not verify with the signer's key".into(),
             ));
@@ -194,8 +192,7 @@ pub async fn receive(
             "the activity's actor is not the one who signed it".into(),
         ));
     }
-    db::fediverse::instance_heard(db, &signer.domain).await?;
-    if !db::fediverse::first_sight(db, &activity.id).await? {
+    if !db::fediverse::first_sight(db, &activity.id, &signer.domain).await? {
         return Ok(Outcome::Replayed);
     }
     let blog = fediverse.blog(settings);
