@@ -31,7 +31,12 @@ async def handle(reader, writer):
                 activity = json.loads(body).get("id", "?")
             except ValueError:
                 activity = "unreadable"
-            signed = "signed" if "signature" in headers and "digest" in headers else "unsigned"
+            # RFC 9421 (Signature-Input, Content-Digest) or draft-cavage (Signature, Digest).
+            signed = (
+                "signed"
+                if "signature" in headers and ("content-digest" in headers or "digest" in headers)
+                else "unsigned"
+            )
             out.write(f"{headers.get('host', '?')} {activity} {signed}\n")
             writer.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
             await writer.drain()

@@ -1,8 +1,9 @@
 -- wrk script for bench/federation's inbox flood: POSTs the signed activities of
 -- FOLIO_FLOOD_REQUESTS (one a line: date, digest, signature, body; bench/gen-flood.py) to the
 -- shared inbox, each once (thread k of FOLIO_FLOOD_THREADS takes every k-th), at about
--- FOLIO_FLOOD_RATE a second over FOLIO_FLOOD_CONNECTIONS connections (each waits its share
--- between requests). Writes the answers' statuses, counted, to FOLIO_FLOOD_OUT.
+-- FOLIO_FLOOD_RATE a second over FOLIO_FLOOD_CONNECTIONS connections (bench/pace.lua). Writes
+-- the answers' statuses, counted, to FOLIO_FLOOD_OUT.
+dofile("bench/pace.lua")
 local file = os.getenv("FOLIO_FLOOD_REQUESTS")
 local rate = tonumber(os.getenv("FOLIO_FLOOD_RATE"))
 local host = os.getenv("FOLIO_FLOOD_HOST")
@@ -37,8 +38,11 @@ function init(args)
   sent = 0
 end
 
+pace_share = rate / thread_count
+pace_connections = connections / thread_count
+
 function delay()
-  return connections * 1000 / rate
+  return pace_delay()
 end
 
 function request()
@@ -52,6 +56,7 @@ function request()
 end
 
 function response(status, headers, body)
+  pace_answered()
   statuses[status] = (statuses[status] or 0) + 1
 end
 
