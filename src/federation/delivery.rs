@@ -52,7 +52,13 @@ async fn run(db: PgPool, fediverse: Arc<Fediverse>, taker: crate::webmention::Sh
     let mut last_forget = tokio::time::Instant::now();
     while !db.is_closed() && !fediverse.is_stopping() {
         if listener.is_none() {
-            listener = listen(&db).await.ok();
+            listener = match listen(&db).await {
+                Ok(listener) => Some(listener),
+                Err(error) => {
+                    tracing::warn!(%error, "fediverse: cannot listen for changes; looking every few seconds");
+                    None
+                }
+            };
         }
         let settings = match db::settings::load(&db).await {
             Ok(settings) => settings,
@@ -125,6 +131,13 @@ async fn run(db: PgPool, fediverse: Arc<Fediverse>, taker: crate::webmention::Sh
             .unwrap_or(IDLE_WAKE)
             .min(IDLE_WAKE),
             Err(_) => DATABASE_AWAY_WAIT,
+        };
+        // Deaf to notices (no listener), it looks again every few seconds rather than sleep
+        // through a post published meanwhile.
+        let wait = if listener.is_none() {
+            wait.min(DATABASE_AWAY_WAIT)
+        } else {
+            wait
         };
         if wait.is_zero() {
             continue;

@@ -50,7 +50,13 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site, wake: Arc<Notify>) {
     let mut next_start = tokio::time::Instant::now();
     while !db.is_closed() {
         if listener.is_none() {
-            listener = listen(&db).await.ok();
+            listener = match listen(&db).await {
+                Ok(listener) => Some(listener),
+                Err(error) => {
+                    tracing::warn!(%error, "mail: cannot listen for changes; looking every few seconds");
+                    None
+                }
+            };
         }
         // Read once a round: the title names the sender, the rest shapes followers' mail.
         let settings = match db::settings::load(&db).await {
@@ -88,6 +94,13 @@ async fn run(db: PgPool, mailer: Arc<Mailer>, site: Site, wake: Arc<Notify>) {
                 .unwrap_or(IDLE_WAKE)
                 .min(IDLE_WAKE),
             Err(_) => DATABASE_AWAY_WAIT,
+        };
+        // Deaf to notices (no listener), it looks again every few seconds rather than sleep
+        // through a post published meanwhile.
+        let wait = if listener.is_none() {
+            wait.min(DATABASE_AWAY_WAIT)
+        } else {
+            wait
         };
         if wait.is_zero() {
             continue;
