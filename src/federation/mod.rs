@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod documents;
 pub mod inbox;
 pub mod inbox_limit;
+pub mod inbox_threads;
 pub mod interact;
 pub mod keys;
 pub mod knock;

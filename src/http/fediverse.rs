@@ -200,8 +200,21 @@ async fn following(State(state): State<AppState>) -> Result<Response, AppError> 
     )))
 }
 
+/// Takes an activity on the inbox's own threads, which yield the processor to readers (see
+/// `federation::inbox_threads`).
 async fn inbox(
     State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    federation::inbox_threads::spawn(take_activity(state, uri, headers, body))
+        .await
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("the inbox's task: {error}")))?
+}
+
+async fn take_activity(
+    state: AppState,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
