@@ -775,28 +775,40 @@ pub async fn delete_reply(db: &PgPool, note_id: &str, actor_id: i64) -> Result<b
         == 1)
 }
 
-/// A like or a boost of a post (by its path); once per actor and kind.
+/// A like or boost of a post, in one statement with what every activity does first (see
+/// `first_sight`): the activity remembered, its instance marked up. Answers false for a
+/// replay (nothing counted again). Likes and boosts are most of what an inbox receives.
 pub async fn react(
     db: &PgPool,
     path: &str,
     actor_id: i64,
     kind: &str,
     activity_id: &str,
+    domain: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"insert into fediverse_reactions (post_id, actor_id, kind, activity_id)
-           select id, $2, $3, $4 from posts
-           where path = $1 and kind = 'post' and post_visible(status, published_at)
-           on conflict do nothing"#,
+    sqlx::query_scalar!(
+        r#"with seen as (
+               insert into fediverse_inbox_seen (activity_id) values ($4)
+               on conflict do nothing returning 1
+           ), heard as (
+               delete from fediverse_instances where domain = $5
+           ), reacted as (
+               insert into fediverse_reactions (post_id, actor_id, kind, activity_id)
+               select id, $2, $3, $4 from posts
+               where path = $1 and kind = 'post' and post_visible(status, published_at)
+                 and exists (select 1 from seen)
+               on conflict do nothing
+               returning 1
+           )
+           select exists (select 1 from seen) as "first!""#,
         path,
         actor_id,
         kind,
-        activity_id
+        activity_id,
+        domain
     )
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1)
+    .fetch_one(db)
+    .await
 }
 
 /// A like or boost taken back (named by its activity's id, or by the post it was of).

@@ -192,10 +192,27 @@ pub async fn receive(
             "the activity's actor is not the one who signed it".into(),
         ));
     }
+    let blog = fediverse.blog(settings);
+    if let "Like" | "Announce" = activity.kind.as_str() {
+        let Some(path) = object_id(&activity.object).and_then(|o| own_path(&blog, o)) else {
+            return Ok(Outcome::Ignored);
+        };
+        let kind = if activity.kind == "Like" {
+            "like"
+        } else {
+            "announce"
+        };
+        let first =
+            db::fediverse::react(db, &path, signer.id, kind, &activity.id, &signer.domain).await?;
+        return Ok(if first {
+            Outcome::Done
+        } else {
+            Outcome::Replayed
+        });
+    }
     if !db::fediverse::first_sight(db, &activity.id, &signer.domain).await? {
         return Ok(Outcome::Replayed);
     }
-    let blog = fediverse.blog(settings);
     match activity.kind.as_str() {
         "Create" => reply(db, &signer, &activity.object).await,
         "Update" if object_type(&activity.object) == Some("Note") => {
@@ -206,18 +223,6 @@ pub async fn receive(
                 return Ok(Outcome::Ignored);
             };
             db::fediverse::delete_reply(db, note, signer.id).await?;
-            Ok(Outcome::Done)
-        }
-        "Like" | "Announce" => {
-            let Some(path) = object_id(&activity.object).and_then(|o| own_path(&blog, o)) else {
-                return Ok(Outcome::Ignored);
-            };
-            let kind = if activity.kind == "Like" {
-                "like"
-            } else {
-                "announce"
-            };
-            db::fediverse::react(db, &path, signer.id, kind, &activity.id).await?;
             Ok(Outcome::Done)
         }
         "Undo" if matches!(object_type(&activity.object), Some("Like" | "Announce")) => {

@@ -1104,10 +1104,16 @@ async fn replies_from_the_fediverse_become_comments_in_their_threads(pool: PgPoo
         text.contains("1 like and 1 boost on the fediverse"),
         "{text}"
     );
-    let undo = wrap(&remote, "ana", "Undo", "like-1", like);
+    let undo = wrap(&remote, "ana", "Undo", "like-1", like.clone());
     remote
         .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &undo)
         .await;
+    assert_eq!(counts(pool.clone()).await, [("announce".to_owned(), 1)]);
+    // The same Like sent again is a replay: acknowledged, not counted again.
+    let again = remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &like)
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
     assert_eq!(counts(pool.clone()).await, [("announce".to_owned(), 1)]);
 }
 
