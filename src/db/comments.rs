@@ -768,3 +768,61 @@ pub async fn held_since(
     .fetch_all(db)
     .await
 }
+
+/// A comment that came from elsewhere (the fediverse or a Webmention), as its author's edit
+/// needs it: where it is and what it says of its author. None once trashed or marked spam.
+#[derive(Debug, Clone)]
+pub struct FromElsewhere {
+    pub id: i64,
+    pub post_path: String,
+    pub author_name: String,
+    pub author_url: Option<String>,
+    pub parent_id: Option<i64>,
+    pub approved: bool,
+}
+
+pub async fn from_elsewhere(db: &PgPool, id: i64) -> Result<Option<FromElsewhere>, sqlx::Error> {
+    sqlx::query_as!(
+        FromElsewhere,
+        r#"select c.id, p.path as post_path, c.author_name, c.author_url, c.parent_id,
+                  c.status = 'approved' as "approved!"
+           from comments c join posts p on p.id = c.post_id
+           where c.id = $1 and c.source in ('fediverse', 'webmention')
+             and c.status not in ('trash', 'spam')"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// An edit from a comment's author elsewhere: its new text (and name), and, when screening
+/// the new text would not let it show, the status that screening gave (a moderator decides).
+/// False when nothing changed.
+pub async fn edit_from_elsewhere(
+    db: &PgPool,
+    id: i64,
+    author_name: &str,
+    body_source: &str,
+    body_html: &str,
+    taken_back: Option<(CommentStatus, &str)>,
+) -> Result<bool, sqlx::Error> {
+    let (status, reason) = taken_back.unzip();
+    Ok(sqlx::query!(
+        r#"update comments
+           set author_name = $2, body_source = $3, body_html = $4,
+               status = coalesce($5, status), status_reason = coalesce($6, status_reason)
+           where id = $1
+             and (author_name, body_source, body_html, status)
+                 is distinct from ($2, $3, $4, coalesce($5, status))"#,
+        id,
+        author_name,
+        body_source,
+        body_html,
+        status as Option<CommentStatus>,
+        reason
+    )
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -464,9 +464,14 @@ pub enum Owed {
 /// transaction (with the deliveries the caller queues). New posts written here (not imported)
 /// published within the last two days are created; edits of sent posts are updated; sent
 /// posts no longer public are deleted, and created again if they come back.
+///
+/// One process at a time tells (a transaction's advisory lock, waited for), rather than each
+/// skipping locked posts: the mail and Webmention workers lock the same posts, and a post
+/// skipped because of them would wait, unheard of, for the worker's next idle wake.
 pub async fn take_owed(
     conn: &mut PgConnection,
 ) -> Result<Option<(Owed, FederatedPost)>, sqlx::Error> {
+    super::posts::serialise_workers(conn, "fediverse-tell").await?;
     let row = sqlx::query!(
         r#"select p.id, p.path, p.title, p.excerpt, p.body_html, p.featured_image,
                   p.published_at as "published_at!", p.edited_at,
@@ -486,8 +491,7 @@ pub async fn take_owed(
                or (f.state = 'deleted' and post_visible(p.status, p.published_at))
              )
            order by p.published_at, p.id
-           limit 1
-           for update of p skip locked"#
+           limit 1"#
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -737,27 +741,20 @@ pub async fn mark_reply(
     Ok(())
 }
 
-/// Its author edited a reply: the new text, status kept. Answers whether there was one.
-pub async fn edit_reply(
+/// The comment a reply from the fediverse became, if its sender wrote it.
+pub async fn reply_comment(
     db: &PgPool,
     note_id: &str,
     actor_id: i64,
-    body_source: &str,
-    body_html: &str,
-) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"update comments set body_source = $3, body_html = $4
-           where source = 'fediverse' and source_id = $1 and fediverse_actor_id = $2
-             and (body_source, body_html) is distinct from ($3, $4)"#,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select id from comments
+           where source = 'fediverse' and source_id = $1 and fediverse_actor_id = $2"#,
         note_id,
-        actor_id,
-        body_source,
-        body_html
+        actor_id
     )
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1)
+    .fetch_optional(db)
+    .await
 }
 
 /// Its author deleted a reply: it goes to the trash (a moderator can still see it).

@@ -1,7 +1,7 @@
 //! Posts and static pages. A post is visible to readers when it is not a draft and its
 //! `published_at` has come: scheduled posts appear on their own, with no job to run.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::domain::{
@@ -870,5 +870,16 @@ pub async fn set_body_html(
     )
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Holds, until `conn`'s transaction ends, the lock that lets one process at a time do the
+/// work named `what` over posts (telling followers, sending Webmentions, announcing by mail).
+/// Waited for, not skipped: the holder is done in moments.
+pub async fn serialise_workers(conn: &mut PgConnection, what: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('folio-posts-worker:' || $1, 0))")
+        .bind(what)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

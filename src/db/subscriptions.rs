@@ -304,10 +304,14 @@ pub struct Announcement {
 }
 
 /// Takes up to `limit` posts due to be told (visible now, not told yet), marking them told.
+/// One process at a time, waited for, and locked posts waited for rather than skipped: the
+/// fediverse and Webmention workers hold the same posts a moment, and a post skipped because
+/// of them would wait, unheard of, for the worker's next idle wake.
 pub async fn take_due_announcements(
     conn: &mut PgConnection,
     limit: i64,
 ) -> Result<Vec<Announcement>, sqlx::Error> {
+    super::posts::serialise_workers(conn, "mail-announce").await?;
     sqlx::query_as!(
         Announcement,
         r#"with due as (
@@ -315,7 +319,7 @@ pub async fn take_due_announcements(
                where announce = 'due' and kind = 'post' and post_visible(status, published_at)
                order by published_at, id
                limit $1
-               for update skip locked
+               for update
            )
            update posts p set announce = 'done' from due where p.id = due.id
            returning p.id, p.title, p.path, p.excerpt, p.body_html,

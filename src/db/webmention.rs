@@ -150,38 +150,6 @@ pub async fn trash_comment(db: &PgPool, comment_id: i64, reason: &str) -> Result
     Ok(())
 }
 
-/// The source changed: the comment's new text, its status kept. False when the comment is no
-/// longer there to edit (deleted, or trashed by a moderator).
-pub async fn edit_comment(
-    db: &PgPool,
-    comment_id: i64,
-    author_name: &str,
-    body_source: &str,
-    body_html: &str,
-) -> Result<bool, sqlx::Error> {
-    let found = sqlx::query_scalar!(
-        r#"select status from comments where id = $1 and source = 'webmention'"#,
-        comment_id
-    )
-    .fetch_optional(db)
-    .await?;
-    match found.as_deref() {
-        None | Some("trash" | "spam") => return Ok(false),
-        Some(_) => {}
-    }
-    sqlx::query!(
-        r#"update comments set author_name = $2, body_source = $3, body_html = $4
-           where id = $1 and (author_name, body_source, body_html) is distinct from ($2, $3, $4)"#,
-        comment_id,
-        author_name,
-        body_source,
-        body_html
-    )
-    .execute(db)
-    .await?;
-    Ok(true)
-}
-
 /// Marks a comment as a Webmention's.
 pub async fn mark_comment(
     db: &PgPool,
@@ -228,6 +196,8 @@ pub async fn take_owed(
     conn: &mut PgConnection,
     links: &(dyn Fn(&str) -> Vec<String> + Sync),
 ) -> Result<Option<(Owed, OwingPost, u64)>, sqlx::Error> {
+    // One process at a time, waited for: see `db::fediverse::take_owed`.
+    super::posts::serialise_workers(conn, "webmention-owe").await?;
     let row = sqlx::query!(
         r#"select p.id, p.path, p.body_html, p.edited_at, w.state as "state?",
                   post_visible(p.status, p.published_at) as "visible!"
@@ -243,8 +213,7 @@ pub async fn take_owed(
                or (w.state = 'deleted' and post_visible(p.status, p.published_at))
              )
            order by p.published_at, p.id
-           limit 1
-           for update of p skip locked"#
+           limit 1"#
     )
     .fetch_optional(&mut *conn)
     .await?;

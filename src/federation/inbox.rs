@@ -31,6 +31,11 @@ pub enum Outcome {
     Ignored,
     /// A public reply to a post or a comment, to become a comment.
     Reply(Box<RemoteReply>),
+    /// Its author edited a reply that is a comment here: the new text, to be screened again.
+    Edit {
+        comment_id: i64,
+        text: String,
+    },
 }
 
 /// A reply from the fediverse, checked: public, written by the one who sent it.
@@ -334,12 +339,10 @@ async fn edit(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcome
         .chars()
         .take(crate::domain::comment::MAX_BODY_CHARS)
         .collect();
-    let body_html = crate::render::comment::to_html(&text);
     Ok(
-        if db::fediverse::edit_reply(db, note_id, signer.id, &text, &body_html).await? {
-            Outcome::Done
-        } else {
-            Outcome::Ignored
+        match db::fediverse::reply_comment(db, note_id, signer.id).await? {
+            Some(comment_id) => Outcome::Edit { comment_id, text },
+            None => Outcome::Ignored,
         },
     )
 }

@@ -262,6 +262,83 @@ pub(super) async fn from_elsewhere(
     }
 }
 
+/// Its author changed a comment that came from elsewhere (an `Update` from the fediverse, a
+/// Webmention sent again): the new text replaces the old and goes through the same screening
+/// as a new comment (the post's policy, blocked terms, the learning filter). A shown comment
+/// that would now wait or be refused is taken back to the moderation queue, or to spam; one
+/// already waiting stays for the moderator. `author_name`: a new name, if it came with the
+/// edit. Answers whether anything changed.
+pub(super) async fn edited_elsewhere(
+    state: &AppState,
+    settings: &Settings,
+    comment_id: i64,
+    author_name: Option<&str>,
+    text: &str,
+) -> Result<bool, AppError> {
+    let Some(comment) = db::comments::from_elsewhere(&state.db, comment_id).await? else {
+        return Ok(false);
+    };
+    let Some(row) = db::posts::comment_target(&state.db, &comment.post_path).await? else {
+        return Ok(false);
+    };
+    let truncated = |text: &str, most: usize| text.chars().take(most).collect::<String>();
+    let name = match author_name.map(|n| {
+        truncated(
+            crate::domain::text::clean(n).trim(),
+            crate::domain::comment::MAX_NAME_CHARS,
+        )
+    }) {
+        Some(name) if !name.is_empty() => name,
+        _ => comment.author_name.clone(),
+    };
+    let policy = Policy::resolve(
+        row.comment_policy,
+        settings.comment_policy,
+        settings.moderate_after_days,
+    );
+    let to_screen = ToScreen {
+        comment: ValidComment {
+            name,
+            email: None,
+            website: comment.author_url.clone(),
+            body: truncated(text, crate::domain::comment::MAX_BODY_CHARS),
+            parent_id: comment.parent_id,
+        },
+        honeypot_filled: false,
+        client_address: None,
+        policy,
+    };
+    let screened = to_store(state, settings, &row, to_screen).await;
+    let taken_back = (comment.approved && screened.status != CommentStatus::Approved).then(|| {
+        (
+            screened.status,
+            screened
+                .status_reason
+                .as_deref()
+                .unwrap_or("edited by its author; waits for a moderator"),
+        )
+    });
+    let changed = db::comments::edit_from_elsewhere(
+        &state.db,
+        comment_id,
+        &screened.author_name,
+        &screened.body_source,
+        &screened.body_html,
+        taken_back,
+    )
+    .await?;
+    if let Some((status, _)) = taken_back
+        && changed
+    {
+        tracing::info!(
+            comment = comment_id,
+            status = status.as_str(),
+            "comments: an edited comment taken back"
+        );
+    }
+    Ok(changed)
+}
+
 /// What a path of the blog answers: a post's path, or a comment's permalink (`/comment/{id}`)
 /// as its post's path and the comment; none for a comment not shown.
 pub(super) async fn own_target(

@@ -230,6 +230,10 @@ async fn take_activity(
             take_reply(&state, &settings, &reply).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
+        Ok(Outcome::Edit { comment_id, text }) => {
+            super::comments::edited_elsewhere(&state, &settings, comment_id, None, &text).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         Ok(outcome) => {
             if outcome == Outcome::Ignored {
                 tracing::debug!("fediverse: an activity acknowledged and left");

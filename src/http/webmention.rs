@@ -63,6 +63,31 @@ impl Taker for Take {
             }
         })
     }
+
+    fn edit<'a>(
+        &'a self,
+        comment_id: i64,
+        author_name: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<bool>> {
+        Box::pin(async move {
+            let state = &self.0;
+            let settings = state.settings().await?;
+            let edited = super::comments::edited_elsewhere(
+                state,
+                &settings,
+                comment_id,
+                Some(author_name),
+                text,
+            )
+            .await;
+            match edited {
+                Ok(changed) => Ok(changed),
+                Err(AppError::Database(error)) => Err(error.into()),
+                Err(error) => Err(anyhow::anyhow!("{error}")),
+            }
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -30,9 +30,16 @@ pub struct Mention<'a> {
 }
 
 /// Puts a reply or mention through the comment form's layers: its comment's id, or `None`
-/// when the post takes no comments (or it was a duplicate).
+/// when the post takes no comments (or it was a duplicate). `edit` puts a changed source's new
+/// text (and author's name) through them again.
 pub trait Taker: Send + Sync {
     fn take<'a>(&'a self, mention: Mention<'a>) -> BoxFuture<'a, anyhow::Result<Option<i64>>>;
+    fn edit<'a>(
+        &'a self,
+        comment_id: i64,
+        author_name: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<bool>>;
 }
 
 pub type SharedTaker = Arc<dyn Taker>;
@@ -249,21 +256,16 @@ async fn as_comment(
     entry: &mf2::Entry,
 ) -> Result<Option<i64>, sqlx::Error> {
     if let Some(comment) = mention.comment_id {
-        let text: String = entry
-            .text
-            .chars()
-            .take(crate::domain::comment::MAX_BODY_CHARS)
-            .collect();
-        let html = crate::render::comment::to_html(&text);
-        let name: String = entry
-            .author_name
-            .chars()
-            .take(crate::domain::comment::MAX_NAME_CHARS)
-            .collect();
-        if db::webmention::edit_comment(db, comment, &name, &text, &html).await? {
-            return Ok(Some(comment));
+        if let Err(error) = taker.edit(comment, &entry.author_name, &entry.text).await {
+            return match error.downcast::<sqlx::Error>() {
+                Ok(error) => Err(error),
+                Err(error) => {
+                    tracing::warn!(%error, "webmention: an edit not taken");
+                    Ok(Some(comment))
+                }
+            };
         }
-        return Ok(mention.comment_id);
+        return Ok(Some(comment));
     }
     let taken = taker
         .take(Mention {

@@ -687,6 +687,43 @@ async fn a_server_that_refuses_rfc_9421_is_asked_again_the_old_way_and_remembere
 }
 
 #[sqlx::test]
+async fn a_post_another_worker_holds_a_moment_is_still_told_at_once(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &follow(&remote, "ana", 1),
+        )
+        .await;
+    remote.wait_for("Accept", 1).await;
+
+    // A post that appears in two seconds, held by another transaction when it does (as the
+    // mail worker holds a post it announces): the worker waits for it, not for its next idle
+    // wake five minutes on.
+    let (id, _) = add_post(
+        &pool,
+        Post::published(
+            "Chitting the seed potatoes",
+            OffsetDateTime::now_utc() + time::Duration::seconds(2),
+        ),
+    )
+    .await;
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("select 1 from posts where id = $1 for update")
+        .bind(id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    other.commit().await.unwrap();
+    let creates = remote.wait_for("Create", 1).await;
+    assert!(creates[0].json()["object"]["name"] == "Chitting the seed potatoes");
+}
+
+#[sqlx::test]
 async fn forged_mismatched_and_oversized_activities_are_refused(pool: PgPool) {
     let remote = Remote::start().await;
     let app = federating_blog(&pool, false).await;
@@ -1115,6 +1152,35 @@ async fn replies_from_the_fediverse_become_comments_in_their_threads(pool: PgPoo
         .await;
     assert_eq!(again.status, StatusCode::ACCEPTED);
     assert_eq!(counts(pool.clone()).await, [("announce".to_owned(), 1)]);
+
+    // An approved reply edited into what the blog refuses is screened again, as a new comment
+    // would be: it leaves the page for the spam folder.
+    sqlx::query("update settings set blocked_terms = 'cheap pills'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut spammy = first.clone();
+    spammy["content"] = json!("<p>Straw, and cheap pills at my shop.</p>");
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ana"),
+            &wrap(&remote, "ana", "Update", "2", spammy),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    let text = common::get(&app, &path).await.text();
+    assert!(!text.contains("cheap pills"), "{text}");
+    assert!(!text.contains("Straw, I meant to say."), "{text}");
+    let (status, reason): (String, Option<String>) = sqlx::query_as(
+        "select status, status_reason from comments where body_source like '%cheap pills%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "spam");
+    assert!(reason.unwrap_or_default().contains("cheap pills"));
 }
 
 #[sqlx::test]
