@@ -797,13 +797,15 @@ pub async fn from_elsewhere(db: &PgPool, id: i64) -> Result<Option<FromElsewhere
 
 /// An edit from a comment's author elsewhere: its new text (and name), and, when screening
 /// the new text would not let it show, the status that screening gave (a moderator decides).
-/// False when nothing changed.
+/// Only while the comment is as it was read (`was_approved`, not trashed or marked spam since):
+/// a moderator's decision meanwhile wins. False when nothing changed.
 pub async fn edit_from_elsewhere(
     db: &PgPool,
     id: i64,
     author_name: &str,
     body_source: &str,
     body_html: &str,
+    was_approved: bool,
     taken_back: Option<(CommentStatus, &str)>,
 ) -> Result<bool, sqlx::Error> {
     let (status, reason) = taken_back.unzip();
@@ -812,6 +814,7 @@ pub async fn edit_from_elsewhere(
            set author_name = $2, body_source = $3, body_html = $4,
                status = coalesce($5, status), status_reason = coalesce($6, status_reason)
            where id = $1
+             and status not in ('trash', 'spam') and (status = 'approved') = $7
              and (author_name, body_source, body_html, status)
                  is distinct from ($2, $3, $4, coalesce($5, status))"#,
         id,
@@ -819,7 +822,8 @@ pub async fn edit_from_elsewhere(
         body_source,
         body_html,
         status as Option<CommentStatus>,
-        reason
+        reason,
+        was_approved
     )
     .execute(db)
     .await?

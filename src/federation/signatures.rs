@@ -170,16 +170,19 @@ pub enum Problem {
 
 /// Reads the signature: RFC 9421's when there is a `Signature-Input`, the draft's otherwise.
 pub fn parse(headers: &HeaderMap) -> Result<Parsed, Problem> {
-    let text = |name: &str| -> Result<Option<&str>, Problem> {
-        headers
-            .get(name)
+    // A dictionary may come in several lines (a proxy adding a signature of its own).
+    let text = |name: &str| -> Result<Option<String>, Problem> {
+        let lines = headers
+            .get_all(name)
+            .iter()
             .map(|v| v.to_str().map_err(|_| Problem::Malformed("not text")))
-            .transpose()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((!lines.is_empty()).then(|| lines.join(", ")))
     };
     let signature = text("signature")?.ok_or(Problem::Unsigned)?;
     match text("signature-input")? {
-        Some(input) => parse_rfc9421(input, signature),
-        None => parse_cavage(signature),
+        Some(input) => parse_rfc9421(&input, &signature),
+        None => parse_cavage(&signature),
     }
 }
 
@@ -486,6 +489,16 @@ pub fn verify(
     headers: &HeaderMap,
 ) -> Result<(), Problem> {
     let key = public_key(public_key_pem)?;
+    // A signed Host must be this blog's: a request signed for another server's inbox at the
+    // same path is not replayed here.
+    if parsed.covered.iter().any(|c| c == "host")
+        && headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|host| !host.trim().eq_ignore_ascii_case(&authority(url)))
+    {
+        return Err(Problem::Invalid);
+    }
     let (text, pss) = match parsed.style {
         Style::Cavage => {
             let names: Vec<&str> = parsed.covered.iter().map(String::as_str).collect();
@@ -680,6 +693,12 @@ mod tests {
                 Err(Problem::Invalid)
             );
             let other_host = url::Url::parse("https://other.example/fediverse/inbox").unwrap();
+            // Signed for another server's inbox at the same path: not taken here.
+            assert_eq!(
+                verify(&parsed, &pem, &Method::POST, &other_host, &headers),
+                Err(Problem::Invalid),
+                "{style:?}"
+            );
             let mut moved = headers.clone();
             moved.insert("host", HeaderValue::from_static("other.example"));
             assert_eq!(

@@ -324,6 +324,7 @@ pub(super) async fn edited_elsewhere(
         &screened.author_name,
         &screened.body_source,
         &screened.body_html,
+        comment.approved,
         taken_back,
     )
     .await?;
