@@ -102,11 +102,8 @@ struct Document {
 /// The host (and port, when not the scheme's) of a URL: an instance.
 pub fn domain_of(url: &str) -> Option<String> {
     let url = url::Url::parse(url).ok()?;
-    let host = url.host_str()?.to_ascii_lowercase();
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
-    })
+    url.host_str()?;
+    Some(signatures::authority(&url))
 }
 
 /// GETs an ActivityPub document, signed by the blog, following a few redirects (each checked

@@ -220,11 +220,7 @@ pub(super) async fn from_elsewhere(
         Some(parent) => place_reply(state, row.id, parent).await?,
         None => None,
     };
-    let truncated = |text: &str, most: usize| text.chars().take(most).collect::<String>();
-    let mut name = truncated(
-        crate::domain::text::clean(remote.author_name).trim(),
-        crate::domain::comment::MAX_NAME_CHARS,
-    );
+    let mut name = remote_name(remote.author_name);
     if name.is_empty() {
         name = "Anonymous".to_owned();
     }
@@ -262,6 +258,19 @@ pub(super) async fn from_elsewhere(
     }
 }
 
+/// At most `most` characters of `text`.
+fn truncated(text: &str, most: usize) -> String {
+    text.chars().take(most).collect()
+}
+
+/// A name another server or page gives a comment's author, cleaned and cut to the form's limit.
+fn remote_name(name: &str) -> String {
+    truncated(
+        crate::domain::text::clean(name).trim(),
+        crate::domain::comment::MAX_NAME_CHARS,
+    )
+}
+
 /// Its author changed a comment that came from elsewhere (an `Update` from the fediverse, a
 /// Webmention sent again): the new text replaces the old and goes through the same screening
 /// as a new comment (the post's policy, blocked terms, the learning filter). A shown comment
@@ -281,13 +290,7 @@ pub(super) async fn edited_elsewhere(
     let Some(row) = db::posts::comment_target(&state.db, &comment.post_path).await? else {
         return Ok(false);
     };
-    let truncated = |text: &str, most: usize| text.chars().take(most).collect::<String>();
-    let name = match author_name.map(|n| {
-        truncated(
-            crate::domain::text::clean(n).trim(),
-            crate::domain::comment::MAX_NAME_CHARS,
-        )
-    }) {
+    let name = match author_name.map(remote_name) {
         Some(name) if !name.is_empty() => name,
         _ => comment.author_name.clone(),
     };

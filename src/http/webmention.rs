@@ -56,11 +56,7 @@ impl Taker for Take {
                 remote,
             )
             .await;
-            match taken {
-                Ok(id) => Ok(id),
-                Err(AppError::Database(error)) => Err(error.into()),
-                Err(error) => Err(anyhow::anyhow!("{error}")),
-            }
+            taken.map_err(for_worker)
         })
     }
 
@@ -81,12 +77,16 @@ impl Taker for Take {
                 text,
             )
             .await;
-            match edited {
-                Ok(changed) => Ok(changed),
-                Err(AppError::Database(error)) => Err(error.into()),
-                Err(error) => Err(anyhow::anyhow!("{error}")),
-            }
+            edited.map_err(for_worker)
         })
+    }
+}
+
+/// The worker tells a database error (tried again later) from any other (the mention left).
+fn for_worker(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::Database(error) => error.into(),
+        error => anyhow::anyhow!("{error}"),
     }
 }
 
