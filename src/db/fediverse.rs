@@ -191,18 +191,20 @@ pub async fn forget_seen(db: &PgPool) -> Result<u64, sqlx::Error> {
     .rows_affected())
 }
 
-/// Records a Follow; answers the state it is in now. A follower already accepted stays so.
+/// Records a Follow of the blog (`followed` None) or of an author; answers the state it is in
+/// now. A follower already accepted stays so.
 pub async fn add_follower(
     conn: &mut PgConnection,
     actor_id: i64,
+    followed: Option<i64>,
     follow_id: &str,
     accept_now: bool,
 ) -> Result<String, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"insert into fediverse_followers (actor_id, follow_id, state, accepted_at)
-           values ($1, $2, case when $3 then 'accepted' else 'pending' end,
+        r#"insert into fediverse_followers (actor_id, user_id, follow_id, state, accepted_at)
+           values ($1, $4, $2, case when $3 then 'accepted' else 'pending' end,
                    case when $3 then now() end)
-           on conflict (actor_id) do update
+           on conflict (actor_id, coalesce(user_id, 0)) do update
                set follow_id = excluded.follow_id,
                    state = case when fediverse_followers.state = 'accepted' then 'accepted'
                                 else excluded.state end,
@@ -210,34 +212,71 @@ pub async fn add_follower(
            returning state"#,
         actor_id,
         follow_id,
-        accept_now
+        accept_now,
+        followed
     )
     .fetch_one(conn)
     .await
 }
 
-/// Ends a follow; true when there was one.
+/// Ends a follow of the blog (`followed` None) or of an author; answers its Follow's id when
+/// there was one.
 pub async fn remove_follower(
     conn: &mut PgConnection,
     actor_id: i64,
+    followed: Option<i64>,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"delete from fediverse_followers where actor_id = $1 returning follow_id"#,
-        actor_id
+        r#"delete from fediverse_followers
+           where actor_id = $1 and coalesce(user_id, 0) = coalesce($2::bigint, 0)
+           returning follow_id"#,
+        actor_id,
+        followed
     )
     .fetch_optional(conn)
     .await
+}
+
+/// Ends the follow a `Follow` id names (an `Undo` that names only that); true when there was one.
+pub async fn remove_follow_by_id(
+    conn: &mut PgConnection,
+    actor_id: i64,
+    follow_id: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"delete from fediverse_followers where actor_id = $1 and follow_id = $2"#,
+        actor_id,
+        follow_id
+    )
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Ends every follow of an actor (their account is gone).
+pub async fn remove_all_follows(conn: &mut PgConnection, actor_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"delete from fediverse_followers where actor_id = $1"#,
+        actor_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A waiting follower is accepted; answers the Follow's id and where to say so.
 pub async fn approve_follower(
     conn: &mut PgConnection,
     actor_id: i64,
+    followed: Option<i64>,
 ) -> Result<Option<(String, RemoteActor)>, sqlx::Error> {
     let follow_id = sqlx::query_scalar!(
         r#"update fediverse_followers set state = 'accepted', accepted_at = now()
-           where actor_id = $1 and state = 'pending' returning follow_id"#,
-        actor_id
+           where actor_id = $1 and coalesce(user_id, 0) = coalesce($2::bigint, 0) and state = 'pending'
+           returning follow_id"#,
+        actor_id,
+        followed
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -262,9 +301,12 @@ pub async fn actor_with_id(
     .await
 }
 
-pub async fn follower_count(db: &PgPool) -> Result<i64, sqlx::Error> {
+/// How many follow the blog (`followed` None) or an author.
+pub async fn follower_count(db: &PgPool, followed: Option<i64>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select count(*) as "n!" from fediverse_followers where state = 'accepted'"#
+        r#"select count(*) as "n!" from fediverse_followers
+           where state = 'accepted' and coalesce(user_id, 0) = coalesce($1::bigint, 0)"#,
+        followed
     )
     .fetch_one(db)
     .await
@@ -280,14 +322,19 @@ pub struct Follower {
     pub profile: String,
     pub state: String,
     pub since: OffsetDateTime,
+    /// The author they follow (None: the blog), and that author's fediverse name.
+    pub followed: Option<i64>,
+    pub followed_name: Option<String>,
 }
 
 pub async fn followers(db: &PgPool, limit: i64) -> Result<Vec<Follower>, sqlx::Error> {
     sqlx::query_as!(
         Follower,
         r#"select a.id as actor_id, a.username, a.name, a.domain,
-                  coalesce(a.url, a.uri) as "profile!", f.state, f.created_at as since
+                  coalesce(a.url, a.uri) as "profile!", f.state, f.created_at as since,
+                  f.user_id as followed, u.fediverse_name as followed_name
            from fediverse_followers f join fediverse_actors a on a.id = f.actor_id
+                left join users u on u.id = f.user_id
            order by f.state = 'pending' desc, f.created_at desc
            limit $1"#,
         limit
@@ -296,42 +343,50 @@ pub async fn followers(db: &PgPool, limit: i64) -> Result<Vec<Follower>, sqlx::E
     .await
 }
 
-/// Queues an activity for one inbox.
+/// Queues an activity for one inbox, to be signed by `signer` (an author; None: the blog).
 pub async fn queue(
     conn: &mut PgConnection,
     inbox: &str,
     domain: &str,
     activity: &str,
+    signer: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"insert into fediverse_deliveries (inbox, domain, activity) values ($1, $2, $3)"#,
+        r#"insert into fediverse_deliveries (inbox, domain, activity, signer)
+           values ($1, $2, $3, $4)"#,
         inbox,
         domain,
-        activity
+        activity,
+        signer
     )
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Queues an activity once for every inbox its accepted followers share (an instance's shared
-/// inbox stands for all its followers there); blocked instances and instances given up on are
-/// left out. Answers the number of deliveries.
+/// Queues an activity, signed by `signer` (an author; None: the blog), once for every inbox
+/// the accepted followers of the actors in `followed` share (0 stands for the blog; an
+/// instance's shared inbox stands for all its followers there); blocked instances and
+/// instances given up on are left out. Answers the number of deliveries.
 pub async fn queue_to_followers(
     conn: &mut PgConnection,
     activity: &str,
+    followed: &[i64],
+    signer: Option<i64>,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(
-        r#"insert into fediverse_deliveries (inbox, domain, activity)
-           select distinct coalesce(a.shared_inbox, a.inbox), a.domain, $1
+        r#"insert into fediverse_deliveries (inbox, domain, activity, signer)
+           select distinct coalesce(a.shared_inbox, a.inbox), a.domain, $1, $3::bigint
            from fediverse_followers f join fediverse_actors a on a.id = f.actor_id
-           where f.state = 'accepted'
+           where f.state = 'accepted' and coalesce(f.user_id, 0) = any($2)
              and not exists (select 1 from fediverse_domain_blocks b
                              where b.domain = a.domain and b.action = 'block')
              and not exists (select 1 from fediverse_instances i
                              where i.domain = a.domain
                                and i.failing_since < now() - interval '7 days')"#,
-        activity
+        activity,
+        followed,
+        signer
     )
     .execute(conn)
     .await?
@@ -346,6 +401,8 @@ pub struct Claimed {
     pub domain: String,
     pub activity: String,
     pub attempts: i32,
+    /// The author whose key signs it (None: the blog's).
+    pub signer: Option<i64>,
 }
 
 /// Takes up to `limit` due deliveries for `lease_seconds`.
@@ -370,7 +427,7 @@ pub async fn claim(
                   -- Taken again by another worker only once the lease is over.
                   next_attempt_at = now() + make_interval(secs => $2)
            from due where d.id = due.id
-           returning d.id, d.inbox, d.domain, d.activity, d.attempts"#,
+           returning d.id, d.inbox, d.domain, d.activity, d.attempts, d.signer"#,
         limit,
         lease_seconds
     )
@@ -450,6 +507,9 @@ pub struct FederatedPost {
     pub labels: Vec<String>,
     pub published_at: OffsetDateTime,
     pub edited_at: Option<OffsetDateTime>,
+    /// The author whose actor it comes from (None: the blog's): the one that created it, or
+    /// for a post not yet sent, its author if they are a fediverse account.
+    pub by: Option<i64>,
 }
 
 /// What a post owes the fediverse.
@@ -477,9 +537,12 @@ pub async fn take_owed(
                   p.published_at as "published_at!", p.edited_at,
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
-                  f.state as "state?",
+                  f.state as "state?", f.sent_by as "sent_by?",
+                  case when u.fediverse_name is not null and not u.disabled then u.id end
+                      as author_actor,
                   post_visible(p.status, p.published_at) as "visible!"
            from posts p left join fediverse_posts f on f.post_id = p.id
+                left join users u on u.id = p.author_id
            where p.kind = 'post' and p.published_at is not null
              and (
                (f.post_id is null and p.announce <> 'no'
@@ -508,13 +571,21 @@ pub async fn take_owed(
     } else {
         "sent"
     };
+    // Created by its author's actor when they have one; told of later by the one that created it.
+    let by = if owed == Owed::Create {
+        row.author_actor
+    } else {
+        row.sent_by
+    };
     sqlx::query!(
-        r#"insert into fediverse_posts (post_id, state, sent_edit) values ($1, $2, $3)
+        r#"insert into fediverse_posts (post_id, state, sent_edit, sent_by) values ($1, $2, $3, $4)
            on conflict (post_id) do update
-               set state = excluded.state, sent_edit = excluded.sent_edit, changed_at = now()"#,
+               set state = excluded.state, sent_edit = excluded.sent_edit,
+                   sent_by = excluded.sent_by, changed_at = now()"#,
         row.id,
         state,
-        row.edited_at
+        row.edited_at,
+        by
     )
     .execute(&mut *conn)
     .await?;
@@ -530,6 +601,7 @@ pub async fn take_owed(
             labels: row.labels,
             published_at: row.published_at,
             edited_at: row.edited_at,
+            by,
         },
     )))
 }
@@ -557,8 +629,11 @@ pub async fn post_by_path(
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
                         where pl.post_id = p.id order by l.name) as "labels!",
                   post_visible(p.status, p.published_at) as "visible!",
-                  coalesce(f.state = 'deleted', false) as "deleted!"
+                  coalesce(f.state = 'deleted', false) as "deleted!",
+                  case when f.state = 'sent' then f.sent_by
+                       when u.fediverse_name is not null and not u.disabled then u.id end as by
            from posts p left join fediverse_posts f on f.post_id = p.id
+                left join users u on u.id = p.author_id
            where p.path = $1 and p.kind = 'post'"#,
         path
     )
@@ -576,6 +651,7 @@ pub async fn post_by_path(
                 labels: row.labels,
                 published_at: row.published_at?,
                 edited_at: row.edited_at,
+                by: row.by,
             },
             row.visible,
             row.deleted,
@@ -583,18 +659,27 @@ pub async fn post_by_path(
     }))
 }
 
-/// The newest public posts, for the outbox.
-pub async fn newest_posts(db: &PgPool, limit: i64) -> Result<Vec<FederatedPost>, sqlx::Error> {
+/// The newest public posts, for an outbox: the blog's (`by` None: every post) or an author's.
+pub async fn newest_posts(
+    db: &PgPool,
+    by: Option<i64>,
+    limit: i64,
+) -> Result<Vec<FederatedPost>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select p.id, p.path, p.title, p.excerpt, p.body_html, p.featured_image,
                   p.published_at as "published_at!", p.edited_at,
                   array(select l.name from post_labels pl join labels l on l.id = pl.label_id
-                        where pl.post_id = p.id order by l.name) as "labels!"
-           from posts p
+                        where pl.post_id = p.id order by l.name) as "labels!",
+                  case when f.state = 'sent' then f.sent_by
+                       when u.fediverse_name is not null and not u.disabled then u.id end as by
+           from posts p left join fediverse_posts f on f.post_id = p.id
+                left join users u on u.id = p.author_id
            where p.kind = 'post' and post_visible(p.status, p.published_at)
+             and ($2::bigint is null or p.author_id = $2)
            order by p.published_at desc, p.id desc
            limit $1"#,
-        limit
+        limit,
+        by
     )
     .fetch_all(db)
     .await?;
@@ -610,17 +695,91 @@ pub async fn newest_posts(db: &PgPool, limit: i64) -> Result<Vec<FederatedPost>,
             labels: row.labels,
             published_at: row.published_at,
             edited_at: row.edited_at,
+            by: row.by,
         })
         .collect())
 }
 
-pub async fn public_post_count(db: &PgPool) -> Result<i64, sqlx::Error> {
+/// Public posts: all of them (`by` None) or an author's.
+pub async fn public_post_count(db: &PgPool, by: Option<i64>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select count(*) as "n!" from posts
-           where kind = 'post' and post_visible(status, published_at)"#
+           where kind = 'post' and post_visible(status, published_at)
+             and ($1::bigint is null or author_id = $1)"#,
+        by
     )
     .fetch_one(db)
     .await
+}
+
+/// An author who is a fediverse account of their own.
+#[derive(Debug, Clone)]
+pub struct AuthorActor {
+    pub id: i64,
+    /// Their handle's name: @name@host.
+    pub name: String,
+    pub display_name: String,
+}
+
+/// The author with that fediverse name (any case), if they are an account.
+pub async fn author_by_name(db: &PgPool, name: &str) -> Result<Option<AuthorActor>, sqlx::Error> {
+    sqlx::query_as!(
+        AuthorActor,
+        r#"select id, fediverse_name as "name!", display_name from users
+           where fediverse_name = lower($1) and not disabled"#,
+        name
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The author with that number, if they are an account.
+pub async fn author_actor(db: &PgPool, id: i64) -> Result<Option<AuthorActor>, sqlx::Error> {
+    sqlx::query_as!(
+        AuthorActor,
+        r#"select id, fediverse_name as "name!", display_name from users
+           where id = $1 and fediverse_name is not null and not disabled"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A user's fediverse name (None: not an account).
+pub async fn fediverse_name_of(db: &PgPool, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select fediverse_name from users where id = $1"#, user_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Whether posts went out from an author's own account (their actor must then stay).
+pub async fn has_sent_posts(db: &PgPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from fediverse_posts where sent_by = $1) as "sent!""#,
+        user_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Sets (or, with None, clears) a user's fediverse name; false when another user has it.
+pub async fn set_fediverse_name(
+    db: &PgPool,
+    user_id: i64,
+    name: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"update users set fediverse_name = $2 where id = $1"#,
+        user_id,
+        name
+    )
+    .execute(db)
+    .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// A domain block as the admin lists it.

@@ -122,7 +122,7 @@ pub async fn fetch(
         let answer = knock::send(
             fediverse,
             db,
-            &keys.private,
+            (&keys.private, &fediverse.key_id(None)),
             Signed {
                 method: Method::GET,
                 url: &url,

@@ -218,7 +218,9 @@ fn urgency(channel: &str, payload: &str) -> Urgency {
     }
 }
 
-/// Writes the deliveries every post owes, one post per transaction.
+/// Writes the deliveries every post owes, one post per transaction. A post by an author who is
+/// an account of their own is created by them, for their followers, and announced by the
+/// blog to its own; its edits and deletion go to both from the actor that created it.
 async fn tell_followers(
     db: &PgPool,
     fediverse: &Fediverse,
@@ -236,9 +238,22 @@ async fn tell_followers(
             Owed::Delete => "Delete",
         };
         let content = content_html(&post.body_html, &fediverse.base_url);
-        let activity =
-            documents::post_activity(&blog, kind, &post, &content, OffsetDateTime::now_utc());
-        let queued = db::fediverse::queue_to_followers(&mut tx, &activity.to_string()).await?;
+        let now = OffsetDateTime::now_utc();
+        let activity = documents::post_activity(&blog, kind, &post, &content, now);
+        // 0 stands for the blog's followers.
+        let told = match (post.by, owed) {
+            (None, _) => vec![0],
+            (Some(author), Owed::Create) => vec![author],
+            (Some(author), _) => vec![0, author],
+        };
+        let mut queued =
+            db::fediverse::queue_to_followers(&mut tx, &activity.to_string(), &told, post.by)
+                .await?;
+        if owed == Owed::Create && post.by.is_some() {
+            let announce = documents::announce(&blog, &post, now);
+            queued += db::fediverse::queue_to_followers(&mut tx, &announce.to_string(), &[0], None)
+                .await?;
+        }
         tx.commit().await?;
         tracing::info!(
             post = post.id,
@@ -273,6 +288,7 @@ async fn answer_back(
             &answer.inbox,
             &answer.parent_domain,
             &activity.to_string(),
+            None,
         )
         .await?;
         tx.commit().await?;
@@ -290,21 +306,20 @@ async fn send_due(db: &PgPool, fediverse: &Fediverse) -> Result<usize, sqlx::Err
     if claimed.is_empty() {
         return Ok(0);
     }
-    let keys = match fediverse.keys(db).await {
-        Ok(keys) => keys,
-        Err(error) => {
-            tracing::error!(%error, "fediverse: no key to sign with");
-            return Ok(0);
-        }
-    };
     let count = claimed.len();
     let results: Vec<Result<(), sqlx::Error>> = stream::iter(claimed)
-        .map(|delivery| {
-            let keys = keys.clone();
-            async move {
-                let result = deliver(fediverse, db, &keys.private, &delivery).await;
-                settle(db, &delivery, result).await
-            }
+        .map(|delivery| async move {
+            let keys = match fediverse.keys_of(db, delivery.signer).await {
+                Ok(keys) => keys,
+                Err(error) => {
+                    // Its lease runs out and it is tried again.
+                    tracing::error!(%error, "fediverse: no key to sign with");
+                    return Ok(());
+                }
+            };
+            let key_id = fediverse.key_id(delivery.signer);
+            let result = deliver(fediverse, db, (&keys.private, &key_id), &delivery).await;
+            settle(db, &delivery, result).await
         })
         .buffer_unordered(IN_FLIGHT)
         .collect()
@@ -322,7 +337,7 @@ struct Failure {
 async fn deliver(
     fediverse: &Fediverse,
     db: &PgPool,
-    key: &rsa::RsaPrivateKey,
+    key: (&rsa::RsaPrivateKey, &str),
     delivery: &Claimed,
 ) -> Result<(), Failure> {
     let url = url::Url::parse(&delivery.inbox).map_err(|e| Failure {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
-    db::fediverse::{Answer, FederatedPost, ThreadComment},
+    db::fediverse::{Answer, AuthorActor, FederatedPost, ThreadComment},
     render::{post::label_path, sanitize::escape_html},
 };
 
@@ -53,6 +53,43 @@ impl Blog<'_> {
     pub fn handle(&self) -> String {
         format!("@{}@{}", self.name, self.host())
     }
+    /// The actor that speaks for a post: an author's (`by`) or the blog's.
+    pub fn speaker(&self, by: Option<i64>) -> String {
+        match by {
+            None => self.actor(),
+            Some(id) => author_actor_id(self.base_url, id),
+        }
+    }
+    pub fn followers_of(&self, by: Option<i64>) -> String {
+        format!("{}/followers", self.speaker(by))
+    }
+}
+
+/// Whether `name` may be an account's name (the part of a handle before the host): what
+/// Mastodon takes, lower case.
+pub fn is_account_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 30
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// An author's actor: their number, not their name, so a renamed author keeps their followers.
+pub fn author_actor_id(base_url: &str, user_id: i64) -> String {
+    format!("{base_url}/fediverse/authors/{user_id}")
+}
+
+/// The author whose actor `uri` is, if it is one of this blog's authors' (by its shape; whether
+/// they are an account is the database's to say).
+pub fn author_of(blog: &Blog<'_>, uri: &str) -> Option<i64> {
+    let id = uri
+        .strip_prefix(blog.base_url)?
+        .strip_prefix("/fediverse/authors/")?;
+    if id.starts_with('+') {
+        return None;
+    }
+    id.parse().ok()
 }
 
 fn time(at: OffsetDateTime) -> String {
@@ -82,6 +119,44 @@ pub fn actor(blog: &Blog<'_>, public_key_pem: &str, manually_approves: bool) -> 
         "publicKey": {
             "id": blog.key_id(),
             "owner": blog.actor(),
+            "publicKeyPem": public_key_pem,
+        },
+    })
+}
+
+/// An author's actor: the blog's inbox and key scheme, their own name, key and followers.
+pub fn author_actor(
+    blog: &Blog<'_>,
+    author: &AuthorActor,
+    public_key_pem: &str,
+    manually_approves: bool,
+) -> Value {
+    let id = author_actor_id(blog.base_url, author.id);
+    let home = format!("{}/", blog.base_url);
+    json!({
+        "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": author.name,
+        "name": author.display_name,
+        "summary": format!(
+            r#"<p>Writes on <a href="{}">{}</a> ({})</p>"#,
+            escape_html(&home),
+            escape_html(blog.title),
+            escape_html(&blog.handle())
+        ),
+        "url": home,
+        "inbox": format!("{id}/inbox"),
+        "outbox": format!("{id}/outbox"),
+        "followers": format!("{id}/followers"),
+        "following": format!("{id}/following"),
+        "endpoints": { "sharedInbox": blog.shared_inbox() },
+        "manuallyApprovesFollowers": manually_approves,
+        "discoverable": true,
+        "indexable": true,
+        "publicKey": {
+            "id": format!("{id}#main-key"),
+            "owner": id,
             "publicKeyPem": public_key_pem,
         },
     })
@@ -125,13 +200,13 @@ pub fn article(blog: &Blog<'_>, post: &FederatedPost, content: &str) -> Value {
     let mut article = json!({
         "id": url,
         "type": "Article",
-        "attributedTo": blog.actor(),
+        "attributedTo": blog.speaker(post.by),
         "name": post.title,
         "content": content,
         "url": url,
         "published": time(post.published_at),
         "to": [PUBLIC],
-        "cc": [blog.followers()],
+        "cc": [blog.followers_of(post.by)],
         "tag": tags,
         "replies": replies_id(blog, post.id),
     });
@@ -175,7 +250,7 @@ pub fn tombstone(blog: &Blog<'_>, path: &str) -> Value {
     })
 }
 
-/// `Create`, `Update` or `Delete` of a post, addressed as the post is.
+/// `Create`, `Update` or `Delete` of a post by the actor it comes from, addressed as the post is.
 pub fn post_activity(
     blog: &Blog<'_>,
     kind: &str,
@@ -193,11 +268,27 @@ pub fn post_activity(
         "@context": AS_CONTEXT,
         "id": format!("{url}#{}-{}", kind.to_ascii_lowercase(), now.unix_timestamp_nanos() / 1_000_000),
         "type": kind,
+        "actor": blog.speaker(post.by),
+        "published": time(now),
+        "to": [PUBLIC],
+        "cc": [blog.followers_of(post.by)],
+        "object": object,
+    })
+}
+
+/// The blog sharing a post one of its authors created (as WordPress's plugin does), so that
+/// the blog's followers see it too.
+pub fn announce(blog: &Blog<'_>, post: &FederatedPost, now: OffsetDateTime) -> Value {
+    let url = format!("{}{}", blog.base_url, post.path);
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{url}#announce-{}", now.unix_timestamp_nanos() / 1_000_000),
+        "type": "Announce",
         "actor": blog.actor(),
         "published": time(now),
         "to": [PUBLIC],
-        "cc": [blog.followers()],
-        "object": object,
+        "cc": [blog.followers(), blog.speaker(post.by)],
+        "object": url,
     })
 }
 
@@ -299,9 +390,9 @@ pub fn answer_document(blog: &Blog<'_>, answer: &Answer) -> Value {
     with_context(answer_note(blog, answer))
 }
 
-/// `Accept` or `Reject` of a follow.
+/// `Accept` or `Reject` of a follow of `followed` (the blog's actor or an author's).
 pub fn answer_follow(
-    blog: &Blog<'_>,
+    followed: &str,
     kind: &str,
     follow_id: &str,
     follower: &str,
@@ -309,15 +400,15 @@ pub fn answer_follow(
 ) -> Value {
     json!({
         "@context": AS_CONTEXT,
-        "id": format!("{}#{}-{}", blog.actor(), kind.to_ascii_lowercase(), now.unix_timestamp_nanos() / 1_000_000),
+        "id": format!("{followed}#{}-{}", kind.to_ascii_lowercase(), now.unix_timestamp_nanos() / 1_000_000),
         "type": kind,
-        "actor": blog.actor(),
+        "actor": followed,
         "to": [follower],
         "object": {
             "id": follow_id,
             "type": "Follow",
             "actor": follower,
-            "object": blog.actor(),
+            "object": followed,
         },
     })
 }
@@ -337,11 +428,24 @@ pub fn collection(id: &str, total: i64, items: Option<Vec<Value>>) -> Value {
 
 /// WebFinger's answer for the blog's handle.
 pub fn webfinger(blog: &Blog<'_>) -> Value {
+    webfinger_account(blog, blog.name, &blog.actor())
+}
+
+/// WebFinger's answer for an author's handle.
+pub fn webfinger_author(blog: &Blog<'_>, author: &AuthorActor) -> Value {
+    webfinger_account(
+        blog,
+        &author.name,
+        &author_actor_id(blog.base_url, author.id),
+    )
+}
+
+fn webfinger_account(blog: &Blog<'_>, name: &str, actor: &str) -> Value {
     json!({
-        "subject": format!("acct:{}@{}", blog.name, blog.host()),
-        "aliases": [blog.actor(), format!("{}/", blog.base_url)],
+        "subject": format!("acct:{name}@{}", blog.host()),
+        "aliases": [actor, format!("{}/", blog.base_url)],
         "links": [
-            { "rel": "self", "type": ACTIVITY_JSON, "href": blog.actor() },
+            { "rel": "self", "type": ACTIVITY_JSON, "href": actor },
             {
                 "rel": "http://webfinger.net/rel/profile-page",
                 "type": "text/html",
@@ -354,14 +458,21 @@ pub fn webfinger(blog: &Blog<'_>) -> Value {
 /// Whether a WebFinger `resource` names the blog: its handle (with or without `acct:`), its
 /// actor or its home page.
 pub fn names_blog(blog: &Blog<'_>, resource: &str) -> bool {
+    if let Some(name) = handle_name(blog, resource) {
+        return name.eq_ignore_ascii_case(blog.name);
+    }
+    let resource = resource.trim();
+    let home = format!("{}/", blog.base_url);
+    resource == blog.actor() || resource == home || resource == blog.base_url
+}
+
+/// The name of a handle (with or without `acct:` or `@`) at this blog's host.
+pub fn handle_name<'r>(blog: &Blog<'_>, resource: &'r str) -> Option<&'r str> {
     let resource = resource.trim();
     let handle = resource.strip_prefix("acct:").unwrap_or(resource);
     let handle = handle.strip_prefix('@').unwrap_or(handle);
-    if let Some((name, host)) = handle.split_once('@') {
-        return name.eq_ignore_ascii_case(blog.name) && host.eq_ignore_ascii_case(&blog.host());
-    }
-    let home = format!("{}/", blog.base_url);
-    resource == blog.actor() || resource == home || resource == blog.base_url
+    let (name, host) = handle.split_once('@')?;
+    host.eq_ignore_ascii_case(&blog.host()).then_some(name)
 }
 
 pub fn nodeinfo_links(base_url: &str) -> Value {
@@ -415,6 +526,33 @@ mod tests {
         assert!(!names_blog(&blog, "acct:other@garden.example"));
         assert!(!names_blog(&blog, "acct:notes@elsewhere.example"));
         assert_eq!(webfinger(&blog)["subject"], "acct:notes@garden.example");
+    }
+
+    #[test]
+    fn authors_are_found_by_their_actor_and_named_as_mastodon_allows() {
+        let blog = blog();
+        assert_eq!(
+            author_of(&blog, "https://garden.example/fediverse/authors/7"),
+            Some(7)
+        );
+        assert_eq!(
+            author_of(&blog, "https://garden.example/fediverse/authors/+7"),
+            None
+        );
+        assert_eq!(
+            author_of(&blog, "https://elsewhere.example/fediverse/authors/7"),
+            None
+        );
+        assert_eq!(
+            author_of(&blog, "https://garden.example/fediverse/blog"),
+            None
+        );
+        assert_eq!(handle_name(&blog, "acct:ana@garden.example"), Some("ana"));
+        assert_eq!(handle_name(&blog, "ana@elsewhere.example"), None);
+        assert!(is_account_name("ana_2"));
+        assert!(!is_account_name("Ana"));
+        assert!(!is_account_name(""));
+        assert!(!is_account_name(&"a".repeat(31)));
     }
 
     #[test]

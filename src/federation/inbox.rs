@@ -255,11 +255,11 @@ pub async fn receive(
         "Undo"
             if object_type(&activity.object) == Some("Follow") || activity.object.is_string() =>
         {
-            unfollow(db, &signer, &activity).await
+            unfollow(db, &blog, &signer, &activity).await
         }
         "Delete" if object_id(&activity.object) == Some(&signer.uri) => {
             let mut conn = db.acquire().await?;
-            db::fediverse::remove_follower(&mut conn, signer.id).await?;
+            db::fediverse::remove_all_follows(&mut conn, signer.id).await?;
             Ok(Outcome::Done)
         }
         "Update" if object_id(&activity.object) == Some(&signer.uri) => {
@@ -351,6 +351,27 @@ fn unauthorized(problem: Problem) -> Refusal {
     Refusal::Unauthorized(problem.to_string())
 }
 
+/// Whom a Follow's object names: the blog (`Some(None)`), one of its authors who is an
+/// account (`Some(Some(id))`), or nobody here (None).
+async fn followed(
+    db: &PgPool,
+    blog: &Blog<'_>,
+    object: Option<&str>,
+) -> Result<Option<Option<i64>>, sqlx::Error> {
+    let Some(object) = object else {
+        return Ok(None);
+    };
+    if object == blog.actor() {
+        return Ok(Some(None));
+    }
+    let Some(author) = documents::author_of(blog, object) else {
+        return Ok(None);
+    };
+    Ok(db::fediverse::author_actor(db, author)
+        .await?
+        .map(|author| Some(author.id)))
+}
+
 async fn follow(
     db: &PgPool,
     blog: &Blog<'_>,
@@ -358,82 +379,120 @@ async fn follow(
     signer: &RemoteActor,
     activity: &Activity,
 ) -> Result<Outcome, Refusal> {
-    if object_id(&activity.object) != Some(blog.actor().as_str()) {
+    let Some(who) = followed(db, blog, object_id(&activity.object)).await? else {
         // Following someone else: not ours to answer.
         return Ok(Outcome::Ignored);
-    }
+    };
     let mut tx = db.begin().await?;
     let state = db::fediverse::add_follower(
         &mut tx,
         signer.id,
+        who,
         &activity.id,
         !settings.fediverse_approve_followers,
     )
     .await?;
     if state == "accepted" {
         let accept = documents::answer_follow(
-            blog,
+            &blog.speaker(who),
             "Accept",
             &activity.id,
             &signer.uri,
             OffsetDateTime::now_utc(),
         );
-        db::fediverse::queue(&mut tx, &signer.inbox, &signer.domain, &accept.to_string()).await?;
+        let accept = accept.to_string();
+        db::fediverse::queue(&mut tx, &signer.inbox, &signer.domain, &accept, who).await?;
     }
     tx.commit().await?;
     Ok(Outcome::Done)
 }
 
+/// An `Undo(Follow)`: the follow it names ends (by whom it followed, or by the Follow's id when
+/// only that is given).
 async fn unfollow(
     db: &PgPool,
+    blog: &Blog<'_>,
     signer: &RemoteActor,
     activity: &Activity,
 ) -> Result<Outcome, Refusal> {
     let mut conn = db.acquire().await?;
-    let removed = db::fediverse::remove_follower(&mut conn, signer.id).await?;
-    Ok(
-        if removed.is_some() || object_id(&activity.object).is_some() {
-            Outcome::Done
-        } else {
-            Outcome::Ignored
-        },
-    )
+    let inner = activity.object.get("object").and_then(object_id);
+    let removed = match (inner, object_id(&activity.object)) {
+        // An author who is no longer an account may still be unfollowed.
+        (Some(inner), _) => {
+            let who = if inner == blog.actor() {
+                Some(None)
+            } else {
+                documents::author_of(blog, inner).map(Some)
+            };
+            match who {
+                Some(who) => db::fediverse::remove_follower(&mut conn, signer.id, who)
+                    .await?
+                    .is_some(),
+                None => false,
+            }
+        }
+        (None, Some(follow_id)) => {
+            db::fediverse::remove_follow_by_id(&mut conn, signer.id, follow_id).await?
+        }
+        (None, None) => false,
+    };
+    Ok(if removed || object_id(&activity.object).is_some() {
+        Outcome::Done
+    } else {
+        Outcome::Ignored
+    })
 }
 
-/// An editor let a waiting follower in: they are told with an `Accept`.
-pub async fn approve(db: &PgPool, blog: &Blog<'_>, actor_id: i64) -> Result<bool, sqlx::Error> {
+/// An editor let a waiting follower of the blog (`followed` None) or of an author in: they are
+/// told with an `Accept` from the one they follow.
+pub async fn approve(
+    db: &PgPool,
+    blog: &Blog<'_>,
+    actor_id: i64,
+    followed: Option<i64>,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let Some((follow_id, actor)) = db::fediverse::approve_follower(&mut tx, actor_id).await? else {
+    let Some((follow_id, actor)) =
+        db::fediverse::approve_follower(&mut tx, actor_id, followed).await?
+    else {
         return Ok(false);
     };
     let accept = documents::answer_follow(
-        blog,
+        &blog.speaker(followed),
         "Accept",
         &follow_id,
         &actor.uri,
         OffsetDateTime::now_utc(),
     );
-    db::fediverse::queue(&mut tx, &actor.inbox, &actor.domain, &accept.to_string()).await?;
+    let accept = accept.to_string();
+    db::fediverse::queue(&mut tx, &actor.inbox, &actor.domain, &accept, followed).await?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// An editor turned a follower (or a waiting one) away: they are told with a `Reject`, which
 /// ends the follow on their side too.
-pub async fn reject(db: &PgPool, blog: &Blog<'_>, actor_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn reject(
+    db: &PgPool,
+    blog: &Blog<'_>,
+    actor_id: i64,
+    followed: Option<i64>,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let Some(follow_id) = db::fediverse::remove_follower(&mut tx, actor_id).await? else {
+    let Some(follow_id) = db::fediverse::remove_follower(&mut tx, actor_id, followed).await? else {
         return Ok(false);
     };
     let actor = db::fediverse::actor_with_id(&mut tx, actor_id).await?;
     let answer = documents::answer_follow(
-        blog,
+        &blog.speaker(followed),
         "Reject",
         &follow_id,
         &actor.uri,
         OffsetDateTime::now_utc(),
     );
-    db::fediverse::queue(&mut tx, &actor.inbox, &actor.domain, &answer.to_string()).await?;
+    let answer = answer.to_string();
+    db::fediverse::queue(&mut tx, &actor.inbox, &actor.domain, &answer, followed).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -1,5 +1,6 @@
-//! The blog actor's RSA key pair: made once, on first need, and kept in `secrets` so that every
-//! Folio process on the database signs with the same key.
+//! The RSA key pairs of the blog's actor and of authors who are accounts of their own: each
+//! made once, on first need, and kept in `secrets` so that every Folio process on the database
+//! signs with the same key.
 
 use rsa::{
     RsaPrivateKey,
@@ -9,7 +10,13 @@ use sqlx::PgPool;
 
 use crate::db;
 
-const SECRET_NAME: &str = "fediverse-key";
+/// Where a key is kept: the blog's (`author` None) or an author's.
+fn secret_name(author: Option<i64>) -> String {
+    match author {
+        None => "fediverse-key".to_owned(),
+        Some(id) => format!("fediverse-key-author-{id}"),
+    }
+}
 /// What Mastodon and every peer verify; 2048 bits is what they make for their own accounts.
 const BITS: usize = 2048;
 
@@ -32,8 +39,9 @@ pub enum Error {
 
 /// The stored key, made (off the async threads) when there is none yet. Several processes
 /// starting at once agree: the first insert wins and everyone reads that one.
-pub async fn load_or_create(db: &PgPool) -> Result<Keys, Error> {
-    let stored = db::secrets::get(db, SECRET_NAME).await?;
+pub async fn load_or_create(db: &PgPool, author: Option<i64>) -> Result<Keys, Error> {
+    let name = secret_name(author);
+    let stored = db::secrets::get(db, &name).await?;
     let der = match stored {
         Some(der) => der,
         None => {
@@ -46,7 +54,7 @@ pub async fn load_or_create(db: &PgPool) -> Result<Keys, Error> {
             .await
             .map_err(|e| Error::Key(e.to_string()))?
             .map_err(Error::Key)?;
-            db::secrets::keep_first(db, SECRET_NAME, &made).await?
+            db::secrets::keep_first(db, &name, &made).await?
         }
     };
     let private = RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| Error::Key(e.to_string()))?;

@@ -38,11 +38,11 @@ fn refused_signature(status: StatusCode) -> bool {
     )
 }
 
-/// Sends `request` signed with the blog's key, in the style its server takes.
+/// Sends `request` signed with `key` (published as `key_id`), in the style its server takes.
 pub async fn send(
     fediverse: &Fediverse,
     db: &PgPool,
-    key: &rsa::RsaPrivateKey,
+    (key, key_id): (&rsa::RsaPrivateKey, &str),
     request: Signed<'_>,
 ) -> Result<Answer, outbound::Error> {
     let domain = signatures::authority(request.url);
@@ -54,11 +54,11 @@ pub async fn send(
             Style::Rfc9421
         }
     };
-    let answer = attempt(fediverse, key, &request, first).await?;
+    let answer = attempt(fediverse, (key, key_id), &request, first).await?;
     if !refused_signature(answer.status) {
         return Ok(answer);
     }
-    let second = attempt(fediverse, key, &request, first.other()).await?;
+    let second = attempt(fediverse, (key, key_id), &request, first.other()).await?;
     if !refused_signature(second.status) {
         tracing::info!(%domain, style = first.other().as_str(), "fediverse: signing the other way");
         if let Err(error) =
@@ -75,14 +75,14 @@ pub async fn send(
 
 async fn attempt(
     fediverse: &Fediverse,
-    key: &rsa::RsaPrivateKey,
+    (key, key_id): (&rsa::RsaPrivateKey, &str),
     request: &Signed<'_>,
     style: Style,
 ) -> Result<Answer, outbound::Error> {
     let mut headers = request.headers.clone();
     signatures::sign(
         key,
-        &fediverse.key_id(),
+        key_id,
         style,
         &request.method,
         request.url,

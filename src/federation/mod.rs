@@ -32,6 +32,8 @@ pub struct Fediverse {
     /// `FOLIO_FEDIVERSE_ALLOW_LOCAL`.
     pub allow_local: bool,
     keys: OnceCell<Arc<keys::Keys>>,
+    /// Authors' keys, as they are first needed.
+    author_keys: std::sync::Mutex<std::collections::HashMap<i64, Arc<keys::Keys>>>,
     worker_started: AtomicBool,
     /// Set when the process stops: the worker claims nothing more.
     stopping: AtomicBool,
@@ -47,6 +49,7 @@ impl Fediverse {
             base_url: base_url.trim_end_matches('/').to_owned(),
             allow_local,
             keys: OnceCell::new(),
+            author_keys: std::sync::Mutex::default(),
             worker_started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             batch: tokio::sync::Mutex::new(()),
@@ -66,17 +69,50 @@ impl Fediverse {
         self.stopping.load(Ordering::Acquire)
     }
 
-    /// The actor's key, read (or made) once per process.
+    /// The blog actor's key, read (or made) once per process.
     pub async fn keys(&self, db: &PgPool) -> Result<Arc<keys::Keys>, keys::Error> {
         self.keys
-            .get_or_try_init(|| async { keys::load_or_create(db).await.map(Arc::new) })
+            .get_or_try_init(|| async { keys::load_or_create(db, None).await.map(Arc::new) })
             .await
             .cloned()
     }
 
-    /// The id of the key the blog signs with (its actor's `publicKey`).
-    pub fn key_id(&self) -> String {
-        format!("{}/fediverse/blog#main-key", self.base_url)
+    /// The key of the blog's actor (`author` None) or of an author's, read (or made) once per
+    /// process. Two tasks asking for a new author's key at once both make one; the database
+    /// keeps the first and both read that.
+    pub async fn keys_of(
+        &self,
+        db: &PgPool,
+        author: Option<i64>,
+    ) -> Result<Arc<keys::Keys>, keys::Error> {
+        let Some(id) = author else {
+            return self.keys(db).await;
+        };
+        if let Some(keys) = self
+            .author_keys
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&id).cloned())
+        {
+            return Ok(keys);
+        }
+        let keys = Arc::new(keys::load_or_create(db, Some(id)).await?);
+        if let Ok(mut known) = self.author_keys.lock() {
+            known.insert(id, keys.clone());
+        }
+        Ok(keys)
+    }
+
+    /// The id of the key the blog (`author` None) or an author signs with (their actor's
+    /// `publicKey`).
+    pub fn key_id(&self, author: Option<i64>) -> String {
+        match author {
+            None => format!("{}/fediverse/blog#main-key", self.base_url),
+            Some(id) => format!(
+                "{}#main-key",
+                documents::author_actor_id(&self.base_url, id)
+            ),
+        }
     }
 
     /// Where fetches and deliveries may go.

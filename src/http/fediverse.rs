@@ -42,6 +42,11 @@ pub fn router() -> Router<AppState> {
         .route("/fediverse/blog/outbox", get(outbox))
         .route("/fediverse/blog/followers", get(followers))
         .route("/fediverse/blog/following", get(following))
+        .route("/fediverse/authors/{id}", get(author_actor))
+        .route("/fediverse/authors/{id}/inbox", post(inbox))
+        .route("/fediverse/authors/{id}/outbox", get(author_outbox))
+        .route("/fediverse/authors/{id}/followers", get(author_followers))
+        .route("/fediverse/authors/{id}/following", get(author_following))
         .route("/fediverse/interact", get(interact_form).post(interact))
         .route("/fediverse/posts/{id}/replies", get(replies))
 }
@@ -99,12 +104,24 @@ async fn webfinger(
             .insert(crate::error::PlainErrorBody);
         return Ok(response);
     };
-    if !documents::names_blog(&blog, &resource) {
-        return Err(AppError::NotFound);
+    if documents::names_blog(&blog, &resource) {
+        return Ok(json(
+            "application/jrd+json; charset=utf-8",
+            &documents::webfinger(&blog),
+        ));
     }
+    // An author who is an account: by handle or by actor.
+    let author = match documents::handle_name(&blog, &resource) {
+        Some(name) => db::fediverse::author_by_name(&state.db, name).await?,
+        None => match documents::author_of(&blog, resource.trim()) {
+            Some(id) => db::fediverse::author_actor(&state.db, id).await?,
+            None => None,
+        },
+    };
+    let author = author.ok_or(AppError::NotFound)?;
     Ok(json(
         "application/jrd+json; charset=utf-8",
-        &documents::webfinger(&blog),
+        &documents::webfinger_author(&blog, &author),
     ))
 }
 
@@ -118,7 +135,7 @@ async fn nodeinfo_links(State(state): State<AppState>) -> Result<Response, AppEr
 
 async fn nodeinfo(State(state): State<AppState>) -> Result<Response, AppError> {
     let settings = federating(&state).await?;
-    let posts = db::fediverse::public_post_count(&state.db).await?;
+    let posts = db::fediverse::public_post_count(&state.db, None).await?;
     Ok(json(
         r#"application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"; charset=utf-8"#,
         &documents::nodeinfo(&settings.title, posts),
@@ -155,22 +172,8 @@ fn asks_for_json(headers: &HeaderMap) -> bool {
 async fn outbox(State(state): State<AppState>) -> Result<Response, AppError> {
     let settings = federating(&state).await?;
     let blog = state.fediverse.blog(&settings);
-    let total = db::fediverse::public_post_count(&state.db).await?;
-    let posts = db::fediverse::newest_posts(&state.db, 20).await?;
-    let items = posts
-        .iter()
-        .map(|post| {
-            let content = federation::content_html(&post.body_html, &state.fediverse.base_url);
-            let mut create =
-                documents::post_activity(&blog, "Create", post, &content, post.published_at);
-            // The same id every time it is listed.
-            create["id"] = Value::String(format!("{}{}#create", blog.base_url, post.path));
-            if let Value::Object(map) = &mut create {
-                map.remove("@context");
-            }
-            create
-        })
-        .collect();
+    let items = outbox_items(&state, &blog, None).await?;
+    let total = db::fediverse::public_post_count(&state.db, None).await?;
     Ok(activity_json(&documents::collection(
         &blog.outbox(),
         total,
@@ -178,11 +181,112 @@ async fn outbox(State(state): State<AppState>) -> Result<Response, AppError> {
     )))
 }
 
+/// The newest posts (all, or an author's) as the `Create`s their actor sent.
+async fn outbox_items(
+    state: &AppState,
+    blog: &documents::Blog<'_>,
+    by: Option<i64>,
+) -> Result<Vec<Value>, AppError> {
+    let posts = db::fediverse::newest_posts(&state.db, by, 20).await?;
+    Ok(posts
+        .iter()
+        .map(|post| {
+            let content = federation::content_html(&post.body_html, &state.fediverse.base_url);
+            let mut create =
+                documents::post_activity(blog, "Create", post, &content, post.published_at);
+            // The same id every time it is listed.
+            create["id"] = Value::String(format!("{}{}#create", blog.base_url, post.path));
+            if let Value::Object(map) = &mut create {
+                map.remove("@context");
+            }
+            create
+        })
+        .collect())
+}
+
+/// An author who is an account, with the blog's settings; a 404 otherwise.
+async fn federating_author(
+    state: &AppState,
+    id: i64,
+) -> Result<(Settings, db::fediverse::AuthorActor), AppError> {
+    let settings = federating(state).await?;
+    let author = db::fediverse::author_actor(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((settings, author))
+}
+
+/// An author's actor; a browser that follows its id is sent to the blog.
+async fn author_actor(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let (settings, author) = federating_author(&state, id).await?;
+    if !federation::asks_for_activity(&headers) && !asks_for_json(&headers) {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let keys = state
+        .fediverse
+        .keys_of(&state.db, Some(author.id))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let blog = state.fediverse.blog(&settings);
+    Ok(activity_json(&documents::author_actor(
+        &blog,
+        &author,
+        &keys.public_pem,
+        settings.fediverse_approve_followers,
+    )))
+}
+
+async fn author_outbox(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let (settings, author) = federating_author(&state, id).await?;
+    let blog = state.fediverse.blog(&settings);
+    let items = outbox_items(&state, &blog, Some(author.id)).await?;
+    let total = db::fediverse::public_post_count(&state.db, Some(author.id)).await?;
+    Ok(activity_json(&documents::collection(
+        &format!("{}/outbox", blog.speaker(Some(author.id))),
+        total,
+        Some(items),
+    )))
+}
+
+async fn author_followers(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let (settings, author) = federating_author(&state, id).await?;
+    let blog = state.fediverse.blog(&settings);
+    let total = db::fediverse::follower_count(&state.db, Some(author.id)).await?;
+    Ok(activity_json(&documents::collection(
+        &blog.followers_of(Some(author.id)),
+        total,
+        None,
+    )))
+}
+
+async fn author_following(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let (settings, author) = federating_author(&state, id).await?;
+    let blog = state.fediverse.blog(&settings);
+    Ok(activity_json(&documents::collection(
+        &format!("{}/following", blog.speaker(Some(author.id))),
+        0,
+        Some(Vec::new()),
+    )))
+}
+
 /// The followers' number; who they are is the blog's to know.
 async fn followers(State(state): State<AppState>) -> Result<Response, AppError> {
     let settings = federating(&state).await?;
     let blog = state.fediverse.blog(&settings);
-    let total = db::fediverse::follower_count(&state.db).await?;
+    let total = db::fediverse::follower_count(&state.db, None).await?;
     Ok(activity_json(&documents::collection(
         &blog.followers(),
         total,

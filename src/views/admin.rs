@@ -511,6 +511,17 @@ pub struct AccountPage {
     /// This session may only set up a second step (the blog requires one).
     pub must_add_second_step: bool,
     pub script_url: &'static str,
+    /// The author's own fediverse account, when the blog federates.
+    pub fediverse: Option<AccountFediverse>,
+}
+
+/// The Account page's fediverse form: the name (as saved, or as typed with its error).
+#[derive(Debug, Clone)]
+pub struct AccountFediverse {
+    pub name: String,
+    /// `@{name}@` goes before it.
+    pub host: String,
+    pub error: Option<String>,
 }
 
 /// One of the user's sessions on the account page.
@@ -840,6 +851,10 @@ pub struct FediverseErrors {
 #[derive(Debug, Clone)]
 pub struct FediverseFollowerView {
     pub actor_id: i64,
+    /// The author they follow ("" for the blog), as the forms send it back.
+    pub followed: String,
+    /// Whom they follow: "the blog" or an author's handle.
+    pub follows: String,
     pub handle: String,
     pub name: String,
     pub profile: String,

@@ -600,6 +600,7 @@ const ROLE_TABLE: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/admin/account", Some("author")),
     ("POST", "/admin/account", Some("author")),
     ("POST", "/admin/account/mail", Some("author")),
+    ("POST", "/admin/account/fediverse", Some("author")),
     ("POST", "/admin/account/sessions/{id}/end", Some("author")),
     ("POST", "/admin/account/sessions/end-all", Some("author")),
     ("GET", "/admin/account/totp", Some("author")),

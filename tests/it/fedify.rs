@@ -270,3 +270,59 @@ async fn a_fedify_instance_follows_replies_reacts_and_leaves(pool: PgPool) {
     }
     panic!("the Undo(Follow) was not taken");
 }
+
+#[sqlx::test]
+async fn a_fedify_account_follows_an_author_and_gets_their_posts_from_them(pool: PgPool) {
+    db::settings::update_fediverse(&pool, true, "blog", false, false)
+        .await
+        .unwrap();
+    let casey = common::author(&pool).await;
+    assert!(
+        db::fediverse::set_fediverse_name(&pool, casey, Some("casey"))
+            .await
+            .unwrap()
+    );
+    let (addr, _, _) = serve_cached_with(&pool, |config| Config {
+        fediverse_allow_local: true,
+        ..config
+    })
+    .await;
+    let blog = format!("http://{addr}/fediverse/blog");
+    let author = format!("http://{addr}/fediverse/authors/{casey}");
+    let peer = Peer::start().await;
+
+    // Fedify looks the author up, follows them and verifies the Accept with the author's key;
+    // it follows the blog too.
+    peer.control("follow", json!({"n": 1}), &author).await;
+    let accept = peer
+        .wait_for("the author's Accept", |a| {
+            a["type"] == "Accept" && a["actor"] == author.as_str()
+        })
+        .await;
+    assert_eq!(accept["object"]["object"], author.as_str());
+    peer.control("follow", json!({"n": 2}), &blog).await;
+    peer.wait_for("the blog's Accept", |a| {
+        a["type"] == "Accept" && a["actor"] == blog.as_str()
+    })
+    .await;
+
+    // The author's post comes from the author, and the blog shares it.
+    let (_, path) = add_post(
+        &pool,
+        Post::published("Curlews at dusk", OffsetDateTime::now_utc()),
+    )
+    .await;
+    let post_url = format!("http://{addr}{path}");
+    let create = peer
+        .wait_for("the author's Create", |a| {
+            a["type"] == "Create" && a["object"]["id"] == post_url.as_str()
+        })
+        .await;
+    assert_eq!(create["actor"], author.as_str());
+    assert_eq!(create["object"]["attributedTo"], author.as_str());
+    let announce = peer
+        .wait_for("the blog's Announce", |a| a["type"] == "Announce")
+        .await;
+    assert_eq!(announce["actor"], blog.as_str());
+    assert_eq!(announce["object"], post_url.as_str());
+}

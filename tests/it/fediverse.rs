@@ -280,12 +280,19 @@ fn follow(remote: &Remote, who: &str, n: u32) -> Value {
     })
 }
 
-/// Checks that Folio signed a delivery with the key its actor publishes.
+/// Checks that Folio signed a delivery with the key its blog actor publishes.
 async fn assert_signed_by_folio(app: &App, received: &Received) {
-    let (_, actor) = activity_json(app, "/fediverse/blog").await;
-    let pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap();
+    assert_signed_by(app, ACTOR, received).await;
+}
+
+/// Checks that a delivery was signed by `actor`'s key, as `actor` publishes it, over what must
+/// be covered.
+async fn assert_signed_by(app: &App, actor: &str, received: &Received) {
+    let path = actor.trim_start_matches("http://blog.test");
+    let (_, document) = activity_json(app, path).await;
+    let pem = document["publicKey"]["publicKeyPem"].as_str().unwrap();
     let parsed = signatures::parse(&received.headers).unwrap();
-    assert_eq!(parsed.key_id, format!("{ACTOR}#main-key"));
+    assert_eq!(parsed.key_id, format!("{actor}#main-key"));
     signatures::check_coverage(
         &parsed,
         &received.headers,
@@ -296,7 +303,7 @@ async fn assert_signed_by_folio(app: &App, received: &Received) {
     let host = received.headers["host"].to_str().unwrap();
     let url = url::Url::parse(&format!("http://{host}{}", received.path)).unwrap();
     signatures::verify(&parsed, pem, &Method::POST, &url, &received.headers)
-        .expect("Folio's delivery verifies with Folio's published key");
+        .unwrap_or_else(|e| panic!("signed by {actor}'s published key: {e}"));
 }
 
 #[sqlx::test]
@@ -1576,4 +1583,199 @@ async fn a_posts_replies_collection_holds_the_whole_conversation(pool: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = activity_json(&app, id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn an_author_may_be_a_fediverse_account_of_their_own(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let casey = common::add_user(&pool, "casey@example.test", "Casey Writer", "author").await;
+    let session = common::log_in(&app, "casey@example.test").await;
+    let author = format!("http://blog.test/fediverse/authors/{casey}");
+
+    // Off by default: no handle, no actor.
+    let page = get_with(
+        &app,
+        "/.well-known/webfinger?resource=acct:casey@blog.test",
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let (status, _) = activity_json(&app, &format!("/fediverse/authors/{casey}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The Account page offers it; a taken or malformed name comes back with what was typed.
+    let page = session.get(&app, "/admin/account").await;
+    assert!(
+        page.text().contains("Your fediverse account"),
+        "{}",
+        page.text()
+    );
+    let page = session
+        .post(&app, "/admin/account/fediverse", &[("name", "Garden")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text().contains("the blog's own account name"),
+        "{}",
+        page.text()
+    );
+    assert!(page.body.contains(r#"value="Garden""#));
+    let page = session
+        .post(&app, "/admin/account/fediverse", &[("name", "Casey W.")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("Enter a name of up to 30 letters"));
+    assert!(page.body.contains(r#"value="Casey W.""#));
+    let page = session
+        .post(&app, "/admin/account/fediverse", &[("name", "@casey")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(
+        session
+            .get(&app, "/admin/account")
+            .await
+            .body
+            .contains(r#"value="casey""#)
+    );
+
+    // Found by handle and by actor; an actor with a key of its own.
+    let page = get_with(
+        &app,
+        "/.well-known/webfinger?resource=acct:casey@blog.test",
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let finger: Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(finger["subject"], "acct:casey@blog.test");
+    assert_eq!(finger["links"][0]["href"], author.as_str());
+    let page = get_with(
+        &app,
+        &format!("/.well-known/webfinger?resource={author}"),
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let (status, actor) = activity_json(&app, &format!("/fediverse/authors/{casey}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(actor["preferredUsername"], "casey");
+    assert_eq!(actor["name"], "Casey Writer");
+    assert_eq!(actor["publicKey"]["id"], format!("{author}#main-key"));
+    assert_eq!(
+        actor["endpoints"]["sharedInbox"],
+        "http://blog.test/fediverse/inbox"
+    );
+    let (_, blog) = activity_json(&app, "/fediverse/blog").await;
+    assert_ne!(
+        actor["publicKey"]["publicKeyPem"], blog["publicKey"]["publicKeyPem"],
+        "the author signs with a key of their own"
+    );
+
+    // Ana follows Casey; Ben follows the blog. Each is accepted by the one they follow.
+    let follow_casey = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/follows/ana-casey", remote.base),
+        "type": "Follow",
+        "actor": remote.actor("ana"),
+        "object": author,
+    });
+    let page = remote
+        .deliver(
+            &app,
+            &format!("/fediverse/authors/{casey}/inbox"),
+            &remote.actor("ana"),
+            &follow_casey,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    let accepts = remote.wait_for("Accept", 1).await;
+    assert_eq!(accepts[0].json()["actor"], author.as_str());
+    assert_eq!(accepts[0].json()["object"]["object"], author.as_str());
+    assert_signed_by(&app, &author, &accepts[0]).await;
+    let page = remote
+        .deliver(
+            &app,
+            "/fediverse/inbox",
+            &remote.actor("ben"),
+            &follow(&remote, "ben", 1),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+    remote.wait_for("Accept", 2).await;
+    let (_, followers) =
+        activity_json(&app, &format!("/fediverse/authors/{casey}/followers")).await;
+    assert_eq!(followers["totalItems"], 1);
+    let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
+    assert_eq!(followers["totalItems"], 1);
+
+    // The admin sees whom each follows.
+    let admin = common::user_session(&app, &pool, "admin").await;
+    let text = admin.get(&app, "/admin/fediverse").await.text();
+    assert!(text.contains("@casey@blog.test"), "{text}");
+    assert!(text.contains("The blog"), "{text}");
+
+    // Casey's post: created by Casey for Casey's followers, announced by the blog to its own.
+    let (post_id, path) = add_post(
+        &pool,
+        Post::published(
+            "Sowing by the moon",
+            OffsetDateTime::now_utc() - time::Duration::minutes(1),
+        ),
+    )
+    .await;
+    let post_url = format!("http://blog.test{path}");
+    let creates = remote.wait_for("Create", 1).await;
+    let create = creates[0].json();
+    assert_eq!(create["actor"], author.as_str());
+    assert_eq!(create["object"]["attributedTo"], author.as_str());
+    assert_eq!(create["cc"][0], format!("{author}/followers"));
+    assert_signed_by(&app, &author, &creates[0]).await;
+    let announces = remote.wait_for("Announce", 1).await;
+    let announce = announces[0].json();
+    assert_eq!(announce["actor"], ACTOR);
+    assert_eq!(announce["object"], post_url.as_str());
+    assert_signed_by_folio(&app, &announces[0]).await;
+    let (_, article) = activity_json(&app, &path).await;
+    assert_eq!(article["attributedTo"], author.as_str());
+    let (_, outbox) = activity_json(&app, &format!("/fediverse/authors/{casey}/outbox")).await;
+    assert_eq!(outbox["totalItems"], 1);
+    assert_eq!(outbox["orderedItems"][0]["object"]["id"], post_url.as_str());
+
+    // Its posts went out from Casey: the account stays (renaming is fine).
+    let page = session
+        .post(&app, "/admin/account/fediverse", &[("name", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("so it stays"), "{}", page.text());
+
+    // An edit comes from Casey, to Casey's followers and the blog's (one shared inbox here).
+    sqlx::query(
+        "update posts set body_html = '<p>Sown at last.</p>', edited_at = now() where id = $1",
+    )
+    .bind(post_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let updates = remote.wait_for("Update", 1).await;
+    assert_eq!(updates[0].json()["actor"], author.as_str());
+    assert_signed_by(&app, &author, &updates[0]).await;
+
+    // Ana leaves Casey; Ben still follows the blog.
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/undo/ana-casey", remote.base),
+        "type": "Undo",
+        "actor": remote.actor("ana"),
+        "object": follow_casey,
+    });
+    let page = remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &undo)
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+    let (_, followers) =
+        activity_json(&app, &format!("/fediverse/authors/{casey}/followers")).await;
+    assert_eq!(followers["totalItems"], 0);
+    let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
+    assert_eq!(followers["totalItems"], 1);
 }

@@ -36,6 +36,7 @@ const record = async (ctx, activity) => {
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
   .on(Accept, record)
+  .on(Announce, record)
   .on(Reject, record)
   .on(Create, record)
   .on(Update, record)
@@ -51,12 +52,12 @@ async function control(action, input) {
   if (blog == null) throw new Error(`cannot look up ${input.blog}`);
   const note = (n) => new URL(`/notes/${n}`, base);
   const send = (activity) => ctx.sendActivity({ identifier: "ana" }, blog, activity, { preferSharedInbox: true });
-  const follow = new Follow({ id: new URL("/follows/1", base), actor: ana(ctx), object: blog.id });
+  const follow = new Follow({ id: new URL(`/follows/${input.n ?? 1}`, base), actor: ana(ctx), object: blog.id });
   switch (action) {
     case "follow":
       return send(follow);
     case "unfollow":
-      return send(new Undo({ id: new URL("/follows/1/undo", base), actor: ana(ctx), object: follow }));
+      return send(new Undo({ id: new URL(`/follows/${input.n ?? 1}/undo`, base), actor: ana(ctx), object: follow }));
     case "reply":
       return send(new Create({
         id: new URL(`/notes/${input.n}/create`, base), actor: ana(ctx), ...public_,

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/account", get(account).post(change_own_password))
         .route("/admin/account/mail", post(save_mail_choices))
+        .route("/admin/account/fediverse", post(save_fediverse_name))
         .route("/admin/account/sessions/{id}/end", post(end_session))
         .route("/admin/account/sessions/end-all", post(end_all_sessions))
         .route("/admin/account/totp", get(totp_form).post(totp_confirm))
@@ -58,14 +59,44 @@ async fn account_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<Response, AppError> {
+    account_page_with(state, user, error, notice, None).await
+}
+
+/// The page, with the fediverse form as typed (name, error) when it was refused.
+async fn account_page_with(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+    notice: Option<String>,
+    fediverse_typed: Option<(String, String)>,
+) -> Result<Response, AppError> {
     let mut layout = user.layout(state, "account", "Your account").await?;
     layout.notice = notice;
-    let status = if error.is_some() {
+    let status = if error.is_some() || fediverse_typed.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    let tz = state.settings().await?.time_zone();
+    let settings = state.settings().await?;
+    let tz = settings.time_zone();
+    let fediverse = if settings.fediverse_enabled && state.fediverse.cannot_federate().is_none() {
+        let (name, error) = match fediverse_typed {
+            Some((name, error)) => (name, Some(error)),
+            None => (
+                db::fediverse::fediverse_name_of(&state.db, user.id())
+                    .await?
+                    .unwrap_or_default(),
+                None,
+            ),
+        };
+        Some(crate::views::admin::AccountFediverse {
+            name,
+            host: state.fediverse.blog(&settings).host(),
+            error,
+        })
+    } else {
+        None
+    };
     let when = |at| dates::date_and_time(&dates::zoned(at, &tz));
     let sessions = db::sessions::list_for(&state.db, user.id(), &user.session.token_hash)
         .await?
@@ -102,6 +133,7 @@ async fn account_page(
         recovery_codes_left: steps.recovery_codes_left,
         must_add_second_step: user.session.must_add_second_step,
         script_url: crate::render::assets::url("passkeys.js"),
+        fediverse,
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -151,6 +183,56 @@ async fn save_mail_choices(
     )
     .await?;
     Ok(Notice::MailChoices.after("/admin/account"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FediverseNameForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// An author becomes a fediverse account of their own by choosing a name (and stops being one
+/// by clearing it). The name is refused when it is taken, by the blog or another author.
+async fn save_fediverse_name(
+    State(state): State<AppState>,
+    AdminForm { user, form, .. }: AdminForm<FediverseNameForm>,
+) -> Result<Response, AppError> {
+    let settings = state.settings().await?;
+    if !settings.fediverse_enabled {
+        return Err(AppError::NotFound);
+    }
+    let typed = form.name.trim().trim_start_matches('@');
+    let name = typed
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let refuse = |error: &str| {
+        let error = error.to_owned();
+        let typed = form.name.clone();
+        async { account_page_with(&state, &user, None, None, Some((typed, error))).await }
+    };
+    if !name.is_empty() && !crate::federation::documents::is_account_name(&name) {
+        return refuse(
+            "Enter a name of up to 30 letters (a–z), digits or underscores, such as ana",
+        )
+        .await;
+    }
+    if name == settings.fediverse_name {
+        return refuse("That is the blog's own account name: choose another").await;
+    }
+    // The servers that keep those posts check their edits against this account.
+    if name.is_empty() && db::fediverse::has_sent_posts(&state.db, user.id()).await? {
+        return refuse(
+            "Your posts went out from this account, so it stays: you can give it another name",
+        )
+        .await;
+    }
+    let name = (!name.is_empty()).then_some(name);
+    if !db::fediverse::set_fediverse_name(&state.db, user.id(), name.as_deref()).await? {
+        return refuse("Another author has that name: choose another").await;
+    }
+    Ok(Notice::FediverseName.after("/admin/account#fediverse"))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -64,6 +64,19 @@ struct BlockFields {
     action: String,
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct FollowerFields {
+    /// The author they follow; empty for the blog.
+    #[serde(default)]
+    followed: String,
+}
+
+impl FollowerFields {
+    fn followed(&self) -> Option<i64> {
+        self.followed.trim().parse().ok()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Empty {}
 
@@ -100,6 +113,12 @@ async fn show(
         .into_iter()
         .map(|f| FediverseFollowerView {
             actor_id: f.actor_id,
+            followed: f.followed.map(|id| id.to_string()).unwrap_or_default(),
+            follows: match &f.followed_name {
+                Some(name) => format!("@{name}@{}", blog.host()),
+                None if f.followed.is_some() => "A former author account".to_owned(),
+                None => "The blog".to_owned(),
+            },
             handle: format!("@{}@{}", f.username, f.domain),
             name: f.name,
             profile: f.profile,
@@ -153,15 +172,15 @@ async fn save(
 ) -> Result<Response, AppError> {
     let name = form.name.trim().to_ascii_lowercase();
     let mut errors = FediverseErrors::default();
-    if name.is_empty()
-        || name.len() > 30
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
+    if !federation::documents::is_account_name(&name) {
         errors.name = Some(
             "Enter a name of up to 30 letters (a–z), digits or underscores, such as blog".into(),
         );
+    } else if db::fediverse::author_by_name(&state.db, &name)
+        .await?
+        .is_some()
+    {
+        errors.name = Some("An author's fediverse account has that name: choose another".into());
     }
     let enabled = form.enabled.is_some();
     if enabled && let Some(reason) = state.fediverse.cannot_federate() {
@@ -202,11 +221,11 @@ async fn save(
 async fn approve(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { .. }: AdminForm<Empty, Admin>,
+    AdminForm { form, .. }: AdminForm<FollowerFields, Admin>,
 ) -> Result<Response, AppError> {
     let settings = state.settings().await?;
     let blog = state.fediverse.blog(&settings);
-    if !federation::inbox::approve(&state.db, &blog, id).await? {
+    if !federation::inbox::approve(&state.db, &blog, id, form.followed()).await? {
         return Err(AppError::NotFound);
     }
     Ok(super::notice::Notice::FediverseApproved.after("/admin/fediverse"))
@@ -215,11 +234,11 @@ async fn approve(
 async fn remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { .. }: AdminForm<Empty, Admin>,
+    AdminForm { form, .. }: AdminForm<FollowerFields, Admin>,
 ) -> Result<Response, AppError> {
     let settings = state.settings().await?;
     let blog = state.fediverse.blog(&settings);
-    if !federation::inbox::reject(&state.db, &blog, id).await? {
+    if !federation::inbox::reject(&state.db, &blog, id, form.followed()).await? {
         return Err(AppError::NotFound);
     }
     Ok(super::notice::Notice::FediverseRemoved.after("/admin/fediverse"))

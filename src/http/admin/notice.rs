@@ -52,6 +52,7 @@ notices! {
     SettingsSaved = "settings-saved" => "The settings are saved.",
     // One's own account
     MailChoices = "mail" => "Your mail choices are saved.",
+    FediverseName = "fediverse-name" => "Saved: your fediverse account is as you see it below.",
     PasswordChanged = "password-changed" => "Your password is changed.",
     SessionEnded = "session" => "That session is signed out.",
     PasskeyAdded = "passkey" => "Your passkey is added: you can sign in with it now.",
