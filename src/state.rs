@@ -107,6 +107,8 @@ pub struct Shared {
     /// down, and still carry the blog's name), and for requests that read the content version
     /// along anyway (`site_at`).
     last_site: Arc<RwLock<Option<Site>>>,
+    /// When `last_site` was read (`settings_within`).
+    last_site_read: Arc<RwLock<Option<std::time::Instant>>>,
     /// The sidebar counts, reused while the database's content version says they are current.
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
     /// Rendered public pages (see `page_cache`).
@@ -272,6 +274,7 @@ impl AppState {
             config: Arc::new(config),
             secret,
             last_site: Arc::default(),
+            last_site_read: Arc::default(),
             sidebar_counts: Arc::new(RwLock::new(None)),
             clock: Arc::new(SystemClock),
             mailer,
@@ -321,7 +324,29 @@ impl AppState {
         if let Ok(mut last) = self.last_site.write() {
             *last = Some(site.clone());
         }
+        if let Ok(mut read) = self.last_site_read.write() {
+            *read = Some(std::time::Instant::now());
+        }
         Ok(site)
+    }
+
+    /// The settings as read at most `age` ago (read again when older): for what comes too
+    /// often to read them each time and can wait that long for a change, like the fediverse
+    /// inboxes in a flood.
+    pub async fn settings_within(&self, age: std::time::Duration) -> Result<Settings, sqlx::Error> {
+        let fresh = self
+            .last_site_read
+            .read()
+            .ok()
+            .and_then(|read| *read)
+            .is_some_and(|read| read.elapsed() < age);
+        if fresh
+            && let Ok(last) = self.last_site.read()
+            && let Some(site) = last.as_ref()
+        {
+            return Ok(site.settings.clone());
+        }
+        self.settings().await
     }
 
     /// The site at `content_version`, read with the request's first query: the site last read

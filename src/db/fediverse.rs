@@ -932,8 +932,8 @@ pub async fn delete_reply(db: &PgPool, note_id: &str, actor_id: i64) -> Result<b
 }
 
 /// A like or boost of a post, in one statement with what every activity does first (see
-/// `first_sight`): the activity remembered, its instance marked up. Answers false for a
-/// replay (nothing counted again). Likes and boosts are most of what an inbox receives.
+/// `first_sight`): the activity remembered, its instance marked up; a replay counts nothing
+/// again. Likes and boosts are most of what an inbox receives.
 pub async fn react(
     db: &PgPool,
     path: &str,
@@ -941,8 +941,8 @@ pub async fn react(
     kind: &str,
     activity_id: &str,
     domain: &str,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
+) -> Result<Reacted, sqlx::Error> {
+    sqlx::query!(
         r#"with seen as (
                insert into fediverse_inbox_seen (activity_id) values ($4)
                on conflict do nothing returning 1
@@ -954,9 +954,10 @@ pub async fn react(
                where path = $1 and kind = 'post' and post_visible(status, published_at)
                  and exists (select 1 from seen)
                on conflict do nothing
-               returning 1
+               returning post_id
            )
-           select exists (select 1 from seen) as "first!""#,
+           select exists (select 1 from seen) as "first!",
+                  (select post_id from reacted) as counted"#,
         path,
         actor_id,
         kind,
@@ -965,30 +966,44 @@ pub async fn react(
     )
     .fetch_one(db)
     .await
+    .map(|row| Reacted {
+        first: row.first,
+        counted: row.counted,
+    })
 }
 
-/// A like or boost taken back (named by its activity's id, or by the post it was of).
+/// What came of a like or boost.
+#[derive(Debug, Clone, Copy)]
+pub struct Reacted {
+    /// Not a replay.
+    pub first: bool,
+    /// The post whose count it changed (its pages show the counts); the caller gives the
+    /// change notice (migration 0029).
+    pub counted: Option<i64>,
+}
+
+/// A like or boost taken back (named by its activity's id, or by the post it was of); answers
+/// the posts whose counts changed, for the caller's change notice.
 pub async fn unreact(
     db: &PgPool,
     actor_id: i64,
     kind: &str,
     activity_id: Option<&str>,
     path: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query!(
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"delete from fediverse_reactions r
            where r.actor_id = $1 and r.kind = $2
              and (r.activity_id = $3
-                  or r.post_id = (select id from posts where path = $4))"#,
+                  or r.post_id = (select id from posts where path = $4))
+           returning r.post_id"#,
         actor_id,
         kind,
         activity_id,
         path
     )
-    .execute(db)
-    .await?
-    .rows_affected()
-        > 0)
+    .fetch_all(db)
+    .await
 }
 
 /// Likes and boosts of a post from the fediverse.

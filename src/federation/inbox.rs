@@ -36,6 +36,8 @@ pub enum Outcome {
         comment_id: i64,
         text: String,
     },
+    /// Likes or boosts of these posts were counted or taken back: their pages change.
+    Counted(Vec<i64>),
 }
 
 /// A reply from the fediverse, checked: public, written by the one who sent it.
@@ -207,12 +209,12 @@ pub async fn receive(
         } else {
             "announce"
         };
-        let first =
+        let reacted =
             db::fediverse::react(db, &path, signer.id, kind, &activity.id, &signer.domain).await?;
-        return Ok(if first {
-            Outcome::Done
-        } else {
-            Outcome::Replayed
+        return Ok(match (reacted.first, reacted.counted) {
+            (false, _) => Outcome::Replayed,
+            (true, Some(post)) => Outcome::Counted(vec![post]),
+            (true, None) => Outcome::Done,
         });
     }
     if !db::fediverse::first_sight(db, &activity.id, &signer.domain).await? {
@@ -241,7 +243,7 @@ pub async fn receive(
                 .get("object")
                 .and_then(object_id)
                 .and_then(|o| own_path(&blog, o));
-            db::fediverse::unreact(
+            let posts = db::fediverse::unreact(
                 db,
                 signer.id,
                 kind,
@@ -249,7 +251,7 @@ pub async fn receive(
                 path.as_deref(),
             )
             .await?;
-            Ok(Outcome::Done)
+            Ok(Outcome::Counted(posts))
         }
         "Follow" => follow(db, &blog, settings, &signer, &activity).await,
         "Undo"

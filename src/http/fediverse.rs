@@ -54,12 +54,21 @@ pub fn router() -> Router<AppState> {
 /// The settings, when the fediverse is on; a 404 otherwise.
 async fn federating(state: &AppState) -> Result<Settings, AppError> {
     let settings = state.settings().await?;
+    on_or_not_found(state, settings)
+}
+
+fn on_or_not_found(state: &AppState, settings: Settings) -> Result<Settings, AppError> {
     if !settings.fediverse_enabled || state.fediverse.cannot_federate().is_some() {
         return Err(AppError::NotFound);
     }
     super::webmention::ensure_worker(state);
     Ok(settings)
 }
+
+/// How old the settings an inbox acts on may be: a flood brings a thousand activities a
+/// second, and a change of the settings may wait this long to reach the inboxes (replies are
+/// screened with the settings read again).
+const INBOX_SETTINGS_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn json(content_type: &'static str, value: &Value) -> Response {
     (
@@ -323,18 +332,32 @@ async fn take_activity(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let settings = federating(&state).await?;
+    let settings = state.settings_within(INBOX_SETTINGS_AGE).await?;
+    let settings = on_or_not_found(&state, settings)?;
     let path = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
     let fediverse: &Arc<Fediverse> = &state.fediverse;
     match federation::inbox::receive(fediverse, &state.db, &settings, &path, &headers, &body).await
     {
+        // A reply goes through the comment layers with the settings as they are now (blocked
+        // terms, policy): replies are few beside likes.
         Ok(Outcome::Reply(reply)) => {
+            let settings = state.settings().await?;
             take_reply(&state, &settings, &reply).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
+        Ok(Outcome::Counted(posts)) => {
+            // After the commit, as a comment's (`page_cache::notices`): this process's pages
+            // at once, the other processes' with one notice for many likes.
+            state.pages.invalidate_comments_of(&posts);
+            for post in posts {
+                state.comment_notices.changed(post);
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         Ok(Outcome::Edit { comment_id, text }) => {
+            let settings = state.settings().await?;
             super::comments::edited_elsewhere(&state, &settings, comment_id, None, &text).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
