@@ -181,6 +181,17 @@ pub async fn first_sight(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// Forgets one activity: what it asked for could not be stored, and its retry is to be taken.
+pub async fn forget_activity(db: &PgPool, activity_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"delete from fediverse_inbox_seen where activity_id = $1"#,
+        activity_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Forgets activities older than the signatures' window: a replay of one is refused as stale.
 pub async fn forget_seen(db: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(

@@ -33,6 +33,7 @@ pub enum Outcome {
     Reply(Box<RemoteReply>),
     /// Its author edited a reply that is a comment here: the new text, to be screened again.
     Edit {
+        activity_id: String,
         comment_id: i64,
         text: String,
     },
@@ -43,6 +44,8 @@ pub enum Outcome {
 /// A reply from the fediverse, checked: public, written by the one who sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteReply {
+    /// The `Create`'s id: forgotten again should the reply not be stored (`unsee`).
+    pub activity_id: String,
     pub note_id: String,
     /// What it answers: a post's or a comment's URL here, or another reply's Note.
     pub in_reply_to: String,
@@ -220,10 +223,36 @@ pub async fn receive(
     if !db::fediverse::first_sight(db, &activity.id, &signer.domain).await? {
         return Ok(Outcome::Replayed);
     }
+    let outcome = act(fediverse, db, settings, &blog, &signer, &activity).await;
+    if let Err(Refusal::Database(_)) = &outcome {
+        // Not taken: the server's retry must not be mistaken for a replay.
+        unsee(db, &activity.id).await;
+    }
+    outcome
+}
+
+/// Forgets that an activity was seen, when what it asked for could not be stored: its server
+/// sends it again (it was answered with an error) and it is taken then. A failure here is
+/// logged; that activity then reads as a replay.
+pub async fn unsee(db: &PgPool, activity_id: &str) {
+    if let Err(error) = db::fediverse::forget_activity(db, activity_id).await {
+        tracing::warn!(%error, activity = activity_id, "fediverse: an activity not taken stays marked as seen");
+    }
+}
+
+/// Does what an activity seen for the first time asks.
+async fn act(
+    fediverse: &Arc<Fediverse>,
+    db: &PgPool,
+    settings: &Settings,
+    blog: &Blog<'_>,
+    signer: &RemoteActor,
+    activity: &Activity,
+) -> Result<Outcome, Refusal> {
     match activity.kind.as_str() {
-        "Create" => reply(db, &signer, &activity.object).await,
+        "Create" => reply(db, signer, &activity.id, &activity.object).await,
         "Update" if object_type(&activity.object) == Some("Note") => {
-            edit(db, &signer, &activity.object).await
+            edit(db, signer, &activity.id, &activity.object).await
         }
         "Delete" if object_id(&activity.object) != Some(&signer.uri) => {
             let Some(note) = object_id(&activity.object) else {
@@ -242,7 +271,7 @@ pub async fn receive(
                 .object
                 .get("object")
                 .and_then(object_id)
-                .and_then(|o| own_path(&blog, o));
+                .and_then(|o| own_path(blog, o));
             let posts = db::fediverse::unreact(
                 db,
                 signer.id,
@@ -253,11 +282,11 @@ pub async fn receive(
             .await?;
             Ok(Outcome::Counted(posts))
         }
-        "Follow" => follow(db, &blog, settings, &signer, &activity).await,
+        "Follow" => follow(db, blog, settings, signer, activity).await,
         "Undo"
             if object_type(&activity.object) == Some("Follow") || activity.object.is_string() =>
         {
-            unfollow(db, &blog, &signer, &activity).await
+            unfollow(db, blog, signer, activity).await
         }
         "Delete" if object_id(&activity.object) == Some(&signer.uri) => {
             let mut conn = db.acquire().await?;
@@ -283,7 +312,12 @@ fn own_path(blog: &Blog<'_>, url: &str) -> Option<String> {
 }
 
 /// A `Create`: a public `Note` by the sender answering something, or nothing for the blog.
-async fn reply(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcome, Refusal> {
+async fn reply(
+    db: &PgPool,
+    signer: &RemoteActor,
+    activity_id: &str,
+    note: &Value,
+) -> Result<Outcome, Refusal> {
     let (Some(note_id), Some("Note" | "Article" | "Page")) = (object_id(note), object_type(note))
     else {
         return Ok(Outcome::Ignored);
@@ -317,6 +351,7 @@ async fn reply(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcom
     };
     let profile = signer.url.clone().unwrap_or_else(|| signer.uri.clone());
     Ok(Outcome::Reply(Box::new(RemoteReply {
+        activity_id: activity_id.to_owned(),
         note_id: note_id.to_owned(),
         in_reply_to: in_reply_to.to_owned(),
         text,
@@ -328,7 +363,12 @@ async fn reply(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcom
 }
 
 /// An `Update` of a reply: its new text, rendered as a comment's.
-async fn edit(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcome, Refusal> {
+async fn edit(
+    db: &PgPool,
+    signer: &RemoteActor,
+    activity_id: &str,
+    note: &Value,
+) -> Result<Outcome, Refusal> {
     let Some(note_id) = object_id(note) else {
         return Ok(Outcome::Ignored);
     };
@@ -343,7 +383,11 @@ async fn edit(db: &PgPool, signer: &RemoteActor, note: &Value) -> Result<Outcome
         .collect();
     Ok(
         match db::fediverse::reply_comment(db, note_id, signer.id).await? {
-            Some(comment_id) => Outcome::Edit { comment_id, text },
+            Some(comment_id) => Outcome::Edit {
+                activity_id: activity_id.to_owned(),
+                comment_id,
+                text,
+            },
             None => Outcome::Ignored,
         },
     )

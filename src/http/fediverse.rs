@@ -343,8 +343,14 @@ async fn take_activity(
         // A reply goes through the comment layers with the settings as they are now (blocked
         // terms, policy): replies are few beside likes.
         Ok(Outcome::Reply(reply)) => {
-            let settings = state.settings().await?;
-            take_reply(&state, &settings, &reply).await?;
+            let taken = async {
+                let settings = state.settings().await?;
+                take_reply(&state, &settings, &reply).await
+            };
+            if let Err(error) = taken.await {
+                federation::inbox::unsee(&state.db, &reply.activity_id).await;
+                return Err(error);
+            }
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Ok(Outcome::Counted(posts)) => {
@@ -356,9 +362,19 @@ async fn take_activity(
             }
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        Ok(Outcome::Edit { comment_id, text }) => {
-            let settings = state.settings().await?;
-            super::comments::edited_elsewhere(&state, &settings, comment_id, None, &text).await?;
+        Ok(Outcome::Edit {
+            activity_id,
+            comment_id,
+            text,
+        }) => {
+            let taken = async {
+                let settings = state.settings().await?;
+                super::comments::edited_elsewhere(&state, &settings, comment_id, None, &text).await
+            };
+            if let Err(error) = taken.await {
+                federation::inbox::unsee(&state.db, &activity_id).await;
+                return Err(error);
+            }
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Ok(outcome) => {

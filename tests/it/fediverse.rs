@@ -1779,3 +1779,59 @@ async fn an_author_may_be_a_fediverse_account_of_their_own(pool: PgPool) {
     let (_, followers) = activity_json(&app, "/fediverse/blog/followers").await;
     assert_eq!(followers["totalItems"], 1);
 }
+
+#[sqlx::test]
+async fn a_reply_that_could_not_be_stored_is_taken_when_sent_again(pool: PgPool) {
+    let remote = Remote::start().await;
+    let app = federating_blog(&pool, false).await;
+    let (_, path) = add_post(
+        &pool,
+        Post::published(
+            "Lifting the dahlias",
+            OffsetDateTime::now_utc() - time::Duration::hours(1),
+        ),
+    )
+    .await;
+    let post_url = format!("http://blog.test{path}");
+    let create = wrap(
+        &remote,
+        "ana",
+        "Create",
+        "1",
+        note(
+            &remote,
+            "ana",
+            1,
+            &post_url,
+            "<p>Mine overwinter in dry sand.</p>",
+            true,
+        ),
+    );
+
+    // The database refuses comments for a moment: the reply is answered with an error.
+    sqlx::raw_sql(
+        "create function refuse_comments() returns trigger language plpgsql as $$
+         begin raise exception 'the disk is full'; end $$;
+         create trigger refuse_comments before insert on comments
+             for each row execute function refuse_comments();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let page = remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &create)
+        .await;
+    assert!(page.status.is_server_error(), "{}", page.status);
+    sqlx::query("drop trigger refuse_comments on comments")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // Its server sends it again: not a replay, the reply is taken.
+    let page = remote
+        .deliver(&app, "/fediverse/inbox", &remote.actor("ana"), &create)
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED, "{}", page.body);
+    let text = common::get(&app, &path).await.text();
+    assert!(text.contains("Mine overwinter in dry sand."), "{text}");
+}
