@@ -106,9 +106,8 @@ pub struct Shared {
     /// The site as last read: for error pages (which may be shown because the database is
     /// down, and still carry the blog's name), and for requests that read the content version
     /// along anyway (`site_at`).
-    last_site: Arc<RwLock<Option<Site>>>,
-    /// When `last_site` was read (`settings_within`).
-    last_site_read: Arc<RwLock<Option<std::time::Instant>>>,
+    /// With when it was read (`settings_within`).
+    last_site: Arc<RwLock<Option<(Site, std::time::Instant)>>>,
     /// The sidebar counts, reused while the database's content version says they are current.
     sidebar_counts: Arc<RwLock<Option<Arc<SidebarCounts>>>>,
     /// Rendered public pages (see `page_cache`).
@@ -274,7 +273,6 @@ impl AppState {
             config: Arc::new(config),
             secret,
             last_site: Arc::default(),
-            last_site_read: Arc::default(),
             sidebar_counts: Arc::new(RwLock::new(None)),
             clock: Arc::new(SystemClock),
             mailer,
@@ -322,10 +320,7 @@ impl AppState {
     pub async fn site(&self) -> Result<Site, sqlx::Error> {
         let site = crate::db::settings::load_site(&self.db).await?;
         if let Ok(mut last) = self.last_site.write() {
-            *last = Some(site.clone());
-        }
-        if let Ok(mut read) = self.last_site_read.write() {
-            *read = Some(std::time::Instant::now());
+            *last = Some((site.clone(), std::time::Instant::now()));
         }
         Ok(site)
     }
@@ -334,15 +329,9 @@ impl AppState {
     /// often to read them each time and can wait that long for a change, like the fediverse
     /// inboxes in a flood.
     pub async fn settings_within(&self, age: std::time::Duration) -> Result<Settings, sqlx::Error> {
-        let fresh = self
-            .last_site_read
-            .read()
-            .ok()
-            .and_then(|read| *read)
-            .is_some_and(|read| read.elapsed() < age);
-        if fresh
-            && let Ok(last) = self.last_site.read()
-            && let Some(site) = last.as_ref()
+        if let Ok(last) = self.last_site.read()
+            && let Some((site, read)) = last.as_ref()
+            && read.elapsed() < age
         {
             return Ok(site.settings.clone());
         }
@@ -355,7 +344,7 @@ impl AppState {
     pub async fn site_at(&self, content_version: i64) -> Result<Site, sqlx::Error> {
         let now = time::OffsetDateTime::now_utc();
         if let Ok(last) = self.last_site.read()
-            && let Some(site) = last.as_ref()
+            && let Some((site, _)) = last.as_ref()
             && site.content_version == content_version
             && site.next_publication.is_none_or(|at| now < at)
         {
@@ -531,7 +520,7 @@ impl AppState {
         self.last_site
             .read()
             .ok()
-            .and_then(|last| last.as_ref().map(|site| site.settings.clone()))
+            .and_then(|last| last.as_ref().map(|(site, _)| site.settings.clone()))
             .unwrap_or_default()
     }
 }

@@ -63,6 +63,21 @@ impl Blog<'_> {
     pub fn followers_of(&self, by: Option<i64>) -> String {
         format!("{}/followers", self.speaker(by))
     }
+    pub fn outbox_of(&self, by: Option<i64>) -> String {
+        format!("{}/outbox", self.speaker(by))
+    }
+    pub fn following_of(&self, by: Option<i64>) -> String {
+        format!("{}/following", self.speaker(by))
+    }
+}
+
+/// Whom a Follow's object names by its shape: the blog (`Some(None)`), or an author
+/// (`Some(Some(user number))`, whether or not they are an account now), or nobody here.
+pub fn followed_actor(blog: &Blog<'_>, uri: &str) -> Option<Option<i64>> {
+    if uri == blog.actor() {
+        return Some(None);
+    }
+    author_of(blog, uri).map(Some)
 }
 
 /// Whether `name` may be an account's name (the part of a handle before the host): what
@@ -131,7 +146,8 @@ pub fn author_actor(
     public_key_pem: &str,
     manually_approves: bool,
 ) -> Value {
-    let id = author_actor_id(blog.base_url, author.id);
+    let by = Some(author.id);
+    let id = blog.speaker(by);
     let home = format!("{}/", blog.base_url);
     json!({
         "@context": [AS_CONTEXT, SECURITY_CONTEXT],
@@ -147,9 +163,9 @@ pub fn author_actor(
         ),
         "url": home,
         "inbox": format!("{id}/inbox"),
-        "outbox": format!("{id}/outbox"),
-        "followers": format!("{id}/followers"),
-        "following": format!("{id}/following"),
+        "outbox": blog.outbox_of(by),
+        "followers": blog.followers_of(by),
+        "following": blog.following_of(by),
         "endpoints": { "sharedInbox": blog.shared_inbox() },
         "manuallyApprovesFollowers": manually_approves,
         "discoverable": true,

@@ -404,18 +404,12 @@ async fn followed(
     blog: &Blog<'_>,
     object: Option<&str>,
 ) -> Result<Option<Option<i64>>, sqlx::Error> {
-    let Some(object) = object else {
-        return Ok(None);
-    };
-    if object == blog.actor() {
-        return Ok(Some(None));
+    match object.and_then(|object| documents::followed_actor(blog, object)) {
+        Some(Some(author)) => Ok(db::fediverse::author_actor(db, author)
+            .await?
+            .map(|author| Some(author.id))),
+        who => Ok(who),
     }
-    let Some(author) = documents::author_of(blog, object) else {
-        return Ok(None);
-    };
-    Ok(db::fediverse::author_actor(db, author)
-        .await?
-        .map(|author| Some(author.id)))
 }
 
 async fn follow(
@@ -465,19 +459,12 @@ async fn unfollow(
     let inner = activity.object.get("object").and_then(object_id);
     let removed = match (inner, object_id(&activity.object)) {
         // An author who is no longer an account may still be unfollowed.
-        (Some(inner), _) => {
-            let who = if inner == blog.actor() {
-                Some(None)
-            } else {
-                documents::author_of(blog, inner).map(Some)
-            };
-            match who {
-                Some(who) => db::fediverse::remove_follower(&mut conn, signer.id, who)
-                    .await?
-                    .is_some(),
-                None => false,
-            }
-        }
+        (Some(inner), _) => match documents::followed_actor(blog, inner) {
+            Some(who) => db::fediverse::remove_follower(&mut conn, signer.id, who)
+                .await?
+                .is_some(),
+            None => false,
+        },
         (None, Some(follow_id)) => {
             db::fediverse::remove_follow_by_id(&mut conn, signer.id, follow_id).await?
         }

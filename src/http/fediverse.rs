@@ -258,7 +258,7 @@ async fn author_outbox(
     let items = outbox_items(&state, &blog, Some(author.id)).await?;
     let total = db::fediverse::public_post_count(&state.db, Some(author.id)).await?;
     Ok(activity_json(&documents::collection(
-        &format!("{}/outbox", blog.speaker(Some(author.id))),
+        &blog.outbox_of(Some(author.id)),
         total,
         Some(items),
     )))
@@ -285,7 +285,7 @@ async fn author_following(
     let (settings, author) = federating_author(&state, id).await?;
     let blog = state.fediverse.blog(&settings);
     Ok(activity_json(&documents::collection(
-        &format!("{}/following", blog.speaker(Some(author.id))),
+        &blog.following_of(Some(author.id)),
         0,
         Some(Vec::new()),
     )))
